@@ -1,0 +1,5 @@
+"""pytrace: a bpftrace-compatible tracing language, compiler and REPL."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,9 @@
+"""python -m pytrace."""
+
+from __future__ import annotations
+
+import sys
+
+from pytrace.cli import main
+
+sys.exit(main())

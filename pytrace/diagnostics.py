@@ -1,0 +1,89 @@
+"""Diagnostics as data: collected by passes, rendered in bpftrace's format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from pytrace.source import Source, Span
+
+
+class Severity(Enum):
+    ERROR = "ERROR"
+    WARNING = "WARNING"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One located (or unlocated, span=None) message with optional hints."""
+
+    severity: Severity
+    message: str
+    span: Span | None = None
+    hints: tuple[str, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+@dataclass(slots=True)
+class Diagnostics:
+    """A collector that passes append to; the driver stops after a pass with errors."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, message: str, span: Span | None = None, *hints: str) -> None:
+        self.items.append(Diagnostic(Severity.ERROR, message, span, tuple(hints)))
+
+    def warning(self, message: str, span: Span | None = None, *hints: str) -> None:
+        self.items.append(Diagnostic(Severity.WARNING, message, span, tuple(hints)))
+
+    def extend(self, diags: Iterable[Diagnostic]) -> None:
+        self.items.extend(diags)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.is_error]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class CompileError(Exception):
+    """Raised by the driver when compilation stopped with errors."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: Source | None = None) -> None:
+        super().__init__("\n".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+        self.source = source
+
+
+def render(diag: Diagnostic, source: Source | None) -> str:
+    """Render like bpftrace: `FILE:L:C-E: ERROR: msg`, the line, `~~~` under the span, hints."""
+    sev = diag.severity.value
+    if diag.span is None or source is None or diag.span.line <= 0:
+        out = f"{sev}: {diag.message}\n"
+    else:
+        sp = diag.span
+        line = source.line_text(sp.line)
+        end_col = sp.end_col if sp.end_line == sp.line else len(line) + 1
+        end_col = max(end_col, sp.col + 1)
+        out = f"{source.name}:{sp.line}:{sp.col}-{end_col}: {sev}: {diag.message}\n"
+        out += line + "\n"
+        out += " " * (sp.col - 1) + "~" * (end_col - sp.col) + "\n"
+    for hint in diag.hints:
+        out += f"HINT: {hint}\n"
+    return out
+
+
+def render_all(diags: Iterable[Diagnostic], source: Source | None) -> str:
+    return "".join(render(d, source) for d in diags)

@@ -1,0 +1,69 @@
+"""CheckedProgram: what the passes hand to codegen (and nothing else does)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pytrace import nodes
+from pytrace.diagnostics import Diagnostics
+from pytrace.probes.target import ProbeTarget
+from pytrace.source import Source, Span
+from pytrace.types import Type
+
+
+@dataclass(slots=True)
+class MapInfo:
+    """A map declared automatically from its uses.
+
+    key_type: None for an unkeyed map; the single key's type for `@m[k]`; a TupleT of
+      the key types for `@m[k1, k2]` (a tuple used as a single key is TupleT too, with
+      multi_key False). value_type: an AggT for aggregations, else the stored type.
+    """
+
+    name: str
+    key_type: Type | None
+    value_type: Type
+    span: Span
+    multi_key: bool = False
+
+
+@dataclass(slots=True)
+class CheckedProbe:
+    """A probe block with its attach points expanded (one BPF program per target)."""
+
+    probe: nodes.Probe
+    targets: list[ProbeTarget]
+
+
+@dataclass(slots=True)
+class Options:
+    """Compile options from the command line that change the program."""
+
+    params: list[str] = field(default_factory=list)  # $1.. as given
+    pid: int | None = None  # -p
+    has_child: bool = False  # -c: cpid is valid
+    unsafe: bool = False
+    tracefs: str = "/sys/kernel/tracing"
+
+
+@dataclass(slots=True)
+class CheckedProgram:
+    """The program after all passes.
+
+    types: the type of every expression node (and of Assign/VarDecl targets).
+    variables: scratch variable types per probe block, keyed by (block index, name).
+    maps: every map by name ('@', '@x').
+    """
+
+    source: Source
+    program: nodes.Program
+    options: Options
+    probes: list[CheckedProbe] = field(default_factory=list)
+    maps: dict[str, MapInfo] = field(default_factory=dict)
+    types: dict[nodes.Node, Type] = field(default_factory=dict)
+    variables: dict[tuple[int, str], Type] = field(default_factory=dict)
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    defines: dict[str, str] = field(default_factory=dict)
+
+    def type_of(self, node: nodes.Node) -> Type:
+        return self.types[node]

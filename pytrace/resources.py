@@ -1,0 +1,148 @@
+"""The frozen contract between the compiler and the runtime.
+
+The runtime receives a `BpfObject` (ELF bytes + Resources) and never the AST. Everything
+it needs to create maps, load and attach programs, decode ring-buffer records and print
+maps is described here. Resources pickle, so compiled objects can be cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from pytrace.types import Type
+
+
+class MapKind(IntEnum):
+    """BPF map types (values are the kernel's BPF_MAP_TYPE_*)."""
+
+    HASH = 1
+    ARRAY = 2
+    PERF_EVENT_ARRAY = 4
+    PERCPU_HASH = 5
+    PERCPU_ARRAY = 6
+    STACK_TRACE = 7
+    LRU_HASH = 9
+    RINGBUF = 27
+
+    @property
+    def percpu(self) -> bool:
+        return self in (MapKind.PERCPU_HASH, MapKind.PERCPU_ARRAY)
+
+    @property
+    def is_array(self) -> bool:
+        return self in (MapKind.ARRAY, MapKind.PERCPU_ARRAY)
+
+
+class ProgType(IntEnum):
+    KPROBE = 2  # kprobes and uprobes
+    TRACEPOINT = 5
+    PERF_EVENT = 7
+    RAW_TRACEPOINT = 17
+    TRACING = 26
+
+
+@dataclass(frozen=True, slots=True)
+class MapSpec:
+    """One BPF map.
+
+    name: the user's name ('@', '@x') or an internal one starting with '__'.
+    symbol: the ELF global whose relocations refer to this map.
+    key_type: the user key (a TupleT for multi-key maps; None when unkeyed — then the
+      BPF key is a zero u64, or a u32 0 for array maps). For hist/lhist the BPF key is
+      the user key followed by a u64 bucket index (key_size includes it).
+    value_type: an AggT for aggregations, else the stored value's type.
+    """
+
+    name: str
+    symbol: str
+    kind: MapKind
+    key_size: int
+    value_size: int
+    max_entries: int
+    key_type: Type | None = None
+    value_type: Type | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return not self.name.startswith("__")
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSpec:
+    """One BPF program and where it attaches.
+
+    name: the expanded attach point as `probe` prints it ('tracepoint:syscalls:sys_enter_read').
+    kind: 'BEGIN' 'END' 'tracepoint' 'rawtracepoint' 'interval' 'profile' 'software'
+      'hardware' 'uprobe' 'uretprobe' 'usdt' 'kprobe' 'kretprobe' 'fentry' 'fexit'.
+    section: the ELF section holding the program's code.
+    attach: kind-specific parameters, e.g.
+      tracepoint: {'category': 'syscalls', 'event': 'sys_enter_read'}
+      rawtracepoint: {'event': 'sys_enter'}
+      interval: {'period_ns': 1000000000}
+      profile: {'freq': 99} or {'period_ns': N}
+      software/hardware: {'type': 1, 'config': 2, 'period': 100}
+      uprobe/uretprobe/usdt: {'path': '/bin/bash', 'offset': 1234, 'retprobe': 0}
+      kprobe/kretprobe: {'func': 'do_sys_open', 'offset': 0}
+    """
+
+    index: int
+    name: str
+    kind: str
+    section: str
+    prog_type: ProgType
+    attach: dict[str, str | int] = field(default_factory=dict)
+    expected_attach_type: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One argument inside a ring-buffer record: byte offset from the record start."""
+
+    offset: int
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """One kind of ring-buffer record. Every record starts with a u64 event id.
+
+    kind: 'printf' (fmt + args), 'print_value' (args[0]), 'print_map' (map_name; args:
+      top, div as u64), 'clear' / 'zero' (map_name), 'exit' (args[0]: code),
+      'time' (fmt), 'cat', 'system', 'join' …
+    """
+
+    id: int
+    kind: str
+    fmt: str = ""
+    args: tuple[FieldSpec, ...] = ()
+    map_name: str = ""
+    size: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    maps: tuple[MapSpec, ...] = ()
+    probes: tuple[ProbeSpec, ...] = ()
+    events: tuple[EventSpec, ...] = ()
+    ringbuf_map: str = "__ringbuf"
+    lost_map: str = "__lost"  # PERCPU_ARRAY, 1 entry, u64: records that could not be submitted
+    probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
+    config: tuple[tuple[str, str | int], ...] = ()
+
+    def map(self, name: str) -> MapSpec:
+        for m in self.maps:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def event(self, event_id: int) -> EventSpec:
+        return self.events[event_id]
+
+
+@dataclass(frozen=True, slots=True)
+class BpfObject:
+    """What the compiler produces: a relocatable BPF ELF plus its Resources."""
+
+    elf: bytes
+    resources: Resources
