@@ -1,0 +1,146 @@
+"""Cheap, cached feature probes: privileges and per-probe-kind kernel support.
+
+Each check raises a RuntimeFailure subclass whose message is one line saying what is
+missing and why; nothing here crashes or prints.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from functools import cache, lru_cache
+
+from pytrace.runtime import syscalls as sc
+from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError
+from pytrace.runtime.tracefs import tracefs_root
+
+EVENT_SOURCES = "/sys/bus/event_source/devices"
+CAP_SYS_ADMIN = 21
+CAP_PERFMON = 38
+CAP_BPF = 39
+_EXIT_INSNS = struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0x95, 0, 0, 0)
+BPF_TRACE_FENTRY = 24
+
+
+def _effective_caps() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
+@lru_cache(maxsize=1)
+def check_privileges() -> None:
+    """Raise PrivilegeError unless we may load BPF and open perf events; ensure tracefs."""
+    caps = _effective_caps()
+    has_admin = bool(caps >> CAP_SYS_ADMIN & 1)
+    missing = [name for bit, name in ((CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON"))
+               if not (caps >> bit & 1) and not has_admin]
+    if missing:
+        who = "not running as root" if os.geteuid() != 0 else "running as root"
+        raise PrivilegeError(f"pytrace needs root privileges: {who} and missing "
+                             f"{' and '.join(missing)}")
+    tracefs_root()
+
+
+def pmu_type(name: str) -> int | None:
+    """The perf PMU type number of /sys/bus/event_source/devices/NAME, or None."""
+    try:
+        with open(os.path.join(EVENT_SOURCES, name, "type")) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def pmu_format_bit(pmu: str, field: str) -> int:
+    """The config bit of a PMU format field such as uprobe/format/retprobe ('config:0')."""
+    try:
+        with open(os.path.join(EVENT_SOURCES, pmu, "format", field)) as f:
+            spec = f.read().strip()
+        return int(spec.split(":", 1)[1].split("-", 1)[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _kprobes() -> None:
+    if pmu_type("kprobe") is not None:
+        return
+    if os.path.exists(os.path.join(tracefs_root(), "kprobe_events")):
+        return
+    raise FeatureUnavailable("kprobe probes are not available on this kernel: built without "
+                             "CONFIG_KPROBES (no kprobe PMU and no kprobe_events)")
+
+
+def _uprobes() -> None:
+    if pmu_type("uprobe") is None:
+        raise FeatureUnavailable("uprobe probes are not available on this kernel: no uprobe "
+                                 "PMU (built without CONFIG_UPROBE_EVENTS)")
+
+
+def _fentry() -> None:
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        raise FeatureUnavailable("fentry/fexit probes are not available on this kernel: no "
+                                 "kernel BTF (/sys/kernel/btf/vmlinux is missing)")
+    insns, lic = sc.Buffer(_EXIT_INSNS), sc.cstr("GPL")
+    attr = sc.new_attr()
+    struct.pack_into("<IIQQ", attr, 0, 26, 2, insns.addr, lic.addr)
+    struct.pack_into("<I", attr, 68, BPF_TRACE_FENTRY)
+    fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
+    if fd >= 0:
+        sc.close_fd(fd)
+        return
+    if err == errno.EPERM:
+        raise FeatureUnavailable("fentry/fexit probes are not available on this kernel: "
+                                 "loading TRACING programs is refused (EPERM, a security "
+                                 "policy)")
+
+
+def _hardware() -> None:
+    attr = sc.perf_attr(0, 0, period=1_000_000)  # PERF_COUNT_HW_CPU_CYCLES
+    struct.pack_into("<Q", attr, 40, 1)  # disabled
+    try:
+        fd = sc.perf_event_open(attr, 0, -1)
+    except OSError as exc:
+        why = ("no hardware PMU (perf_event_open: ENOENT)" if exc.errno == errno.ENOENT
+               else f"perf_event_open failed: {os.strerror(exc.errno or 0)}")
+        raise FeatureUnavailable(f"hardware probes are not available on this machine: {why}")\
+            from None
+    sc.close_fd(fd)
+
+
+def _tracepoints() -> None:
+    tracefs_root()
+
+
+def _nothing() -> None:
+    return None
+
+
+_CHECKS = {
+    "kprobe": _kprobes, "kretprobe": _kprobes,
+    "uprobe": _uprobes, "uretprobe": _uprobes, "usdt": _uprobes,
+    "fentry": _fentry, "fexit": _fentry,
+    "hardware": _hardware,
+    "tracepoint": _tracepoints,
+}
+
+
+@cache
+def _check_cached(kind: str) -> FeatureUnavailable | None:
+    try:
+        _CHECKS.get(kind, _nothing)()
+    except FeatureUnavailable as exc:
+        return exc
+    return None
+
+
+def check_probe_kind(kind: str) -> None:
+    """Raise FeatureUnavailable (one line) when this kernel cannot run probes of `kind`."""
+    failure = _check_cached(kind)
+    if failure is not None:
+        raise FeatureUnavailable(failure.message)
