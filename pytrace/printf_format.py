@@ -1,0 +1,297 @@
+"""printf format strings: parse them (for the checker) and render them (for every record).
+
+`parse_format` lists the conversions of a format; `compile_format` turns a format into a
+fast renderer once (cached); `format_printf` renders with C semantics on 64-bit
+integers: `%d` of 2**64-1 prints -1, `%u`/`%x` of -1 print the unsigned 64-bit value.
+`h`/`hh` truncate to 16/8 bits as C (and bpftrace) do; other length modifiers
+(`l ll j z t`) are accepted and change nothing, since every integer is 64-bit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = [
+    "Conversion",
+    "FormatError",
+    "INTEGER_CONVERSIONS",
+    "STRING_CONVERSIONS",
+    "BUFFER_CONVERSIONS",
+    "parse_format",
+    "compile_format",
+    "format_printf",
+    "format_buffer",
+]
+
+MASK64 = (1 << 64) - 1
+
+INTEGER_CONVERSIONS = frozenset({"d", "i", "u", "x", "X", "o", "c", "p"})
+STRING_CONVERSIONS = frozenset({"s"})
+BUFFER_CONVERSIONS = frozenset({"r", "rx", "rh"})
+_FLOAT_CONVERSIONS = frozenset("eEfFgGaAn")
+
+_SPEC = re.compile(
+    r"%(?P<flags>[-+ #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d*))?"
+    r"(?P<length>hh|h|ll|l|j|z|t|L)?(?P<conv>rx|rh|r|[A-Za-z%])?"
+)
+
+
+class FormatError(Exception):
+    """An invalid or unsupported printf format (message in bpftrace's words)."""
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One `%…` conversion: its parts and its [start, end) offsets in the format."""
+
+    conv: str
+    flags: str
+    width: int | None
+    precision: int | None
+    length: str
+    start: int
+    end: int
+
+    @property
+    def kind(self) -> str:
+        """'integer', 'string' or 'buffer': the argument type this conversion expects."""
+        if self.conv in BUFFER_CONVERSIONS:
+            return "buffer"
+        if self.conv in STRING_CONVERSIONS:
+            return "string"
+        return "integer"
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _tokens(fmt: str) -> list[str | Conversion]:
+    """Split a format into literal text (with %% resolved) and conversions."""
+    out: list[str | Conversion] = []
+    lit: list[str] = []
+    pos, n = 0, len(fmt)
+    while pos < n:
+        i = fmt.find("%", pos)
+        if i < 0:
+            lit.append(fmt[pos:])
+            break
+        lit.append(fmt[pos:i])
+        if fmt.startswith("%%", i):
+            lit.append("%")
+            pos = i + 2
+            continue
+        m = _SPEC.match(fmt, i)
+        assert m is not None  # the pattern always matches at a '%'
+        conv = m.group("conv")
+        if conv is None:
+            # '%' followed by no conversion letter ("100%\n"): literal, as bpftrace does.
+            lit.append("%")
+            pos = i + 1
+            continue
+        if conv in _FLOAT_CONVERSIONS:
+            raise FormatError(f"unsupported format specifier: {conv}")
+        if conv == "%" or (conv not in INTEGER_CONVERSIONS | STRING_CONVERSIONS | BUFFER_CONVERSIONS):
+            raise FormatError(f"invalid format specifier: {m.group(0)}")
+        length = m.group("length") or ""
+        if length == "L":
+            raise FormatError(f"unsupported length modifier: {length}")
+        prec = m.group("prec")
+        if lit:
+            out.append("".join(lit))
+            lit = []
+        out.append(
+            Conversion(
+                conv=conv,
+                flags=m.group("flags"),
+                width=int(m.group("width")) if m.group("width") else None,
+                precision=None if prec is None else int(prec or "0"),
+                length=length,
+                start=i,
+                end=m.end(),
+            )
+        )
+        pos = m.end()
+    if lit and "".join(lit):
+        out.append("".join(lit))
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _tokens_cached(fmt: str) -> tuple[str | Conversion, ...]:
+    return tuple(_tokens(fmt))
+
+
+def parse_format(fmt: str) -> list[Conversion]:
+    """The conversions of `fmt` in order; raises FormatError for a bad one."""
+    return [t for t in _tokens_cached(fmt) if isinstance(t, Conversion)]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _to_int(v: object) -> int:
+    if isinstance(v, int):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return int.from_bytes(bytes(v)[:8].ljust(8, b"\0"), "little")
+    raise FormatError(f"invalid integer conversion: {v!r}")
+
+
+def _signed(v: int, length: str) -> int:
+    bits = 8 if length == "hh" else 16 if length == "h" else 64
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+def _unsigned(v: int, length: str) -> int:
+    bits = 8 if length == "hh" else 16 if length == "h" else 64
+    return v & ((1 << bits) - 1)
+
+
+def _pad(s: str, c: Conversion) -> str:
+    w = c.width
+    if w is None or len(s) >= w:
+        return s
+    return s.ljust(w) if "-" in c.flags else s.rjust(w)
+
+
+def _text(v: object) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v).split(b"\0", 1)[0].decode("utf-8", errors="replace")
+    return str(v)
+
+
+def format_buffer(data: bytes, conv: str = "r") -> str:
+    """%r: printable ASCII kept, the rest as \\xNN; %rx: every byte \\xNN; %rh: 'de ad'."""
+    if conv == "rh":
+        return " ".join(f"{b:02x}" for b in data)
+    if conv == "rx":
+        return "".join(f"\\x{b:02x}" for b in data)
+    return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in data)
+
+
+def _int_renderer(c: Conversion) -> Callable[[object], str]:
+    """A renderer for d i u x X o: Python's % does C except for the few cases fixed here."""
+    flags = "".join(f for f in "-+ 0" if f in c.flags)
+    if c.conv in "uxXo":
+        flags = flags.replace("+", "").replace(" ", "")
+    width = "" if c.width is None else str(c.width)
+    prec = "" if c.precision is None else f".{c.precision}"
+    if c.precision is not None:
+        flags = flags.replace("0", "")  # C: a precision disables the 0 flag
+    pyconv = "d" if c.conv in "diu" else c.conv
+    pyfmt = f"%{flags}{width}{prec}{pyconv}"
+    signed = c.conv in "di"
+    length, alt = c.length, "#" in c.flags
+    if not signed and c.conv == "o" and alt:
+        return _alt_octal(c)
+    simple = c.precision != 0 and not (alt and c.conv in "xX")
+
+    def render(v: object) -> str:
+        n = _to_int(v)
+        n = _signed(n, length) if signed else _unsigned(n, length)
+        if simple:
+            return pyfmt % n
+        if n == 0:
+            body = "" if c.precision == 0 else pyfmt % 0
+            return _pad(body, c) if c.precision == 0 else body
+        if alt:
+            return _alt_hex(n, c)
+        return pyfmt % n
+
+    return render
+
+
+def _alt_hex(n: int, c: Conversion) -> str:
+    digits = format(n, c.conv)
+    if c.precision is not None:
+        digits = digits.rjust(c.precision, "0")
+    prefix = "0x" if c.conv == "x" else "0X"
+    w = c.width or 0
+    if "0" in c.flags and "-" not in c.flags and c.precision is None:
+        digits = digits.rjust(w - 2, "0")
+    return _pad(prefix + digits, c)
+
+
+def _alt_octal(c: Conversion) -> Callable[[object], str]:
+    def render(v: object) -> str:
+        n = _unsigned(_to_int(v), c.length)
+        digits = format(n, "o")
+        if c.precision is not None:
+            digits = "" if (n == 0 and c.precision == 0) else digits.rjust(c.precision, "0")
+        if not digits.startswith("0"):
+            digits = "0" + digits
+        if "0" in c.flags and "-" not in c.flags and c.precision is None and c.width:
+            digits = digits.rjust(c.width, "0")
+        return _pad(digits, c)
+
+    return render
+
+
+def _renderer(c: Conversion) -> Callable[[object], str]:
+    if c.conv in "diuxXo":
+        return _int_renderer(c)
+    if c.conv == "s":
+        prec = c.precision
+
+        def render_s(v: object) -> str:
+            s = _text(v)
+            return _pad(s if prec is None else s[:prec], c)
+
+        return render_s
+    if c.conv == "c":
+
+        def render_c(v: object) -> str:
+            b = _to_int(v) & 0xFF
+            return _pad(chr(b) if b < 128 else "\ufffd", c)
+
+        return render_c
+    if c.conv == "p":
+
+        def render_p(v: object) -> str:
+            n = _to_int(v) & MASK64
+            return _pad("(nil)" if n == 0 else f"0x{n:x}", c)
+
+        return render_p
+
+    def render_r(v: object) -> str:
+        data = v if isinstance(v, bytes) else _text(v).encode()
+        return _pad(format_buffer(bytes(data), c.conv), c)
+
+    return render_r
+
+
+@lru_cache(maxsize=1024)
+def compile_format(fmt: str) -> Callable[[Sequence[object]], str]:
+    """Precompile `fmt` into a function of the argument values (cached per format)."""
+    pieces: list[str | Callable[[object], str]] = [
+        t if isinstance(t, str) else _renderer(t) for t in _tokens_cached(fmt)
+    ]
+    nconv = sum(1 for p in pieces if not isinstance(p, str))
+    if nconv == 0:
+        text = "".join(p for p in pieces if isinstance(p, str))
+        return lambda values: text
+
+    def render(values: Sequence[object]) -> str:
+        if len(values) != nconv:
+            raise FormatError(
+                f"{'not enough' if len(values) < nconv else 'too many'} arguments for "
+                f"format string ({len(values)} supplied, {nconv} expected)"
+            )
+        out: list[str] = []
+        it = iter(values)
+        for p in pieces:
+            out.append(p if isinstance(p, str) else p(next(it)))
+        return "".join(out)
+
+    return render
+
+
+def format_printf(fmt: str, values: Sequence[object]) -> str:
+    """Render `fmt` with `values` using C printf semantics on 64-bit integers."""
+    return compile_format(fmt)(values)

@@ -1,0 +1,113 @@
+"""Tests for pytrace.printf_format: parsing and C-semantics rendering.
+
+Expected strings come from bpftrace 0.17 runs (`bpftrace -e 'BEGIN { printf(...) }'`) and
+from glibc printf for the flags bpftrace 0.17 does not parse (+, space, #).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytrace.printf_format import (
+    Conversion,
+    FormatError,
+    compile_format,
+    format_buffer,
+    format_printf,
+    parse_format,
+)
+
+
+def test_parse_conversions_and_offsets() -> None:
+    fmt = "a %-5.3lld b %s %rx %%"
+    convs = parse_format(fmt)
+    assert [c.conv for c in convs] == ["d", "s", "rx"]
+    first = convs[0]
+    assert first == Conversion("d", "-", 5, 3, "ll", 2, 10)
+    assert fmt[first.start : first.end] == "%-5.3lld"
+    assert [c.kind for c in convs] == ["integer", "string", "buffer"]
+
+
+def test_percent_percent_is_not_a_conversion() -> None:
+    assert parse_format("100%% done") == []
+    assert format_printf("100%% done", []) == "100% done"
+
+
+def test_lone_percent_is_literal() -> None:
+    assert parse_format("100%\n") == []
+    assert format_printf("100%\n", []) == "100%\n"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "msg"),
+    [("%f", "unsupported format specifier: f"), ("%q", "invalid format specifier: %q"),
+     ("%Lg", "unsupported format specifier: g"), ("%5%", "invalid format specifier: %5%")],
+)
+def test_bad_conversions(fmt: str, msg: str) -> None:
+    with pytest.raises(FormatError, match=msg):
+        parse_format(fmt)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "args", "expected"),
+    [
+        ("[%d] [%5d] [%-5d|] [%05d]", [42, 42, 42, 42], "[42] [   42] [42   |] [00042]"),
+        ("[%x] [%X] [%o] [%u]", [255, 255, 8, 7], "[ff] [FF] [10] [7]"),
+        ("[%.3d] [%8.3d] [%.0d] [%-08d]", [5, 5, 0, 5], "[005] [     005] [] [5       ]"),
+        ("[%s] [%10s] [%-10s|]", ["hello", "hi", "hi"], "[hello] [        hi] [hi        |]"),
+        ("[%.2s] [%5.2s|%-5.2s|]", ["hello", "hello", "hello"], "[he] [   he|he   |]"),
+        ("[%c] [%5c] [%-3c|] [%c]", [65, 66, 67, 321], "[A] [    B] [C  |] [A]"),
+        ("[%p] [%p] [%10p|%-10p|]", [4096, 0, 255, 255], "[0x1000] [(nil)] [      0xff|0xff      |]"),
+        ("[%lld %hhd %hd]", [-1, -1, -1], "[-1 -1 -1]"),
+        ("[%hhu %hu %lu]", [-1, -1, -1], "[255 65535 18446744073709551615]"),
+        ("[%hd] [%hhd]", [70000, 300], "[4464] [44]"),
+        ("[%zd] [%jd] [%i]", [9, 10, 7], "[9] [10] [7]"),
+        # glibc for flags bpftrace 0.17 cannot parse
+        ("[%+d] [% d] [%#x] [%#o] [%#X]", [42, 42, 255, 8, 255], "[+42] [ 42] [0xff] [010] [0XFF]"),
+        ("[%#o] [%#.0o] [%.0x] [%#5x] [%-#8x|]", [0, 0, 0, 0, 26], "[0] [0] [] [    0] [0x1a    |]"),
+        ("[%+05d] [% 05d] [%+.3d] [%5.0d|] [%#5o]", [42, 42, 7, 0, 8],
+         "[+0042] [ 0042] [+007] [     |] [  010]"),
+        ("[%#08x] [%08.3d]", [255, -5], "[0x0000ff] [    -005]"),
+    ],
+)
+def test_render_like_c(fmt: str, args: list[object], expected: str) -> None:
+    assert format_printf(fmt, args) == expected
+
+
+def test_integers_are_64_bit() -> None:
+    assert format_printf("%d", [2**64 - 1]) == "-1"
+    assert format_printf("%u", [-1]) == "18446744073709551615"
+    assert format_printf("%x", [-1]) == "ffffffffffffffff"
+    assert format_printf("%d", [-(2**63)]) == "-9223372036854775808"
+    assert format_printf("%u", [2**63]) == "9223372036854775808"
+
+
+def test_strings_from_bytes_stop_at_nul() -> None:
+    assert format_printf("<%s>", [b"abc\0junk"]) == "<abc>"
+    assert format_printf("<%s>", [b"\xff\xfeok"]) == "<\ufffd\ufffdok>"
+
+
+def test_buffers() -> None:
+    data = b"AB\tc\x01\x00"
+    out = format_printf("[%r] [%rx] [%rh]", [data, data, data])
+    assert out == "[AB\\x09c\\x01\\x00] [\\x41\\x42\\x09\\x63\\x01\\x00] [41 42 09 63 01 00]"
+    assert format_buffer(b"") == ""
+
+
+def test_argument_count_mismatch_raises() -> None:
+    with pytest.raises(FormatError, match="not enough arguments"):
+        format_printf("%d %d", [1])
+    with pytest.raises(FormatError, match="too many arguments"):
+        format_printf("%d", [1, 2])
+
+
+def test_compile_is_cached() -> None:
+    assert compile_format("x=%d\n") is compile_format("x=%d\n")
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.sampled_from(["", "5", "-7", "020"]))
+def test_matches_python_for_plain_signed(n: int, width: str) -> None:
+    assert format_printf(f"%{width}d", [n]) == f"%{width}d" % n
+    assert format_printf(f"%{width}x", [n]) == f"%{width}x" % (n & (2**64 - 1))
