@@ -93,7 +93,9 @@ def _tokens(fmt: str) -> list[str | Conversion]:
             continue
         if conv in _FLOAT_CONVERSIONS:
             raise FormatError(f"unsupported format specifier: {conv}")
-        if conv == "%" or (conv not in INTEGER_CONVERSIONS | STRING_CONVERSIONS | BUFFER_CONVERSIONS):
+        if conv == "%" or (
+            conv not in INTEGER_CONVERSIONS | STRING_CONVERSIONS | BUFFER_CONVERSIONS
+        ):
             raise FormatError(f"invalid format specifier: {m.group(0)}")
         length = m.group("length") or ""
         if length == "L":

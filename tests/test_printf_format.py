@@ -42,8 +42,12 @@ def test_lone_percent_is_literal() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "msg"),
-    [("%f", "unsupported format specifier: f"), ("%q", "invalid format specifier: %q"),
-     ("%Lg", "unsupported format specifier: g"), ("%5%", "invalid format specifier: %5%")],
+    [
+        ("%f", "unsupported format specifier: f"),
+        ("%q", "invalid format specifier: %q"),
+        ("%Lg", "unsupported format specifier: g"),
+        ("%5%", "invalid format specifier: %5%"),
+    ],
 )
 def test_bad_conversions(fmt: str, msg: str) -> None:
     with pytest.raises(FormatError, match=msg):
@@ -59,16 +63,27 @@ def test_bad_conversions(fmt: str, msg: str) -> None:
         ("[%s] [%10s] [%-10s|]", ["hello", "hi", "hi"], "[hello] [        hi] [hi        |]"),
         ("[%.2s] [%5.2s|%-5.2s|]", ["hello", "hello", "hello"], "[he] [   he|he   |]"),
         ("[%c] [%5c] [%-3c|] [%c]", [65, 66, 67, 321], "[A] [    B] [C  |] [A]"),
-        ("[%p] [%p] [%10p|%-10p|]", [4096, 0, 255, 255], "[0x1000] [(nil)] [      0xff|0xff      |]"),
+        (
+            "[%p] [%p] [%10p|%-10p|]",
+            [4096, 0, 255, 255],
+            "[0x1000] [(nil)] [      0xff|0xff      |]",
+        ),
         ("[%lld %hhd %hd]", [-1, -1, -1], "[-1 -1 -1]"),
         ("[%hhu %hu %lu]", [-1, -1, -1], "[255 65535 18446744073709551615]"),
         ("[%hd] [%hhd]", [70000, 300], "[4464] [44]"),
         ("[%zd] [%jd] [%i]", [9, 10, 7], "[9] [10] [7]"),
         # glibc for flags bpftrace 0.17 cannot parse
         ("[%+d] [% d] [%#x] [%#o] [%#X]", [42, 42, 255, 8, 255], "[+42] [ 42] [0xff] [010] [0XFF]"),
-        ("[%#o] [%#.0o] [%.0x] [%#5x] [%-#8x|]", [0, 0, 0, 0, 26], "[0] [0] [] [    0] [0x1a    |]"),
-        ("[%+05d] [% 05d] [%+.3d] [%5.0d|] [%#5o]", [42, 42, 7, 0, 8],
-         "[+0042] [ 0042] [+007] [     |] [  010]"),
+        (
+            "[%#o] [%#.0o] [%.0x] [%#5x] [%-#8x|]",
+            [0, 0, 0, 0, 26],
+            "[0] [0] [] [    0] [0x1a    |]",
+        ),
+        (
+            "[%+05d] [% 05d] [%+.3d] [%5.0d|] [%#5o]",
+            [42, 42, 7, 0, 8],
+            "[+0042] [ 0042] [+007] [     |] [  010]",
+        ),
         ("[%#08x] [%08.3d]", [255, -5], "[0x0000ff] [    -005]"),
     ],
 )
@@ -107,7 +122,9 @@ def test_compile_is_cached() -> None:
     assert compile_format("x=%d\n") is compile_format("x=%d\n")
 
 
-@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.sampled_from(["", "5", "-7", "020"]))
+@given(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1), st.sampled_from(["", "5", "-7", "020"])
+)
 def test_matches_python_for_plain_signed(n: int, width: str) -> None:
     assert format_printf(f"%{width}d", [n]) == f"%{width}d" % n
     assert format_printf(f"%{width}x", [n]) == f"%{width}x" % (n & (2**64 - 1))
