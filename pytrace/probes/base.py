@@ -1,0 +1,85 @@
+"""The common interface of probe kinds: ProbeError, the parse context and helpers."""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pytrace.probes.target import ProbeTarget
+
+
+class ProbeError(Exception):
+    """An attach point that cannot be expanded: one message and optional hints."""
+
+    def __init__(self, message: str, *hints: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints = hints
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContext:
+    """What a kind parser may consult: the tracefs mount and the target pid (-p)."""
+
+    tracefs: str = "/sys/kernel/tracing"
+    pid: int | None = None
+
+
+# A kind parser: (kind spelling as written, parts after the kind, context) -> targets.
+KindParser = Callable[[str, list[str], ProbeContext], list[ProbeTarget]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeKind:
+    """One probe kind: its canonical name, every spelling and its attach point parser."""
+
+    name: str
+    spellings: tuple[str, ...]
+    parse: KindParser
+
+
+def has_wildcard(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def match(pattern: str, names: Iterable[str]) -> list[str]:
+    """Names matching a shell-style pattern, sorted."""
+    return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
+
+
+def suggest(word: str, names: Iterable[str], n: int = 3) -> tuple[str, ...]:
+    """A HINT suggesting near names, or nothing when none is close."""
+    close = difflib.get_close_matches(word, list(names), n=n, cutoff=0.6)
+    if not close:
+        return ()
+    return ("did you mean: " + ", ".join(close) + "?",)
+
+
+def parse_count(text: str, what: str) -> int:
+    """A positive integer from attach point text (decimal, hex, 1_000, 1e6, 10k)."""
+    t = text.strip().replace("_", "")
+    mult = 1
+    if t[-1:].lower() in ("k", "m") and t[:-1].isdigit():
+        mult = 1000 if t[-1].lower() == "k" else 1000000
+        t = t[:-1]
+    try:
+        value = int(t, 0)
+    except ValueError:
+        try:
+            f = float(t)
+        except ValueError:
+            raise ProbeError(f"invalid {what}: '{text}' is not a number") from None
+        if not f.is_integer() or "e" not in t.lower():
+            raise ProbeError(f"invalid {what}: '{text}' is not an integer") from None
+        value = int(f)
+    value *= mult
+    if value <= 0:
+        raise ProbeError(f"invalid {what}: {value} must be greater than 0")
+    return value
+
+
+def expect_parts(kind: str, parts: list[str], lo: int, hi: int, usage: str) -> None:
+    if not lo <= len(parts) <= hi or any(p == "" for p in parts[:lo]):
+        raise ProbeError(f"invalid {kind} attach point", f"expected {usage}")

@@ -1,0 +1,149 @@
+"""Tracepoints and raw tracepoints from tracefs: listing, wildcard expansion and
+format files parsed into TpField."""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+from pytrace.probes.base import (
+    ProbeContext,
+    ProbeError,
+    expect_parts,
+    has_wildcard,
+    match,
+    suggest,
+)
+from pytrace.probes.target import ProbeTarget, TpField
+from pytrace.resources import ProgType
+
+DEFAULT_TRACEFS = "/sys/kernel/tracing"
+_FIELD_RE = re.compile(
+    r"^\s*field:(?P<decl>[^;]*);\s*offset:(?P<off>\d+);\s*size:(?P<size>\d+);"
+    r"\s*signed:(?P<signed>\d+);"
+)
+_NAME_RE = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(?P<len>[^\]]*)\])?\s*$")
+
+
+@lru_cache(maxsize=8)
+def all_tracepoints(tracefs: str = DEFAULT_TRACEFS) -> tuple[str, ...]:
+    """Every 'category:event' under <tracefs>/events, sorted."""
+    root = os.path.join(tracefs, "events")
+    try:
+        cats = os.listdir(root)
+    except OSError as e:
+        raise ProbeError(f"cannot read tracepoints from {root}: {e.strerror}",
+                         "is tracefs mounted? (mount -t tracefs none /sys/kernel/tracing)") from None
+    out: list[str] = []
+    for cat in cats:
+        cdir = os.path.join(root, cat)
+        if not os.path.isdir(cdir):
+            continue
+        try:
+            events = os.listdir(cdir)
+        except OSError:
+            continue
+        out.extend(f"{cat}:{ev}" for ev in events if os.path.isdir(os.path.join(cdir, ev)))
+    return tuple(sorted(out))
+
+
+def parse_field(line: str) -> TpField | None:
+    """One `field:TYPE NAME;\toffset:..;\tsize:..;\tsigned:..;` line (None if not one)."""
+    m = _FIELD_RE.match(line)
+    if not m:
+        return None
+    decl = m.group("decl").strip()
+    nm = _NAME_RE.search(decl)
+    if not nm:
+        return None
+    name = nm.group("name")
+    ctype = decl[: nm.start()].strip()
+    data_loc = ctype.startswith("__data_loc")
+    array_len: int | None = None
+    if nm.group("len") is not None and not data_loc:
+        try:
+            array_len = int(nm.group("len"), 0)
+        except ValueError:
+            array_len = None
+        ctype = f"{ctype}[{nm.group('len')}]"
+    if data_loc:
+        ctype = decl[: nm.start()].strip()
+    return TpField(name, ctype, int(m.group("off")), int(m.group("size")),
+                   m.group("signed") == "1", array_len, data_loc)
+
+
+def parse_format(text: str) -> tuple[TpField, ...]:
+    """The fields of a format file, common_* fields excluded."""
+    fields = (parse_field(line) for line in text.splitlines())
+    return tuple(f for f in fields if f is not None and not f.name.startswith("common_"))
+
+
+@lru_cache(maxsize=4096)
+def _read_fields(tracefs: str, category: str, event: str) -> tuple[TpField, ...]:
+    path = os.path.join(tracefs, "events", category, event, "format")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return parse_format(f.read())
+    except OSError:
+        raise ProbeError(f"tracepoint not found: {category}:{event}") from None
+
+
+def tracepoint_fields(category: str, event: str,
+                      tracefs: str = DEFAULT_TRACEFS) -> list[TpField]:
+    """The format fields of one tracepoint (for `-lv`); ProbeError when it is unknown."""
+    return list(_read_fields(tracefs, category, event))
+
+
+def list_probes(pattern: str = "*", tracefs: str = DEFAULT_TRACEFS) -> list[str]:
+    """Tracepoint names `tracepoint:cat:event` matching a pattern (for `-l`).
+
+    The pattern may be given with or without the `tracepoint:`/`t:` prefix.
+    """
+    pat = pattern or "*"
+    for prefix in ("tracepoint:", "t:"):
+        if pat.startswith(prefix):
+            pat = pat[len(prefix):]
+    if ":" not in pat:
+        pat = pat if has_wildcard(pat) else f"*{pat}*"
+        pat = f"*:{pat}" if pat != "*" else "*:*"
+    try:
+        names = all_tracepoints(tracefs)
+    except ProbeError:
+        return []
+    return [f"tracepoint:{n}" for n in match(pat, names)]
+
+
+def expand_tracepoint(category: str, event: str, ctx: ProbeContext) -> list[str]:
+    """'cat:event' names matching the (possibly wildcarded) category and event."""
+    wanted = f"{category}:{event}"
+    names = all_tracepoints(ctx.tracefs)
+    found = match(wanted, names) if has_wildcard(wanted) else (
+        [wanted] if wanted in names else [])
+    if not found:
+        raise ProbeError(f"tracepoint not found: {wanted}", *suggest(wanted, names))
+    return found
+
+
+def parse_tracepoint(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    expect_parts("tracepoint", parts, 2, 2, "tracepoint:CATEGORY:EVENT")
+    out = []
+    for full in expand_tracepoint(parts[0], parts[1], ctx):
+        cat, ev = full.split(":", 1)
+        fields = _read_fields(ctx.tracefs, cat, ev)
+        out.append(ProbeTarget("tracepoint", f"tracepoint:{full}", ProgType.TRACEPOINT,
+                               {"category": cat, "event": ev}, fields,
+                               user_pointers=cat == "syscalls"))
+    return out
+
+
+def parse_rawtracepoint(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    expect_parts("rawtracepoint", parts, 1, 2, "rawtracepoint:EVENT")
+    event = parts[-1]
+    events = sorted({n.split(":", 1)[1] for n in all_tracepoints(ctx.tracefs)})
+    found = match(event, events) if has_wildcard(event) else (
+        [event] if event in events else [])
+    if not found:
+        raise ProbeError(f"raw tracepoint not found: {event}", *suggest(event, events))
+    return [ProbeTarget("rawtracepoint", f"rawtracepoint:{ev}", ProgType.RAW_TRACEPOINT,
+                        {"event": ev}) for ev in found]

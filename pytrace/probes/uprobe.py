@@ -1,0 +1,182 @@
+"""User-space probe kinds: uprobe, uretprobe and usdt, resolved from ELF files.
+
+Paths are found as given, in $PATH, or as library names (`libc`) through
+`ldconfig -p` and the standard library directories. Symbols come from .symtab and
+.dynsym; the attach offset is the file offset (st_value - p_vaddr + p_offset).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from functools import lru_cache
+
+from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, suggest
+from pytrace.probes.target import ProbeTarget
+from pytrace.resources import ProgType
+
+LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+            "/lib", "/usr/lib", "/usr/local/lib")
+
+
+@lru_cache(maxsize=1)
+def _ldconfig() -> tuple[tuple[str, str], ...]:
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True,
+                             timeout=5, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    pairs = []
+    for line in out.splitlines()[1:]:
+        if "=>" in line:
+            left, right = line.split("=>", 1)
+            pairs.append((left.split()[0].strip(), right.strip()))
+    return tuple(pairs)
+
+
+def resolve_path(path: str) -> str:
+    """An existing absolute path for a binary path, command or library name."""
+    if "/" in path:
+        if os.path.isfile(path):
+            return os.path.realpath(path) if os.path.islink(path) else path
+        raise ProbeError(f"uprobe target file '{path}' does not exist or is not executable")
+    found = shutil.which(path)
+    if found:
+        return found
+    stem = path if path.startswith("lib") else f"lib{path}"
+    for soname, full in _ldconfig():
+        if soname == f"{stem}.so" or soname.startswith(f"{stem}.so."):
+            return full
+    for d in LIB_DIRS:
+        for cand in (f"{stem}.so", f"{stem}.so.6", f"{stem}.so.1", f"{stem}.so.0"):
+            full = os.path.join(d, cand)
+            if os.path.isfile(full):
+                return full
+    raise ProbeError(f"uprobe target '{path}' not found in $PATH or the library paths")
+
+
+@lru_cache(maxsize=32)
+def elf_symbols(path: str) -> dict[str, int]:
+    """Defined function symbols of an ELF file -> file offsets."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+            out: dict[str, int] = {}
+            for secname in (".dynsym", ".symtab"):
+                sec = elf.get_section_by_name(secname)
+                if sec is None or not hasattr(sec, "iter_symbols"):
+                    continue
+                for sym in sec.iter_symbols():
+                    if (sym["st_info"]["type"] in ("STT_FUNC", "STT_GNU_IFUNC")
+                            and sym["st_shndx"] != "SHN_UNDEF" and sym.name
+                            and sym["st_value"]):
+                        off = vaddr_to_offset(loads, sym["st_value"])
+                        if off is not None:
+                            out.setdefault(sym.name.split("@")[0], off)
+            return out
+    except (OSError, ELFError) as e:
+        raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
+
+
+def vaddr_to_offset(loads: list, vaddr: int) -> int | None:  # type: ignore[type-arg]
+    for seg in loads:
+        if seg["p_vaddr"] <= vaddr < seg["p_vaddr"] + seg["p_memsz"]:
+            return int(vaddr - seg["p_vaddr"] + seg["p_offset"])
+    return None
+
+
+def _split_offset(text: str) -> tuple[str, int]:
+    if "+" not in text:
+        return text, 0
+    func, _, off = text.partition("+")
+    try:
+        return func, int(off, 0)
+    except ValueError:
+        raise ProbeError(f"invalid offset '{off}' in '{text}'") from None
+
+
+def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:PATH:FUNCTION")
+    path = resolve_path(parts[0])
+    func, extra = _split_offset(parts[1])
+    retprobe = 1 if kind == "uretprobe" else 0
+    if func[:1].isdigit():
+        try:
+            addr = int(func, 0)
+        except ValueError:
+            raise ProbeError(f"invalid address '{func}'") from None
+        return [ProbeTarget(kind, f"{kind}:{path}:{func}", ProgType.KPROBE,
+                            {"path": path, "offset": addr + extra, "retprobe": retprobe},
+                            user_pointers=True)]
+    syms = elf_symbols(path)
+    names = match(func, syms) if has_wildcard(func) else ([func] if func in syms else [])
+    if not names:
+        raise ProbeError(f"Could not resolve symbol: {path}:{func}", *suggest(func, syms))
+    return [ProbeTarget(kind, f"{kind}:{path}:{n}" + (f"+{extra}" if extra else ""),
+                        ProgType.KPROBE,
+                        {"path": path, "offset": syms[n] + extra, "retprobe": retprobe},
+                        user_pointers=True, func=n) for n in names]
+
+
+def parse_uprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    return _uprobe("uprobe", parts, ctx)
+
+
+def parse_uretprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    return _uprobe("uretprobe", parts, ctx)
+
+
+@lru_cache(maxsize=32)
+def usdt_notes(path: str) -> tuple[tuple[str, str, int, int], ...]:
+    """(provider, name, file offset, semaphore address) for each .note.stapsdt entry."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            sec = elf.get_section_by_name(".note.stapsdt")
+            if sec is None:
+                return ()
+            base_sec = elf.get_section_by_name(".stapsdt.base")
+            loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+            out = []
+            for note in sec.iter_notes():
+                if note["n_name"] != "stapsdt":
+                    continue
+                desc = note["n_descdata"]
+                if isinstance(desc, str):
+                    desc = desc.encode("latin-1")
+                pc, base, sem = struct.unpack_from("<QQQ", desc, 0)
+                strs = desc[24:].split(b"\0")
+                if base_sec is not None:
+                    pc += base_sec["sh_addr"] - base
+                off = vaddr_to_offset(loads, pc)
+                if off is not None and len(strs) >= 2:
+                    out.append((strs[0].decode(), strs[1].decode(), off, sem))
+            return tuple(out)
+    except (OSError, ELFError, struct.error) as e:
+        raise ProbeError(f"cannot read USDT notes of '{path}': {e}") from None
+
+
+def parse_usdt(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    if len(parts) not in (2, 3) or not all(parts):
+        raise ProbeError("invalid usdt attach point", "expected usdt:PATH:[PROVIDER:]PROBE")
+    path = resolve_path(parts[0])
+    provider = parts[1] if len(parts) == 3 else "*"
+    probe = parts[-1]
+    notes = usdt_notes(path)
+    found = [n for n in notes if match(provider, [n[0]]) and match(probe, [n[1]])]
+    if not found:
+        raise ProbeError(f"USDT probe not found: {':'.join(parts)}",
+                         *suggest(probe, [n[1] for n in notes]))
+    return [ProbeTarget("usdt", f"usdt:{path}:{prov}:{name}", ProgType.KPROBE,
+                        {"path": path, "offset": off, "retprobe": 0, "semaphore": sem},
+                        user_pointers=True, func=name) for prov, name, off, sem in found]
