@@ -1,0 +1,260 @@
+"""Attach loaded programs to their probe points; an Attachment's close() detaches.
+
+Tracepoints, uprobes and kprobes use one perf event (cpu 0 covers every CPU for trace
+events) plus PERF_EVENT_IOC_SET_BPF; profile and software events open one event per
+CPU; raw tracepoints and fentry/fexit use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not
+attached: run them with run_test().
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pytrace.resources import ProbeSpec
+from pytrace.runtime import syscalls as sc
+from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFailure
+from pytrace.runtime.features import check_probe_kind, pmu_format_bit, pmu_type
+from pytrace.runtime.loader import LoadedProgram
+from pytrace.runtime.tracefs import tracepoint_id
+
+PERF_TYPE_HARDWARE = 0
+PERF_TYPE_SOFTWARE = 1
+PERF_TYPE_TRACEPOINT = 2
+PERF_SAMPLE_RAW = 1 << 10
+
+SOFTWARE_EVENTS: dict[str, tuple[int, int]] = {  # name -> (config, default period)
+    "cpu-clock": (0, 1_000_000), "cpu": (0, 1_000_000), "task-clock": (1, 1_000_000),
+    "page-faults": (2, 100), "faults": (2, 100), "context-switches": (3, 1000),
+    "cs": (3, 1000), "cpu-migrations": (4, 1), "minor-faults": (5, 100),
+    "major-faults": (6, 1), "alignment-faults": (7, 1), "emulation-faults": (8, 1),
+    "dummy": (9, 1), "bpf-output": (10, 1),
+}
+HARDWARE_EVENTS: dict[str, tuple[int, int]] = {
+    "cpu-cycles": (0, 1_000_000), "cycles": (0, 1_000_000), "instructions": (1, 1_000_000),
+    "cache-references": (2, 1_000_000), "cache-misses": (3, 1_000_000),
+    "branch-instructions": (4, 100_000), "branches": (4, 100_000),
+    "branch-misses": (5, 100_000), "bus-cycles": (6, 100_000),
+    "frontend-stalls": (7, 1_000_000), "backend-stalls": (8, 1_000_000),
+    "ref-cycles": (9, 1_000_000),
+}
+
+
+@dataclass(slots=True)
+class Attachment:
+    """The fds that keep one probe attached; close() detaches."""
+
+    spec: ProbeSpec
+    fds: list[int] = field(default_factory=list)
+
+    def close(self) -> None:
+        for fd in self.fds:
+            sc.close_fd(fd)
+        self.fds = []
+
+
+def online_cpus() -> list[int]:
+    """CPU numbers from /sys/devices/system/cpu/online."""
+    try:
+        with open("/sys/devices/system/cpu/online") as f:
+            text = f.read().strip()
+    except OSError:
+        return list(range(os.cpu_count() or 1))
+    cpus: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def _fail(spec: ProbeSpec, exc: OSError, what: str = "perf_event_open") -> RuntimeFailure:
+    err = exc.errno or 0
+    reason = f"{what}: {os.strerror(err)}"
+    if err in (errno.EACCES, errno.EPERM):
+        return PrivilegeError(f"cannot attach {spec.name}: {reason} (needs root or "
+                              "CAP_PERFMON)")
+    if err == errno.EMFILE:
+        return RuntimeFailure(f"cannot attach {spec.name}: too many open files")
+    if err in (errno.ENOENT, errno.ENODEV, errno.EOPNOTSUPP):
+        return FeatureUnavailable(f"cannot attach {spec.name}: {reason}")
+    return RuntimeFailure(f"cannot attach {spec.name}: {reason}")
+
+
+def _perf_with_prog(spec: ProbeSpec, prog_fd: int, attr: bytearray, pid: int,
+                    cpus: Iterable[int]) -> Attachment:
+    """Open one perf event per CPU, attach the program and enable each."""
+    att = Attachment(spec)
+    try:
+        for cpu in cpus:
+            fd = sc.perf_event_open(attr, pid, cpu)
+            att.fds.append(fd)
+            sc.ioctl(fd, sc.PERF_EVENT_IOC_SET_BPF, prog_fd)
+            sc.ioctl(fd, sc.PERF_EVENT_IOC_ENABLE, 0)
+    except OSError as exc:
+        att.close()
+        raise _fail(spec, exc) from None
+    return att
+
+
+def _tracepoint(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    tp = tracepoint_id(str(spec.attach["category"]), str(spec.attach["event"]))
+    attr = sc.perf_attr(PERF_TYPE_TRACEPOINT, tp, period=1, sample_type=PERF_SAMPLE_RAW)
+    return _perf_with_prog(spec, prog_fd, attr, -1, (0,))
+
+
+def _raw_tracepoint_open(spec: ProbeSpec, prog_fd: int, name: str | None) -> Attachment:
+    buf = sc.cstr(name) if name is not None else None
+    attr = sc.new_attr()
+    struct.pack_into("<QI", attr, 0, buf.addr if buf else 0, prog_fd)
+    try:
+        return Attachment(spec, [sc.bpf(sc.RAW_TRACEPOINT_OPEN, attr, "BPF_RAW_TRACEPOINT_OPEN")])
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and name is not None:
+            raise FeatureUnavailable(f"raw tracepoint {name} does not exist") from None
+        raise _fail(spec, exc, "BPF_RAW_TRACEPOINT_OPEN") from None
+
+
+def _rawtracepoint(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    return _raw_tracepoint_open(spec, prog_fd, str(spec.attach["event"]))
+
+
+def _fentry(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    check_probe_kind(spec.kind)
+    return _raw_tracepoint_open(spec, prog_fd, None)
+
+
+def _interval(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    period = int(spec.attach.get("period_ns", 0))
+    if not period:
+        period = 1_000_000_000 // max(int(spec.attach.get("freq", 1)), 1)
+    attr = sc.perf_attr(PERF_TYPE_SOFTWARE, 0, period=period)
+    return _perf_with_prog(spec, prog_fd, attr, -1, (0,))
+
+
+def _profile(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    freq = int(spec.attach.get("freq", 0))
+    period = int(spec.attach.get("period_ns", 0))
+    attr = sc.perf_attr(PERF_TYPE_SOFTWARE, 0, freq=freq, period=period or 1_000_000)
+    return _perf_with_prog(spec, prog_fd, attr, -1, online_cpus())
+
+
+def _event_config(spec: ProbeSpec, table: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    a = spec.attach
+    if "config" in a:
+        config = int(a["config"])
+        default = next((p for c, p in table.values() if c == config), 1)
+    else:
+        name = str(a.get("event", ""))
+        if name not in table:
+            raise RuntimeFailure(f"cannot attach {spec.name}: unknown {spec.kind} event "
+                                 f"'{name}'")
+        config, default = table[name]
+    return config, int(a.get("period", 0)) or default
+
+
+def _software(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    config, period = _event_config(spec, SOFTWARE_EVENTS)
+    attr = sc.perf_attr(PERF_TYPE_SOFTWARE, config, period=period)
+    return _perf_with_prog(spec, prog_fd, attr, -1, online_cpus())
+
+
+def _hardware(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    check_probe_kind("hardware")
+    config, period = _event_config(spec, HARDWARE_EVENTS)
+    attr = sc.perf_attr(PERF_TYPE_HARDWARE, config, period=period)
+    return _perf_with_prog(spec, prog_fd, attr, -1, online_cpus())
+
+
+def _probe_pmu(spec: ProbeSpec, prog_fd: int, pmu: str, target: str, offset: int,
+               retprobe: bool, pid: int, config: int = 0) -> Attachment:
+    ptype = pmu_type(pmu)
+    if ptype is None:
+        check_probe_kind(spec.kind)
+        raise FeatureUnavailable(f"{spec.kind} probes are not available: no {pmu} PMU")
+    if retprobe:
+        config |= 1 << pmu_format_bit(pmu, "retprobe")
+    name = sc.cstr(target)
+    attr = sc.perf_attr(ptype, config, period=1, sample_type=PERF_SAMPLE_RAW,
+                        config1=name.addr, config2=offset)
+    return _perf_with_prog(spec, prog_fd, attr, pid, (0,) if pid == -1 else (-1,))
+
+
+def _uprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    a = spec.attach
+    path = str(a["path"])
+    if not os.path.exists(path):
+        raise RuntimeFailure(f"cannot attach {spec.name}: {path} does not exist")
+    ref = int(a.get("ref_ctr_offset", 0))
+    retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "uretprobe"
+    return _probe_pmu(spec, prog_fd, "uprobe", path, int(a["offset"]), retprobe,
+                      int(a.get("pid", -1)), ref << 32)
+
+
+def _kprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    check_probe_kind(spec.kind)
+    a = spec.attach
+    retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "kretprobe"
+    return _probe_pmu(spec, prog_fd, "kprobe", str(a["func"]), int(a.get("offset", 0)),
+                      retprobe, -1)
+
+
+def _none(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    return Attachment(spec)
+
+
+_ATTACHERS: dict[str, Callable[[ProbeSpec, int], Attachment]] = {
+    "tracepoint": _tracepoint, "rawtracepoint": _rawtracepoint,
+    "interval": _interval, "profile": _profile, "software": _software,
+    "hardware": _hardware, "uprobe": _uprobe, "uretprobe": _uprobe, "usdt": _uprobe,
+    "kprobe": _kprobe, "kretprobe": _kprobe, "fentry": _fentry, "fexit": _fentry,
+    "BEGIN": _none, "END": _none,
+}
+
+
+def attach(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    """Attach one program; BEGIN/END give an empty Attachment (use run_test)."""
+    fn = _ATTACHERS.get(spec.kind)
+    if fn is None:
+        raise FeatureUnavailable(f"{spec.kind} probes are not supported by pytrace")
+    return fn(spec, prog_fd)
+
+
+def raise_fd_limit() -> None:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (many probes need many fds)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def attach_all(programs: Iterable[LoadedProgram]) -> list[Attachment]:
+    """Attach every program (all or nothing: on failure the others are detached)."""
+    progs = list(programs)
+    if len(progs) > 200:
+        raise_fd_limit()
+    done: list[Attachment] = []
+    try:
+        for p in progs:
+            done.append(attach(p.spec, p.fd))
+    except BaseException:
+        for a in done:
+            a.close()
+        raise
+    return done
+
+
+def run_test(prog_fd: int, ctx: bytes = b"") -> int:
+    """BPF_PROG_TEST_RUN a (raw tracepoint) program once in this process; its retval."""
+    buf = sc.Buffer(ctx) if ctx else None
+    attr = sc.new_attr()
+    struct.pack_into("<I", attr, 0, prog_fd)
+    if buf is not None:
+        struct.pack_into("<IIQ", attr, 40, len(ctx), 0, buf.addr)
+    try:
+        sc.bpf(sc.PROG_TEST_RUN, attr, "BPF_PROG_TEST_RUN")
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot run the BEGIN/END program: {exc.strerror}") from None
+    return int(struct.unpack_from("<I", attr, 4)[0])

@@ -1,0 +1,260 @@
+"""Create maps and load programs from a compiled BpfObject; own every resulting fd.
+
+Relocations are patched here: an ld_imm64 against a map global gets
+src_reg=BPF_PSEUDO_MAP_FD and imm=fd; one against a read-only data section (.rodata*)
+gets src_reg=BPF_PSEUDO_MAP_VALUE against a frozen one-entry array holding the section.
+Program groups can be added and removed later while the maps stay (the REPL needs it).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pytrace.resources import BpfObject, MapKind, MapSpec, ProbeSpec
+from pytrace.runtime import syscalls as sc
+from pytrace.runtime.elf import BpfElf, ElfError, Relocation, parse_bpf_elf
+from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure, VerifierError
+from pytrace.runtime.syscalls import enable_stats, prog_stats
+
+__all__ = ["LoadedObject", "LoadedProgram", "create_map", "load_program", "patch_relocations",
+           "kernel_name", "possible_cpus", "enable_stats", "prog_stats"]
+
+BPF_PSEUDO_MAP_FD = 1
+BPF_PSEUDO_MAP_VALUE = 2
+LOG_SIZE = 1 << 20
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
+
+
+def kernel_name(name: str) -> str:
+    """A kernel object name: at most 15 chars of [A-Za-z0-9_.]."""
+    return _NAME_BAD.sub("_", name.lstrip("@") or "map")[:15]
+
+
+def possible_cpus() -> int:
+    """Number of possible CPUs (from /sys/devices/system/cpu/possible)."""
+    try:
+        with open("/sys/devices/system/cpu/possible") as f:
+            text = f.read().strip()
+    except OSError:
+        return os.cpu_count() or 1
+    count = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        count += (int(hi) - int(lo) + 1) if hi else 1
+    return count
+
+
+def create_map(spec: MapSpec) -> int:
+    """BPF_MAP_CREATE for one MapSpec; return its fd."""
+    max_entries = spec.max_entries
+    if spec.kind == MapKind.PERF_EVENT_ARRAY and max_entries == 0:
+        max_entries = possible_cpus()
+    attr = sc.new_attr()
+    struct.pack_into("<IIIII", attr, 0, int(spec.kind), spec.key_size, spec.value_size,
+                     max_entries, 0)
+    name = kernel_name(spec.name).encode()
+    attr[28:28 + len(name)] = name
+    try:
+        return sc.bpf(sc.MAP_CREATE, attr)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot create map {spec.name} ({spec.kind.name}, "
+                             f"{max_entries} entries): {os.strerror(exc.errno or 0)}") from None
+
+
+def _create_rodata_map(section: str, data: bytes) -> int:
+    """A frozen one-entry array holding a read-only data section."""
+    spec = MapSpec(section, section, MapKind.ARRAY, 4, max(len(data), 1), 1)
+    fd = create_map(spec)
+    try:
+        key, val = sc.Buffer(b"\0\0\0\0"), sc.Buffer(data.ljust(spec.value_size, b"\0"))
+        attr = sc.new_attr()
+        struct.pack_into("<IIQQQ", attr, 0, fd, 0, key.addr, val.addr, 0)
+        sc.bpf(sc.MAP_UPDATE_ELEM, attr, "BPF_MAP_UPDATE_ELEM")
+        attr = sc.new_attr()
+        struct.pack_into("<I", attr, 0, fd)
+        sc.bpf(sc.MAP_FREEZE, attr, "BPF_MAP_FREEZE")
+    except OSError as exc:
+        sc.close_fd(fd)
+        raise RuntimeFailure(f"cannot load {section} into a map: {exc.strerror}") from None
+    return fd
+
+
+def patch_relocations(code: bytes, relocs: Iterable[Relocation], map_fds: Mapping[str, int],
+                      data_fds: Mapping[str, int], section: str) -> bytes:
+    """Patch every ld_imm64 relocation; refuse targets that are neither maps nor data."""
+    buf = bytearray(code)
+    for r in relocs:
+        off = r.offset
+        if r.symbol.name in map_fds and r.symbol.type != 3:
+            buf[off + 1] = (buf[off + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4)
+            struct.pack_into("<i", buf, off + 4, map_fds[r.symbol.name])
+        elif r.symbol.section in data_fds:
+            addend = struct.unpack_from("<i", buf, off + 4)[0]
+            buf[off + 1] = (buf[off + 1] & 0x0F) | (BPF_PSEUDO_MAP_VALUE << 4)
+            struct.pack_into("<i", buf, off + 4, data_fds[r.symbol.section])
+            struct.pack_into("<i", buf, off + 12, r.symbol.value + addend)
+        else:
+            raise ElfError(f"relocation in section {section} at offset {off} refers to "
+                           f"'{r.target}', which is neither a map nor read-only data")
+    return bytes(buf)
+
+
+def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer) -> bytearray:
+    attr = sc.new_attr()
+    struct.pack_into("<IIQQ", attr, 0, int(probe.prog_type), count, insns.addr, lic.addr)
+    name = kernel_name(re.sub(r"[^A-Za-z0-9]+", "_", probe.name)).encode()
+    attr[48:48 + len(name)] = name
+    struct.pack_into("<I", attr, 68, probe.expected_attach_type)
+    btf_id = probe.attach.get("btf_id", 0)
+    struct.pack_into("<I", attr, 108, int(btf_id))
+    return attr
+
+
+def load_program(probe: ProbeSpec, code: bytes) -> int:
+    """BPF_PROG_LOAD of relocated code; VerifierError (with the log) on rejection."""
+    insns, lic = sc.Buffer(code), sc.cstr("GPL")
+    attr = _prog_attr(probe, insns, len(code) // 8, lic)
+    fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
+    if fd >= 0:
+        return fd
+    log = sc.Buffer(LOG_SIZE)
+    attr = _prog_attr(probe, insns, len(code) // 8, lic)
+    struct.pack_into("<IIQ", attr, 24, 1, LOG_SIZE, log.addr)
+    fd, err2 = sc.bpf_errno(sc.PROG_LOAD, attr)
+    if fd >= 0:  # loads with a log but not without: should not happen; accept it
+        return fd
+    text = log.raw.value.decode("utf-8", "replace")
+    err = err2 if err2 != errno.ENOSPC else err
+    if err == errno.EPERM and not text.strip():
+        raise FeatureUnavailable(f"the kernel refused to load the program for {probe.name} "
+                                 "(EPERM with no verifier log: blocked by a security policy)")
+    raise VerifierError(probe.name, text, errno.errorcode.get(err, str(err)))
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedProgram:
+    """One loaded probe program: its spec and its fd."""
+
+    spec: ProbeSpec
+    fd: int
+
+
+class LoadedObject:
+    """Maps and programs of a BpfObject; more program groups may be added later."""
+
+    def __init__(self, obj: BpfObject, *, load_probes: bool = True) -> None:
+        self.specs: dict[str, MapSpec] = {}
+        self._map_fds: dict[str, int] = {}  # by MapSpec.name
+        self._data_fds: dict[tuple[bytes, str], int] = {}
+        self.programs: list[LoadedProgram] = []
+        try:
+            self.add_maps(obj.resources.maps)
+            if load_probes:
+                self.load_programs(parse_bpf_elf(obj.elf), obj.resources.probes)
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- maps -------------------------------------------------------------------
+    def add_maps(self, specs: Iterable[MapSpec]) -> None:
+        """Create the maps not created yet; an existing name must keep its shape."""
+        for spec in specs:
+            old = self.specs.get(spec.name)
+            if old is None:
+                self._map_fds[spec.name] = create_map(spec)
+                self.specs[spec.name] = spec
+            elif (old.kind, old.key_size, old.value_size) != (spec.kind, spec.key_size,
+                                                              spec.value_size):
+                raise RuntimeFailure(f"map {spec.name} already exists with a different "
+                                     "key or value type")
+
+    def map_fd(self, name: str) -> int:
+        """The fd of map `name` (MapSpec.name, e.g. '@x' or '__ringbuf')."""
+        try:
+            return self._map_fds[name]
+        except KeyError:
+            raise KeyError(f"no map named {name}") from None
+
+    def map_names(self) -> list[str]:
+        return list(self._map_fds)
+
+    def _symbol_fds(self) -> dict[str, int]:
+        return {s.symbol: self._map_fds[n] for n, s in self.specs.items()}
+
+    def _data_section_fds(self, elf: BpfElf, needed: set[str]) -> dict[str, int]:
+        out = {}
+        for section in needed:
+            data = elf.data_sections[section]
+            key = (data, section)
+            if key not in self._data_fds:
+                self._data_fds[key] = _create_rodata_map(section, data)
+            out[section] = self._data_fds[key]
+        return out
+
+    # ---- programs ---------------------------------------------------------------
+    def load_programs(self, elf: BpfElf | bytes, probes: Sequence[ProbeSpec],
+                      maps: Iterable[MapSpec] = ()) -> list[LoadedProgram]:
+        """Load a group of probes (creating any new maps first); all or nothing."""
+        if isinstance(elf, bytes):
+            elf = parse_bpf_elf(elf)
+        self.add_maps(maps)
+        sym_fds = self._symbol_fds()
+        group: list[LoadedProgram] = []
+        try:
+            for probe in probes:
+                group.append(LoadedProgram(probe, self._load_one(elf, probe, sym_fds)))
+        except BaseException:
+            for p in group:
+                sc.close_fd(p.fd)
+            raise
+        self.programs.extend(group)
+        return group
+
+    def add_object(self, obj: BpfObject) -> list[LoadedProgram]:
+        """Load another compiled object's probes against these maps (REPL)."""
+        return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps)
+
+    def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int]) -> int:
+        code = elf.programs.get(probe.section)
+        if code is None:
+            raise ElfError(f"the BPF object has no section '{probe.section}' for {probe.name}")
+        relocs = elf.relocations.get(probe.section, [])
+        needed = {r.symbol.section for r in relocs
+                  if r.symbol.name not in sym_fds and r.symbol.section in elf.data_sections
+                  and r.symbol.section.startswith(".rodata")}
+        data_fds = self._data_section_fds(elf, needed)
+        code = patch_relocations(code, relocs, sym_fds, data_fds, probe.section)
+        return load_program(probe, code)
+
+    def prog_fd(self, name: str) -> int:
+        """The fd of the loaded program for probe `name` (first match)."""
+        for p in self.programs:
+            if p.spec.name == name:
+                return p.fd
+        raise KeyError(f"no loaded program for {name}")
+
+    def unload(self, programs: Iterable[LoadedProgram]) -> None:
+        """Close some programs (detach their Attachments first)."""
+        drop = {p.fd for p in programs}
+        for fd in drop:
+            sc.close_fd(fd)
+        self.programs = [p for p in self.programs if p.fd not in drop]
+
+    def close(self) -> None:
+        """Close every program and map fd this object owns."""
+        for p in self.programs:
+            sc.close_fd(p.fd)
+        for fd in list(self._map_fds.values()) + list(self._data_fds.values()):
+            sc.close_fd(fd)
+        self.programs, self._map_fds, self._data_fds, self.specs = [], {}, {}, {}
+
+    def __enter__(self) -> LoadedObject:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
