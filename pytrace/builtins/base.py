@@ -1,0 +1,150 @@
+"""The builtins registry's building blocks: the Builtin entry, the context a type rule
+sees, and helpers that name types the way bpftrace's error messages do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from pytrace import nodes
+from pytrace.diagnostics import Diagnostics
+from pytrace.probes.target import ProbeTarget
+
+if TYPE_CHECKING:
+    from pytrace.passes.context import Options
+from pytrace.types import (
+    AggT,
+    BufT,
+    IntT,
+    ProbeNameT,
+    PtrT,
+    StackT,
+    StrT,
+    SymT,
+    TupleT,
+    Type,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserFormatT(Type):
+    """A value stored raw in BPF and rendered in userspace.
+
+    kind: 'strftime' (u64 ns; fmt in `fmt`), 'inet' (ntop: u64 family + 16 address
+    bytes), 'macaddr' (6 bytes), 'strerror' (u64 errno), 'cgroup_path' (u64 id).
+    """
+
+    kind: str
+    payload: int = 8
+    fmt: str = ""
+
+    @property
+    def size(self) -> int:
+        return (self.payload + 7) & ~7
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class TypeContext(Protocol):
+    """What a type rule may consult; the typecheck pass provides it."""
+
+    diags: Diagnostics
+    options: Options
+    targets: Sequence[ProbeTarget]
+
+    def const_int(self, expr: nodes.Expr) -> int | None:
+        """The value of an integer literal (after #define / $N substitution) or None."""
+        ...
+
+    def const_str(self, expr: nodes.Expr) -> str | None:
+        """The value of a string literal (after substitution) or None."""
+        ...
+
+
+# (ctx, the Call or Identifier node, the argument types) -> result type
+TypeRule = Callable[[TypeContext, nodes.Expr, list[Type]], Type]
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    """One builtin identifier or function.
+
+    identifier/call: how it may be written (`pid`, `pid()`).
+    min_args/max_args: the argument count range when called.
+    rule: computes the result type and records diagnostics.
+    kinds: the probe kinds it is valid in (None: every kind).
+    unsafe: needs --unsafe. aggregation: only as `@m[...] = f(...)`.
+    map_arg: the first argument is a whole map (`clear(@m)`), not a value read.
+    raw_args: the arguments are keywords/literals the rule reads itself (kstack(perf)).
+    statement: returns no value (VoidT).
+    """
+
+    name: str
+    rule: TypeRule
+    identifier: bool = False
+    call: bool = True
+    min_args: int = 0
+    max_args: int = 0
+    kinds: frozenset[str] | None = None
+    unsafe: bool = False
+    aggregation: bool = False
+    map_arg: bool = False
+    raw_args: bool = False
+    statement: bool = False
+
+
+def type_word(t: Type | None) -> str:
+    """How bpftrace names a type in 'expects … (X supplied)' messages."""
+    if t is None:
+        return "none"
+    if isinstance(t, IntT | PtrT):
+        return "integer"
+    if isinstance(t, StrT | ProbeNameT):
+        return "string"
+    if isinstance(t, BufT):
+        return "buffer"
+    if isinstance(t, TupleT):
+        return "tuple"
+    if isinstance(t, AggT):
+        return str(t).removesuffix("_t")
+    if isinstance(t, StackT | SymT | UserFormatT):
+        return str(t)
+    return str(t)
+
+
+def is_int(t: Type | None) -> bool:
+    return isinstance(t, IntT | PtrT)
+
+
+def is_str(t: Type | None) -> bool:
+    return isinstance(t, StrT)
+
+
+def fixed(t: Type) -> TypeRule:
+    """A rule that always gives the same type."""
+
+    def rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
+        return t
+
+    return rule
+
+
+def call_args(node: nodes.Expr) -> list[nodes.Expr]:
+    return node.args if isinstance(node, nodes.Call) else []
+
+
+def name_span(node: nodes.Expr):  # type: ignore[no-untyped-def]
+    """The span of a call's name only (bpftrace underlines `foo` in `foo()`)."""
+    from pytrace.source import Span
+
+    sp = node.span
+    name = getattr(node, "name", "")
+    if sp.line <= 0 or not name:
+        return sp
+    return Span(sp.line, sp.col, sp.line, sp.col + len(name))
+
+
+U64 = IntT(64, False)
+I64 = IntT(64, True)
