@@ -1,0 +1,424 @@
+"""ProgEmitter: the IR of one probe program (one expanded attach point).
+
+Expressions evaluate to `Val`s (codegen/values.py); statements emit into the current
+block. Builtin identifiers and function calls are emitted by codegen/builtins.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from pytrace import nodes
+from pytrace.codegen.base import I8, I64, P8, FnBase, c64
+from pytrace.codegen.maps import MapOps
+from pytrace.codegen.values import Val, is_scalar, is_signed
+from pytrace.probes.target import ProbeTarget
+from pytrace.types import AggT, IntT, StrT, TupleT, Type, VoidT
+
+if TYPE_CHECKING:
+    from pytrace.codegen.module import ModuleGen
+
+
+class CodegenError(Exception):
+    """A construct codegen cannot compile; becomes a located diagnostic."""
+
+    def __init__(self, message: str, node: nodes.Node | None = None) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class ProgEmitter(FnBase):
+    def __init__(self, gen: ModuleGen, target: ProbeTarget, block_index: int, fn_name: str, section: str) -> None:
+        super().__init__(gen.module, fn_name, section)
+        self.gen = gen
+        self.checked = gen.checked
+        self.target = target
+        self.bi = block_index
+        self.maps = MapOps(self)
+        self.vars: dict[str, tuple[Type, ir.Value]] = {}
+        self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
+
+    # ------------------------------------------------------------ types
+    def type_of(self, node: nodes.Node) -> Type:
+        t = self.checked.types.get(node)
+        if t is None:
+            raise CodegenError(f"internal: no type for {type(node).__name__}", node)
+        return t
+
+    # ------------------------------------------------------------ values
+    def as_i64(self, val: Val) -> ir.Value:
+        if val.scalar:
+            return val.v
+        raise CodegenError(f"expected an integer, got {val.t}")
+
+    def store_into(self, val: Val, dest: ir.Value, t: Type, off: int = 0) -> None:
+        """Store val into dest+off laid out as type t (converting compatible layouts)."""
+        if is_scalar(t):
+            self.store64(self.as_i64(val), dest, off)
+        elif isinstance(t, TupleT) and isinstance(val.t, TupleT) and val.t != t:
+            for i, (et, eo) in enumerate(zip(t.elems, t.offsets())):
+                self.store_into(self.tuple_elem(val, i), dest, et, off + eo)
+        elif val.scalar:
+            self.store64(val.v, dest, off)
+            if t.size > 8:
+                self.zero(dest, t.size - 8, off + 8)
+        else:
+            n = min(val.t.size, t.size)
+            self.copy(dest, val.v, n, off)
+            if t.size > n:
+                self.zero(dest, t.size - n, off + n)
+
+    def emit_into(self, e: nodes.Expr, dest: ir.Value, t: Type, off: int = 0, zero: bool = True) -> None:
+        """Evaluate e straight into memory when that saves a copy (str(), comm)."""
+        from pytrace.codegen.builtins import emit_into_direct
+
+        if not emit_into_direct(self, e, dest, t, off, zero):
+            self.store_into(self.expr(e), dest, t, off)
+
+    def tuple_elem(self, val: Val, index: int) -> Val:
+        assert isinstance(val.t, TupleT)
+        et = val.t.elems[index]
+        p = self.at(val.v, val.t.offsets()[index])
+        if is_scalar(et):
+            return Val(et, self.load64(p))
+        return Val(et, p)
+
+    def materialize(self, val: Val, t: Type | None = None) -> ir.Value:
+        """A buffer holding val laid out as t (default val.t)."""
+        t = t or val.t
+        buf = self.alloca_buf(max(8, t.size))
+        self.store_into(val, buf, t)
+        return buf
+
+    def const_str(self, text: str, length: int | None = None) -> Val:
+        data = text.encode() + b"\0"
+        length = length or len(data)
+        data = data[:length].ljust(((length + 7) // 8) * 8, b"\0")
+        buf = self.alloca_buf(len(data))
+        for off in range(0, len(data), 8):
+            self.store64(c64(int.from_bytes(data[off:off + 8], "little")), buf, off)
+        return Val(StrT(length), buf)
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: nodes.Expr) -> Val:
+        method = getattr(self, "e_" + type(e).__name__, None)
+        if method is None:
+            raise CodegenError(f"{type(e).__name__} expressions are not supported yet", e)
+        return method(e)  # type: ignore[no-any-return]
+
+    def e_Int(self, e: nodes.Int) -> Val:
+        return Val(self.checked.types.get(e, IntT()), c64(e.value))
+
+    def e_Str(self, e: nodes.Str) -> Val:
+        return self.const_str(e.value)
+
+    def e_PositionalParam(self, e: nodes.PositionalParam) -> Val:
+        params = self.checked.options.params
+        text = params[e.index - 1] if e.index <= len(params) else ""
+        t = self.type_of(e)
+        if isinstance(t, StrT):
+            return self.const_str(text, t.length)
+        try:
+            return Val(t, c64(int(text, 0)))
+        except ValueError:
+            return Val(t, c64(0))
+
+    def e_PositionalCount(self, e: nodes.PositionalCount) -> Val:
+        return Val(IntT(), c64(len(self.checked.options.params)))
+
+    def e_Identifier(self, e: nodes.Identifier) -> Val:
+        from pytrace.codegen.builtins import emit_identifier
+
+        return emit_identifier(self, e)
+
+    def e_Call(self, e: nodes.Call) -> Val:
+        from pytrace.codegen.builtins import emit_call
+
+        return emit_call(self, e)
+
+    def e_Variable(self, e: nodes.Variable) -> Val:
+        t, slot = self.var_slot(e.name, e)
+        if is_scalar(t):
+            return Val(t, self.b.load(slot))
+        return Val(t, slot)
+
+    def var_slot(self, name: str, node: nodes.Node) -> tuple[Type, ir.Value]:
+        if name not in self.vars:
+            t = self.checked.variables.get((self.bi, name)) or self.checked.types.get(node)
+            if t is None:
+                raise CodegenError(f"internal: no type for ${name}", node)
+            if is_scalar(t):
+                slot = self.alloca_i64(name)
+                self.alloca_builder.store(c64(0), slot)
+            else:
+                slot = self.alloca_buf(t.size, name)
+                p64 = self.alloca_builder.bitcast(slot, ir.PointerType(I64))
+                for i in range(max(1, t.size // 8)):
+                    self.alloca_builder.store(c64(0), self.alloca_builder.gep(p64, [ir.Constant(I64, i)]))
+            self.vars[name] = (t, slot)
+        return self.vars[name]
+
+    def e_MapRef(self, e: nodes.MapRef) -> Val:
+        from pytrace.codegen.mapexpr import read_map
+
+        return read_map(self, e)
+
+    def e_Binary(self, e: nodes.Binary) -> Val:
+        from pytrace.codegen.operators import binary
+
+        return binary(self, e)
+
+    def e_Unary(self, e: nodes.Unary) -> Val:
+        from pytrace.codegen.operators import unary
+
+        return unary(self, e)
+
+    def e_IncDec(self, e: nodes.IncDec) -> Val:
+        from pytrace.codegen.mapexpr import incdec
+
+        return incdec(self, e)
+
+    def e_Ternary(self, e: nodes.Ternary) -> Val:
+        t = self.type_of(e)
+        cond = self.to_bool(self.as_i64(self.expr(e.cond)))
+        if is_scalar(t):
+            slot = self.alloca_i64()
+            with self.b.if_else(cond) as (yes, no):
+                with yes:
+                    self.b.store(self.as_i64(self.expr(e.then)), slot)
+                with no:
+                    self.b.store(self.as_i64(self.expr(e.otherwise)), slot)
+            return Val(t, self.b.load(slot))
+        if isinstance(t, VoidT):
+            with self.b.if_else(cond) as (yes, no):
+                with yes:
+                    self.expr(e.then)
+                with no:
+                    self.expr(e.otherwise)
+            return Val(t, c64(0))
+        buf = self.alloca_buf(t.size)
+        with self.b.if_else(cond) as (yes, no):
+            with yes:
+                self.emit_into(e.then, buf, t)
+            with no:
+                self.emit_into(e.otherwise, buf, t)
+        return Val(t, buf)
+
+    def e_TupleExpr(self, e: nodes.TupleExpr) -> Val:
+        t = self.type_of(e)
+        assert isinstance(t, TupleT)
+        buf = self.alloca_buf(t.size)
+        for el, et, off in zip(e.elems, t.elems, t.offsets()):
+            self.emit_into(el, buf, et, off)
+        return Val(t, buf)
+
+    def e_TupleIndex(self, e: nodes.TupleIndex) -> Val:
+        base = self.expr(e.expr)
+        if not isinstance(base.t, TupleT) or not 0 <= e.index < len(base.t.elems):
+            raise CodegenError("tuple index out of range", e)
+        return self.tuple_elem(base, e.index)
+
+    def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
+        from pytrace.codegen.builtins import emit_field
+
+        return emit_field(self, e)
+
+    def e_Cast(self, e: nodes.Cast) -> Val:
+        t = self.type_of(e)
+        val = self.expr(e.expr)
+        if isinstance(t, IntT) and val.scalar:
+            v = val.v
+            if t.bits < 64:
+                narrow = self.b.trunc(v, ir.IntType(t.bits))
+                v = self.b.sext(narrow, I64) if t.signed else self.b.zext(narrow, I64)
+            return Val(t, v)
+        if is_scalar(t) and val.scalar:
+            return Val(t, val.v)
+        raise CodegenError(f"cannot cast {val.t} to {t}", e)
+
+    def e_Sizeof(self, e: nodes.Sizeof) -> Val:
+        if isinstance(e.target, nodes.Expr):
+            t = self.type_of(e.target)
+            size = t.size
+        else:
+            size = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4}.get(e.target.name, 8)
+        return Val(IntT(64, False), c64(size))
+
+    # ------------------------------------------------------------ strings
+    def str_equal(self, a: nodes.Expr, b_: nodes.Expr) -> ir.Value:
+        """i1: the strings are equal up to and including their first NUL."""
+        if isinstance(a, nodes.Str):
+            a, b_ = b_, a
+        left = self.expr(a)
+        b = self.b
+        result = self.alloca_i64()
+        b.store(c64(0), result)
+        done = self.fn.append_basic_block("streq.done")
+        equal = self.fn.append_basic_block("streq.eq")
+        if isinstance(b_, nodes.Str):
+            lit = b_.value.encode() + b"\0"
+            n = min(len(lit), left.t.size if not isinstance(left.t, StrT) else left.t.length)
+            if n < len(lit):  # the buffer cannot hold the literal: compare a truncated view
+                lit = lit[:n]
+            for i, ch in enumerate(lit):
+                c = b.load(self.at(left.v, i))
+                nxt = self.fn.append_basic_block("streq.next")
+                b.cbranch(b.icmp_unsigned("!=", c, ir.Constant(I8, ch)), done, nxt if ch else equal)
+                b.position_at_end(nxt)
+                if ch == 0:
+                    b.branch(equal)
+                    break
+            if not b.block.is_terminated:
+                b.branch(equal)
+        else:
+            right = self.expr(b_)
+            la = left.t.length if isinstance(left.t, StrT) else left.t.size
+            lb = right.t.length if isinstance(right.t, StrT) else right.t.size
+            for i in range(min(la, lb)):
+                ca = b.load(self.at(left.v, i))
+                cb = b.load(self.at(right.v, i))
+                same = self.fn.append_basic_block("streq.same")
+                b.cbranch(b.icmp_unsigned("!=", ca, cb), done, same)
+                b.position_at_end(same)
+                nxt = self.fn.append_basic_block("streq.next")
+                b.cbranch(b.icmp_unsigned("==", ca, ir.Constant(I8, 0)), equal, nxt)
+                b.position_at_end(nxt)
+            b.branch(equal)
+        b.position_at_end(equal)
+        b.store(c64(1), result)
+        b.branch(done)
+        b.position_at_end(done)
+        return b.icmp_unsigned("!=", b.load(result), c64(0))
+
+    # ------------------------------------------------------------ statements
+    def block(self, blk: nodes.Block) -> None:
+        for s in blk.stmts:
+            if self.b.block.is_terminated:
+                return
+            self.stmt(s)
+
+    def stmt(self, s: nodes.Stmt) -> None:
+        method = getattr(self, "s_" + type(s).__name__, None)
+        if method is None:
+            raise CodegenError(f"{type(s).__name__} statements are not supported yet", s)
+        method(s)
+
+    def s_ExprStmt(self, s: nodes.ExprStmt) -> None:
+        self.expr(s.expr)
+
+    def s_Assign(self, s: nodes.Assign) -> None:
+        from pytrace.codegen.mapexpr import assign_map
+
+        if isinstance(s.target, nodes.MapRef):
+            assign_map(self, s)
+            return
+        if not isinstance(s.target, nodes.Variable):
+            raise CodegenError("can only assign to variables and maps", s)
+        t, slot = self.var_slot(s.target.name, s.target)
+        if s.op is not None:
+            from pytrace.codegen.operators import arith
+
+            cur = Val(t, self.b.load(slot))
+            rhs = self.expr(s.value)
+            self.b.store(arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t)), slot)
+        elif is_scalar(t):
+            self.b.store(self.as_i64(self.expr(s.value)), slot)
+        else:
+            self.emit_into(s.value, slot, t)
+
+    def s_VarDecl(self, s: nodes.VarDecl) -> None:
+        var = nodes.Variable(s.name, span=s.span)
+        t, slot = self.var_slot(s.name, var)
+        if s.value is not None:
+            self.s_Assign(nodes.Assign(var, s.value, span=s.span))
+
+    def s_If(self, s: nodes.If) -> None:
+        cond = self.to_bool(self.as_i64(self.expr(s.cond)))
+        if s.otherwise is None:
+            with self.b.if_then(cond):
+                self.block(s.then)
+        else:
+            with self.b.if_else(cond) as (yes, no):
+                with yes:
+                    self.block(s.then)
+                with no:
+                    self.block(s.otherwise)
+
+    def s_Unroll(self, s: nodes.Unroll) -> None:
+        count = s.count.value if isinstance(s.count, nodes.Int) else 0
+        for _ in range(max(0, min(count, 100))):
+            self.block(s.body)
+
+    def s_While(self, s: nodes.While) -> None:
+        cond_bb = self.fn.append_basic_block("while.cond")
+        body_bb = self.fn.append_basic_block("while.body")
+        end_bb = self.fn.append_basic_block("while.end")
+        self.b.branch(cond_bb)
+        self.b.position_at_end(cond_bb)
+        self.b.cbranch(self.to_bool(self.as_i64(self.expr(s.cond))), body_bb, end_bb)
+        self.b.position_at_end(body_bb)
+        self.loops.append((cond_bb, end_bb))
+        self.block(s.body)
+        self.loops.pop()
+        if not self.b.block.is_terminated:
+            self.b.branch(cond_bb)
+        self.b.position_at_end(end_bb)
+
+    def s_Break(self, s: nodes.Break) -> None:
+        if not self.loops:
+            raise CodegenError("break outside of a loop", s)
+        self.b.branch(self.loops[-1][1])
+
+    def s_Continue(self, s: nodes.Continue) -> None:
+        if not self.loops:
+            raise CodegenError("continue outside of a loop", s)
+        self.b.branch(self.loops[-1][0])
+
+    def s_Return(self, s: nodes.Return) -> None:
+        self.b.ret(c64(0))
+
+    def s_For(self, s: nodes.For) -> None:
+        if not isinstance(s.iterable, nodes.Range):
+            raise CodegenError("for loops over maps are not supported yet", s)
+        t, slot = self.var_slot(s.var, s)
+        start = self.as_i64(self.expr(s.iterable.start))
+        end = self.as_i64(self.expr(s.iterable.end))
+        self.b.store(start, slot)
+        cond_bb = self.fn.append_basic_block("for.cond")
+        body_bb = self.fn.append_basic_block("for.body")
+        step_bb = self.fn.append_basic_block("for.step")
+        end_bb = self.fn.append_basic_block("for.end")
+        self.b.branch(cond_bb)
+        self.b.position_at_end(cond_bb)
+        self.b.cbranch(self.b.icmp_signed("<", self.b.load(slot), end), body_bb, end_bb)
+        self.b.position_at_end(body_bb)
+        self.loops.append((step_bb, end_bb))
+        self.block(s.body)
+        self.loops.pop()
+        if not self.b.block.is_terminated:
+            self.b.branch(step_bb)
+        self.b.position_at_end(step_bb)
+        self.b.store(self.b.add(self.b.load(slot), c64(1)), slot)
+        self.b.branch(cond_bb)
+        self.b.position_at_end(end_bb)
+
+    # ------------------------------------------------------------ the program
+    def emit_probe(self, probe: nodes.Probe) -> None:
+        pid = self.checked.options.pid
+        if pid is not None and self.target.kind not in ("BEGIN", "END"):
+            from pytrace.codegen import helpers as h
+
+            tgid = self.b.lshr(self.helper(h.GET_CURRENT_PID_TGID, I64, []), c64(32))
+            with self.b.if_then(self.b.icmp_unsigned("!=", tgid, c64(pid))):
+                self.b.ret(c64(0))
+        if probe.predicate is not None:
+            cond = self.to_bool(self.as_i64(self.expr(probe.predicate)))
+            with self.b.if_then(self.b.not_(cond)):
+                self.b.ret(c64(0))
+        self.block(probe.body)
+        self.finish()
+
+
+__all__ = ["ProgEmitter", "CodegenError", "P8", "AggT"]

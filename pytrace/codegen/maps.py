@@ -1,0 +1,188 @@
+"""Map layouts (MapInfo -> MapSpec) and the IR for map lookups, updates and aggregations.
+
+Aggregations live in per-CPU hashes updated in place: one lookup, then an add through
+the returned pointer; the update helper runs only on a key's first use on a CPU.
+"""
+
+from __future__ import annotations
+
+import re
+
+from llvmlite import ir
+
+from pytrace.codegen import helpers as h
+from pytrace.codegen.base import I64, P8, FnBase, c64
+from pytrace.passes.context import MapInfo
+from pytrace.resources import MapKind, MapSpec
+from pytrace.types import AggT, IntT, Type, hist_bucket_index  # noqa: F401  (reference for the IR)
+
+DEFAULT_MAX_KEYS = 4096
+HIST_MAX_KEYS = 16384
+RINGBUF_BYTES = 1 << 20
+
+GLOBAL_START_NS = 0  # __globals[0]: CLOCK_MONOTONIC ns when tracing started (for elapsed)
+GLOBAL_CPID = 1  # __globals[1]: pid of the -c child
+
+
+def map_symbol(name: str) -> str:
+    if name == "@":
+        return "map__anon"
+    return "map_" + re.sub(r"[^A-Za-z0-9_]", "_", name.lstrip("@"))
+
+
+def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
+    key_size = info.key_type.size if info.key_type is not None else 8
+    vt = info.value_type
+    if isinstance(vt, AggT):
+        if vt.is_hist:
+            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8, 8,
+                           max(HIST_MAX_KEYS, max_keys), info.key_type, vt)
+        return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size, vt.size,
+                       max_keys, info.key_type, vt)
+    return MapSpec(info.name, map_symbol(info.name), MapKind.HASH, key_size, max(8, vt.size),
+                   max_keys, info.key_type, vt)
+
+
+def internal_map_specs() -> list[MapSpec]:
+    return [
+        MapSpec("__ringbuf", "map___ringbuf", MapKind.RINGBUF, 0, 0, RINGBUF_BYTES),
+        MapSpec("__lost", "map___lost", MapKind.PERCPU_ARRAY, 4, 8, 1, None, IntT(64, False)),
+        MapSpec("__globals", "map___globals", MapKind.ARRAY, 4, 8, 4, None, IntT(64, False)),
+    ]
+
+
+def declare_map_global(module: ir.Module, spec: MapSpec) -> ir.GlobalVariable:
+    gv = ir.GlobalVariable(module, I64, spec.symbol)
+    gv.initializer = c64(0)
+    gv.section = "maps"
+    gv.align = 8
+    return gv
+
+
+class MapOps:
+    """IR for map operations, used by the program emitter."""
+
+    def __init__(self, fb: FnBase) -> None:
+        self.fb = fb
+
+    def lookup(self, gv: ir.GlobalVariable, key: ir.Value) -> ir.Value:
+        fb = self.fb
+        return fb.helper(h.MAP_LOOKUP_ELEM, P8, [fb.map_ptr(gv), key])
+
+    def update(self, gv: ir.GlobalVariable, key: ir.Value, value: ir.Value, flags: int = h.BPF_ANY) -> None:
+        fb = self.fb
+        fb.helper(h.MAP_UPDATE_ELEM, I64, [fb.map_ptr(gv), key, value, c64(flags)])
+
+    def delete(self, gv: ir.GlobalVariable, key: ir.Value) -> None:
+        fb = self.fb
+        fb.helper(h.MAP_DELETE_ELEM, I64, [fb.map_ptr(gv), key])
+
+    def array_slot(self, gv: ir.GlobalVariable, index: int) -> ir.Value:
+        """Pointer to element `index` of an (per-CPU) array map; NULL-checked by caller."""
+        fb = self.fb
+        key = fb.alloca_buf(8)
+        fb.store64(c64(index), key)
+        return self.lookup(gv, key)
+
+    def add_in_place(self, gv: ir.GlobalVariable, key: ir.Value, slots: list[ir.Value]) -> None:
+        """Add each value to the i64 slot at the same index, inserting on first use."""
+        fb = self.fb
+        p = self.lookup(gv, key)
+        with fb.b.if_else(fb.not_null(p)) as (found, missing):
+            with found:
+                for i, v in enumerate(slots):
+                    fb.store64(fb.b.add(fb.load64(p, 8 * i), v), p, 8 * i)
+            with missing:
+                buf = fb.alloca_buf(8 * len(slots))
+                for i, v in enumerate(slots):
+                    fb.store64(v, buf, 8 * i)
+                self.update(gv, key, buf, h.BPF_NOEXIST)
+
+    def minmax(self, gv: ir.GlobalVariable, key: ir.Value, x: ir.Value, is_max: bool, signed: bool) -> None:
+        """min/max slot layout: value, set-flag."""
+        fb = self.fb
+        b = fb.b
+        p = self.lookup(gv, key)
+        with b.if_else(fb.not_null(p)) as (found, missing):
+            with found:
+                cur = fb.load64(p, 0)
+                unset = b.icmp_unsigned("==", fb.load64(p, 8), c64(0))
+                op = ">" if is_max else "<"
+                better = b.icmp_signed(op, x, cur) if signed else b.icmp_unsigned(op, x, cur)
+                with b.if_then(b.or_(unset, better)):
+                    fb.store64(x, p, 0)
+                    fb.store64(c64(1), p, 8)
+            with missing:
+                buf = fb.alloca_buf(16)
+                fb.store64(x, buf, 0)
+                fb.store64(c64(1), buf, 8)
+                self.update(gv, key, buf, h.BPF_NOEXIST)
+
+    def atomic_add(self, gv: ir.GlobalVariable, key: ir.Value, delta: ir.Value, init: ir.Value) -> ir.Value:
+        """Atomically add delta to an existing i64 value, or insert `init`; returns the old value."""
+        fb = self.fb
+        b = fb.b
+        result = fb.alloca_i64()
+        p = self.lookup(gv, key)
+        with b.if_else(fb.not_null(p)) as (found, missing):
+            with found:
+                old = b.atomic_rmw("add", b.bitcast(p, ir.PointerType(I64)), delta, "seq_cst")
+                b.store(old, result)
+            with missing:
+                buf = fb.alloca_buf(8)
+                fb.store64(init, buf)
+                self.update(gv, key, buf, h.BPF_ANY)
+                b.store(b.sub(init, delta), result)
+        return b.load(result)
+
+
+def hist_index_ir(fb: FnBase, x: ir.Value, k: int) -> ir.Value:
+    """IR computing types.hist_bucket_index(x, k) with llvm.ctlz (declared by hand)."""
+    b = fb.b
+    module = fb.module
+    ctlz = module.globals.get("llvm.ctlz.i64")
+    if ctlz is None:
+        ctlz = ir.Function(module, ir.FunctionType(I64, [I64, ir.IntType(1)]), "llvm.ctlz.i64")
+    mask = (1 << k) - 1
+    result = fb.alloca_i64()
+    neg = b.icmp_signed("<", x, c64(0))
+    with b.if_else(neg) as (is_neg, nonneg):
+        with is_neg:
+            b.store(c64(0), result)
+        with nonneg:
+            small = b.icmp_signed("<=", x, c64(mask))
+            with b.if_else(small) as (is_small, big):
+                with is_small:
+                    b.store(b.add(x, c64(1)), result)
+                with big:
+                    lz = b.call(ctlz, [x, ir.Constant(ir.IntType(1), 1)])
+                    p = b.sub(c64(63), lz)
+                    low = b.sub(p, c64(k))
+                    hi = b.shl(b.add(low, c64(1)), c64(k))
+                    sub = b.and_(b.lshr(x, low), c64(mask))
+                    b.store(b.add(b.add(hi, sub), c64(1)), result)
+    return b.load(result)
+
+
+def lhist_index_ir(fb: FnBase, x: ir.Value, agg: AggT) -> ir.Value:
+    """IR computing types.lhist_bucket_index."""
+    b = fb.b
+    result = fb.alloca_i64()
+    top = 1 + (agg.lmax - agg.lmin) // agg.lstep
+    below = b.icmp_signed("<", x, c64(agg.lmin))
+    above = b.icmp_signed(">=", x, c64(agg.lmax))
+    with b.if_else(below) as (lo, rest):
+        with lo:
+            b.store(c64(0), result)
+        with rest:
+            with b.if_else(above) as (hi, mid):
+                with hi:
+                    b.store(c64(top), result)
+                with mid:
+                    idx = b.add(b.udiv(b.sub(x, c64(agg.lmin)), c64(agg.lstep)), c64(1))
+                    b.store(idx, result)
+    return b.load(result)
+
+
+def value_slots(t: Type) -> int:
+    return max(1, t.size // 8)

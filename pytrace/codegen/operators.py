@@ -1,0 +1,121 @@
+"""IR for unary and binary operators with C semantics on 64-bit integers.
+
+BPF cpu v3 has no signed division or modulo: they are built from unsigned ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from pytrace import nodes
+from pytrace.codegen.base import I64, c64
+from pytrace.codegen.values import Val, is_signed
+from pytrace.types import IntT, StrT
+
+if TYPE_CHECKING:
+    from pytrace.codegen.emitter import ProgEmitter
+
+_CMP = {"==", "!=", "<", "<=", ">", ">="}
+
+
+def _abs(p: ProgEmitter, v: ir.Value) -> ir.Value:
+    neg = p.b.icmp_signed("<", v, c64(0))
+    return p.b.select(neg, p.b.neg(v), v)
+
+
+def signed_div(p: ProgEmitter, a: ir.Value, b_: ir.Value, rem: bool) -> ir.Value:
+    b = p.b
+    q = b.urem(_abs(p, a), _abs(p, b_)) if rem else b.udiv(_abs(p, a), _abs(p, b_))
+    if rem:  # C: the remainder takes the sign of the dividend
+        neg = b.icmp_signed("<", a, c64(0))
+    else:
+        neg = b.xor(b.icmp_signed("<", a, c64(0)), b.icmp_signed("<", b_, c64(0)))
+    return b.select(neg, b.neg(q), q)
+
+
+def arith(p: ProgEmitter, op: str, left: Val, right: Val, signed: bool) -> ir.Value:
+    b = p.b
+    x, y = p.as_i64(left), p.as_i64(right)
+    if op == "+":
+        return b.add(x, y)
+    if op == "-":
+        return b.sub(x, y)
+    if op == "*":
+        return b.mul(x, y)
+    if op in ("/", "%"):
+        # BPF defines x/0 = 0 and x%0 = x; avoid LLVM's undefined behaviour on a 0 divisor
+        zero = b.icmp_unsigned("==", y, c64(0))
+        safe = b.select(zero, c64(1), y)
+        if signed:
+            r = signed_div(p, x, safe, op == "%")
+        else:
+            r = b.urem(x, safe) if op == "%" else b.udiv(x, safe)
+        return b.select(zero, c64(0) if op == "/" else x, r)
+    if op == "&":
+        return b.and_(x, y)
+    if op == "|":
+        return b.or_(x, y)
+    if op == "^":
+        return b.xor(x, y)
+    if op == "<<":
+        return b.shl(x, b.and_(y, c64(63)))
+    if op == ">>":
+        sh = b.and_(y, c64(63))
+        return b.ashr(x, sh) if signed else b.lshr(x, sh)
+    raise ValueError(op)
+
+
+def _compare(p: ProgEmitter, op: str, x: ir.Value, y: ir.Value, signed: bool) -> ir.Value:
+    cmp = p.b.icmp_signed(op, x, y) if signed else p.b.icmp_unsigned(op, x, y)
+    return p.b.zext(cmp, I64)
+
+
+def _logical(p: ProgEmitter, e: nodes.Binary) -> Val:
+    b = p.b
+    slot = p.alloca_i64()
+    left = p.to_bool(p.as_i64(p.expr(e.left)))
+    b.store(b.zext(left, I64), slot)
+    cond = left if e.op == "||" else b.not_(left)
+    with b.if_then(b.not_(cond)):
+        right = p.to_bool(p.as_i64(p.expr(e.right)))
+        b.store(b.zext(right, I64), slot)
+    return Val(IntT(64, True), b.load(slot))
+
+
+def binary(p: ProgEmitter, e: nodes.Binary) -> Val:
+    if e.op in ("&&", "||"):
+        return _logical(p, e)
+    lt = p.type_of(e.left)
+    rt = p.type_of(e.right)
+    if e.op in ("==", "!=") and isinstance(lt, StrT) and isinstance(rt, StrT):
+        eq = p.str_equal(e.left, e.right)
+        res = eq if e.op == "==" else p.b.not_(eq)
+        return Val(IntT(64, True), p.b.zext(res, I64))
+    left = p.expr(e.left)
+    right = p.expr(e.right)
+    signed = is_signed(left.t) and is_signed(right.t)
+    if e.op in _CMP:
+        return Val(IntT(64, True), _compare(p, e.op, p.as_i64(left), p.as_i64(right), signed))
+    t = p.checked.types.get(e) or IntT(64, signed)
+    return Val(t, arith(p, e.op, left, right, signed))
+
+
+def unary(p: ProgEmitter, e: nodes.Unary) -> Val:
+    b = p.b
+    val = p.expr(e.operand)
+    t = p.checked.types.get(e) or val.t
+    if e.op == "-":
+        return Val(t, b.neg(p.as_i64(val)))
+    if e.op == "!":
+        return Val(IntT(64, True), b.zext(b.icmp_unsigned("==", p.as_i64(val), c64(0)), I64))
+    if e.op == "~":
+        return Val(t, b.not_(p.as_i64(val)))
+    if e.op == "*":
+        from pytrace.codegen.builtins import read_pointer
+
+        return read_pointer(p, val, t, e)
+    from pytrace.codegen.emitter import CodegenError
+
+    raise CodegenError(f"unary {e.op} is not supported yet", e)

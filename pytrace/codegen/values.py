@@ -1,0 +1,36 @@
+"""The value representation inside codegen: a typed IR value.
+
+Scalars (integers, pointers, probe ids) are i64 IR values; everything else (strings,
+tuples, buffers, records) is an i8* pointing at a zero-padded buffer laid out by the
+layout rule in pytrace/types.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from pytrace.types import AggT, IntT, ProbeNameT, PtrT, Type
+
+
+def is_scalar(t: Type) -> bool:
+    return isinstance(t, (IntT, PtrT, ProbeNameT, AggT))
+
+
+def is_signed(t: Type) -> bool:
+    if isinstance(t, IntT):
+        return t.signed
+    if isinstance(t, AggT):
+        return t.signed
+    return False
+
+
+@dataclass(slots=True)
+class Val:
+    t: Type
+    v: ir.Value
+
+    @property
+    def scalar(self) -> bool:
+        return is_scalar(self.t)
