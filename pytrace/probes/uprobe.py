@@ -148,7 +148,7 @@ def usdt_notes(path: str) -> tuple[tuple[str, str, int, int], ...]:
             base_sec = elf.get_section_by_name(".stapsdt.base")
             loads = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
             out = []
-            for note in sec.iter_notes():
+            for note in sec.iter_notes():  # type: ignore[attr-defined]
                 if note["n_name"] != "stapsdt":
                     continue
                 desc = note["n_descdata"]
