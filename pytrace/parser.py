@@ -26,7 +26,6 @@ GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 _OPTIONS: dict[str, object] = {
     "parser": "lalr",
     "lexer": "contextual",
-    "propagate_positions": True,
     "keep_all_tokens": True,
     "maybe_placeholders": False,
 }

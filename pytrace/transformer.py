@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import builtins
 import re
+from collections.abc import Callable
 from typing import Any
 
 from lark import Token, Transformer, v_args
-from lark.tree import Meta
 
 from pytrace import nodes
-from pytrace.source import Span
+from pytrace.source import NO_SPAN, Span
 
 _U64_MAX = (1 << 64) - 1
 _ESCAPES = {
@@ -34,10 +34,42 @@ def token_span(tok: Token) -> Span:
     return Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
 
 
-def _span(meta: Meta) -> Span:
-    if getattr(meta, "empty", True):
-        return Span(0, 0, 0, 0)
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+def _start(item: object) -> tuple[int, int] | None:
+    if isinstance(item, Token):
+        return (item.line or 0, item.column or 0)
+    if isinstance(item, nodes.Node):
+        return (item.span.line, item.span.col) if item.span.line else None
+    if isinstance(item, (list, tuple)):
+        for sub in item:
+            pos = _start(sub)
+            if pos is not None:
+                return pos
+    return None
+
+
+def _end(item: object) -> tuple[int, int] | None:
+    if isinstance(item, Token):
+        return (item.end_line or 0, item.end_column or 0)
+    if isinstance(item, nodes.Node):
+        return (item.span.end_line, item.span.end_col) if item.span.line else None
+    if isinstance(item, (list, tuple)):
+        for sub in reversed(item):
+            pos = _end(sub)
+            if pos is not None:
+                return pos
+    return None
+
+
+def span_of(children: list[Any]) -> Span:
+    """The span from the first to the last positioned child (tokens are all kept)."""
+    start, end = _start(children), _end(children)
+    if start is None or end is None:
+        return NO_SPAN
+    return Span(start[0], start[1], end[0], end[1])
+
+
+def _with_span(f: Callable[..., Any], data: str, children: list[Any], meta: Any) -> Any:
+    return f(span_of(children), children)
 
 
 def _nodes(children: list[Any]) -> list[Any]:
@@ -84,6 +116,19 @@ def decode_string(raw: str) -> str:
     return _ESCAPE_RE.sub(repl, raw[1:-1])
 
 
+_PRECEDENCE = {
+    "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6,
+    "<": 7, "<=": 7, ">": 7, ">=": 7, "<<": 8, ">>": 8,
+    "+": 9, "-": 9, "*": 10, "/": 10, "%": 10,
+}
+
+
+def _reduce(operands: list[nodes.Expr], ops: list[str]) -> None:
+    right, left = operands.pop(), operands.pop()
+    span = left.span.merge(right.span)
+    operands.append(nodes.Binary(ops.pop(), left, right, span=span))
+
+
 def _c_def_name(kind: str, text: str) -> str:
     if kind != "typedef":
         m = re.match(r"\w+\s+(\w+)", text)
@@ -93,67 +138,67 @@ def _c_def_name(kind: str, text: str) -> str:
     return names[-1] if names else ""
 
 
-@v_args(meta=True)
+@v_args(wrapper=_with_span)
 class ToNodes(Transformer[Token, nodes.Program]):
-    """Build nodes from a tree parsed with keep_all_tokens and propagate_positions."""
+    """Build nodes from a tree parsed with keep_all_tokens (spans come from the tokens)."""
 
     # ---------------------------------------------------------------- top level
 
-    def start(self, meta: Meta, children: list[Any]) -> nodes.Program:
+    def start(self, span: Span, children: list[Any]) -> nodes.Program:
         items = _nodes(children)
         probes = [c for c in items if isinstance(c, nodes.Probe)]
         preamble = [c for c in items if not isinstance(c, nodes.Probe)]
-        return nodes.Program(preamble=preamble, probes=probes, span=_span(meta))
+        return nodes.Program(preamble=preamble, probes=probes, span=span)
 
-    def include(self, meta: Meta, children: list[Any]) -> nodes.Include:
+    def include(self, span: Span, children: list[Any]) -> nodes.Include:
         text = str(children[0])
         m = re.search(r"(<([^>]*)>|\"([^\"]*)\")", text)
         assert m is not None
         system = m.group(1).startswith("<")
         path = m.group(2) if system else m.group(3)
-        return nodes.Include(path, system, span=_span(meta))
+        return nodes.Include(path, system, span=span)
 
-    def define(self, meta: Meta, children: list[Any]) -> nodes.Define:
+    def define(self, span: Span, children: list[Any]) -> nodes.Define:
         m = re.match(r"#\s*define\s+(\w+)(.*)", str(children[0]), re.DOTALL)
         assert m is not None
         value = m.group(2).replace("\\\n", " ").strip()
-        return nodes.Define(m.group(1), value, span=_span(meta))
+        return nodes.Define(m.group(1), value, span=span)
 
-    def c_definition(self, meta: Meta, children: list[Any]) -> nodes.CDefinition:
+    def c_definition(self, span: Span, children: list[Any]) -> nodes.CDefinition:
         text = str(children[0]).strip()
         kind = text.split(None, 1)[0]
-        return nodes.CDefinition(kind, _c_def_name(kind, text), text, span=_span(meta))
+        return nodes.CDefinition(kind, _c_def_name(kind, text), text, span=span)
 
-    def config(self, meta: Meta, children: list[Any]) -> nodes.Config:
-        return nodes.Config(_nodes(children), span=_span(meta))
+    def config(self, span: Span, children: list[Any]) -> nodes.Config:
+        return nodes.Config(_nodes(children), span=span)
 
-    def config_item(self, meta: Meta, children: list[Any]) -> builtins.tuple[str, nodes.Expr]:
+    def config_item(self, span: Span, children: list[Any]) -> builtins.tuple[str, nodes.Expr]:
         return (str(children[0]), _nodes(children)[0])
 
-    def probe(self, meta: Meta, children: list[Any]) -> nodes.Probe:
+    def probe(self, span: Span, children: list[Any]) -> nodes.Probe:
         items = _nodes(children)
         attach: list[nodes.AttachPoint] = items[0]
         pred = items[1] if len(items) == 3 else None
-        return nodes.Probe(attach, pred, items[-1], span=_span(meta))
+        return nodes.Probe(attach, pred, items[-1], span=span)
 
-    def attach_list(self, meta: Meta, children: list[Any]) -> list[nodes.AttachPoint]:
+    def attach_list(self, span: Span, children: list[Any]) -> list[nodes.AttachPoint]:
         return [
             nodes.AttachPoint(str(t), span=token_span(t))
             for t in _tokens(children, "ATTACH_POINT")
         ]
 
-    def predicate(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+    def predicate(self, span: Span, children: list[Any]) -> nodes.Expr:
         return _nodes(children)[0]  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------- statements
 
-    def block(self, meta: Meta, children: list[Any]) -> nodes.Block:
-        return nodes.Block(_nodes(children), span=_span(meta))
+    def block(self, span: Span, children: list[Any]) -> nodes.Block:
+        return nodes.Block(_nodes(children), span=span)
 
-    def expr_stmt(self, meta: Meta, children: list[Any]) -> nodes.ExprStmt:
-        return nodes.ExprStmt(children[0], span=_span(meta))
+    def expr_stmt(self, span: Span, children: list[Any]) -> nodes.ExprStmt:
+        return nodes.ExprStmt(children[0], span=span)
 
-    def assign(self, meta: Meta, children: list[Any]) -> nodes.Assign:
+    def assign(self, span: Span, children: list[Any]) -> nodes.Assign:
         target, op_tok, value = children
         if not isinstance(target, (nodes.Variable, nodes.MapRef)):
             raise TransformError(
@@ -161,46 +206,46 @@ class ToNodes(Transformer[Token, nodes.Program]):
                 target.span,
             )
         op = None if op_tok == "=" else str(op_tok)[:-1]
-        return nodes.Assign(target, value, op, span=_span(meta))
+        return nodes.Assign(target, value, op, span=span)
 
-    def var_decl(self, meta: Meta, children: list[Any]) -> nodes.VarDecl:
+    def var_decl(self, span: Span, children: list[Any]) -> nodes.VarDecl:
         name = str(_tokens(children, "VAR")[0])[1:]
         items = _nodes(children)
         type_name = next((c for c in items if isinstance(c, nodes.TypeName)), None)
         value = next((c for c in items if isinstance(c, nodes.Expr)), None)
-        return nodes.VarDecl(name, type_name, value, span=_span(meta))
+        return nodes.VarDecl(name, type_name, value, span=span)
 
-    def break_stmt(self, meta: Meta, children: list[Any]) -> nodes.Break:
-        return nodes.Break(span=_span(meta))
+    def break_stmt(self, span: Span, children: list[Any]) -> nodes.Break:
+        return nodes.Break(span=span)
 
-    def continue_stmt(self, meta: Meta, children: list[Any]) -> nodes.Continue:
-        return nodes.Continue(span=_span(meta))
+    def continue_stmt(self, span: Span, children: list[Any]) -> nodes.Continue:
+        return nodes.Continue(span=span)
 
-    def return_stmt(self, meta: Meta, children: list[Any]) -> nodes.Return:
+    def return_stmt(self, span: Span, children: list[Any]) -> nodes.Return:
         items = _nodes(children)
-        return nodes.Return(items[0] if items else None, span=_span(meta))
+        return nodes.Return(items[0] if items else None, span=span)
 
-    def if_stmt(self, meta: Meta, children: list[Any]) -> nodes.If:
+    def if_stmt(self, span: Span, children: list[Any]) -> nodes.If:
         items = _nodes(children)
         otherwise = items[2] if len(items) > 2 else None
         if isinstance(otherwise, nodes.If):
             otherwise = nodes.Block([otherwise], span=otherwise.span)
-        return nodes.If(items[0], items[1], otherwise, span=_span(meta))
+        return nodes.If(items[0], items[1], otherwise, span=span)
 
-    def unroll_stmt(self, meta: Meta, children: list[Any]) -> nodes.Unroll:
+    def unroll_stmt(self, span: Span, children: list[Any]) -> nodes.Unroll:
         count, body = _nodes(children)
-        return nodes.Unroll(count, body, span=_span(meta))
+        return nodes.Unroll(count, body, span=span)
 
-    def while_stmt(self, meta: Meta, children: list[Any]) -> nodes.While:
+    def while_stmt(self, span: Span, children: list[Any]) -> nodes.While:
         cond, body = _nodes(children)
-        return nodes.While(cond, body, span=_span(meta))
+        return nodes.While(cond, body, span=span)
 
-    def for_stmt(self, meta: Meta, children: list[Any]) -> nodes.For:
+    def for_stmt(self, span: Span, children: list[Any]) -> nodes.For:
         var = str(_tokens(children, "VAR")[0])[1:]
         iterable, body = _nodes(children)
-        return nodes.For(var, iterable, body, span=_span(meta))
+        return nodes.For(var, iterable, body, span=span)
 
-    def for_iter(self, meta: Meta, children: list[Any]) -> nodes.MapRef:
+    def for_iter(self, span: Span, children: list[Any]) -> nodes.MapRef:
         expr = children[0]
         if not isinstance(expr, nodes.MapRef) or expr.keys:
             raise TransformError(
@@ -208,123 +253,133 @@ class ToNodes(Transformer[Token, nodes.Program]):
             )
         return expr
 
-    def for_range(self, meta: Meta, children: list[Any]) -> nodes.Range:
+    def for_range(self, span: Span, children: list[Any]) -> nodes.Range:
         start, end = _nodes(children)
-        return nodes.Range(start, end, span=_span(meta))
+        return nodes.Range(start, end, span=span)
 
     # ---------------------------------------------------------------- expressions
 
-    def ternary(self, meta: Meta, children: list[Any]) -> nodes.Ternary:
+    def ternary(self, span: Span, children: list[Any]) -> nodes.Ternary:
         cond, then, otherwise = _nodes(children)
-        return nodes.Ternary(cond, then, otherwise, span=_span(meta))
+        return nodes.Ternary(cond, then, otherwise, span=span)
 
-    def binary(self, meta: Meta, children: list[Any]) -> nodes.Binary:
-        left, op, right = children
-        return nodes.Binary(str(op), left, right, span=_span(meta))
+    def binexpr(self, span: Span, children: list[Any]) -> nodes.Expr:
+        """`a op b op c …` grouped by C precedence, all left-associative."""
+        operands: list[nodes.Expr] = [children[0]]
+        ops: list[str] = []
+        for i in range(1, len(children), 2):
+            op = str(children[i])
+            while ops and _PRECEDENCE[ops[-1]] >= _PRECEDENCE[op]:
+                _reduce(operands, ops)
+            ops.append(op)
+            operands.append(children[i + 1])
+        while ops:
+            _reduce(operands, ops)
+        return operands[0]
 
-    def unary(self, meta: Meta, children: list[Any]) -> nodes.Unary:
+    def unary(self, span: Span, children: list[Any]) -> nodes.Unary:
         op, operand = children
-        return nodes.Unary(str(op), operand, span=_span(meta))
+        return nodes.Unary(str(op), operand, span=span)
 
-    def pre_incdec(self, meta: Meta, children: list[Any]) -> nodes.IncDec:
+    def pre_incdec(self, span: Span, children: list[Any]) -> nodes.IncDec:
         op, target = children
-        return self._incdec(str(op), True, target, meta)
+        return self._incdec(str(op), True, target, span)
 
-    def post_incdec(self, meta: Meta, children: list[Any]) -> nodes.IncDec:
+    def post_incdec(self, span: Span, children: list[Any]) -> nodes.IncDec:
         target, op = children
-        return self._incdec(str(op), False, target, meta)
+        return self._incdec(str(op), False, target, span)
 
     @staticmethod
-    def _incdec(op: str, prefix: bool, target: nodes.Expr, meta: Meta) -> nodes.IncDec:
+    def _incdec(op: str, prefix: bool, target: nodes.Expr, span: Span) -> nodes.IncDec:
         if not isinstance(target, (nodes.Variable, nodes.MapRef)):
             raise TransformError(
                 f"syntax error, {op} applies to a $variable or a @map", target.span
             )
-        return nodes.IncDec(op, prefix, target, span=_span(meta))
+        return nodes.IncDec(op, prefix, target, span=span)
 
-    def cast(self, meta: Meta, children: list[Any]) -> nodes.Cast:
+    def cast(self, span: Span, children: list[Any]) -> nodes.Cast:
         type_name, expr = _nodes(children)
-        return nodes.Cast(type_name, expr, span=_span(meta))
+        return nodes.Cast(type_name, expr, span=span)
 
-    def field(self, meta: Meta, children: list[Any]) -> nodes.FieldAccess:
-        return nodes.FieldAccess(children[0], str(children[2]), False, span=_span(meta))
+    def field(self, span: Span, children: list[Any]) -> nodes.FieldAccess:
+        return nodes.FieldAccess(children[0], str(children[2]), False, span=span)
 
-    def arrow_field(self, meta: Meta, children: list[Any]) -> nodes.FieldAccess:
-        return nodes.FieldAccess(children[0], str(children[2]), True, span=_span(meta))
+    def arrow_field(self, span: Span, children: list[Any]) -> nodes.FieldAccess:
+        return nodes.FieldAccess(children[0], str(children[2]), True, span=span)
 
-    def tuple_index(self, meta: Meta, children: list[Any]) -> nodes.TupleIndex:
+    def tuple_index(self, span: Span, children: list[Any]) -> nodes.TupleIndex:
         tok: Token = children[2]
         index = parse_int(str(tok), token_span(tok))
-        return nodes.TupleIndex(children[0], index, span=_span(meta))
+        return nodes.TupleIndex(children[0], index, span=span)
 
-    def index(self, meta: Meta, children: list[Any]) -> nodes.Index:
+    def index(self, span: Span, children: list[Any]) -> nodes.Index:
         expr, index = _nodes(children)
-        return nodes.Index(expr, index, span=_span(meta))
+        return nodes.Index(expr, index, span=span)
 
-    def int_lit(self, meta: Meta, children: list[Any]) -> nodes.Int:
-        return nodes.Int(parse_int(str(children[0]), _span(meta)), span=_span(meta))
+    def int_lit(self, span: Span, children: list[Any]) -> nodes.Int:
+        return nodes.Int(parse_int(str(children[0]), span), span=span)
 
-    def true_lit(self, meta: Meta, children: list[Any]) -> nodes.Int:
-        return nodes.Int(1, span=_span(meta))
+    def true_lit(self, span: Span, children: list[Any]) -> nodes.Int:
+        return nodes.Int(1, span=span)
 
-    def false_lit(self, meta: Meta, children: list[Any]) -> nodes.Int:
-        return nodes.Int(0, span=_span(meta))
+    def false_lit(self, span: Span, children: list[Any]) -> nodes.Int:
+        return nodes.Int(0, span=span)
 
-    def str_lit(self, meta: Meta, children: list[Any]) -> nodes.Str:
-        return nodes.Str(decode_string(str(children[0])), span=_span(meta))
+    def str_lit(self, span: Span, children: list[Any]) -> nodes.Str:
+        return nodes.Str(decode_string(str(children[0])), span=span)
 
-    def variable(self, meta: Meta, children: list[Any]) -> nodes.Variable:
-        return nodes.Variable(str(children[0])[1:], span=_span(meta))
+    def variable(self, span: Span, children: list[Any]) -> nodes.Variable:
+        return nodes.Variable(str(children[0])[1:], span=span)
 
-    def pos_param(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+    def pos_param(self, span: Span, children: list[Any]) -> nodes.Expr:
         index = int(str(children[0])[1:])
         if index == 0:
-            raise TransformError("$0 is not a positional parameter (they start at $1)", _span(meta))
-        return nodes.PositionalParam(index, span=_span(meta))
+            raise TransformError("$0 is not a positional parameter (they start at $1)", span)
+        return nodes.PositionalParam(index, span=span)
 
-    def pos_count(self, meta: Meta, children: list[Any]) -> nodes.PositionalCount:
-        return nodes.PositionalCount(span=_span(meta))
+    def pos_count(self, span: Span, children: list[Any]) -> nodes.PositionalCount:
+        return nodes.PositionalCount(span=span)
 
-    def identifier(self, meta: Meta, children: list[Any]) -> nodes.Identifier:
-        return nodes.Identifier(str(children[0]), span=_span(meta))
+    def identifier(self, span: Span, children: list[Any]) -> nodes.Identifier:
+        return nodes.Identifier(str(children[0]), span=span)
 
-    def primary(self, meta: Meta, children: list[Any]) -> nodes.Expr:
+    def primary(self, span: Span, children: list[Any]) -> nodes.Expr:
         """`( expr )`: the inner expression (a 1-tuple is just parentheses)."""
         return _nodes(children)[0]  # type: ignore[no-any-return]
 
-    def tuple(self, meta: Meta, children: list[Any]) -> nodes.TupleExpr:
-        return nodes.TupleExpr(_nodes(children), span=_span(meta))
+    def tuple(self, span: Span, children: list[Any]) -> nodes.TupleExpr:
+        return nodes.TupleExpr(_nodes(children), span=span)
 
-    def record(self, meta: Meta, children: list[Any]) -> nodes.RecordExpr:
-        return nodes.RecordExpr(_nodes(children), span=_span(meta))
+    def record(self, span: Span, children: list[Any]) -> nodes.RecordExpr:
+        return nodes.RecordExpr(_nodes(children), span=span)
 
-    def record_field(self, meta: Meta, children: list[Any]) -> builtins.tuple[str, nodes.Expr]:
+    def record_field(self, span: Span, children: list[Any]) -> builtins.tuple[str, nodes.Expr]:
         return (str(children[0]), children[2])
 
-    def map_ref(self, meta: Meta, children: list[Any]) -> nodes.MapRef:
-        return nodes.MapRef(str(children[0]), _nodes(children), span=_span(meta))
+    def map_ref(self, span: Span, children: list[Any]) -> nodes.MapRef:
+        return nodes.MapRef(str(children[0]), _nodes(children), span=span)
 
-    def call(self, meta: Meta, children: list[Any]) -> nodes.Call:
-        return nodes.Call(str(children[0]), _nodes(children), span=_span(meta))
+    def call(self, span: Span, children: list[Any]) -> nodes.Call:
+        return nodes.Call(str(children[0]), _nodes(children), span=span)
 
-    def sizeof(self, meta: Meta, children: list[Any]) -> nodes.Sizeof:
-        return nodes.Sizeof(_nodes(children)[0], span=_span(meta))
+    def sizeof(self, span: Span, children: list[Any]) -> nodes.Sizeof:
+        return nodes.Sizeof(_nodes(children)[0], span=span)
 
-    def offsetof(self, meta: Meta, children: list[Any]) -> nodes.Offsetof:
+    def offsetof(self, span: Span, children: list[Any]) -> nodes.Offsetof:
         target = _nodes(children)[0]
         fields = [str(t) for t in _tokens(children, "IDENT")]
-        return nodes.Offsetof(target, fields, span=_span(meta))
+        return nodes.Offsetof(target, fields, span=span)
 
     # ---------------------------------------------------------------- types
 
-    def type(self, meta: Meta, children: list[Any]) -> nodes.TypeName:
+    def type(self, span: Span, children: list[Any]) -> nodes.TypeName:
         words = [str(t) for t in children if isinstance(t, Token) and t.type != "STAR"]
         name = " ".join(" ".join(w.split()) for w in words)
         stars = len(_tokens(children, "STAR"))
         sizes = _nodes(children)
         array_size = sizes[0] if sizes else None
-        return nodes.TypeName(name, stars, array_size, span=_span(meta))
+        return nodes.TypeName(name, stars, array_size, span=span)
 
-    def array_size(self, meta: Meta, children: list[Any]) -> int:
+    def array_size(self, span: Span, children: list[Any]) -> int:
         tok: Token = children[1]
         return parse_int(str(tok), token_span(tok))
