@@ -211,9 +211,7 @@ def _syntax_error(e: UnexpectedInput, text: str) -> Diagnostic:
         return _error(msg, _eof_span(text))
     if isinstance(e, UnexpectedToken):
         tok = e.token
-        word = _describe(tok.type)
-        if tok.type in ("VAR", "MAP", "IDENT", "INT", "STRING", "ATTACH_POINT"):
-            word = f"{word} {tok.value}" if tok.type == "ATTACH_POINT" else word
+        word = _TOKEN_WORDS.get(tok.type, str(tok.value))
         msg = f"syntax error, unexpected {word}" + _expecting(_accepts(e))
         return _error(msg, token_span(tok))
     if isinstance(e, UnexpectedCharacters):
