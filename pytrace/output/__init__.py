@@ -1,0 +1,157 @@
+"""The output interface the session loop talks to, and its text and JSON implementations.
+
+`make_output(fmt, stream, err, quiet)` returns an `Output`; the session calls one method
+per event (attached, printf, value, map, lost, …). Nothing here flushes on its own except
+`flush()`: the caller decides the buffering (line-buffered on a terminal).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol, TextIO
+
+from pytrace.output import json as jsonout
+from pytrace.output import text as textout
+from pytrace.types import Type
+from pytrace.values import MapSnapshot
+
+__all__ = ["Output", "TextOutput", "JsonOutput", "make_output", "NOTIFY_ENV"]
+
+NOTIFY_ENV = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
+
+
+class Output(Protocol):
+    def attached(self, n: int) -> None: ...
+    def printf(self, text: str) -> None: ...
+    def value(self, v: object, t: Type | None = None) -> None: ...
+    def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None: ...
+    def maps_at_exit(self, snaps: list[MapSnapshot]) -> None: ...
+    def lost(self, n: int) -> None: ...
+    def time(self, text: str) -> None: ...
+    def cat(self, text: str) -> None: ...
+    def join(self, text: str) -> None: ...
+    def syscall(self, text: str) -> None: ...
+    def runtime_error(
+        self, kind: str, msg: str, filename: str = "", line: int = 0, col: int = 0
+    ) -> None: ...
+    def flush(self) -> None: ...
+
+
+def _non_empty_by_name(snaps: list[MapSnapshot]) -> list[MapSnapshot]:
+    return sorted((s for s in snaps if s.entries), key=lambda s: s.name)
+
+
+class TextOutput:
+    """bpftrace-exact text: data to `stream`, "Attached N probes" to `err`."""
+
+    def __init__(self, stream: TextIO, err: TextIO, quiet: bool = False) -> None:
+        self.stream, self.err, self.quiet = stream, err, quiet
+
+    def attached(self, n: int) -> None:
+        if not self.quiet:
+            self.err.write(textout.attached_line(n))
+            self.err.flush()
+        if os.environ.get(NOTIFY_ENV):
+            self.stream.write(NOTIFY_ENV + "\n")
+            self.stream.flush()
+
+    def printf(self, text: str) -> None:
+        self.stream.write(text)
+
+    def value(self, v: object, t: Type | None = None) -> None:
+        self.stream.write(textout.format_value(v) + "\n")
+
+    def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None:
+        self.stream.write(textout.format_map(snap, top, div))
+
+    def maps_at_exit(self, snaps: list[MapSnapshot]) -> None:
+        self.stream.write("\n\n")
+        for s in _non_empty_by_name(snaps):
+            self.stream.write(textout.format_map(s))
+
+    def lost(self, n: int) -> None:
+        self.stream.write(textout.lost_line(n))
+
+    def time(self, text: str) -> None:
+        self.stream.write(text)
+
+    def cat(self, text: str) -> None:
+        self.stream.write(text)
+
+    def join(self, text: str) -> None:
+        self.stream.write(text + "\n")
+
+    def syscall(self, text: str) -> None:
+        self.stream.write(text)
+
+    def runtime_error(
+        self, kind: str, msg: str, filename: str = "", line: int = 0, col: int = 0
+    ) -> None:
+        where = f"{filename}:{line}:{col}: " if filename else ""
+        level = "WARNING" if kind in ("warnf", "helper_error") else "ERROR"
+        self.err.write(f"{where}{level}: {msg}\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+        self.err.flush()
+
+
+class JsonOutput:
+    """NDJSON: every record one line on `stream` (attached_probes too, unless quiet)."""
+
+    def __init__(self, stream: TextIO, err: TextIO, quiet: bool = False) -> None:
+        self.stream, self.err, self.quiet = stream, err, quiet
+
+    def attached(self, n: int) -> None:
+        if not self.quiet:
+            self.stream.write(jsonout.attached_record(n))
+        if os.environ.get(NOTIFY_ENV):
+            self.stream.write(NOTIFY_ENV + "\n")
+        self.stream.flush()
+
+    def printf(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("printf", text))
+
+    def value(self, v: object, t: Type | None = None) -> None:
+        self.stream.write(jsonout.value_record(v))
+
+    def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None:
+        self.stream.write(jsonout.map_record(snap, top, div))
+
+    def maps_at_exit(self, snaps: list[MapSnapshot]) -> None:
+        # No blank separator lines: every line of -f json output is a JSON record.
+        for s in _non_empty_by_name(snaps):
+            self.stream.write(jsonout.map_record(s))
+
+    def lost(self, n: int) -> None:
+        self.stream.write(jsonout.lost_record(n))
+
+    def time(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("time", text))
+
+    def cat(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("cat", text))
+
+    def join(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("join", text))
+
+    def syscall(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("syscall", text))
+
+    def runtime_error(
+        self, kind: str, msg: str, filename: str = "", line: int = 0, col: int = 0
+    ) -> None:
+        self.stream.write(jsonout.error_record(kind, msg, filename, line, col))
+
+    def flush(self) -> None:
+        self.stream.flush()
+        self.err.flush()
+
+
+def make_output(fmt: str, stream: TextIO, err: TextIO, quiet: bool = False) -> Output:
+    """'text' or 'json' (anything else raises ValueError with a one-line message)."""
+    if fmt == "text":
+        return TextOutput(stream, err, quiet)
+    if fmt == "json":
+        return JsonOutput(stream, err, quiet)
+    raise ValueError(f"Invalid output format \"{fmt}\"\nValid formats: 'text', 'json'")

@@ -1,0 +1,248 @@
+"""Decode raw key/value/record bytes by type into the values model (no kernel needed).
+
+One layout rule (pytrace/types.py): every integer is 8 little-endian bytes, composites
+put components at 8-aligned offsets, strings are NUL-terminated inside their buffer.
+`snapshot` folds per-CPU aggregation values and groups hist/lhist buckets by user key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from pytrace.resources import MapSpec
+from pytrace.types import (
+    AggT,
+    ArrayT,
+    BufT,
+    IntT,
+    ProbeNameT,
+    PtrT,
+    RecordT,
+    StackT,
+    StrT,
+    StructT,
+    SymT,
+    TupleT,
+    Type,
+    VoidT,
+    hist_bucket_range,
+)
+from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Stack, sort_entries
+
+__all__ = ["Symbolizer", "decode_value", "decode_key", "fold_agg", "histogram", "snapshot"]
+
+Raw = bytes | bytearray | memoryview
+MASK64 = (1 << 64) - 1
+
+
+class Symbolizer(Protocol):
+    """Resolves stack ids and addresses (implemented by the runtime)."""
+
+    def stack(self, kernel: bool, stack_id: int, pid: int, limit: int) -> tuple[str, ...]: ...
+
+    def sym(self, kernel: bool, addr: int, pid: int) -> str: ...
+
+
+def _u64(data: Raw, off: int) -> int:
+    return int.from_bytes(data[off : off + 8], "little")
+
+
+def _i64(data: Raw, off: int) -> int:
+    return int.from_bytes(data[off : off + 8], "little", signed=True)
+
+
+def _wrap(v: int, signed: bool) -> int:
+    v &= MASK64
+    return v - (1 << 64) if signed and v >> 63 else v
+
+
+def _cstr(data: Raw, off: int, length: int) -> str:
+    chunk = bytes(data[off : off + length])
+    return chunk.split(b"\0", 1)[0].decode("utf-8", errors="replace")
+
+
+def decode_value(
+    t: Type,
+    data: Raw,
+    offset: int = 0,
+    probe_names: Sequence[str] = (),
+    symbolizer: Symbolizer | None = None,
+) -> object:
+    """Decode one value of type `t` stored at `offset` of `data` (the layout rule)."""
+    if isinstance(t, IntT):
+        return _i64(data, offset) if t.signed else _u64(data, offset)
+    if isinstance(t, PtrT):
+        return _u64(data, offset)
+    if isinstance(t, StrT):
+        return _cstr(data, offset, t.length)
+    if isinstance(t, TupleT):
+        return tuple(
+            decode_value(e, data, offset + o, probe_names, symbolizer)
+            for e, o in zip(t.elems, t.offsets(), strict=True)
+        )
+    if isinstance(t, ProbeNameT):
+        i = _u64(data, offset)
+        return probe_names[i] if i < len(probe_names) else f"probe#{i}"
+    if isinstance(t, BufT):
+        n = min(int.from_bytes(data[offset : offset + 4], "little"), t.length)
+        return bytes(data[offset + 8 : offset + 8 + n])
+    if isinstance(t, RecordT):
+        out: dict[str, object] = {}
+        off = offset
+        for name, ft in t.fields:
+            out[name] = decode_value(ft, data, off, probe_names, symbolizer)
+            off += ft.size
+        return out
+    if isinstance(t, ArrayT):
+        size = t.elem.size
+        return [
+            decode_value(t.elem, data, offset + i * size, probe_names, symbolizer)
+            for i in range(t.count)
+        ]
+    if isinstance(t, StackT):
+        return _stack(t, _i64(data, offset), _u64(data, offset + 8), symbolizer)
+    if isinstance(t, SymT):
+        addr, pid = _u64(data, offset), _u64(data, offset + 8)
+        return symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+    if isinstance(t, StructT):
+        return _decode_struct(t, data, offset)
+    if isinstance(t, AggT):
+        return fold_agg(t, [bytes(data[offset : offset + t.size])])
+    if isinstance(t, VoidT):
+        return None
+    return bytes(data[offset : offset + t.size])
+
+
+def _stack(t: StackT, stack_id: int, pid: int, symbolizer: Symbolizer | None) -> Stack:
+    if stack_id < 0 or symbolizer is None:
+        return Stack((), t.kernel)
+    return Stack(tuple(symbolizer.stack(t.kernel, stack_id, pid, t.limit)), t.kernel)
+
+
+def _decode_c(t: Type, data: Raw, off: int) -> object:
+    """A struct field in C layout: integers take their own width."""
+    if isinstance(t, IntT):
+        width = max(1, t.bits // 8)
+        return int.from_bytes(data[off : off + width], "little", signed=t.signed)
+    if isinstance(t, PtrT):
+        return _u64(data, off)
+    if isinstance(t, StrT):
+        return _cstr(data, off, t.length)
+    if isinstance(t, StructT):
+        return _decode_struct(t, data, off)
+    if isinstance(t, ArrayT):
+        if isinstance(t.elem, IntT) and t.elem.bits == 8:
+            return bytes(data[off : off + t.count])
+        step = t.elem.size if not isinstance(t.elem, IntT) else max(1, t.elem.bits // 8)
+        return [_decode_c(t.elem, data, off + i * step) for i in range(t.count)]
+    return bytes(data[off : off + t.size])
+
+
+def _decode_struct(t: StructT, data: Raw, offset: int) -> object:
+    if not t.fields:
+        return bytes(data[offset : offset + t.byte_size])
+    return {name: _decode_c(ft, data, offset + fo) for name, ft, fo in t.fields}
+
+
+def decode_key(
+    key_type: Type | None,
+    data: Raw,
+    probe_names: Sequence[str] = (),
+    symbolizer: Symbolizer | None = None,
+) -> tuple[object, ...] | None:
+    """A map key as its components: None when unkeyed, a 1-tuple for a single key."""
+    if key_type is None:
+        return None
+    v = decode_value(key_type, data, 0, probe_names, symbolizer)
+    return v if isinstance(key_type, TupleT) and isinstance(v, tuple) else (v,)
+
+
+# ------------------------------------------------------------------ aggregations
+
+
+def fold_agg(t: AggT, per_cpu: Sequence[Raw]) -> object:
+    """Fold the per-CPU values of a count/sum/min/max/avg/stats map element."""
+    if t.kind in ("count", "sum"):
+        return _wrap(sum(_u64(v, 0) for v in per_cpu), t.signed and t.kind == "sum")
+    if t.kind in ("min", "max"):
+        read = _i64 if t.signed else _u64
+        vals = [read(v, 0) for v in per_cpu if _u64(v, 8)]
+        if not vals:
+            return 0
+        return min(vals) if t.kind == "min" else max(vals)
+    if t.kind in ("avg", "stats"):
+        total = _wrap(sum(_u64(v, 0) for v in per_cpu), t.signed)
+        count = sum(_u64(v, 8) for v in per_cpu) & MASK64
+        return AvgValue(total, count, stats=t.kind == "stats")
+    raise ValueError(f"fold_agg: {t.kind} is not a scalar aggregation")
+
+
+def _bucket(t: AggT, index: int, count: int) -> Bucket:
+    if t.kind == "hist":
+        low, high = hist_bucket_range(index, t.hist_bits)
+        return Bucket(index, low, high, count)
+    top = 1 + (t.lmax - t.lmin) // t.lstep
+    if index == 0:
+        return Bucket(0, None, t.lmin - 1, count)
+    if index >= top:
+        return Bucket(index, t.lmax, None, count)
+    low = t.lmin + (index - 1) * t.lstep
+    return Bucket(index, low, low + t.lstep - 1, count)
+
+
+def histogram(t: AggT, counts: dict[int, int]) -> Histogram:
+    """The printed range of a hist/lhist from {bucket index: count}: first to last
+    non-empty bucket, empty buckets inside it included."""
+    nonzero = [i for i, c in counts.items() if c]
+    buckets: tuple[Bucket, ...] = ()
+    if nonzero:
+        lo, hi = min(nonzero), max(nonzero)
+        buckets = tuple(_bucket(t, i, counts.get(i, 0)) for i in range(lo, hi + 1))
+    return Histogram(buckets, t.kind, t.hist_bits, t.lmin, t.lmax, t.lstep)
+
+
+def _hist_entries(
+    spec: MapSpec,
+    t: AggT,
+    raw: Sequence[tuple[Raw, Sequence[Raw]]],
+    probe_names: Sequence[str],
+    symbolizer: Symbolizer | None,
+) -> list[MapEntry]:
+    groups: dict[bytes, dict[int, int]] = {}
+    for key, per_cpu in raw:
+        kb = bytes(key)
+        user, index = kb[:-8], _u64(kb, len(kb) - 8)
+        counts = groups.setdefault(user, {})
+        counts[index] = counts.get(index, 0) + sum(_u64(v, 0) for v in per_cpu)
+    return [
+        MapEntry(decode_key(spec.key_type, user, probe_names, symbolizer), histogram(t, c))
+        for user, c in groups.items()
+    ]
+
+
+def snapshot(
+    spec: MapSpec,
+    raw: Sequence[tuple[Raw, Sequence[Raw]]],
+    probe_names: Sequence[str] = (),
+    symbolizer: Symbolizer | None = None,
+) -> MapSnapshot:
+    """Decode a map read by the runtime: (key bytes, per-CPU value bytes) pairs.
+
+    Non-per-CPU maps have one value per key. Entries come back in print order.
+    """
+    vt = spec.value_type
+    if isinstance(vt, AggT) and vt.is_hist:
+        entries = _hist_entries(spec, vt, raw, probe_names, symbolizer)
+    else:
+        entries = []
+        for key, per_cpu in raw:
+            k = decode_key(spec.key_type, key, probe_names, symbolizer)
+            if isinstance(vt, AggT):
+                v = fold_agg(vt, per_cpu)
+            elif vt is None:
+                v = bytes(per_cpu[0]) if per_cpu else b""
+            else:
+                v = decode_value(vt, per_cpu[0], 0, probe_names, symbolizer)
+            entries.append(MapEntry(k, v))
+    return MapSnapshot(spec.name, vt, sort_entries(entries, vt), spec.key_type)

@@ -1,0 +1,207 @@
+"""The rendering-free output model: decoded map snapshots, histograms, averages, stacks.
+
+Text, JSON and rich output all render these objects; decoding (runtime/decode.py)
+produces them. Plain Python values are used wherever possible: int for integers,
+counts and sums, str for strings and probe names, tuple for tuples, bytes for
+buffers. This module also owns the ordering rules of printed maps and the
+`top`/`div` arguments of `print(@m, top, div)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Union
+
+from pytrace.types import AggT, Type
+
+__all__ = [
+    "AvgValue",
+    "Bucket",
+    "Histogram",
+    "MapEntry",
+    "MapSnapshot",
+    "Stack",
+    "Value",
+    "apply_top_div",
+    "cdiv",
+    "sort_entries",
+]
+
+
+def cdiv(a: int, b: int) -> int:
+    """Integer division truncating toward zero, like C."""
+    if b == 0:
+        return 0
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """A resolved kernel or user stack: one symbol per frame, innermost first."""
+
+    frames: tuple[str, ...]
+    kernel: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AvgValue:
+    """avg()/stats() folded over CPUs. `stats` selects the count/average/total form."""
+
+    total: int
+    count: int
+    stats: bool = False
+    div: int = 1
+
+    @property
+    def average(self) -> int:
+        return cdiv(cdiv(self.total, self.count), self.div) if self.count else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One histogram bucket: index as in types.hist_bucket_index; low/high inclusive.
+
+    low None: the open lower end (negatives for hist, below min for lhist);
+    high None: the open upper end (lhist at or above max).
+    """
+
+    index: int
+    low: int | None
+    high: int | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """The printed range of a hist/lhist: first to last non-empty bucket, gaps filled.
+
+    kind 'hist' (bits = k of hist(x, k)) or 'lhist' (lmin, lmax, lstep).
+    """
+
+    buckets: tuple[Bucket, ...]
+    kind: str = "hist"
+    bits: int = 0
+    lmin: int = 0
+    lmax: int = 0
+    lstep: int = 1
+
+    @property
+    def total(self) -> int:
+        return sum(b.count for b in self.buckets)
+
+
+Value = Union[int, str, bytes, tuple, Stack, AvgValue, Histogram, None]  # noqa: UP007
+
+
+@dataclass(frozen=True, slots=True)
+class MapEntry:
+    """One map element; key None for an unkeyed (scalar) map, else the key components."""
+
+    key: tuple[object, ...] | None
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class MapSnapshot:
+    """The decoded content of one map at one moment, entries in print order."""
+
+    name: str
+    value_type: Type | None
+    entries: list[MapEntry] = field(default_factory=list)
+    key_type: Type | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.entries
+
+    @property
+    def is_scalar(self) -> bool:
+        return len(self.entries) == 1 and self.entries[0].key is None
+
+
+# ------------------------------------------------------------------------ ordering
+
+
+def _key_order(v: object) -> tuple[int, object]:
+    """A total order on decoded keys: ints < strings < bytes < tuples < others."""
+    if isinstance(v, bool):
+        return (0, int(v))
+    if isinstance(v, int):
+        return (0, v)
+    if isinstance(v, str):
+        return (1, v.encode("utf-8", "surrogateescape"))
+    if isinstance(v, (bytes, bytearray)):
+        return (2, bytes(v))
+    if isinstance(v, tuple):
+        return (3, tuple(_key_order(x) for x in v))
+    if isinstance(v, Stack):
+        return (4, v.frames)
+    return (5, repr(v))
+
+
+def _entry_key(e: MapEntry) -> tuple[int, object]:
+    return (0, ()) if e.key is None else _key_order(e.key)
+
+
+def _value_order(value: object) -> object | None:
+    """The primary sort value of a map value, or None when maps of it sort by key."""
+    if isinstance(value, AvgValue):
+        return cdiv(value.total, value.count) if value.count else 0
+    if isinstance(value, Histogram):
+        return value.total
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    return None
+
+
+def sort_entries(entries: list[MapEntry], value_type: Type | None = None) -> list[MapEntry]:
+    """OUTPUT.md order: numeric values (count/sum/min/max/int) ascending, avg/stats by
+    average, keyed hists by total count; strings, tuples and the rest by key. Ties by key.
+
+    Values are already decoded with their signedness, so Python's int order is the
+    signed or unsigned compare the type asks for.
+    """
+    by_value = isinstance(value_type, AggT) or bool(value_type and value_type.is_integer)
+    if value_type is None and entries:
+        by_value = _value_order(entries[0].value) is not None
+    if by_value and all(_value_order(e.value) is not None for e in entries):
+        return sorted(entries, key=lambda e: (_value_order(e.value), _entry_key(e)))
+    return sorted(entries, key=_entry_key)
+
+
+# ----------------------------------------------------------------------- top / div
+
+
+def _div_value(v: object, div: int) -> object:
+    if div == 1:
+        return v
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return cdiv(v, div)
+    if isinstance(v, AvgValue):
+        return replace(v, div=div)
+    if isinstance(v, Histogram) and v.kind == "hist":  # div does not touch lhist
+        return replace(v, buckets=tuple(replace(b, count=b.count // div) for b in v.buckets))
+    return v
+
+
+def apply_top_div(snap: MapSnapshot, top: int = 0, div: int = 1) -> MapSnapshot:
+    """`print(@m, top, div)`: keep the `top` last (largest) entries, divide values by div.
+
+    Entries must already be in print order (see sort_entries). top 0 keeps all; div 0
+    counts as 1, as in bpftrace.
+    """
+    entries = snap.entries
+    if top and len(entries) > top:
+        entries = entries[len(entries) - top :]
+    if div and div != 1:
+        f: Callable[[object], object] = lambda v: _div_value(v, div)  # noqa: E731
+        entries = [MapEntry(e.key, f(e.value)) for e in entries]
+    if entries is snap.entries:
+        return snap
+    return replace(snap, entries=list(entries))
