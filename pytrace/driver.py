@@ -1,0 +1,132 @@
+"""Wires the stages together: source -> parse -> passes -> codegen -> BpfObject.
+
+Owns no language logic. Compiled objects are cached by a hash of everything that
+changes them, so a second start skips parsing, the passes and llvmlite entirely.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import platform
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from pytrace import __version__
+from pytrace.diagnostics import CompileError, Diagnostic, Severity
+from pytrace.passes.context import CheckedProgram, Options
+from pytrace.resources import BpfObject
+from pytrace.source import Source
+
+STAGES = ("ast", "types", "ir", "ir-opt", "asm")
+
+
+@dataclass(slots=True)
+class CompileResult:
+    obj: BpfObject
+    warnings: list[Diagnostic] = field(default_factory=list)
+    checked: CheckedProgram | None = None
+    cached: bool = False
+
+
+def cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pytrace")
+
+
+def cache_key(source: Source, options: Options) -> str:
+    h = hashlib.sha256()
+    for part in (__version__, platform.release(), source.text, repr(options.params), repr(options.pid),
+                 repr(options.has_child), repr(options.unsafe), options.tracefs):
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def _cache_load(key: str) -> BpfObject | None:
+    if os.environ.get("PYTRACE_NO_CACHE"):
+        return None
+    try:
+        with open(os.path.join(cache_dir(), key + ".obj"), "rb") as f:
+            obj = pickle.load(f)
+        return obj if isinstance(obj, BpfObject) else None
+    except Exception:  # a stale or unreadable cache entry is just a miss
+        return None
+
+
+def _cache_store(key: str, obj: BpfObject) -> None:
+    if os.environ.get("PYTRACE_NO_CACHE"):
+        return
+    try:
+        os.makedirs(cache_dir(), exist_ok=True)
+        tmp = os.path.join(cache_dir(), f"{key}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, os.path.join(cache_dir(), key + ".obj"))
+    except OSError:
+        pass
+
+
+def check_source(source: Source, options: Options) -> CheckedProgram:
+    """Parse and run every pass; raise CompileError with all errors of the failing stage."""
+    from pytrace.parser import parse
+    from pytrace.passes import check
+
+    program, diags = parse(source)
+    if program is None or any(d.is_error for d in diags):
+        raise CompileError([d for d in diags], source)
+    checked = check(program, source, options)
+    checked.diagnostics.extend(d for d in diags if not d.is_error)
+    if checked.diagnostics.has_errors:
+        raise CompileError(list(checked.diagnostics), source)
+    return checked
+
+
+def generate(checked: CheckedProgram) -> tuple[str, BpfObject]:
+    """IR text and the compiled object; codegen failures become located diagnostics."""
+    from pytrace.codegen import generate_ir
+    from pytrace.codegen.emitter import CodegenError
+    from pytrace.codegen.llvm import emit_object
+
+    try:
+        ir_text, resources = generate_ir(checked)
+    except CodegenError as exc:
+        span = exc.node.span if exc.node is not None else None
+        raise CompileError([Diagnostic(Severity.ERROR, str(exc), span)], checked.source) from None
+    return ir_text, BpfObject(emit_object(ir_text), resources)
+
+
+def compile_source(source: Source, options: Options, debug: tuple[str, ...] = (),
+                   out: TextIO | None = None) -> CompileResult:
+    """Compile a program (or take it from the cache when nothing is being debugged)."""
+    key = cache_key(source, options)
+    if not debug:
+        cached = _cache_load(key)
+        if cached is not None:
+            return CompileResult(cached, cached=True)
+    checked = check_source(source, options)
+    out = out or sys.stdout
+    if "ast" in debug:
+        from pytrace.debug import dump_ast
+
+        out.write(dump_ast(checked.program))
+    if "types" in debug:
+        from pytrace.debug import dump_types
+
+        out.write(dump_types(checked))
+    ir_text, obj = generate(checked)
+    if "ir" in debug:
+        out.write(ir_text + "\n")
+    if "ir-opt" in debug:
+        from pytrace.codegen.llvm import optimize
+
+        out.write(optimize(ir_text) + "\n")
+    if "asm" in debug:
+        from pytrace.codegen.llvm import emit_assembly
+
+        out.write(emit_assembly(ir_text) + "\n")
+    _cache_store(key, obj)
+    warnings = [d for d in checked.diagnostics if not d.is_error]
+    return CompileResult(obj, warnings, checked)

@@ -1,0 +1,276 @@
+"""The tracing session loop: load, run BEGIN, attach, poll the ring buffer, stop,
+run END, print maps, and release every fd on any exit.
+
+Works from a BpfObject (ELF + Resources) only; never sees the AST.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from pytrace.resources import BpfObject, EventSpec, Resources
+from pytrace.runtime import maps as bpfmaps
+from pytrace.runtime.attach import Attachment, attach_all, run_test
+from pytrace.runtime.decode import decode_value, snapshot
+from pytrace.runtime.errors import RuntimeFailure
+from pytrace.runtime.features import check_privileges, check_probe_kind
+from pytrace.runtime.loader import LoadedObject, LoadedProgram
+from pytrace.runtime.ringbuf import RingBuffer
+
+GLOBAL_START_NS = 0
+GLOBAL_CPID = 1
+
+
+class Child:
+    """A `-c CMD` child: forked at once, held before exec until release()."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: wait for the go-ahead, then exec
+            try:
+                os.close(w)
+                os.read(r, 1)
+                os.close(r)
+                os.execvp(argv[0], list(argv))
+            except OSError as exc:
+                os.write(2, f"ERROR: cannot run {argv[0]}: {exc.strerror}\n".encode())
+            os._exit(127)
+        os.close(r)
+        self.pid = pid
+        self._go = w
+        self.status: int | None = None
+
+    def release(self) -> None:
+        if self._go >= 0:
+            os.write(self._go, b"x")
+            os.close(self._go)
+            self._go = -1
+
+    def exited(self) -> bool:
+        if self.status is not None:
+            return True
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        self.status = status
+        return True
+
+    def kill(self) -> None:
+        if self._go >= 0:
+            os.close(self._go)
+            self._go = -1
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.status = -1
+
+
+@dataclass(slots=True)
+class _Stop:
+    requested: bool = False
+    code: int = 0
+
+
+@dataclass
+class Session:
+    """Runs one compiled object. `output` implements pytrace.output.Output."""
+
+    obj: BpfObject
+    output: Any
+    child: Child | None = None
+    loaded: LoadedObject | None = None
+    ring: RingBuffer | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    stop: _Stop = field(default_factory=_Stop)
+    _decoders: dict[int, Callable[[memoryview], list[object]]] = field(default_factory=dict)
+    _lost_seen: int = 0
+
+    @property
+    def resources(self) -> Resources:
+        return self.obj.resources
+
+    # ------------------------------------------------------------ setup
+    def start(self) -> None:
+        """Load everything, run BEGIN, attach; raises RuntimeFailure on any problem."""
+        check_privileges()
+        for kind in sorted({p.kind for p in self.resources.probes}):
+            check_probe_kind(kind)
+        self.loaded = LoadedObject(self.obj)
+        self._write_global(GLOBAL_START_NS, time.monotonic_ns())
+        if self.child is not None:
+            self._write_global(GLOBAL_CPID, self.child.pid)
+        rb_spec = self.resources.map(self.resources.ringbuf_map)
+        self.ring = RingBuffer(self.loaded.map_fd(rb_spec.name), rb_spec.max_entries)
+        progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
+        self.attachments = attach_all(progs)
+        self.output.attached(len(progs) + len(self._programs("BEGIN")) + len(self._programs("END")))
+        if os.environ.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED"):
+            print("__BPFTRACE_NOTIFY_PROBES_ATTACHED", flush=True)
+        for p in self._programs("BEGIN"):
+            run_test(p.fd)
+        if self.child is not None:
+            self.child.release()
+
+    def _programs(self, kind: str) -> list[LoadedProgram]:
+        assert self.loaded is not None
+        return [p for p in self.loaded.programs if p.spec.kind == kind]
+
+    def _write_global(self, index: int, value: int) -> None:
+        assert self.loaded is not None
+        spec = self.resources.map("__globals")
+        bpfmaps.update(self.loaded.map_fd("__globals"), spec, struct.pack("<I", index), struct.pack("<Q", value))
+
+    # ------------------------------------------------------------ loop
+    def _has_live_probes(self) -> bool:
+        return any(p.kind not in ("BEGIN", "END") for p in self.resources.probes)
+
+    def run(self) -> int:
+        """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code."""
+        assert self.ring is not None
+        self._handle(self.ring.drain())
+        if not self._has_live_probes() and self.child is None:
+            self.stop.requested = True
+        while not self.stop.requested:
+            self._handle(self.ring.poll(200))
+            self._report_lost()
+            if self.child is not None and self.child.exited():
+                self._handle(self.ring.drain())
+                break
+        return self.finish()
+
+    def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        self.stop.requested = True
+
+    def finish(self) -> int:
+        """Detach, run END, drain, print the maps at exit."""
+        for a in self.attachments:
+            a.close()
+        self.attachments = []
+        if self.loaded is not None and self.ring is not None:
+            for p in self._programs("END"):
+                run_test(p.fd)
+            self._handle(self.ring.drain(), stopping=True)
+            self._report_lost()
+            self.output.maps_at_exit(self._snapshots())
+            self.output.flush()
+        return self.stop.code
+
+    def close(self) -> None:
+        for a in self.attachments:
+            a.close()
+        self.attachments = []
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
+        if self.loaded is not None:
+            self.loaded.close()
+            self.loaded = None
+        if self.child is not None:
+            self.child.kill()
+
+    # ------------------------------------------------------------ records
+    def _decoder(self, ev: EventSpec) -> Callable[[memoryview], list[object]]:
+        dec = self._decoders.get(ev.id)
+        if dec is None:
+            names = self.resources.probe_names
+            fields = ev.args
+
+            def dec(rec: memoryview) -> list[object]:
+                return [decode_value(f.type, rec, f.offset, names) for f in fields]
+
+            self._decoders[ev.id] = dec
+        return dec
+
+    def _handle(self, records: Sequence[bytes | memoryview], stopping: bool = False) -> None:
+        events = self.resources.events
+        out = self.output
+        for raw in records:
+            rec = memoryview(raw)
+            if len(rec) < 8:
+                continue
+            eid = int.from_bytes(rec[:8], "little")
+            if eid >= len(events):
+                continue
+            ev = events[eid]
+            kind = ev.kind
+            if kind == "printf":
+                from pytrace.printf_format import format_printf
+
+                out.printf(format_printf(ev.fmt, self._decoder(ev)(rec)))
+            elif kind == "print_value":
+                out.value(self._decoder(ev)(rec)[0], ev.args[0].type)
+            elif kind == "print_map":
+                vals = self._decoder(ev)(rec)
+                top = int(vals[0]) if vals else 0  # type: ignore[call-overload]
+                div = int(vals[1]) if len(vals) > 1 else 1  # type: ignore[call-overload]
+                snap = self._snapshot(ev.map_name)
+                if snap is not None:
+                    out.map(snap, top, div or 1)
+            elif kind in ("clear", "zero"):
+                self._map_op(kind, ev.map_name)
+            elif kind == "time":
+                out.time(time.strftime(ev.fmt))
+            elif kind == "exit":
+                if not self.stop.requested:
+                    code = self._decoder(ev)(rec)[0]
+                    self.stop.code = int(code) & 0xFF  # type: ignore[call-overload]
+                self.stop.requested = True
+                if not stopping:
+                    return
+
+    def _map_op(self, kind: str, name: str) -> None:
+        assert self.loaded is not None
+        spec = self.resources.map(name)
+        fd = self.loaded.map_fd(name)
+        (bpfmaps.clear if kind == "clear" else bpfmaps.zero)(fd, spec)
+
+    def _snapshot(self, name: str):  # type: ignore[no-untyped-def]
+        assert self.loaded is not None
+        spec = self.resources.map(name)
+        raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
+        return snapshot(spec, raw, self.resources.probe_names)
+
+    def _snapshots(self) -> list[Any]:
+        out = []
+        for spec in sorted((m for m in self.resources.maps if m.is_user), key=lambda m: m.name):
+            snap = self._snapshot(spec.name)
+            if not snap.empty:
+                out.append(snap)
+        return out
+
+    def _report_lost(self) -> None:
+        if self.loaded is None:
+            return
+        lost = bpfmaps.read_lost(self.loaded.map_fd(self.resources.lost_map))
+        if lost > self._lost_seen:
+            self.output.lost(lost - self._lost_seen)
+            self._lost_seen = lost
+
+
+def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None) -> int:
+    """Run a compiled object to completion with signal handling; always cleans up."""
+    child = Child(child_argv) if child_argv else None
+    session = Session(obj, output, child)
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in old:
+        signal.signal(s, session.request_stop)
+    try:
+        session.start()
+        return session.run()
+    except RuntimeFailure:
+        raise
+    finally:
+        session.close()
+        for s, h in old.items():
+            signal.signal(s, h)
