@@ -228,10 +228,12 @@ def _print(p: ProgEmitter, e: nodes.Call) -> Val:
 def _exit(p: ProgEmitter, e: nodes.Call) -> Val:
     if e.args:
         emit_event(p, "exit", [e.args[0]])
+        p.b.ret(c64(0))
     else:
         zero = nodes.Int(0, span=e.span)
         p.checked.types[zero] = IntT()
         emit_event(p, "exit", [zero])
+    p.b.ret(c64(0))  # like bpftrace, nothing after exit() runs
     return VOID
 
 

@@ -160,7 +160,7 @@ class Session:
         if self.loaded is not None and self.ring is not None:
             for p in self._programs("END"):
                 run_test(p.fd)
-            self._handle(self.ring.drain(), stopping=True)
+            self._handle(self.ring.drain())
             self._report_lost()
             self.output.maps_at_exit(self._snapshots())
             self.output.flush()
@@ -192,7 +192,7 @@ class Session:
             self._decoders[ev.id] = dec
         return dec
 
-    def _handle(self, records: Sequence[bytes | memoryview], stopping: bool = False) -> None:
+    def _handle(self, records: Sequence[bytes | memoryview]) -> None:
         events = self.resources.events
         out = self.output
         for raw in records:
@@ -226,8 +226,6 @@ class Session:
                     code = self._decoder(ev)(rec)[0]
                     self.stop.code = int(code) & 0xFF  # type: ignore[call-overload]
                 self.stop.requested = True
-                if not stopping:
-                    return
 
     def _map_op(self, kind: str, name: str) -> None:
         assert self.loaded is not None

@@ -1,0 +1,50 @@
+"""A deterministic workload for runtime tests: renames itself, then makes exactly the
+syscalls it is asked for.
+
+usage: workload.py COMM [getppid N] [open PATH] [write N SIZE] [read N SIZE] [sleep S]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def main(argv: list[str]) -> None:
+    with open("/proc/self/comm", "w") as f:
+        f.write(argv[0])
+    i = 1
+    while i < len(argv):
+        op = argv[i]
+        if op == "getppid":
+            for _ in range(int(argv[i + 1])):
+                os.getppid()
+            i += 2
+        elif op == "open":
+            try:
+                os.close(os.open(argv[i + 1], os.O_RDONLY))
+            except OSError:
+                pass
+            i += 2
+        elif op == "write":
+            fd = os.open("/dev/null", os.O_WRONLY)
+            for _ in range(int(argv[i + 1])):
+                os.write(fd, b"x" * int(argv[i + 2]))
+            os.close(fd)
+            i += 3
+        elif op == "read":
+            fd = os.open("/dev/zero", os.O_RDONLY)
+            for _ in range(int(argv[i + 1])):
+                os.read(fd, int(argv[i + 2]))
+            os.close(fd)
+            i += 3
+        elif op == "sleep":
+            time.sleep(float(argv[i + 1]))
+            i += 2
+        else:
+            raise SystemExit(f"unknown op {op}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
