@@ -1,0 +1,82 @@
+"""Tests for pytrace.values: C division, print ordering rules, top and div."""
+
+from __future__ import annotations
+
+from pytrace.types import AggT, IntT, StrT
+from pytrace.values import (
+    AvgValue,
+    Bucket,
+    Histogram,
+    MapEntry,
+    MapSnapshot,
+    apply_top_div,
+    cdiv,
+    sort_entries,
+)
+
+
+def test_cdiv_truncates_toward_zero() -> None:
+    assert cdiv(7, 2) == 3
+    assert cdiv(-7, 2) == -3
+    assert cdiv(7, -2) == -3
+    assert cdiv(5, 0) == 0
+
+
+def test_numeric_values_sort_ascending_signed_then_by_key() -> None:
+    es = [MapEntry(("b",), 5), MapEntry(("a",), -2), MapEntry(("c",), 5), MapEntry(("d",), 0)]
+    got = sort_entries(es, AggT("sum"))
+    assert [e.key for e in got] == [("a",), ("d",), ("b",), ("c",)]
+
+
+def test_avg_sorts_by_average() -> None:
+    es = [MapEntry((1,), AvgValue(100, 2)), MapEntry((2,), AvgValue(30, 1))]
+    assert [e.key for e in sort_entries(es, AggT("avg"))] == [(2,), (1,)]
+
+
+def test_hists_sort_by_total_count() -> None:
+    big = Histogram((Bucket(1, 0, 0, 5),))
+    small = Histogram((Bucket(1, 0, 0, 1), Bucket(2, 1, 1, 1)))
+    es = [MapEntry((1,), big), MapEntry((2,), small)]
+    assert [e.key for e in sort_entries(es, AggT("hist"))] == [(2,), (1,)]
+
+
+def test_strings_and_tuples_sort_by_key() -> None:
+    es = [MapEntry((3, "b"), "x"), MapEntry((-1, "z"), "a"), MapEntry((3, "a"), "y")]
+    got = sort_entries(es, StrT(8))
+    assert [e.key for e in got] == [(-1, "z"), (3, "a"), (3, "b")]
+
+
+def test_int_maps_sort_by_value() -> None:
+    es = [MapEntry((1,), 2**40), MapEntry((2,), 3)]
+    assert [e.value for e in sort_entries(es, IntT())] == [3, 2**40]
+
+
+def _snap(entries: list[MapEntry]) -> MapSnapshot:
+    return MapSnapshot("@m", AggT("count"), entries)
+
+
+def test_top_keeps_the_largest_still_ascending() -> None:
+    snap = _snap([MapEntry((i,), i * 10) for i in range(5)])
+    assert [e.value for e in apply_top_div(snap, top=2).entries] == [30, 40]
+    assert apply_top_div(snap, top=10).entries == snap.entries
+    assert apply_top_div(snap) is snap
+
+
+def test_div_applies_to_ints_avg_and_hist_but_not_lhist() -> None:
+    h = Histogram((Bucket(3, 2, 3, 7),), "hist")
+    lh = Histogram((Bucket(1, 0, 1, 7),), "lhist", lmin=0, lmax=10, lstep=2)
+    snap = _snap(
+        [
+            MapEntry((1,), -7),
+            MapEntry((2,), AvgValue(100, 3)),
+            MapEntry((3,), h),
+            MapEntry((4,), lh),
+        ]
+    )
+    out = apply_top_div(snap, div=2).entries
+    assert out[0].value == -3
+    avg = out[1].value
+    assert isinstance(avg, AvgValue) and avg.average == 16 and avg.total == 100
+    assert isinstance(out[2].value, Histogram) and out[2].value.buckets[0].count == 3
+    assert out[3].value == lh
+    assert apply_top_div(snap, div=0) is snap
