@@ -64,6 +64,15 @@ class CheckedProgram:
     variables: dict[tuple[int, str], Type] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     defines: dict[str, str] = field(default_factory=dict)
+    # Added by the passes (compatible additions):
+    # constants: the value of every PositionalParam, PositionalCount, Sizeof and
+    #   #define'd Identifier node (int or str; the node's type says which).
+    constants: dict[nodes.Node, int | str] = field(default_factory=dict)
+    constants_by_name: dict[str, int | str] = field(default_factory=dict)  # #define values
+    # builtins: Identifier/Call nodes -> the builtins registry entry name they resolve to.
+    builtins: dict[nodes.Node, str] = field(default_factory=dict)
+    config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
+    c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
 
     def type_of(self, node: nodes.Node) -> Type:
         return self.types[node]

@@ -1,0 +1,43 @@
+"""The semantic passes: `check(program, source, options) -> CheckedProgram`.
+
+PIPELINE runs in order; each pass records Diagnostics in the CheckedProgram and the
+pipeline stops after the first pass that recorded an error. check() never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytrace import nodes
+from pytrace.passes import maps, preamble, printf, probes, resolve, typecheck
+from pytrace.passes.context import CheckedProgram, Options
+from pytrace.source import Source
+
+Pass = Callable[[CheckedProgram], None]
+
+PIPELINE: list[Pass] = [
+    preamble.run,
+    probes.run,
+    resolve.run,
+    typecheck.run,
+    maps.run,
+    printf.run,
+]
+
+
+def check(program: nodes.Program, source: Source, options: Options | None = None) -> CheckedProgram:
+    """Run every pass over a parsed program; errors are in `.diagnostics`."""
+    cp = CheckedProgram(source=source, program=program, options=options or Options())
+    for run in PIPELINE:
+        try:
+            run(cp)
+        except RecursionError:
+            cp.diagnostics.error("program is nested too deeply")
+        except Exception as e:  # noqa: BLE001 - a pass bug must not become a traceback
+            cp.diagnostics.error(f"internal error in {run.__module__}: {type(e).__name__}: {e}")
+        if cp.diagnostics.has_errors:
+            break
+    return cp
+
+
+__all__ = ["PIPELINE", "CheckedProgram", "Options", "check"]

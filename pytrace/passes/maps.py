@@ -1,0 +1,141 @@
+"""Pass 5: automatic map declarations (MapInfo) from every use across all blocks.
+
+Value types unify over every assignment in source order; key counts and key types must
+agree at every access; a map that is never assigned is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pytrace import nodes
+from pytrace.diagnostics import Diagnostics
+from pytrace.passes.context import CheckedProgram, MapInfo
+from pytrace.passes.walk import children, probe_roots
+from pytrace.source import Span
+from pytrace.types import AggT, IntT, PtrT, TupleT, Type, unify
+
+KEYED_CALLS = frozenset({"delete", "has_key"})
+
+
+def unify_value(old: Type, new: Type) -> Type | None:
+    """The map value type after storing `new` into a map holding `old` (None: conflict)."""
+    if isinstance(old, AggT) or isinstance(new, AggT):
+        if not (isinstance(old, AggT) and isinstance(new, AggT)) or old.kind != new.kind:
+            return None
+        same = (old.hist_bits, old.lmin, old.lmax, old.lstep) == (
+            new.hist_bits, new.lmin, new.lmax, new.lstep)
+        return AggT(old.kind, old.signed and new.signed, old.hist_bits, old.lmin, old.lmax,
+                    old.lstep) if same else None
+    if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
+        return unify(old, new) or IntT(64, False)
+    return unify(old, new)
+
+
+@dataclass
+class MapUses:
+    value: Type | None = None
+    keys: list[Type] | None = None  # None until the first keyed or unkeyed access
+    multi: bool = False
+    span: Span | None = None
+    used: list[nodes.Node] = field(default_factory=list)
+
+
+class MapCollector:
+    def __init__(self, cp: CheckedProgram) -> None:
+        self.cp = cp
+        self.diags: Diagnostics = cp.diagnostics
+        self.uses: dict[str, MapUses] = {}
+
+    def visit(self, node: nodes.Node) -> None:
+        target = getattr(node, "target", None)
+        if isinstance(node, nodes.Assign | nodes.IncDec) and isinstance(target, nodes.MapRef):
+            self.define(target)
+            for child in children(node):
+                for sub in ([*target.keys] if child is target else [child]):
+                    self.visit(sub)
+            return
+        if isinstance(node, nodes.MapRef):
+            self.use(node)
+        elif isinstance(node, nodes.Call) and node.name in KEYED_CALLS and len(node.args) == 2 \
+                and isinstance(node.args[0], nodes.MapRef) and not node.args[0].keys:
+            self.uses.setdefault(node.args[0].name, MapUses()).used.append(node.args[0])
+            self.check_keys(node.args[0].name, [node.args[1]], node.span)
+            self.visit(node.args[1])
+            return
+        for child in children(node):
+            self.visit(child)
+
+    def define(self, m: nodes.MapRef) -> None:
+        info = self.uses.setdefault(m.name, MapUses())
+        info.span = info.span or m.span
+        t = self.cp.types.get(m)
+        if t is not None and info.value is None:
+            info.value = t
+        elif t is not None and info.value is not None:
+            merged = unify_value(info.value, t)
+            if merged is None:
+                self.diags.error(f"Type mismatch for {m.name}: trying to assign value of type "
+                                 f"'{t}' when map already contains a value of type "
+                                 f"'{info.value}'", m.span)
+            else:
+                info.value = merged
+        if m.keys:
+            self.check_keys(m.name, m.keys, m.span)
+        elif info.keys is None:
+            info.keys = []
+        elif info.keys:
+            self.key_mismatch(m.name, [], info.keys, m.span)
+
+    def use(self, m: nodes.MapRef) -> None:
+        self.uses.setdefault(m.name, MapUses()).used.append(m)
+        if m.keys:
+            self.check_keys(m.name, m.keys, m.span)
+
+    def check_keys(self, name: str, keys: list[nodes.Expr], span: Span) -> None:
+        info = self.uses.setdefault(name, MapUses())
+        types = [self.cp.types.get(k) for k in keys]
+        if any(t is None for t in types):
+            return
+        got = [t for t in types if t is not None]
+        if len(got) == 1 and isinstance(got[0], TupleT) and info.multi and info.keys:
+            got = list(got[0].elems)  # @m[(a, b)] on a map declared @m[a, b]
+        if info.keys is None:
+            info.keys, info.multi = got, len(got) > 1
+            return
+        if len(got) != len(info.keys):
+            self.key_mismatch(name, got, info.keys, span)
+            return
+        merged = [unify_value(a, b) for a, b in zip(info.keys, got, strict=False)]
+        if any(t is None for t in merged) or any(isinstance(t, AggT) for t in merged):
+            self.key_mismatch(name, got, info.keys, span)
+            return
+        info.keys = [t for t in merged if t is not None]
+
+    def key_mismatch(self, name: str, got: list[Type], want: list[Type], span: Span) -> None:
+        def show(ts: list[Type]) -> str:
+            return "[" + ", ".join(str(t) for t in ts) + "]"
+
+        expects = f"arguments: {show(want)}" if want else "no arguments"
+        self.diags.error(f"Argument mismatch for {name}: trying to access with arguments: "
+                         f"{show(got)} when map expects {expects}", span)
+
+
+def key_type(keys: list[Type]) -> Type | None:
+    if not keys:
+        return None
+    return keys[0] if len(keys) == 1 else TupleT(tuple(keys))
+
+
+def run(cp: CheckedProgram) -> None:
+    collector = MapCollector(cp)
+    for checked in cp.probes:
+        for root in probe_roots(checked.probe):
+            collector.visit(root)
+    for name, info in sorted(collector.uses.items()):
+        if info.value is None:
+            first = info.used[0].span if info.used else None
+            cp.diagnostics.error(f"Undefined map: {name}", first)
+            continue
+        cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
+                                info.span or Span(0, 0, 0, 0), multi_key=info.multi)

@@ -1,0 +1,69 @@
+"""Pass 6: printf-style calls (printf, system, cat): a literal format whose conversions
+match the arguments in number and type."""
+
+from __future__ import annotations
+
+from pytrace import nodes
+from pytrace.builtins.base import UserFormatT, type_word
+from pytrace.passes.context import CheckedProgram
+from pytrace.passes.walk import probe_roots, walk
+from pytrace.printf_format import FormatError, parse_format
+from pytrace.types import BufT, IntT, ProbeNameT, PtrT, StackT, StrT, SymT, Type
+
+FORMAT_CALLS = frozenset({"printf", "system", "cat"})
+STRINGLIKE = (StrT, ProbeNameT, StackT, SymT, UserFormatT)
+
+
+def accepts(kind: str, t: Type | None) -> bool:
+    """Whether a conversion of this kind ('integer', 'string', 'buffer') prints type t."""
+    if kind == "integer":
+        return isinstance(t, IntT | PtrT)
+    if kind == "buffer":
+        return isinstance(t, BufT)
+    return isinstance(t, STRINGLIKE)
+
+
+def format_text(cp: CheckedProgram, e: nodes.Expr) -> str | None:
+    if isinstance(e, nodes.Str):
+        return e.value
+    value = cp.constants.get(e)
+    return value if isinstance(value, str) else None
+
+
+def check_call(cp: CheckedProgram, call: nodes.Call) -> None:
+    diags = cp.diagnostics
+    if not call.args:
+        return  # the argument count was reported by typecheck
+    fmt = format_text(cp, call.args[0])
+    if fmt is None:
+        t = cp.types.get(call.args[0])
+        diags.error(f"{call.name}() expects a string literal ({type_word(t)} provided)",
+                    call.span)
+        return
+    try:
+        convs = parse_format(fmt)
+    except FormatError as err:
+        diags.error(f"{call.name}: {err}", call.args[0].span)
+        return
+    args = call.args[1:]
+    if len(args) < len(convs):
+        diags.error(f"{call.name}: Not enough arguments for format string ({len(args)} "
+                    f"supplied, {len(convs)} expected)", call.span)
+        return
+    if len(args) > len(convs):
+        diags.error(f"{call.name}: Too many arguments for format string ({len(args)} "
+                    f"supplied, {len(convs)} expected)", call.span)
+        return
+    for conv, arg in zip(convs, args, strict=False):
+        t = cp.types.get(arg)
+        if not accepts(conv.kind, t):
+            diags.error(f"{call.name}: %{conv.conv} specifier expects a value of type "
+                        f"{conv.kind} ({type_word(t)} supplied)", call.span)
+
+
+def run(cp: CheckedProgram) -> None:
+    for checked in cp.probes:
+        for root in probe_roots(checked.probe):
+            for node in walk(root):
+                if isinstance(node, nodes.Call) and node.name in FORMAT_CALLS:
+                    check_call(cp, node)

@@ -1,0 +1,21 @@
+"""Pass 2: every attach point expanded into ProbeTargets through the probes registry."""
+
+from __future__ import annotations
+
+from pytrace import probes as registry
+from pytrace.passes.context import CheckedProbe, CheckedProgram
+from pytrace.probes.base import ProbeContext, ProbeError
+
+
+def run(cp: CheckedProgram) -> None:
+    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid)
+    for probe in cp.program.probes:
+        targets = []
+        for ap in probe.attach_points:
+            try:
+                targets.extend(registry.expand(ap.raw, ctx))
+            except ProbeError as e:
+                cp.diagnostics.error(e.message, ap.span, *e.hints)
+            except Exception as e:  # noqa: BLE001 - any environment problem is one line
+                cp.diagnostics.error(f"cannot expand probe '{ap.raw}': {e}", ap.span)
+        cp.probes.append(CheckedProbe(probe, targets))

@@ -1,0 +1,114 @@
+"""Pass 3: identifiers, calls and positional parameters resolved.
+
+Identifiers become #define constants or builtins (registry); `$N`/`$#` become constants
+from Options.params (numeric text -> int, other text -> string, a missing `$N` -> 0 as
+in bpftrace). Unknown names, builtins used in the wrong probe kind and unsafe functions
+without --unsafe are located errors.
+"""
+
+from __future__ import annotations
+
+from pytrace import builtins, nodes
+from pytrace.builtins.base import name_span
+from pytrace.diagnostics import Diagnostics
+from pytrace.passes.context import CheckedProgram
+from pytrace.passes.walk import children, probe_roots
+from pytrace.probes.target import ProbeTarget
+
+KIND_LABEL = {"BEGIN": "BEGIN", "END": "END"}
+
+
+def param_value(params: list[str], index: int) -> int | str:
+    """The value of `$index`: an int for numeric text (and when missing), else the text."""
+    if index < 1 or index > len(params):
+        return 0
+    text = params[index - 1]
+    try:
+        return int(text.strip(), 0)
+    except ValueError:
+        return text
+
+
+def _kinds_text(kinds: frozenset[str]) -> str:
+    ordered = sorted(kinds)
+    if len(ordered) == 1:
+        return f"'{ordered[0]}'"
+    return ", ".join(f"'{k}'" for k in ordered[:-1]) + f" and '{ordered[-1]}'"
+
+
+def check_kinds(name: str, node: nodes.Expr, entry: builtins.Builtin,
+                targets: list[ProbeTarget], diags: Diagnostics, call: bool) -> None:
+    """Error when a builtin is used in a probe kind it does not support."""
+    if entry.kinds is None:
+        return
+    bad = sorted({t.kind for t in targets if t.kind not in entry.kinds})
+    if not bad:
+        return
+    what = f"{name}()" if call else f"The {name} builtin"
+    hints = ("use args.ret in tracepoint:syscalls:sys_exit_* probes",) if (
+        name == "retval" and "tracepoint" in bad) else ()
+    diags.error(f"{what} can only be used with {_kinds_text(entry.kinds)} probes "
+                f"({', '.join(bad)} used here)", node.span, *hints)
+
+
+class Resolver:
+    def __init__(self, cp: CheckedProgram, targets: list[ProbeTarget]) -> None:
+        self.cp = cp
+        self.targets = targets
+        self.diags = cp.diagnostics
+
+    def visit(self, node: nodes.Node) -> None:
+        if isinstance(node, nodes.Identifier):
+            self.identifier(node)
+        elif isinstance(node, nodes.PositionalParam):
+            self.cp.constants[node] = param_value(self.cp.options.params, node.index)
+        elif isinstance(node, nodes.PositionalCount):
+            self.cp.constants[node] = len(self.cp.options.params)
+        elif isinstance(node, nodes.Call):
+            self.call(node)
+            return
+        elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast):
+            # Type names inside are not identifiers; visit expression children only.
+            for child in children(node):
+                if not isinstance(child, nodes.TypeName):
+                    self.visit(child)
+            return
+        for child in children(node):
+            self.visit(child)
+
+    def identifier(self, node: nodes.Identifier) -> None:
+        if node.name in self.cp.constants_by_name:
+            self.cp.constants[node] = self.cp.constants_by_name[node.name]
+            return
+        if node.name in self.cp.defines:
+            self.diags.error(f"#define {node.name} is not an integer or string constant "
+                             f"('{self.cp.defines[node.name]}')", node.span)
+            return
+        entry = builtins.identifier(node.name)
+        if entry is None:
+            self.diags.error(f"Unknown identifier: '{node.name}'", node.span)
+            return
+        self.cp.builtins[node] = entry.name
+        check_kinds(node.name, node, entry, self.targets, self.diags, call=False)
+
+    def call(self, node: nodes.Call) -> None:
+        entry = builtins.function(node.name)
+        if entry is None:
+            self.diags.error(f"Unknown function: {node.name}", name_span(node))
+        else:
+            self.cp.builtins[node] = entry.name
+            if entry.unsafe and not self.cp.options.unsafe:
+                self.diags.error(f"{node.name}() is an unsafe function being used in safe mode",
+                                 node.span, "run with --unsafe to allow it")
+            check_kinds(node.name, node, entry, self.targets, self.diags, call=True)
+        for arg in node.args:
+            if entry is not None and entry.raw_args and isinstance(arg, nodes.Identifier):
+                continue
+            self.visit(arg)
+
+
+def run(cp: CheckedProgram) -> None:
+    for checked in cp.probes:
+        resolver = Resolver(cp, checked.targets)
+        for root in probe_roots(checked.probe):
+            resolver.visit(root)

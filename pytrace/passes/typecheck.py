@@ -1,0 +1,291 @@
+"""Pass 4: type inference of every expression, scratch variables and statements.
+
+Map value types are needed before their uses are seen (a map may be read in an earlier
+block than it is assigned in), so blocks are first typed silently until the map table
+stops changing, then typed once more recording diagnostics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pytrace import builtins, nodes
+from pytrace.builtins.base import is_int, type_word
+from pytrace.diagnostics import Diagnostics
+from pytrace.passes.context import CheckedProgram
+from pytrace.passes.typeexpr import READABLE_AGGS, ExprTyper, MapTable
+from pytrace.passes.typenames import cast_type
+from pytrace.passes.walk import probe_roots, walk
+from pytrace.probes.target import ProbeTarget
+from pytrace.types import AggT, IntT, PtrT, TupleT, Type, VoidT, unify
+
+I64 = IntT(64, True)
+MAX_UNROLL = 100
+MAX_ROUNDS = 4
+
+
+def merge_scalar(old: Type, new: Type) -> Type | None:
+    """The type a variable holding `old` has after also storing `new` (None: conflict)."""
+    if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
+        return old if old == new else unify(old, new) or IntT(64, False)
+    return unify(old, new)
+
+
+class BlockTyper(ExprTyper):
+    """Types the statements of one probe block."""
+
+    def __init__(self, cp: CheckedProgram, block: int, targets: Sequence[ProbeTarget],
+                 maps: MapTable, diags: Diagnostics) -> None:
+        super().__init__(cp, block, targets, maps, diags)
+        self.loops = 0
+
+    def probe(self, probe: nodes.Probe) -> None:
+        if probe.predicate is not None:
+            self.condition(probe.predicate, "predicate")
+        self.stmts(probe.body)
+
+    def stmts(self, block: nodes.Block) -> None:
+        for s in block.stmts:
+            method = getattr(self, "s_" + type(s).__name__, None)
+            if method is None:
+                self.diags.error(f"{type(s).__name__} statements are not supported", s.span)
+            else:
+                method(s)
+
+    def condition(self, e: nodes.Expr, what: str) -> None:
+        t = self.value(e)
+        if t is not None and not is_int(t):
+            self.diags.error(f"Invalid type for {what}: '{t}' (an integer is needed)", e.span)
+
+    # ------------------------------------------------------------- statements
+    def s_ExprStmt(self, s: nodes.ExprStmt) -> None:
+        if isinstance(s.expr, nodes.Call):
+            entry = builtins.function(s.expr.name)
+            if entry is not None and entry.aggregation:
+                self.diags.error(f"{s.expr.name}() should be directly assigned to a map",
+                                 s.expr.span)
+                return
+        self.expr(s.expr)
+
+    def s_Assign(self, s: nodes.Assign) -> None:
+        if isinstance(s.target, nodes.MapRef):
+            self.assign_map(s, s.target)
+        elif isinstance(s.target, nodes.Variable):
+            self.assign_var(s, s.target)
+        else:
+            self.diags.error("Can only assign to a scratch variable or a map", s.target.span)
+
+    def aggregation(self, e: nodes.Expr) -> bool:
+        if not isinstance(e, nodes.Call):
+            return False
+        entry = builtins.function(e.name)
+        return entry is not None and entry.aggregation
+
+    def assign_map(self, s: nodes.Assign, target: nodes.MapRef) -> None:
+        key = self.map_keys(target)
+        existing = self.maps.values.get(target.name)
+        t: Type | None
+        if s.op is None and self.aggregation(s.value):
+            t = self.expr(s.value)
+        else:
+            t = self.value(s.value)
+            if t is not None and s.op is not None:
+                t = self.compound(s, existing, t)
+        if t is None:
+            return
+        if isinstance(t, VoidT):
+            self.diags.error(f"Value '{t}' cannot be assigned to a map", s.value.span)
+            return
+        self.record(target, t)
+        self.maps.assign(target.name, t, key)
+
+    def compound(self, s: nodes.Assign, existing: Type | None, t: Type) -> Type | None:
+        if isinstance(existing, AggT):
+            self.diags.error(f"The {s.op}= operator can not be used on expressions of type "
+                             f"'{existing}'", s.span)
+            return None
+        if not is_int(t) or (existing is not None and not is_int(existing)):
+            self.diags.error(f"Type mismatch for '{s.op}=': comparing "
+                             f"'{existing or I64}' with '{t}'", s.span)
+            return None
+        return existing if isinstance(existing, IntT) else I64
+
+    def assign_var(self, s: nodes.Assign, target: nodes.Variable) -> None:
+        t = self.value(s.value)
+        if t is None:
+            return
+        key = (self.block, target.name)
+        old = self.cp.variables.get(key)
+        if s.op is not None:
+            if old is None:
+                self.diags.error(f"Undefined or undeclared variable: ${target.name}",
+                                 target.span)
+                return
+            if not (is_int(old) and is_int(t)):
+                self.diags.error(f"Type mismatch for '{s.op}=': comparing '{old}' with '{t}'",
+                                 s.span)
+                return
+            t = old
+        self.store_var(target.name, target, t)
+
+    def store_var(self, name: str, node: nodes.Node, t: Type) -> None:
+        key = (self.block, name)
+        old = self.cp.variables.get(key)
+        if isinstance(t, AggT | VoidT):
+            self.diags.error(f"Value '{t}' cannot be assigned to a scratch variable",
+                             node.span)
+            return
+        merged = t if old is None else merge_scalar(old, t)
+        if merged is None:
+            self.diags.error(f"Type mismatch for ${name}: trying to assign value of type "
+                             f"'{t}' when variable already contains a value of type '{old}'",
+                             node.span)
+            return
+        self.cp.variables[key] = merged
+        self.record(node, merged)
+
+    def s_VarDecl(self, s: nodes.VarDecl) -> None:
+        self.declared.add(s.name)
+        declared = cast_type(s.type_name, self.diags) if s.type_name is not None else None
+        value = self.value(s.value) if s.value is not None else None
+        if declared is not None and value is not None and is_int(declared) != is_int(value):
+            self.diags.error(f"Type mismatch for ${s.name}: trying to assign value of type "
+                             f"'{value}' when variable is declared as '{declared}'", s.span)
+            return
+        t = declared or value
+        if t is not None:
+            self.store_var(s.name, s, t)
+
+    def s_If(self, s: nodes.If) -> None:
+        self.condition(s.cond, "if condition")
+        self.stmts(s.then)
+        if s.otherwise is not None:
+            self.stmts(s.otherwise)
+
+    def s_Unroll(self, s: nodes.Unroll) -> None:
+        n = self.const_int(s.count)
+        if n is None:
+            self.diags.error("unroll() needs an integer literal count", s.count.span)
+        elif not 1 <= n <= MAX_UNROLL:
+            self.diags.error(f"unroll() count must be between 1 and {MAX_UNROLL} "
+                             f"({n} provided)", s.count.span)
+        else:
+            self.record(s.count, I64)
+        self.stmts(s.body)
+
+    def s_While(self, s: nodes.While) -> None:
+        self.condition(s.cond, "while condition")
+        self.loop(s.body)
+
+    def loop(self, body: nodes.Block) -> None:
+        self.loops += 1
+        self.stmts(body)
+        self.loops -= 1
+
+    def s_For(self, s: nodes.For) -> None:
+        it = s.iterable
+        if isinstance(it, nodes.Range):
+            a, b = self.value(it.start), self.value(it.end)
+            if a is not None and b is not None and not (is_int(a) and is_int(b)):
+                self.diags.error(f"for loop range bounds must be integers ('{a}'..'{b}')",
+                                 it.span)
+            self.store_var(s.var, s, I64)
+        else:
+            t = self.for_map(it)
+            if t is not None:
+                self.store_var(s.var, s, t)
+        self.loop(s.body)
+
+    def for_map(self, m: nodes.MapRef) -> Type | None:
+        if m.keys:
+            self.diags.error("for loops iterate over a whole map, without a key", m.span)
+            return None
+        value = self.whole_map(m, "for")
+        key = self.maps.keys.get(m.name)
+        if value is None:
+            return None
+        if key is None:
+            self.diags.error(f"for loops need a keyed map ({m.name} has no key)", m.span)
+            return None
+        if isinstance(value, AggT):
+            if value.kind not in READABLE_AGGS:
+                self.diags.error(f"for loops can not read {type_word(value)} maps", m.span)
+                return None
+            value = IntT(64, value.signed)
+        return TupleT((key, value))
+
+    def s_Break(self, s: nodes.Break) -> None:
+        if not self.loops:
+            self.diags.error("'break' statement is not allowed outside of a loop", s.span)
+
+    def s_Continue(self, s: nodes.Continue) -> None:
+        if not self.loops:
+            self.diags.error("'continue' statement is not allowed outside of a loop", s.span)
+
+    def s_Return(self, s: nodes.Return) -> None:
+        if s.value is not None:
+            self.value(s.value)
+
+    # ------------------------------------------------------------ expressions
+    def e_IncDec(self, e: nodes.IncDec) -> Type | None:
+        target = e.target
+        if isinstance(target, nodes.Variable):
+            t = self.cp.variables.get((self.block, target.name))
+            if t is None:
+                self.diags.error(f"Undefined or undeclared variable: ${target.name}",
+                                 target.span)
+                return None
+            if not is_int(t):
+                self.diags.error(f"The {e.op} operator can not be used on expressions of "
+                                 f"type '{t}'", e.span)
+                return None
+            self.record(target, t)
+            return t
+        if isinstance(target, nodes.MapRef):
+            key = self.map_keys(target)
+            existing = self.maps.values.get(target.name)
+            if existing is not None and not isinstance(existing, IntT):
+                self.diags.error(f"The {e.op} operator can not be used on expressions of "
+                                 f"type '{existing}'", e.span)
+                return None
+            t = existing or I64
+            self.record(target, t)
+            self.maps.assign(target.name, t, key)
+            return t
+        self.diags.error(f"The {e.op} operator needs a variable or a map", e.span)
+        return None
+
+
+def type_program(cp: CheckedProgram, maps: MapTable, diags: Diagnostics) -> None:
+    cp.types.clear()
+    cp.variables.clear()
+    for bi, checked in enumerate(cp.probes):
+        BlockTyper(cp, bi, checked.targets, maps, diags).probe(checked.probe)
+
+
+def _snapshot(maps: MapTable) -> tuple[dict[str, Type], dict[str, Type | None]]:
+    return dict(maps.values), dict(maps.keys)
+
+
+def assigned_maps(cp: CheckedProgram) -> set[str]:
+    """Names of maps that some statement writes (whether or not it types)."""
+    out: set[str] = set()
+    for checked in cp.probes:
+        for root in probe_roots(checked.probe):
+            for node in walk(root):
+                target = getattr(node, "target", None)
+                if isinstance(node, nodes.Assign | nodes.IncDec) and isinstance(
+                        target, nodes.MapRef):
+                    out.add(target.name)
+    return out
+
+
+def run(cp: CheckedProgram) -> None:
+    maps = MapTable()
+    maps.assigned = assigned_maps(cp)
+    for _ in range(MAX_ROUNDS):
+        before = _snapshot(maps)
+        type_program(cp, maps, Diagnostics())
+        if _snapshot(maps) == before:
+            break
+    type_program(cp, maps, cp.diagnostics)

@@ -1,0 +1,418 @@
+"""Type inference of expressions (used by the typecheck pass): one method per node."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pytrace import builtins, nodes
+from pytrace.builtins.args import args_field
+from pytrace.builtins.base import Builtin, is_int, name_span, type_word
+from pytrace.diagnostics import Diagnostics
+from pytrace.passes.context import CheckedProgram, Options
+from pytrace.passes.typenames import cast_type, sizeof_type
+from pytrace.probes.target import ProbeTarget
+from pytrace.types import (
+    AggT,
+    ArrayT,
+    IntT,
+    PtrT,
+    RecordT,
+    StrT,
+    StructT,
+    TupleT,
+    Type,
+    VoidT,
+    unify,
+)
+
+ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
+COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
+LOGIC = frozenset({"&&", "||"})
+I64 = IntT(64, True)
+READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
+
+
+def str_type(text: str) -> StrT:
+    return StrT(len(text.encode("utf-8")) + 1)
+
+
+class MapTable:
+    """Map value/key types gathered from assignments (filled by a first typing run)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Type] = {}
+        self.assigned: set[str] = set()  # maps written somewhere (typed or not)
+        self.keys: dict[str, Type | None] = {}
+
+    def assign(self, name: str, value: Type, key: Type | None) -> None:
+        old = self.values.get(name)
+        merged = value if old is None else unify(old, value)
+        self.values[name] = merged if merged is not None else old or value
+        if name not in self.keys or self.keys[name] is None:
+            self.keys[name] = key
+        elif key is not None:
+            self.keys[name] = unify(self.keys[name], key) or self.keys[name]  # type: ignore[arg-type]
+
+
+class ExprTyper:
+    """Types expressions of one probe block; also the builtins' TypeContext."""
+
+    def __init__(self, cp: CheckedProgram, block: int, targets: Sequence[ProbeTarget],
+                 maps: MapTable, diags: Diagnostics) -> None:
+        self.cp = cp
+        self.block = block
+        self.targets = targets
+        self.maps = maps
+        self.diags = diags
+        self.options: Options = cp.options
+        self.declared: set[str] = set()
+
+    # --------------------------------------------------------------- TypeContext
+    def const_int(self, expr: nodes.Expr) -> int | None:
+        if isinstance(expr, nodes.Int):
+            return expr.value
+        if isinstance(expr, nodes.Unary) and expr.op == "-":
+            inner = self.const_int(expr.operand)
+            return None if inner is None else -inner
+        value = self.cp.constants.get(expr)
+        return value if isinstance(value, int) else None
+
+    def const_str(self, expr: nodes.Expr) -> str | None:
+        if isinstance(expr, nodes.Str):
+            return expr.value
+        value = self.cp.constants.get(expr)
+        return value if isinstance(value, str) else None
+
+    # ------------------------------------------------------------------ helpers
+    def record(self, node: nodes.Node, t: Type | None) -> Type | None:
+        if t is not None:
+            self.cp.types[node] = t
+        return t
+
+    def expr(self, e: nodes.Expr) -> Type | None:
+        method = getattr(self, "e_" + type(e).__name__, None)
+        if method is None:
+            self.diags.error(f"{type(e).__name__} expressions are not supported", e.span)
+            return None
+        return self.record(e, method(e))
+
+    def value(self, e: nodes.Expr) -> Type | None:
+        """An expression used as a value: aggregations and void calls are errors."""
+        if isinstance(e, nodes.Call):
+            entry = builtins.function(e.name)
+            if entry is not None and entry.aggregation:
+                self.diags.error(f"{e.name}() should be directly assigned to a map", e.span)
+                return None
+        t = self.expr(e)
+        if isinstance(t, VoidT):
+            self.diags.error(f"{getattr(e, 'name', 'expression')}() does not return a value",
+                             e.span)
+            return None
+        return t
+
+    # ----------------------------------------------------------------- literals
+    def e_Int(self, e: nodes.Int) -> Type:
+        return I64
+
+    def e_Str(self, e: nodes.Str) -> Type:
+        return str_type(e.value)
+
+    def e_PositionalParam(self, e: nodes.PositionalParam) -> Type:
+        value = self.cp.constants.get(e, 0)
+        return str_type(value) if isinstance(value, str) else I64
+
+    def e_PositionalCount(self, e: nodes.PositionalCount) -> Type:
+        return I64
+
+    def e_Identifier(self, e: nodes.Identifier) -> Type | None:
+        if e in self.cp.constants:
+            value = self.cp.constants[e]
+            return str_type(value) if isinstance(value, str) else I64
+        entry = builtins.identifier(e.name)
+        if entry is None:
+            return None  # reported by resolve
+        return entry.rule(self, e, [])
+
+    def e_Variable(self, e: nodes.Variable) -> Type | None:
+        t = self.cp.variables.get((self.block, e.name))
+        if t is None:
+            if e.name in self.declared:
+                self.diags.error(f"Variable used before it was assigned: ${e.name}", e.span)
+            else:
+                self.diags.error(f"Undefined or undeclared variable: ${e.name}", e.span)
+        return t
+
+    # --------------------------------------------------------------------- maps
+    def map_keys(self, e: nodes.MapRef) -> Type | None:
+        """Type the keys of a map reference; the key type as MapInfo stores it."""
+        types = [self.value(k) for k in e.keys]
+        if any(t is None for t in types):
+            return None
+        for k, t in zip(e.keys, types, strict=False):
+            if isinstance(t, AggT | VoidT):
+                self.diags.error(f"{type_word(t)} cannot be used as a map key", k.span)
+                return None
+        if not types:
+            return None
+        return types[0] if len(types) == 1 else TupleT(tuple(t for t in types if t))
+
+    def e_MapRef(self, e: nodes.MapRef) -> Type | None:
+        self.map_keys(e)
+        stored = self.maps.values.get(e.name)
+        if stored is None:
+            if e.name not in self.maps.assigned:
+                self.diags.error(f"Undefined map: {e.name}", e.span)
+            return None
+        if isinstance(stored, AggT):
+            if stored.kind not in READABLE_AGGS:
+                self.diags.error(f"The value of {stored.kind}() map {e.name} can not be read "
+                                 "in an expression", e.span, "print it with print()")
+                return None
+            return IntT(64, stored.signed)
+        return stored
+
+    def whole_map(self, e: nodes.Expr, fname: str) -> Type | None:
+        """A whole-map argument (`clear(@m)`): typed as the map's stored value."""
+        if not isinstance(e, nodes.MapRef) or e.keys:
+            self.diags.error(f"{fname}() expects a map without a key as argument", e.span)
+            return None
+        stored = self.maps.values.get(e.name)
+        if stored is None and e.name not in self.maps.assigned:
+            self.diags.error(f"Undefined map: {e.name}", e.span)
+        return self.record(e, stored)
+
+    # -------------------------------------------------------------------- calls
+    def e_Call(self, e: nodes.Call) -> Type | None:
+        entry = builtins.function(e.name)
+        if entry is None:
+            return None  # reported by resolve
+        n = len(e.args)
+        if not entry.min_args <= n <= entry.max_args:
+            self.arg_count_error(e, entry, n)
+            return None
+        args = self.call_args(e, entry)
+        if args is None:
+            return None
+        return entry.rule(self, e, args)
+
+    def arg_count_error(self, e: nodes.Call, entry: Builtin, n: int) -> None:
+        lo, hi = entry.min_args, entry.max_args
+        words = {0: "no arguments", 1: "one argument", 2: "two arguments",
+                 3: "three arguments", 4: "four arguments"}
+        if lo == hi:
+            want = f"requires {words.get(lo, f'{lo} arguments')}"
+        elif hi >= 128:
+            want = f"requires at least {words.get(lo, f'{lo} arguments')}"
+        else:
+            want = f"takes {lo} to {hi} arguments"
+        self.diags.error(f"{e.name}() {want} ({n} provided)", e.span)
+
+    def call_args(self, e: nodes.Call, entry: Builtin) -> list[Type] | None:
+        if entry.raw_args:
+            return [t for a in e.args if not isinstance(a, nodes.Identifier)
+                    for t in [self.expr(a)] if t is not None]
+        out: list[Type] = []
+        for i, arg in enumerate(e.args):
+            if entry.map_arg and i == 0:
+                t = self.map_argument(e, arg)
+                out.append(t if t is not None else VoidT())
+                continue
+            t = self.value(arg)
+            if t is None:
+                return None
+            out.append(t)
+        return out
+
+    def map_argument(self, e: nodes.Call, arg: nodes.Expr) -> Type | None:
+        if e.name == "print":
+            if isinstance(arg, nodes.MapRef) and not arg.keys:
+                return self.whole_map(arg, e.name)
+            return self.value(arg)
+        if e.name == "delete" and len(e.args) == 1:
+            if not isinstance(arg, nodes.MapRef):
+                self.diags.error("delete() expects a map element as argument", arg.span)
+                return None
+            self.map_keys(arg)
+            return self.record(arg, self.maps.values.get(arg.name))
+        return self.whole_map(arg, e.name)
+
+    # -------------------------------------------------------------- operators
+    def mismatch(self, op: str, e: nodes.Expr, a: Type, b: Type) -> None:
+        self.diags.error(f"Type mismatch for '{op}': comparing '{a}' with '{b}'", e.span)
+
+    def e_Binary(self, e: nodes.Binary) -> Type | None:
+        a, b = self.value(e.left), self.value(e.right)
+        if a is None or b is None:
+            return None
+        if e.op in COMPARE and isinstance(a, StrT) and isinstance(b, StrT):
+            if e.op in ("==", "!="):
+                return I64
+        if not (is_int(a) and is_int(b)):
+            self.mismatch(e.op, e, a, b)
+            return None
+        if e.op in COMPARE or e.op in LOGIC:
+            return I64
+        signed = all(isinstance(t, IntT) and t.signed for t in (a, b))
+        return IntT(64, signed)
+
+    def e_Unary(self, e: nodes.Unary) -> Type | None:
+        t = self.value(e.operand)
+        if t is None:
+            return None
+        if e.op == "*":
+            return self.deref(e, t)
+        if e.op == "&":
+            self.diags.error("The & (address-of) operator is not supported", e.span)
+            return None
+        if not is_int(t):
+            self.diags.error(f"The {e.op} operator can not be used on expressions of type "
+                             f"'{t}'", e.span)
+            return None
+        if e.op == "~":
+            return IntT(64, isinstance(t, IntT) and t.signed)
+        return I64
+
+    def deref(self, e: nodes.Expr, t: Type) -> Type | None:
+        if isinstance(t, PtrT):
+            p = t.pointee
+            if p is None or isinstance(p, PtrT):
+                return IntT(64, False)
+            if isinstance(p, IntT):
+                return p
+            self.diags.error(f"Can not dereference a pointer to '{p}' (no type information)",
+                             e.span)
+            return None
+        if isinstance(t, IntT):
+            return IntT(64, False)
+        self.diags.error(f"The * operator can not be used on expressions of type '{t}'", e.span)
+        return None
+
+    def e_Ternary(self, e: nodes.Ternary) -> Type | None:
+        c = self.value(e.cond)
+        a, b = self.value(e.then), self.value(e.otherwise)
+        if c is None or a is None or b is None:
+            return None
+        if not is_int(c):
+            self.diags.error(f"Invalid condition in ternary: '{c}'", e.cond.span)
+            return None
+        both_int = is_int(a) and is_int(b)
+        merged = IntT(64, all(isinstance(t, IntT) and t.signed for t in (a, b))) if both_int \
+            else unify(a, b)
+        if merged is None:
+            self.diags.error("Ternary operator must return the same type: have "
+                             f"'{type_word(a)}' and '{type_word(b)}'", e.span)
+        return merged
+
+    # -------------------------------------------------------- fields and indexes
+    def e_FieldAccess(self, e: nodes.FieldAccess) -> Type | None:
+        base = self.value(e.expr)
+        if base is None:
+            return None
+        if base == builtins.ARGS_TYPE:
+            if any(t.kind in ("fentry", "fexit") for t in self.targets):
+                self.diags.error("args of fentry/fexit probes need kernel BTF, which pytrace "
+                                 "does not read yet", e.span)
+                return None
+            return args_field(self.targets, e.field_name, e.span, self.diags)
+        if isinstance(base, RecordT):
+            for name, t in base.fields:
+                if name == e.field_name:
+                    return t
+            self.diags.error(f"Record does not contain a field named '{e.field_name}'", e.span)
+            return None
+        struct = base.pointee if isinstance(base, PtrT) else base
+        if isinstance(struct, StructT):
+            for name, t, _ in struct.fields:
+                if name == e.field_name:
+                    return t
+            self.diags.error(f"Struct/union of type '{struct.name}' does not contain a field "
+                             f"named '{e.field_name}'", e.span,
+                             "kernel struct fields need BTF, which pytrace does not read yet")
+            return None
+        self.diags.error(f"Can not access field '{e.field_name}' on expression of type "
+                         f"'{base}'", e.span)
+        return None
+
+    def e_TupleIndex(self, e: nodes.TupleIndex) -> Type | None:
+        base = self.value(e.expr)
+        if base is None:
+            return None
+        if not isinstance(base, TupleT):
+            self.diags.error(f"Can not access index '{e.index}' on expression of type "
+                             f"'{base}'", e.span)
+            return None
+        if not 0 <= e.index < len(base.elems):
+            self.diags.error(f"Invalid tuple index: {e.index}. Found {len(base.elems)} "
+                             "elements in tuple.", e.span)
+            return None
+        return base.elems[e.index]
+
+    def e_Index(self, e: nodes.Index) -> Type | None:
+        base, idx = self.value(e.expr), self.value(e.index)
+        if base is None or idx is None:
+            return None
+        if not is_int(idx):
+            self.diags.error(f"The array index operator [] needs an integer index, not "
+                             f"'{idx}'", e.index.span)
+            return None
+        if isinstance(base, ArrayT):
+            n = self.const_int(e.index)
+            if n is not None and not 0 <= n < base.count:
+                self.diags.error(f"the index {n} is out of bounds for array of size "
+                                 f"{base.count}", e.index.span)
+                return None
+            return base.elem
+        if isinstance(base, StrT):
+            return IntT(8, True)
+        if isinstance(base, PtrT):
+            return self.deref(e, base)
+        self.diags.error("The array index operator [] can only be used on arrays and "
+                         f"pointers, found '{base}'", e.span)
+        return None
+
+    # ----------------------------------------------------------- constructors
+    def e_Cast(self, e: nodes.Cast) -> Type | None:
+        src = self.value(e.expr)
+        target = cast_type(e.type_name, self.diags)
+        if src is None or target is None:
+            return None
+        if not is_int(src) or not (is_int(target)):
+            self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
+            return None
+        return target
+
+    def e_TupleExpr(self, e: nodes.TupleExpr) -> Type | None:
+        elems = [self.value(x) for x in e.elems]
+        if any(t is None for t in elems):
+            return None
+        for x, t in zip(e.elems, elems, strict=False):
+            if isinstance(t, AggT):
+                self.diags.error(f"{type_word(t)} cannot be stored in a tuple", x.span)
+                return None
+        return TupleT(tuple(t for t in elems if t is not None))
+
+    def e_RecordExpr(self, e: nodes.RecordExpr) -> Type | None:
+        types = [(name, self.value(x)) for name, x in e.fields]
+        if any(t is None for _, t in types):
+            return None
+        return RecordT(tuple((n, t) for n, t in types if t is not None))
+
+    def e_Sizeof(self, e: nodes.Sizeof) -> Type | None:
+        if isinstance(e.target, nodes.TypeName):
+            size = sizeof_type(e.target, self.diags)
+        else:
+            t = self.value(e.target)
+            size = None if t is None else (t.bits // 8 if isinstance(t, IntT) else (
+                t.length if isinstance(t, StrT) else t.size))
+        if size is None:
+            return None
+        self.cp.constants[e] = size
+        return IntT(64, False)
+
+    def e_Offsetof(self, e: nodes.Offsetof) -> Type | None:
+        self.diags.error("offsetof() needs struct layouts from BTF, which pytrace does not "
+                         "read yet", e.span)
+        return None
+
+    def unknown_function(self, e: nodes.Call) -> None:
+        self.diags.error(f"Unknown function: {e.name}", name_span(e))
