@@ -149,9 +149,13 @@ class JsonOutput:
 
 
 def make_output(fmt: str, stream: TextIO, err: TextIO, quiet: bool = False) -> Output:
-    """'text' or 'json' (anything else raises ValueError with a one-line message)."""
+    """'text', 'json' or 'rich' (terminal only; anything else raises ValueError with a one-line message)."""
     if fmt == "text":
         return TextOutput(stream, err, quiet)
     if fmt == "json":
         return JsonOutput(stream, err, quiet)
+    if fmt == "rich":
+        from pytrace.output.rich import RichOutput  # rich is imported only when used
+
+        return RichOutput(stream, err, quiet)
     raise ValueError(f"Invalid output format \"{fmt}\"\nValid formats: 'text', 'json'")

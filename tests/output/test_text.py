@@ -217,3 +217,14 @@ def test_bad_format_name() -> None:
 def test_unused_bucket_type_is_exported() -> None:
     h = Histogram((Bucket(0, None, -1, 2),))
     assert format_value(h).startswith("(..., 0)               2 ")
+
+
+def test_rich_output_has_the_text_content(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    snaps = [
+        scalar("@h", hist_of([5, 1000, -3]), AggT("hist")),
+        MapSnapshot("@m", IntT(), [MapEntry((2, "b"), -3), MapEntry((1, "a"), 5)]),
+    ]
+    out = io.StringIO()
+    make_output("rich", out, io.StringIO()).maps_at_exit(snaps)
+    assert out.getvalue() == "\n\n" + format_map(snaps[0]) + format_map(snaps[1])
