@@ -12,7 +12,9 @@ import errno
 import os
 import resource
 import struct
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pytrace.resources import ProbeSpec
@@ -244,6 +246,33 @@ def attach_all(programs: Iterable[LoadedProgram]) -> list[Attachment]:
             a.close()
         raise
     return done
+
+
+def detach_all(attachments: Iterable[Attachment], wait: bool = True) -> threading.Thread | None:
+    """Detach many probes at once.
+
+    Closing a tracepoint or uprobe perf event costs an RCU grace period in the kernel
+    (~40 ms each, serialised), so many probes are closed from several threads; with
+    wait=False this returns at once and the returned thread finishes the job.
+    """
+    fds = [fd for a in attachments for fd in a.fds]
+    for a in attachments:
+        a.fds = []
+    if len(fds) <= 4 and wait:
+        for fd in fds:
+            sc.close_fd(fd)
+        return None
+
+    def close_all() -> None:
+        with ThreadPoolExecutor(max_workers=min(32, len(fds) or 1)) as pool:
+            list(pool.map(sc.close_fd, fds))
+
+    worker = threading.Thread(target=close_all, name="pytrace-detach", daemon=True)
+    worker.start()
+    if wait:
+        worker.join()
+        return None
+    return worker
 
 
 def run_test(prog_fd: int, ctx: bytes = b"") -> int:

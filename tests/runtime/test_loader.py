@@ -115,9 +115,9 @@ define i64 @p(ptr %ctx) #0 section "raw_tracepoint/p" {
 
 def test_rodata_is_loaded_into_a_frozen_map() -> None:
     hm = hash_map("@n", "n")
-    ir = f"""
+    ir = """
 @tbl = private unnamed_addr constant [4 x i64] [i64 11, i64 22, i64 33, i64 44], align 8
-define i64 @p(ptr %ctx) #0 section "raw_tracepoint/p" {{
+define i64 @p(ptr %ctx) #0 section "raw_tracepoint/p" {
   %k = alloca i64, align 8
   %v = alloca i64, align 8
   store i64 0, ptr %k
@@ -128,7 +128,7 @@ define i64 @p(ptr %ctx) #0 section "raw_tracepoint/p" {{
   store i64 %x, ptr %v
   %r = call i64 inttoptr (i64 2 to ptr)(ptr @n, ptr %k, ptr %v, i64 0)
   ret i64 0
-}}
+}
 """
     obj = make_object(ir, [hm], [probe("BEGIN", "BEGIN", "raw_tracepoint/p", RAW)])
     with LoadedObject(obj) as lo:
