@@ -70,7 +70,9 @@ class TextOutput:
             self.stream.write(textout.format_map(s))
 
     def lost(self, n: int) -> None:
-        self.stream.write(textout.lost_line(n))
+        self.stream.flush()
+        self.err.write(textout.lost_line(n))
+        self.err.flush()
 
     def time(self, text: str) -> None:
         self.stream.write(text)

@@ -115,8 +115,6 @@ class Session:
         progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
         self.attachments = attach_all(progs)
         self.output.attached(len(progs) + len(self._programs("BEGIN")) + len(self._programs("END")))
-        if os.environ.get("__BPFTRACE_NOTIFY_PROBES_ATTACHED"):
-            print("__BPFTRACE_NOTIFY_PROBES_ATTACHED", flush=True)
         for p in self._programs("BEGIN"):
             run_test(p.fd)
         if self.child is not None:
