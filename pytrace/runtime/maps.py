@@ -75,15 +75,16 @@ def update(fd: int, spec: MapSpec, key: bytes, value: bytes | list[bytes],
         raw = b"".join(v.ljust(_stride(spec), b"\0") for v in vals)
     else:
         raw = value[0] if isinstance(value, list) else value
-    ret, err = sc.bpf_errno(sc.MAP_UPDATE_ELEM,
-                            _elem_attr(fd, sc.Buffer(key), sc.Buffer(raw), flags))
+    kb, vb = sc.Buffer(key), sc.Buffer(raw)  # keep alive during the call
+    ret, err = sc.bpf_errno(sc.MAP_UPDATE_ELEM, _elem_attr(fd, kb, vb, flags))
     if ret < 0:
         raise _fail(spec, "update", err)
 
 
 def delete(fd: int, key: bytes, spec: MapSpec | None = None) -> bool:
     """Delete `key`; False when it was absent."""
-    ret, err = sc.bpf_errno(sc.MAP_DELETE_ELEM, _elem_attr(fd, sc.Buffer(key), None))
+    kb = sc.Buffer(key)  # keep alive during the call
+    ret, err = sc.bpf_errno(sc.MAP_DELETE_ELEM, _elem_attr(fd, kb, None))
     if ret < 0:
         if err == errno.ENOENT:
             return False
