@@ -88,7 +88,7 @@ def _pyelftools_offset(path: str, name: str) -> int:
             sec = elf.get_section_by_name(secname)
             if sec is None:
                 continue
-            syms = sec.get_symbol_by_name(name)
+            syms = sec.get_symbol_by_name(name)  # type: ignore[attr-defined]
             if syms:
                 value = syms[0]["st_value"]
                 for seg in elf.iter_segments():

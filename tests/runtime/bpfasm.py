@@ -3,7 +3,7 @@ and wrap them as BpfObjects with hand-built Resources."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import llvmlite.binding as llvm
 
@@ -126,7 +126,7 @@ def ringbuf_maps(size: int = 1 << 16) -> tuple[MapSpec, MapSpec]:
 
 
 def probe(name: str, kind: str, section: str, prog_type: ProgType,
-          attach: dict[str, str | int] | None = None, index: int = 0) -> ProbeSpec:
+          attach: Mapping[str, str | int] | None = None, index: int = 0) -> ProbeSpec:
     return ProbeSpec(index, name, kind, section, prog_type, dict(attach or {}))
 
 
