@@ -40,7 +40,8 @@ def _stack(kernel: bool):  # type: ignore[no-untyped-def]
 
 def _cpid(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
     if not ctx.options.has_child:
-        ctx.diags.error("cpid cannot be used without a child command (-c)", node.span)
+        ctx.diags.error("cpid cannot be used without child command", node.span,
+                        "start one with -c CMD")
     return U64
 
 

@@ -45,10 +45,11 @@ def check_kinds(name: str, node: nodes.Expr, entry: builtins.Builtin,
     if not bad:
         return
     what = f"{name}()" if call else f"The {name} builtin"
-    hints = ("use args.ret in tracepoint:syscalls:sys_exit_* probes",) if (
-        name == "retval" and "tracepoint" in bad) else ()
-    diags.error(f"{what} can only be used with {_kinds_text(entry.kinds)} probes "
-                f"({', '.join(bad)} used here)", node.span, *hints)
+    hints = [f"it can be used with {_kinds_text(entry.kinds)} probes"]
+    if name == "retval" and "tracepoint" in bad:
+        hints.append("use args.ret in tracepoint:syscalls:sys_exit_* probes")
+    kinds = ", ".join(f"'{k}'" for k in bad)
+    diags.error(f"{what} can not be used with {kinds} probes", node.span, *hints)
 
 
 class Resolver:

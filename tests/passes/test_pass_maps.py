@@ -1,0 +1,85 @@
+"""Automatic map declarations: key and value types from every use."""
+
+from __future__ import annotations
+
+from pytrace.types import AggT, IntT, ProbeNameT, StrT, TupleT
+
+
+def test_map_infos(checked):
+    cp = checked('BEGIN { @x = 5; @s = comm; @t = (1, "a"); @c[pid] = count();'
+                 ' @m[pid, comm] = sum(1); @i++; @j += 3; @p[probe] = 1; }')
+    m = cp.maps
+    assert (m["@x"].key_type, m["@x"].value_type) == (None, IntT(64, True))
+    assert m["@s"].value_type == StrT(16)
+    assert m["@t"].value_type == TupleT((IntT(64, True), StrT(2)))
+    assert m["@c"].key_type == IntT(64, False)
+    assert m["@c"].value_type == AggT("count", signed=False)
+    assert m["@m"].key_type == TupleT((IntT(64, False), StrT(16)))
+    assert m["@m"].multi_key and not m["@c"].multi_key
+    assert m["@i"].value_type == IntT(64, True)
+    assert m["@j"].value_type == IntT(64, True)
+    assert m["@p"].key_type == ProbeNameT()
+
+
+def test_tuple_as_single_key(checked):
+    cp = checked("BEGIN { @x[(1, 2)] = 1; }")
+    assert cp.maps["@x"].key_type == TupleT((IntT(64, True), IntT(64, True)))
+    assert not cp.maps["@x"].multi_key
+
+
+def test_values_unify_across_blocks(checked):
+    cp = checked('BEGIN { @s = "ab"; @n = 1; } END { @s = "abcdef"; @n = pid; }')
+    assert cp.maps["@s"].value_type == StrT(7)
+    assert cp.maps["@n"].value_type == IntT(64, False)
+
+
+def test_map_read_before_assignment_in_source(checked):
+    cp = checked("BEGIN { @a = @b; } END { @b = 5; print(@a); }")
+    assert cp.maps["@a"].value_type == IntT(64, True)
+
+
+def test_value_mismatch(errors):
+    assert errors("BEGIN { @x = count(); @x = 5; }") == [
+        ("Type mismatch for @x: trying to assign value of type 'int64' when map already "
+         "contains a value of type 'count'", (1, 23, 25))]
+    assert errors('BEGIN { @x = 1; @x = "s"; }')[0][0] == (
+        "Type mismatch for @x: trying to assign value of type 'string[2]' when map already "
+        "contains a value of type 'int64'")
+    assert errors("BEGIN { @x = hist(1); @x = lhist(1, 0, 10, 1); }")
+
+
+def test_key_mismatch(errors):
+    assert errors("BEGIN { @x[1] = 1; @x[1, 2] = 2; }") == [
+        ("Argument mismatch for @x: trying to access with arguments: [int64, int64] when map "
+         "expects arguments: [int64]", (1, 20, 28))]
+    assert errors('BEGIN { @x[1] = 1; @x["a"] = 2; }')[0][0] == (
+        "Argument mismatch for @x: trying to access with arguments: [string[2]] when map "
+        "expects arguments: [int64]")
+    assert errors("BEGIN { @x[1] = 1; @x = 2; }")[0][0].startswith("Argument mismatch for @x")
+
+
+def test_undefined_map(errors):
+    assert errors("BEGIN { print(@nosuch); }") == [("Undefined map: @nosuch", (1, 15, 22))]
+    assert errors("BEGIN { clear(@a); }")[0][0] == "Undefined map: @a"
+    assert errors("BEGIN { @x = @y + 1; }")[0][0] == "Undefined map: @y"
+
+
+def test_map_functions(checked):
+    cp = checked("BEGIN { @a[1] = 1; @b[1, \"x\"] = count(); delete(@a[1]); delete(@a, 2);"
+                 " $h = has_key(@a, 1); $l = len(@a); clear(@b); zero(@b); print(@a);"
+                 " print(@b, 3, 1); print(@a[1]); print(5); }")
+    assert cp.variables[(0, "h")] == IntT(64, True)
+    assert cp.variables[(0, "l")] == IntT(64, True)
+    assert set(cp.maps) == {"@a", "@b"}
+
+
+def test_delete_key_checked(errors):
+    assert errors('BEGIN { @a[1] = 1; delete(@a, "x"); }')[0][0].startswith(
+        "Argument mismatch for @a")
+
+
+def test_for_over_map(checked):
+    cp = checked("BEGIN { @m[comm] = count(); for ($kv : @m) { printf(\"%s %d\\n\", $kv.0,"
+                 " $kv.1); } for ($i : 0..5) { continue; } }")
+    assert cp.variables[(0, "kv")] == TupleT((StrT(16), IntT(64, False)))
+    assert cp.variables[(0, "i")] == IntT(64, True)
