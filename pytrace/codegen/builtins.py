@@ -165,6 +165,9 @@ def emit_into_direct(p: ProgEmitter, e: nodes.Expr, dest: ir.Value, t: Type, off
         return True
     if isinstance(e, nodes.Call) and e.name == "str" and isinstance(t, StrT) and e.args:
         src_t = p.type_of(e.args[0])
+        if isinstance(src_t, StrT):
+            p.store_into(p.expr(e.args[0]), dest, t, off)
+            return True
         ptr = p.as_i64(p.expr(e.args[0]))
         own = p.type_of(e)
         length = min(t.length, own.length if isinstance(own, StrT) else t.length)
@@ -233,7 +236,7 @@ def _exit(p: ProgEmitter, e: nodes.Call) -> Val:
         zero = nodes.Int(0, span=e.span)
         p.checked.types[zero] = IntT()
         emit_event(p, "exit", [zero])
-    p.b.ret(c64(0))  # like bpftrace, nothing after exit() runs
+        p.b.ret(c64(0))  # like bpftrace, nothing after exit() runs
     return VOID
 
 

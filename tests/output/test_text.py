@@ -192,8 +192,8 @@ def test_text_output_streams() -> None:
             scalar("@a", AvgValue(4, 1), AggT("avg")),
         ]
     )
-    assert err.getvalue() == "Attached 1 probe\n"
-    assert out.getvalue() == "hi 5\n7\nLost 12 events\n\n\n@a: 4\n@z: 1\n"
+    assert err.getvalue() == "Attached 1 probe\nLost 12 events\n"
+    assert out.getvalue() == "hi 5\n7\n\n\n@a: 4\n@z: 1\n"
     quiet_err = io.StringIO()
     make_output("text", io.StringIO(), quiet_err, quiet=True).attached(3)
     assert quiet_err.getvalue() == ""

@@ -6,14 +6,16 @@ usage: workload.py COMM [getppid N] [open PATH] [write N SIZE] [read N SIZE] [sl
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import time
 
 
 def main(argv: list[str]) -> None:
-    with open("/proc/self/comm", "w") as f:
-        f.write(argv[0])
+    # prctl(PR_SET_NAME) renames without a write() the tests could see
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(15, argv[0].encode(), 0, 0, 0)
     i = 1
     while i < len(argv):
         op = argv[i]
