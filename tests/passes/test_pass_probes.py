@@ -34,9 +34,14 @@ def test_several_probe_errors_reported(errors):
 
 
 def test_hint_suggests_near_names():
-    from conftest import run_check
+    from pytrace.parser import parse
+    from pytrace.passes import check
+    from pytrace.source import Source
 
-    cp = run_check("t:syscalls:sys_enter_opnat { }")
+    source = Source("stdin", "t:syscalls:sys_enter_opnat { }")
+    program, _ = parse(source)
+    assert program is not None
+    cp = check(program, source)
     hints = cp.diagnostics.errors[0].hints
     assert hints and "syscalls:sys_enter_openat" in hints[0]
 

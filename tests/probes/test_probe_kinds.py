@@ -1,0 +1,79 @@
+"""The probes registry: spellings, canonical names, prog types and attach dicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytrace.probes import KINDS, SPELLINGS, ProbeError, expand, kind_of
+from pytrace.resources import ProgType
+
+
+@pytest.mark.parametrize(("raw", "name", "prog", "attach"), [
+    ("BEGIN", "BEGIN", ProgType.RAW_TRACEPOINT, {}),
+    ("end", "END", ProgType.RAW_TRACEPOINT, {}),
+    ("i:s:1", "interval:s:1", ProgType.PERF_EVENT, {"period_ns": 1_000_000_000}),
+    ("interval:ms:100", "interval:ms:100", ProgType.PERF_EVENT, {"period_ns": 100_000_000}),
+    ("interval:1s", "interval:s:1", ProgType.PERF_EVENT, {"period_ns": 1_000_000_000}),
+    ("interval:hz:4", "interval:hz:4", ProgType.PERF_EVENT, {"period_ns": 250_000_000}),
+    ("p:hz:99", "profile:hz:99", ProgType.PERF_EVENT, {"freq": 99}),
+    ("profile:us:500", "profile:us:500", ProgType.PERF_EVENT, {"period_ns": 500_000}),
+    ("s:faults:10", "software:faults:10", ProgType.PERF_EVENT,
+     {"type": 1, "config": 2, "period": 10}),
+    ("software:cpu-clock:1000", "software:cpu-clock:1000", ProgType.PERF_EVENT,
+     {"type": 1, "config": 0, "period": 1000}),
+    ("h:cycles:100", "hardware:cycles:100", ProgType.PERF_EVENT,
+     {"type": 0, "config": 0, "period": 100}),
+    ("t:syscalls:sys_enter_openat", "tracepoint:syscalls:sys_enter_openat",
+     ProgType.TRACEPOINT, {"category": "syscalls", "event": "sys_enter_openat"}),
+    ("rt:sys_enter", "rawtracepoint:sys_enter", ProgType.RAW_TRACEPOINT,
+     {"event": "sys_enter"}),
+    ("k:do_sys_open", "kprobe:do_sys_open", ProgType.KPROBE,
+     {"func": "do_sys_open", "offset": 0}),
+    ("kprobe:vfs_read+8", "kprobe:vfs_read+8", ProgType.KPROBE,
+     {"func": "vfs_read", "offset": 8}),
+    ("kr:vfs_read", "kretprobe:vfs_read", ProgType.KPROBE, {"func": "vfs_read", "offset": 0}),
+    ("kfunc:vfs_read", "fentry:vfs_read", ProgType.TRACING, {"func": "vfs_read"}),
+    ("fr:vfs_read", "fexit:vfs_read", ProgType.TRACING, {"func": "vfs_read"}),
+])
+def test_expand(raw, name, prog, attach):
+    (target,) = expand(raw)
+    assert target.name == name
+    assert target.prog_type is prog
+    assert target.attach == attach
+
+
+def test_every_spelling_is_registered():
+    for spelling in ("tracepoint", "t", "interval", "i", "profile", "p", "uprobe", "u",
+                     "uretprobe", "ur", "usdt", "U", "rawtracepoint", "rt", "software", "s",
+                     "hardware", "h", "kprobe", "k", "kretprobe", "kr", "fentry", "f", "kfunc",
+                     "fexit", "fr", "kretfunc", "watchpoint", "iter", "BEGIN", "begin", "END",
+                     "end"):
+        assert spelling in SPELLINGS
+    assert {k.name for k in KINDS} >= {"BEGIN", "tracepoint", "uprobe", "fexit"}
+    assert kind_of("t:a:b") is SPELLINGS["tracepoint"]
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("interval:5:s", "5 is not an accepted unit of time"),
+    ("interval:ms:abc", "invalid interval rate: 'abc' is not a number"),
+    ("interval:s:0", "invalid interval rate: 0 must be greater than 0"),
+    ("profile:xs:1", "xs is not an accepted unit of time"),
+    ("foo:bar", "Invalid probe type: foo"),
+    ("s:fault", "Unknown software event: fault"),
+    ("BEGIN:x", "BEGIN probes take no arguments"),
+    ("kprobe:vfs_*", "kprobe wildcards are not supported: 'vfs_*'"),
+    ("watchpoint:0x10:8:w", "watchpoint probes are not supported by pytrace yet"),
+])
+def test_errors(raw, message):
+    with pytest.raises(ProbeError) as info:
+        expand(raw)
+    assert info.value.message == message
+
+
+def test_hints():
+    with pytest.raises(ProbeError) as info:
+        expand("profile:sx:1")
+    assert info.value.hints == ("did you mean: s?",)
+    with pytest.raises(ProbeError) as info:
+        expand("s:fault")
+    assert "faults" in info.value.hints[0]
