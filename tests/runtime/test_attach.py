@@ -194,3 +194,37 @@ def test_hardware_refused_or_fires() -> None:
         with LoadedObject(obj) as lo:
             with pytest.raises(FeatureUnavailable, match="hardware"):
                 attach_all(lo.programs)
+
+
+WAITING_PROGRAM = r"""
+#include <stdio.h>
+__attribute__((noinline)) int target_fn(int x) { __asm__ volatile(""); return x * 2; }
+int main(void) {
+    char b[8];
+    if (!fgets(b, 8, stdin)) return 1;
+    int s = 0;
+    for (int i = 0; i < 25; i++) s += target_fn(i);
+    return s == -1;
+}
+"""
+
+
+def test_uprobe_with_pid_counts_only_that_process(tmp_path: Path) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    (tmp_path / "w.c").write_text(WAITING_PROGRAM)
+    exe = str(tmp_path / "w")
+    subprocess.run(["gcc", "-O1", "-o", exe, str(tmp_path / "w.c")], check=True)
+    a = subprocess.Popen([exe], stdin=subprocess.PIPE)
+    b = subprocess.Popen([exe], stdin=subprocess.PIPE)
+    args = {"path": exe, "offset": symbol_file_offset(exe, "target_fn"), "pid": a.pid}
+    obj = counting_object("uprobe", args, ProgType.KPROBE, key="zero", only_me=False)
+    with LoadedObject(obj) as lo:
+        atts = attach_all(lo.programs)
+        try:
+            a.communicate(b"go\n")
+            b.communicate(b"go\n")
+            assert total(lo.map_fd("@c"), lo.specs["@c"], bytes(8)) == 25
+        finally:
+            for att in atts:
+                att.close()
