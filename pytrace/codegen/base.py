@@ -47,6 +47,8 @@ class FnBase:
         body = self.fn.append_basic_block("body")
         self.b = ir.IRBuilder(body)
         self.stack_used = 0
+        self._free: dict[int, list[ir.Value]] = {}  # released temporary buffers by size
+        self._temps: list[tuple[int, ir.Value]] = []  # temporaries of the current statement
 
     def finish(self) -> None:
         """Close the entry block (allocas) with a jump to the body; return 0 at the end."""
@@ -55,20 +57,34 @@ class FnBase:
             self.b.ret(c64(0))
 
     # ------------------------------------------------------------ memory
-    def alloca_buf(self, size: int, name: str = "") -> ir.Value:
-        """An 8-aligned stack buffer of `size` bytes, as i8*."""
+    def alloca_buf(self, size: int, name: str = "", temp: bool = True) -> ir.Value:
+        """An 8-aligned stack buffer of `size` bytes, as i8*.
+
+        Temporaries live until the end of the current statement (release_temps), then
+        later statements reuse them: the BPF stack is only 512 bytes.
+        """
         size = max(8, align8(size))
+        if temp and self._free.get(size):
+            buf = self._free[size].pop()
+            self._temps.append((size, buf))
+            return buf
         self.stack_used += size
         if self.stack_used > STACK_LIMIT:
             raise StackOverflow(f"program needs more than {STACK_LIMIT} bytes of BPF stack")
         slot = self.alloca_builder.alloca(ir.ArrayType(I64, size // 8), name=name)
         slot.align = 8
-        return self.alloca_builder.bitcast(slot, P8)
+        buf = self.alloca_builder.bitcast(slot, P8)
+        if temp:
+            self._temps.append((size, buf))
+        return buf
+
+    def release_temps(self) -> None:
+        for size, buf in self._temps:
+            self._free.setdefault(size, []).append(buf)
+        self._temps = []
 
     def alloca_i64(self, name: str = "") -> ir.Value:
-        self.stack_used += 8
-        if self.stack_used > STACK_LIMIT:
-            raise StackOverflow(f"program needs more than {STACK_LIMIT} bytes of BPF stack")
+        """An i64 slot whose address never escapes: promoted to a register by mem2reg."""
         slot = self.alloca_builder.alloca(I64, name=name)
         slot.align = 8
         return slot

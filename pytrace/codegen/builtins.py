@@ -185,11 +185,11 @@ def emit_into_direct(p: ProgEmitter, e: nodes.Expr, dest: ir.Value, t: Type, off
 
 
 def read_pointer(p: ProgEmitter, val: Val, t: Type, node: nodes.Node) -> Val:
-    buf = p.alloca_i64()
-    p.b.store(c64(0), buf)
+    buf = p.alloca_buf(8)
+    p.store64(c64(0), buf)
     size = 8 if not isinstance(t, IntT) else t.bits // 8
-    _field_ptr_read(p, p.b.bitcast(buf, P8), size, p.b.inttoptr(val.v, P8), False, _user_pointer(p, val.t))
-    return Val(t if is_scalar(t) else U64, p.b.load(buf))
+    _field_ptr_read(p, buf, size, p.b.inttoptr(val.v, P8), False, _user_pointer(p, val.t))
+    return Val(t if is_scalar(t) else U64, p.load64(buf))
 
 
 # ------------------------------------------------------------------ functions

@@ -153,7 +153,7 @@ class ProgEmitter(FnBase):
                 slot = self.alloca_i64(name)
                 self.alloca_builder.store(c64(0), slot)
             else:
-                slot = self.alloca_buf(t.size, name)
+                slot = self.alloca_buf(t.size, name, temp=False)
                 p64 = self.alloca_builder.bitcast(slot, ir.PointerType(I64))
                 for i in range(max(1, t.size // 8)):
                     self.alloca_builder.store(c64(0), self.alloca_builder.gep(p64, [ir.Constant(I64, i)]))
@@ -298,6 +298,7 @@ class ProgEmitter(FnBase):
             if self.b.block.is_terminated:
                 return
             self.stmt(s)
+            self.release_temps()
 
     def stmt(self, s: nodes.Stmt) -> None:
         method = getattr(self, "s_" + type(s).__name__, None)
