@@ -155,7 +155,8 @@ class LoadedObject:
         try:
             self.add_maps(obj.resources.maps)
             if load_probes:
-                self.load_programs(parse_bpf_elf(obj.elf), obj.resources.probes)
+                self.load_programs(parse_bpf_elf(obj.elf), obj.resources.probes,
+                                   obj.resources.maps)
         except BaseException:
             self.close()
             raise
@@ -202,8 +203,10 @@ class LoadedObject:
         """Load a group of probes (creating any new maps first); all or nothing."""
         if isinstance(elf, bytes):
             elf = parse_bpf_elf(elf)
+        maps = list(maps)
         self.add_maps(maps)
         sym_fds = self._symbol_fds()
+        sym_fds.update({m.symbol: self._map_fds[m.name] for m in maps})  # this ELF's names
         group: list[LoadedProgram] = []
         try:
             for probe in probes:

@@ -144,12 +144,13 @@ def test_more_program_groups_share_the_maps(open_fds) -> None:
     lo = LoadedObject(first)
     try:
         m2 = hash_map("@m", "m")
-        ir = counter_fn("again", "raw_tracepoint/again", "n", "zero") + \
+        # the new object names the existing map @n by another ELF symbol
+        ir = counter_fn("again", "raw_tracepoint/again", "n2", "zero") + \
             counter_fn("other", "raw_tracepoint/other", "m", "zero")
-        decls = map_global("n") + map_global("m")
+        decls = map_global("n2") + map_global("m")
         from bpfasm import compile_ir
         second = BpfObject(compile_ir(decls + ir), Resources(
-            (first.resources.maps[0], m2),
+            (hash_map("@n", "n2"), m2),
             (probe("END", "END", "raw_tracepoint/again", RAW, index=1),
              probe("BEGIN", "BEGIN", "raw_tracepoint/other", RAW, index=2))))
         group = lo.add_object(second)
