@@ -17,7 +17,7 @@ from typing import Any
 
 from pytrace.resources import BpfObject, EventSpec, Resources
 from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import Attachment, attach_all, run_test
+from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test
 from pytrace.runtime.decode import decode_value, snapshot
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
@@ -152,8 +152,7 @@ class Session:
 
     def finish(self) -> int:
         """Detach, run END, drain, print the maps at exit."""
-        for a in self.attachments:
-            a.close()
+        detach_all(self.attachments)
         self.attachments = []
         if self.loaded is not None and self.ring is not None:
             for p in self._programs("END"):
@@ -165,8 +164,7 @@ class Session:
         return self.stop.code
 
     def close(self) -> None:
-        for a in self.attachments:
-            a.close()
+        detach_all(self.attachments)
         self.attachments = []
         if self.ring is not None:
             self.ring.close()
