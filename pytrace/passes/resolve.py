@@ -15,8 +15,6 @@ from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import children, probe_roots
 from pytrace.probes.target import ProbeTarget
 
-KIND_LABEL = {"BEGIN": "BEGIN", "END": "END"}
-
 
 def param_value(params: list[str], index: int) -> int | str:
     """The value of `$index`: an int for numeric text (and when missing), else the text."""

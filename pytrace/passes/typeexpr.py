@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pytrace import builtins, nodes
 from pytrace.builtins.args import args_field
-from pytrace.builtins.base import Builtin, is_int, name_span, type_word
+from pytrace.builtins.base import Builtin, is_int, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.passes.typenames import cast_type, sizeof_type
@@ -413,6 +413,3 @@ class ExprTyper:
         self.diags.error("offsetof() needs struct layouts from BTF, which pytrace does not "
                          "read yet", e.span)
         return None
-
-    def unknown_function(self, e: nodes.Call) -> None:
-        self.diags.error(f"Unknown function: {e.name}", name_span(e))
