@@ -71,7 +71,7 @@ def _open_output(ns: argparse.Namespace) -> TextIO:
 
 
 def _list(ns: argparse.Namespace) -> int:
-    from pytrace.probes import listing
+    from pytrace import listing
 
     pattern = ns.program or (ns.args[0] if ns.args else "")
     return listing.print_listing(pattern, verbose=ns.verbose, out=sys.stdout)
@@ -153,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, RuntimeFailure):
             sys.stderr.write(f"ERROR: {exc}\n")
+            from pytrace.runtime.errors import VerifierError
+
+            if isinstance(exc, VerifierError):
+                log = exc.log if ns.verbose else exc.last_lines(8)
+                sys.stderr.write("".join(f"  {line}\n" for line in log.splitlines()))
             return 1
         if os.environ.get("PYTRACE_DEBUG"):
             raise
