@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from typing import TextIO
@@ -63,10 +64,11 @@ def _open_output(ns: argparse.Namespace) -> TextIO:
     if ns.output:
         return open(ns.output, "w", encoding="utf-8", errors="replace")
     stream = sys.stdout
-    if ns.buffering == "line" or (ns.buffering is None and stream.isatty()):
-        stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
-    elif ns.buffering == "none":
-        stream.reconfigure(line_buffering=True, write_through=True)  # type: ignore[attr-defined]
+    if isinstance(stream, io.TextIOWrapper):
+        if ns.buffering == "line" or (ns.buffering is None and stream.isatty()):
+            stream.reconfigure(line_buffering=True)
+        elif ns.buffering == "none":
+            stream.reconfigure(line_buffering=True, write_through=True)
     return stream
 
 

@@ -30,6 +30,9 @@ class CodegenError(Exception):
 
 
 class ProgEmitter(FnBase):
+    gen: ModuleGen
+    target: ProbeTarget
+
     def __init__(self, gen: ModuleGen, target: ProbeTarget, block_index: int, fn_name: str, section: str) -> None:
         super().__init__(gen.module, fn_name, section)
         self.gen = gen
@@ -115,6 +118,9 @@ class ProgEmitter(FnBase):
         return self.const_str(e.value)
 
     def e_PositionalParam(self, e: nodes.PositionalParam) -> Val:
+        const = self.constant(e)
+        if const is not None:
+            return const
         params = self.checked.options.params
         text = params[e.index - 1] if e.index <= len(params) else ""
         t = self.type_of(e)
@@ -128,9 +134,22 @@ class ProgEmitter(FnBase):
     def e_PositionalCount(self, e: nodes.PositionalCount) -> Val:
         return Val(IntT(), c64(len(self.checked.options.params)))
 
+    def constant(self, e: nodes.Expr) -> Val | None:
+        """The value the passes computed for $N, $#, sizeof and #define names, if any."""
+        value = self.checked.constants.get(e)
+        if value is None:
+            return None
+        t = self.type_of(e)
+        if isinstance(value, str):
+            return self.const_str(value, t.length if isinstance(t, StrT) else None)
+        return Val(t, c64(value))
+
     def e_Identifier(self, e: nodes.Identifier) -> Val:
         from pytrace.codegen.builtins import emit_identifier
 
+        const = self.constant(e)
+        if const is not None:
+            return const
         return emit_identifier(self, e)
 
     def e_Call(self, e: nodes.Call) -> Val:

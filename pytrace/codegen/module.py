@@ -30,6 +30,8 @@ def possible_cpus() -> int:
 
 
 class ModuleGen:
+    ncpus: int
+
     def __init__(self, checked: CheckedProgram, max_keys: int = 4096) -> None:
         self.checked = checked
         self.module = ir.Module(name=checked.source.name)
