@@ -27,6 +27,7 @@ class Output(Protocol):
     def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None: ...
     def maps_at_exit(self, snaps: list[MapSnapshot]) -> None: ...
     def lost(self, n: int) -> None: ...
+    def warning(self, msg: str) -> None: ...
     def time(self, text: str) -> None: ...
     def cat(self, text: str) -> None: ...
     def join(self, text: str) -> None: ...
@@ -39,6 +40,13 @@ class Output(Protocol):
 
 def _non_empty_by_name(snaps: list[MapSnapshot]) -> list[MapSnapshot]:
     return sorted((s for s in snaps if s.entries), key=lambda s: s.name)
+
+
+def _warn(stream: TextIO, err: TextIO, msg: str) -> None:
+    """A runtime warning with no source location: `WARNING: msg` on stderr, in every format."""
+    stream.flush()
+    err.write(f"WARNING: {msg}\n")
+    err.flush()
 
 
 class TextOutput:
@@ -73,6 +81,9 @@ class TextOutput:
         self.stream.flush()
         self.err.write(textout.lost_line(n))
         self.err.flush()
+
+    def warning(self, msg: str) -> None:
+        _warn(self.stream, self.err, msg)
 
     def time(self, text: str) -> None:
         self.stream.write(text)
@@ -127,6 +138,9 @@ class JsonOutput:
 
     def lost(self, n: int) -> None:
         self.stream.write(jsonout.lost_record(n))
+
+    def warning(self, msg: str) -> None:
+        _warn(self.stream, self.err, msg)
 
     def time(self, text: str) -> None:
         self.stream.write(jsonout.text_record("time", text))

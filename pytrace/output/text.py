@@ -151,8 +151,8 @@ def hist_row_labels(h: Histogram) -> list[str]:
         lo = lower if i == 0 else uppers[i - 1]
         if lo is None:
             out.append(f"(..., {up.text if up else ''})")
-        elif up is None:
-            out.append(f"[{lo.text}, ...)")
+        elif up is None:  # lhist overflow starts at max even when max-min is not a multiple of step
+            out.append(f"[{_lhist_label(h.lmax, h.lstep or 1).text}, ...)")
         elif _adjacent(lo, up):
             out.append(f"[{lo.text}]")
         else:

@@ -95,6 +95,8 @@ class Session:
     stop: _Stop = field(default_factory=_Stop)
     _decoders: dict[int, Callable[[memoryview], list[object]]] = field(default_factory=dict)
     _lost_seen: int = 0
+    _full_warned: set[str] = field(default_factory=set)
+    _full_checked: float = 0.0
 
     @property
     def resources(self) -> Resources:
@@ -142,6 +144,7 @@ class Session:
         while not self.stop.requested:
             self._handle(self.ring.poll(200))
             self._report_lost()
+            self._check_full()
             if self.child is not None and self.child.exited():
                 self._handle(self.ring.drain())
                 break
@@ -159,6 +162,7 @@ class Session:
                 run_test(p.fd)
             self._handle(self.ring.drain())
             self._report_lost()
+            self._check_full(force=True)
             self.output.maps_at_exit(self._snapshots())
             self.output.flush()
         return self.stop.code
@@ -242,6 +246,25 @@ class Session:
             if not snap.empty:
                 out.append(snap)
         return out
+
+    def _check_full(self, force: bool = False) -> None:
+        """Warn once per map that holds its maximum number of keys (at most once a second).
+
+        A full hash keeps updating existing keys in place; only new keys are dropped.
+        """
+        now = time.monotonic()
+        if self.loaded is None or (not force and now - self._full_checked < 1.0):
+            return
+        self._full_checked = now
+        for spec in self.resources.maps:
+            if not spec.is_user or spec.name in self._full_warned:
+                continue
+            if len(bpfmaps.keys(self.loaded.map_fd(spec.name), spec)) >= spec.max_entries:
+                self._full_warned.add(spec.name)
+                self.output.warning(
+                    f"Map {spec.name} is full ({spec.max_entries} keys): updates of existing "
+                    "keys continue, new keys are dropped"
+                )
 
     def _report_lost(self) -> None:
         if self.loaded is None:
