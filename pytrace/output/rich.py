@@ -1,7 +1,8 @@
 """Terminal-only output: the text output's content and order, with colour via rich.
 
-Histogram bars are coloured and map keys highlighted; everything else is the plain
-bpftrace text. rich honours NO_COLOR (and we drop styling when it is set).
+Histogram bars are coloured, map keys highlighted, and the rows of a scalar map form an
+aligned table (keys padded, integers right-aligned and printed in full); the order and
+content are the text format's. rich honours NO_COLOR (and we drop styling when it is set).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from pytrace.output.text import (
     LABEL_WIDTH,
     bar_width,
     format_key,
+    format_map,
     format_prim,
     hist_row_labels,
 )
-from pytrace.values import Histogram, MapSnapshot, apply_top_div
+from pytrace.values import Histogram, MapEntry, MapSnapshot, apply_top_div
 
 __all__ = ["RichOutput"]
 
@@ -34,36 +36,60 @@ class RichOutput(TextOutput):
         super().__init__(stream, err, quiet)
         no_color = bool(os.environ.get("NO_COLOR"))
         self.console = Console(
-            file=stream, no_color=no_color, highlight=False, soft_wrap=True, emoji=False
+            file=stream, no_color=no_color, highlight=False, soft_wrap=True, emoji=False,
+            color_system=None if no_color else "auto",
         )
 
     def _histogram(self, h: Histogram) -> None:
         top = max((b.count for b in h.buckets), default=0)
         for label, b in zip(hist_row_labels(h), h.buckets, strict=True):
             n = bar_width(b.count, top)
-            line = Text(f"{label:<{LABEL_WIDTH}}", style="cyan")
+            line = Text()
+            line.append(f"{label:<{LABEL_WIDTH}}", style="cyan")
             line.append(f"{b.count:>{COUNT_WIDTH}} |")
             line.append("@" * n, style="green")
             line.append(" " * (BAR_WIDTH - n) + "|")
             self.console.print(line)
 
+    def _head(self, name: str, key: tuple[object, ...] | None) -> Text:
+        head = Text()
+        head.append(name, style="bold")
+        if key is not None:
+            head.append("[")
+            head.append(format_key(key), style="yellow")
+            head.append("]")
+        return head
+
+    def _scalars(self, name: str, entries: list[MapEntry]) -> None:
+        """Keyed scalar rows as an aligned table: keys padded, integers right-aligned."""
+        heads = [self._head(name, e.key) for e in entries]
+        values = [format_prim(e.value) for e in entries]
+        numeric = all(isinstance(e.value, int) for e in entries)
+        hw = max(len(h.plain) for h in heads) + 1
+        vw = max(len(v) for v in values)
+        for head, text in zip(heads, values, strict=True):
+            head.append(":")
+            head.append(" " * (hw + 1 - len(head.plain)))
+            head.append(text.rjust(vw) if numeric else text, style="magenta" if numeric else "")
+            self.console.print(head)
+
     def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None:
         snap = apply_top_div(snap, top, div)
+        if "\n" in "".join(format_prim(e.value) for e in snap.entries if not isinstance(e.value, Histogram)):
+            self.stream.write(format_map(snap))  # multi-line values (stacks): plain text
+            return
+        pending: list[MapEntry] = []
         for e in snap.entries:
-            head = Text(snap.name, style="bold")
-            if e.key is not None:
-                head.append("[")
-                head.append(format_key(e.key), style="yellow")
-                head.append("]")
-            if isinstance(e.value, Histogram):
-                head.append(":")
-                self.console.print(head)
-                self._histogram(e.value)
-                self.console.print()
-            else:
-                head.append(": ")
-                head.append(format_prim(e.value))
-                self.console.print(head)
+            if not isinstance(e.value, Histogram):
+                pending.append(e)
+                continue
+            head = self._head(snap.name, e.key)
+            head.append(":")
+            self.console.print(head)
+            self._histogram(e.value)
+            self.console.print()
+        if pending:
+            self._scalars(snap.name, pending)
 
     def maps_at_exit(self, snaps: list[MapSnapshot]) -> None:
         self.stream.write("\n\n")
