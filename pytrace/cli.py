@@ -116,7 +116,7 @@ def _run(ns: argparse.Namespace) -> int:
     from pytrace.runtime.session import run_session
 
     stream = _open_output(ns)
-    fmt = ns.format or "text"
+    fmt = ns.format or ("rich" if ns.output is None and stream.isatty() else "text")
     out = make_output(fmt, stream, sys.stderr, ns.quiet)
     child = None
     if ns.command:
