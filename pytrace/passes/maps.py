@@ -74,7 +74,11 @@ class MapCollector:
             info.value = t
         elif t is not None and info.value is not None:
             merged = unify_value(info.value, t)
-            if merged is None:
+            if merged is None and _same_agg_kind(info.value, t, "lhist"):
+                self.diags.error("Different lhist bounds in a single map unsupported", m.span)
+            elif merged is None and _same_agg_kind(info.value, t, "hist"):
+                self.diags.error("Different hist bucket sizes in a single map unsupported", m.span)
+            elif merged is None:
                 self.diags.error(f"Type mismatch for {m.name}: trying to assign value of type "
                                  f"'{t}' when map already contains a value of type "
                                  f"'{info.value}'", m.span)
@@ -139,3 +143,8 @@ def run(cp: CheckedProgram) -> None:
             continue
         cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
                                 info.span or Span(0, 0, 0, 0), multi_key=info.multi)
+
+
+def _same_agg_kind(a: object, b: object, kind: str) -> bool:
+    """Both are aggregations of `kind` (then only their parameters differ)."""
+    return getattr(a, "kind", None) == kind and getattr(b, "kind", None) == kind
