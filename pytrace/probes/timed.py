@@ -52,6 +52,9 @@ def _unit_and_value(kind: str, parts: list[str]) -> tuple[str, int]:
                          f"expected {kind}:UNIT:N with UNIT one of s, ms, us, hz")
     unit, value = parts
     if unit not in UNIT_NS and unit != "hz":
+        if value in UNITS or value == "ns":
+            raise ProbeError(f"{unit} is not an accepted unit of time",
+                             f"the unit comes first: did you mean {kind}:{value}:{unit}?")
         raise ProbeError(f"{unit} is not an accepted unit of time",
                          *(suggest(unit, UNITS) or ("units are s, ms, us, hz",)))
     return unit, parse_count(value, f"{kind} rate")

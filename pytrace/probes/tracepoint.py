@@ -121,7 +121,13 @@ def expand_tracepoint(category: str, event: str, ctx: ProbeContext) -> list[str]
     found = match(wanted, names) if has_wildcard(wanted) else (
         [wanted] if wanted in names else [])
     if not found:
-        raise ProbeError(f"tracepoint not found: {wanted}", *suggest(wanted, names))
+        cats = sorted({n.split(":", 1)[0] for n in names})
+        hints = list(suggest(wanted, names))
+        if not has_wildcard(category) and category not in cats:
+            hints = [f"no tracepoint category '{category}'", *suggest(category, cats)]
+        hints.append(f"list tracepoints with: pytrace -l 'tracepoint:{category}:*'"
+                     if category in cats else "list categories with: pytrace -l 'tracepoint:*'")
+        raise ProbeError(f"tracepoint not found: {wanted}", *hints)
     return found
 
 
