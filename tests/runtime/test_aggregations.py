@@ -7,6 +7,7 @@ back into a numeric range and finding every recorded value in the right row.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -167,3 +168,29 @@ def test_read_sizes_hist_and_lhist_from_a_tracepoint() -> None:
     lrows = _rows(r.stdout, "@l:")
     assert lrows[0] == ((0, 1024), 3) and lrows[-1] == ((2048, 3072), 5)
     assert "@s: { .count = 8, .average = 1912, .total = 15300 }" in r.stdout
+
+
+def test_output_file_gets_everything_and_stdout_nothing(tmp_path: os.PathLike[str]) -> None:
+    path = f"{tmp_path}/out.txt"
+    r = pytrace("-o", path, "-e", 'BEGIN { printf("x\\n"); @c = count(); exit(); }')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    with open(path) as f:
+        assert f.read() == "x\n\n\n@c: 1\n"
+
+
+def test_line_buffering_delivers_printf_before_exit() -> None:
+    import subprocess
+
+    from test_oneliners import ENV
+
+    prog = 'BEGIN { printf("early\\n"); } interval:s:60 { exit(); }'
+    proc = subprocess.Popen([sys.executable, "-m", "pytrace", "-B", "line", "-e", prog],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "early\n"  # arrives while pytrace still runs
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(2)
+        proc.communicate(timeout=30)
