@@ -143,10 +143,17 @@ def parse_tracepoint(spelling: str, parts: list[str], ctx: ProbeContext) -> list
     return out
 
 
+def raw_tracepoints(tracefs: str = DEFAULT_TRACEFS) -> list[str]:
+    """Event names a raw tracepoint can attach to: every tracepoint except the
+    `syscalls` category (ftrace syscall events, not kernel tracepoints)."""
+    return sorted({n.split(":", 1)[1] for n in all_tracepoints(tracefs)
+                   if not n.startswith("syscalls:")})
+
+
 def parse_rawtracepoint(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
     expect_parts("rawtracepoint", parts, 1, 2, "rawtracepoint:EVENT")
     event = parts[-1]
-    events = sorted({n.split(":", 1)[1] for n in all_tracepoints(ctx.tracefs)})
+    events = raw_tracepoints(ctx.tracefs)
     found = match(event, events) if has_wildcard(event) else (
         [event] if event in events else [])
     if not found:
