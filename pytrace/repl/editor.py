@@ -1,0 +1,92 @@
+"""The REPL's input editor: a prompt_toolkit PromptSession that submits an entry only when
+the parser says it is complete, with highlighting, completion and an XDG history file.
+
+Enter on an incomplete block inserts a newline; Ctrl-C (KeyboardInterrupt from prompt())
+cancels the current input; Ctrl-D (EOFError) ends the session. No kernel access here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+from prompt_toolkit.output import Output
+from prompt_toolkit.styles import Style
+
+from pytrace.parser import is_complete
+from pytrace.repl.completer import ReplCompleter
+from pytrace.repl.lexer import STYLE_RULES, ReplLexer
+from pytrace.repl.meta import is_meta
+
+PROMPT = "pytrace> "
+CONTINUATION = "    ...> "
+
+
+def history_path(env: dict[str, str] | None = None) -> Path:
+    """$XDG_STATE_HOME/pytrace/history, else ~/.local/state/pytrace/history."""
+    env = dict(os.environ) if env is None else env
+    base = env.get("XDG_STATE_HOME") or os.path.join(
+        env.get("HOME") or os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "pytrace" / "history"
+
+
+def should_submit(text: str) -> bool:
+    """Whether Enter submits the entry (blank, a meta command, or a complete program)."""
+    if not text.strip() or is_meta(text):
+        return True
+    try:
+        return is_complete(text)
+    except Exception:  # noqa: BLE001 - submit and let the compiler report it
+        return True
+
+
+def _history(path: Path | None) -> History:
+    if path is None:
+        return InMemoryHistory()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)
+    except OSError:
+        return InMemoryHistory()
+    return FileHistory(str(path))
+
+
+def _bindings() -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    def _enter(event: KeyPressEvent) -> None:
+        buf = event.current_buffer
+        if should_submit(buf.text):
+            buf.validate_and_handle()
+        else:
+            buf.insert_text("\n")
+
+    @kb.add("escape", "enter")
+    def _force(event: KeyPressEvent) -> None:
+        event.current_buffer.validate_and_handle()
+
+    return kb
+
+
+def make_prompt(maps: Callable[[], Iterable[str]], history: Path | None = None,
+                input: Input | None = None, output: Output | None = None) -> PromptSession[str]:
+    """The PromptSession for the REPL; `maps` gives the live map names for completion."""
+    return PromptSession(
+        message=PROMPT,
+        multiline=True,
+        prompt_continuation=lambda width, line, wrap: CONTINUATION[-width:] if width else "",
+        key_bindings=_bindings(),
+        lexer=ReplLexer(),
+        completer=ReplCompleter(maps),
+        complete_while_typing=False,
+        history=_history(history),
+        style=Style.from_dict(STYLE_RULES),
+        input=input,
+        output=output,
+    )
