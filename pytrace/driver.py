@@ -36,9 +36,35 @@ def cache_dir() -> str:
     return os.path.join(base, "pytrace")
 
 
+def _build_id() -> str:
+    """Changes whenever pytrace's own code changes (a development checkout too)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for root, _dirs, files in os.walk(pkg):
+        for name in sorted(files):
+            if name.endswith((".py", ".lark")):
+                st = os.stat(os.path.join(root, name))
+                h.update(f"{root}/{name}:{st.st_mtime_ns}:{st.st_size};".encode())
+    return h.hexdigest()
+
+
+def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
+    """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)."""
+    deps = []
+    for p in obj.resources.probes:
+        path = p.attach.get("path")
+        if isinstance(path, str):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            deps.append((path, st.st_ino, st.st_size, st.st_mtime_ns))
+    return deps
+
+
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
-    for part in (__version__, platform.release(), source.text, repr(options.params), repr(options.pid),
+    for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
                  repr(options.has_child), repr(options.unsafe), options.tracefs):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
@@ -50,10 +76,12 @@ def _cache_load(key: str) -> BpfObject | None:
         return None
     try:
         with open(os.path.join(cache_dir(), key + ".obj"), "rb") as f:
-            obj = pickle.load(f)
-        return obj if isinstance(obj, BpfObject) else None
+            obj, deps = pickle.load(f)
     except Exception:  # a stale or unreadable cache entry is just a miss
         return None
+    if not isinstance(obj, BpfObject) or _file_deps(obj) != deps:
+        return None  # a probed binary changed: its symbol offsets may have moved
+    return obj
 
 
 def _cache_store(key: str, obj: BpfObject) -> None:
@@ -63,7 +91,7 @@ def _cache_store(key: str, obj: BpfObject) -> None:
         os.makedirs(cache_dir(), exist_ok=True)
         tmp = os.path.join(cache_dir(), f"{key}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((obj, _file_deps(obj)), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, os.path.join(cache_dir(), key + ".obj"))
     except OSError:
         pass

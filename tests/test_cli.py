@@ -108,3 +108,21 @@ def test_cached_object_is_reused(tmp_path, monkeypatch: pytest.MonkeyPatch) -> N
     from pytrace.source import Source
 
     assert compile_source(Source("stdin", PROG), Options()).cached
+
+
+def test_cache_misses_when_a_probed_binary_changes(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    monkeypatch.delenv("PYTRACE_NO_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    binary = tmp_path / "prog"
+    shutil.copy("/bin/bash", binary)
+    from pytrace.driver import compile_source
+    from pytrace.passes.context import Options
+    from pytrace.source import Source
+
+    src = Source("stdin", f"uprobe:{binary}:readline {{ @ = count(); }}")
+    assert not compile_source(src, Options()).cached
+    assert compile_source(src, Options()).cached
+    os.utime(binary, ns=(1, 1))
+    assert not compile_source(src, Options()).cached
