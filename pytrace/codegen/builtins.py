@@ -151,8 +151,10 @@ def _field_into(p: ProgEmitter, f: object, dest: ir.Value, t: Type, off: int, ze
 
 
 def _user_pointer(p: ProgEmitter, t: Type) -> bool:
-    if isinstance(t, PtrT):
-        return t.user
+    """Read through user memory for user pointers, and for any pointer (casts included)
+    in probes whose pointers are user pointers (syscall tracepoints, uprobes, usdt)."""
+    if isinstance(t, PtrT) and t.user:
+        return True
     return p.target.user_pointers
 
 
