@@ -9,26 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pytrace import nodes
-from pytrace.passes import maps, preamble, printf, probes, resolve, typecheck
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.source import Source
 
 Pass = Callable[[CheckedProgram], None]
 
-PIPELINE: list[Pass] = [
-    preamble.run,
-    probes.run,
-    resolve.run,
-    typecheck.run,
-    maps.run,
-    printf.run,
-]
+
+def pipeline() -> list[Pass]:
+    """The passes in order. Imported on first use: a cached object needs none of them,
+    and importing `pytrace.passes.context` alone must stay cheap."""
+    from pytrace.passes import maps, preamble, printf, probes, resolve, typecheck
+
+    return [preamble.run, probes.run, resolve.run, typecheck.run, maps.run, printf.run]
+
+
+def __getattr__(name: str) -> object:
+    if name == "PIPELINE":
+        return pipeline()
+    raise AttributeError(name)
 
 
 def check(program: nodes.Program, source: Source, options: Options | None = None) -> CheckedProgram:
     """Run every pass over a parsed program; errors are in `.diagnostics`."""
     cp = CheckedProgram(source=source, program=program, options=options or Options())
-    for run in PIPELINE:
+    for run in pipeline():
         try:
             run(cp)
         except RecursionError:
