@@ -318,3 +318,8 @@ def emit_call(p: ProgEmitter, e: nodes.Call) -> Val:
     if e.name in ("count", "sum", "min", "max", "avg", "stats", "hist", "lhist"):
         raise _err(f"{e.name}() should be directly assigned to a map", e)
     raise _err(f"{e.name}() is not supported yet", e)
+
+
+# Extensions register more emitters into CALLS / IDENTIFIERS (one module each).
+from pytrace.codegen import mapiter as _mapiter  # noqa: E402,F401
+from pytrace.codegen import stacks as _stacks  # noqa: E402,F401

@@ -401,7 +401,10 @@ class ProgEmitter(FnBase):
 
     def s_For(self, s: nodes.For) -> None:
         if not isinstance(s.iterable, nodes.Range):
-            raise CodegenError("for loops over maps are not supported yet", s)
+            from pytrace.codegen.mapiter import emit_for_map
+
+            emit_for_map(self, s)
+            return
         t, slot = self.var_slot(s.var, s)
         start = self.as_i64(self.expr(s.iterable.start))
         end = self.as_i64(self.expr(s.iterable.end))
