@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Callable
 from functools import cache, lru_cache
 
 from pytrace.runtime import syscalls as sc
@@ -67,24 +68,24 @@ def pmu_format_bit(pmu: str, field: str) -> int:
         return 0
 
 
-def _kprobes() -> None:
+def _kprobes(kind: str) -> None:
     if pmu_type("kprobe") is not None:
         return
     if os.path.exists(os.path.join(tracefs_root(), "kprobe_events")):
         return
-    raise FeatureUnavailable("kprobe probes are not available on this kernel: built without "
+    raise FeatureUnavailable(f"{kind} probes are not available on this kernel: built without "
                              "CONFIG_KPROBES (no kprobe PMU and no kprobe_events)")
 
 
-def _uprobes() -> None:
+def _uprobes(kind: str) -> None:
     if pmu_type("uprobe") is None:
-        raise FeatureUnavailable("uprobe probes are not available on this kernel: no uprobe "
+        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: no uprobe "
                                  "PMU (built without CONFIG_UPROBE_EVENTS)")
 
 
-def _fentry() -> None:
+def _fentry(kind: str) -> None:
     if not os.path.exists("/sys/kernel/btf/vmlinux"):
-        raise FeatureUnavailable("fentry/fexit probes are not available on this kernel: no "
+        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: no "
                                  "kernel BTF (/sys/kernel/btf/vmlinux is missing)")
     insns, lic = sc.Buffer(_EXIT_INSNS), sc.cstr("GPL")
     attr = sc.new_attr()
@@ -95,12 +96,12 @@ def _fentry() -> None:
         sc.close_fd(fd)
         return
     if err == errno.EPERM:
-        raise FeatureUnavailable("fentry/fexit probes are not available on this kernel: "
-                                 "loading TRACING programs is refused (EPERM, a security "
-                                 "policy)")
+        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: "
+                                 "loading TRACING programs (fentry/fexit) is refused (EPERM, "
+                                 "a security policy)")
 
 
-def _hardware() -> None:
+def _hardware(kind: str) -> None:
     attr = sc.perf_attr(0, 0, period=1_000_000)  # PERF_COUNT_HW_CPU_CYCLES
     struct.pack_into("<Q", attr, 40, 1)  # disabled
     try:
@@ -108,20 +109,20 @@ def _hardware() -> None:
     except OSError as exc:
         why = ("no hardware PMU (perf_event_open: ENOENT)" if exc.errno == errno.ENOENT
                else f"perf_event_open failed: {os.strerror(exc.errno or 0)}")
-        raise FeatureUnavailable(f"hardware probes are not available on this machine: {why}")\
+        raise FeatureUnavailable(f"{kind} probes are not available on this machine: {why}")\
             from None
     sc.close_fd(fd)
 
 
-def _tracepoints() -> None:
+def _tracepoints(kind: str) -> None:
     tracefs_root()
 
 
-def _nothing() -> None:
+def _nothing(kind: str) -> None:
     return None
 
 
-_CHECKS = {
+_CHECKS: dict[str, Callable[[str], None]] = {
     "kprobe": _kprobes, "kretprobe": _kprobes,
     "uprobe": _uprobes, "uretprobe": _uprobes, "usdt": _uprobes,
     "fentry": _fentry, "fexit": _fentry,
@@ -133,7 +134,7 @@ _CHECKS = {
 @cache
 def _check_cached(kind: str) -> FeatureUnavailable | None:
     try:
-        _CHECKS.get(kind, _nothing)()
+        _CHECKS.get(kind, _nothing)(kind)
     except FeatureUnavailable as exc:
         return exc
     return None
