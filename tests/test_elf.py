@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "runtime"))
 from bpfasm import compile_ir, counter_fn, map_global  # noqa: E402
 
 from pytrace.runtime.elf import (  # noqa: E402
+    R_BPF_64_32,
     R_BPF_64_64,
     ElfError,
     parse_bpf_elf,
@@ -53,7 +54,19 @@ define i64 @p(ptr %ctx) #0 section "probe/p" {
     assert elf.data_sections[r.target].startswith(b"hello\0")
 
 
-def test_unknown_relocation_type_refused() -> None:
+def test_call_to_an_external_function_is_refused() -> None:
+    ir = """
+declare i64 @h(i64)
+define i64 @p(ptr %ctx) #0 section "probe/p" {
+  %r = call i64 @h(i64 7)
+  ret i64 %r
+}
+"""
+    with pytest.raises(ElfError, match="unsupported relocation type 10 against 'h'"):
+        parse_bpf_elf(compile_ir(ir))
+
+
+def test_call_into_text_is_a_subprogram_relocation() -> None:
     ir = """
 define internal i64 @h(i64 %x) #1 section ".text" {
   %y = mul i64 %x, 3
@@ -64,8 +77,10 @@ define i64 @p(ptr %ctx) #0 section "probe/p" {
   ret i64 %r
 }
 """
-    with pytest.raises(ElfError, match="unsupported relocation type 10 against '.text'"):
-        parse_bpf_elf(compile_ir(ir))
+    elf = parse_bpf_elf(compile_ir(ir))
+    (r,) = elf.relocations["probe/p"]
+    assert r.type == R_BPF_64_32 and r.symbol.section == ".text"
+    assert elf.programs["probe/p"][r.offset] == 0x85  # a call instruction
 
 
 @pytest.mark.parametrize("data", [b"", b"not an elf at all", b"\x7fELF" + bytes(60)])

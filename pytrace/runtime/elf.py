@@ -1,8 +1,9 @@
 """Read ELF files with `struct` only (no pyelftools on the start-up path).
 
 Two jobs: parse the compiler's relocatable 64-bit little-endian BPF object (program
-sections, symbols, R_BPF_64_64 relocations), and find a function's file offset in an
-executable or shared library for uprobes.
+sections, symbols, R_BPF_64_64 relocations, R_BPF_64_32 calls into subprograms) and link
+one program with the static subprograms it uses (callbacks, BPF-to-BPF calls); and find
+a function's file offset in an executable or shared library for uprobes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ SHT_REL = 9
 SHT_DYNSYM = 11
 SHT_NOBITS = 8
 SHF_EXECINSTR = 0x4
+STT_FUNC = 2
 STT_SECTION = 3
+BPF_LD_IMM64 = 0x18
+BPF_CALL = 0x85
+BPF_PSEUDO_CALL = 1
+BPF_PSEUDO_FUNC = 4
 PT_LOAD = 1
 EM_BPF = 247
 
@@ -167,15 +173,141 @@ def _relocs_for(data: bytes, secs: list[_Section], rel: _Section, out: BpfElf) -
         sym = out.symbols[symi]
         if rtype == R_BPF_NONE:
             continue
+        if rtype == R_BPF_64_32 and _is_subprog_call(prog, r_offset, sym, out):
+            relocs.append(Relocation(r_offset, rtype, sym))
+            continue
         if rtype != R_BPF_64_64:
             name = sym.name or sym.section
             raise ElfError(f"unsupported relocation type {rtype} against '{name}' in "
                            f"section {target} at offset {r_offset}")
-        if r_offset % 8 or r_offset + 16 > len(prog) or prog[r_offset] != 0x18:
+        if r_offset % 8 or r_offset + 16 > len(prog) or prog[r_offset] != BPF_LD_IMM64:
             raise ElfError(f"relocation in {target} at offset {r_offset} is not on an "
                            "ld_imm64 instruction")
         relocs.append(Relocation(r_offset, rtype, sym))
     out.relocations[target] = relocs
+
+
+def _is_subprog_call(prog: bytes, off: int, sym: Symbol, elf: BpfElf) -> bool:
+    """A `call` with src_reg BPF_PSEUDO_CALL against code in an executable section."""
+    return (off % 8 == 0 and off + 8 <= len(prog) and prog[off] == BPF_CALL
+            and prog[off + 1] >> 4 == BPF_PSEUDO_CALL and sym.section in elf.programs)
+
+
+# ---- linking a program with its static subprograms ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubprogInfo:
+    """One function of a linked program: its first instruction and its name."""
+
+    insn: int
+    name: str
+    main: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedProgram:
+    """A program's code followed by the subprograms it reaches; map and data relocations
+    (offsets into `code`) still to be patched; subprogram references already resolved."""
+
+    code: bytes
+    relocations: list[Relocation]
+    functions: list[SubprogInfo]
+
+
+@dataclass(slots=True)
+class _Unit:
+    section: str
+    start: int  # byte offset in the section
+    size: int
+    base: int  # instruction index in the linked code
+    name: str
+
+
+def _imm(code: bytes | bytearray, off: int) -> int:
+    return int(struct.unpack_from("<i", code, off + 4)[0])
+
+
+class _Linker:
+    """Lays out a program and every subprogram it references, then fixes the references."""
+
+    def __init__(self, elf: BpfElf, section: str) -> None:
+        self.elf = elf
+        code = elf.programs[section]
+        main = next((s.name for s in elf.symbols if s.section == section and s.type == STT_FUNC
+                     and s.value == 0), section)
+        self.units: list[_Unit] = [_Unit(section, 0, len(code), 0, main)]
+        self.by_start: dict[tuple[str, int], _Unit] = {(section, 0): self.units[0]}
+        self.fixups: list[tuple[int, int, _Unit]] = []  # (insn index, src_reg, target)
+        self.relocs: list[Relocation] = []
+
+    def unit_at(self, section: str, start: int, where: str) -> _Unit:
+        found = self.by_start.get((section, start))
+        if found is not None:
+            return found
+        sym = next((s for s in self.elf.symbols if s.section == section
+                    and s.type == STT_FUNC and s.value == start), None)
+        body = self.elf.programs.get(section, b"")
+        if sym is None or start % 8 or start >= len(body):
+            raise ElfError(f"{where} refers to offset {start} of section {section}, which is "
+                           "not the start of a function")
+        size = sym.size or len(body) - start
+        last = self.units[-1]
+        unit = _Unit(section, start, size, last.base + last.size // 8, sym.name)
+        self.units.append(unit)
+        self.by_start[(section, start)] = unit
+        return unit
+
+    def scan(self, unit: _Unit) -> None:
+        code = self.elf.programs[unit.section]
+        relocs = {r.offset: r for r in self.elf.relocations.get(unit.section, [])
+                  if unit.start <= r.offset < unit.start + unit.size}
+        off = unit.start
+        while off < unit.start + unit.size:
+            idx = unit.base + (off - unit.start) // 8
+            where = f"the instruction at offset {off} of {unit.section}"
+            r = relocs.get(off)
+            if r is not None and r.symbol.section in self.elf.programs:
+                if r.type == R_BPF_64_32:  # call: imm counts instructions
+                    target = r.symbol.value + (_imm(code, off) + 1) * 8
+                    src = BPF_PSEUDO_CALL
+                else:  # ld_imm64 of a function's address: imm counts bytes
+                    target = r.symbol.value + _imm(code, off)
+                    src = BPF_PSEUDO_FUNC
+                self.fixups.append((idx, src, self.unit_at(r.symbol.section, target, where)))
+            elif r is not None:
+                self.relocs.append(Relocation((idx * 8), r.type, r.symbol))
+            elif code[off] == BPF_CALL and code[off + 1] >> 4 == BPF_PSEUDO_CALL:
+                target = off + (_imm(code, off) + 1) * 8  # a call inside this section
+                self.fixups.append((idx, BPF_PSEUDO_CALL,
+                                    self.unit_at(unit.section, target, where)))
+            off += 16 if code[off] == BPF_LD_IMM64 else 8
+
+    def link(self) -> LinkedProgram:
+        i = 0
+        while i < len(self.units):  # units found while scanning are appended to the list
+            self.scan(self.units[i])
+            i += 1
+        out = bytearray()
+        for u in self.units:
+            out += self.elf.programs[u.section][u.start: u.start + u.size]
+        for idx, src, target in self.fixups:
+            out[idx * 8 + 1] = (out[idx * 8 + 1] & 0x0F) | (src << 4)
+            struct.pack_into("<i", out, idx * 8 + 4, target.base - idx - 1)
+        functions = [SubprogInfo(u.base, u.name, k == 0) for k, u in enumerate(self.units)]
+        return LinkedProgram(bytes(out), self.relocs, functions)
+
+
+def link_program(elf: BpfElf, section: str) -> LinkedProgram:
+    """The program in `section` followed by the subprograms it reaches (transitively).
+
+    ld_imm64 of a function gets src_reg BPF_PSEUDO_FUNC, calls keep BPF_PSEUDO_CALL; both
+    get imm = target instruction - own instruction - 1. Other relocations are returned
+    with offsets into the linked code.
+    """
+    if section not in elf.programs:
+        raise ElfError(f"the BPF object has no section '{section}'")
+    return _Linker(elf, section).link()
 
 
 # ---- uprobe support: symbol -> file offset in an executable or shared object --------

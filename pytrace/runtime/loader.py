@@ -3,6 +3,9 @@
 Relocations are patched here: an ld_imm64 against a map global gets
 src_reg=BPF_PSEUDO_MAP_FD and imm=fd; one against a read-only data section (.rodata*)
 gets src_reg=BPF_PSEUDO_MAP_VALUE against a frozen one-entry array holding the section.
+Static subprograms (bpf_for_each_map_elem callbacks, BPF-to-BPF calls) are appended to
+each program that uses them (elf.link_program); the verifier then needs BTF func_info
+("missing btf func_info" otherwise), which is generated here: one FUNC per function.
 Program groups can be added and removed later while the maps stay (the REPL needs it).
 """
 
@@ -17,16 +20,25 @@ from dataclasses import dataclass
 
 from pytrace.resources import BpfObject, MapKind, MapSpec, ProbeSpec
 from pytrace.runtime import syscalls as sc
-from pytrace.runtime.elf import BpfElf, ElfError, Relocation, parse_bpf_elf
+from pytrace.runtime.elf import (
+    BpfElf,
+    ElfError,
+    Relocation,
+    SubprogInfo,
+    link_program,
+    parse_bpf_elf,
+)
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure, VerifierError
 from pytrace.runtime.syscalls import enable_stats, prog_stats
 
 __all__ = ["LoadedObject", "LoadedProgram", "create_map", "load_program", "patch_relocations",
-           "kernel_name", "possible_cpus", "enable_stats", "prog_stats"]
+           "kernel_name", "possible_cpus", "enable_stats", "prog_stats", "func_btf"]
 
 BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
 LOG_SIZE = 1 << 20
+BTF_LOAD = 18
+_BTF_INT, _BTF_PTR, _BTF_FUNC, _BTF_FUNC_PROTO = 1, 2, 12, 13
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
 
 
@@ -104,26 +116,99 @@ def patch_relocations(code: bytes, relocs: Iterable[Relocation], map_fds: Mappin
     return bytes(buf)
 
 
-def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer) -> bytearray:
+def func_btf(functions: Sequence[SubprogInfo]) -> tuple[bytes, list[int]]:
+    """A minimal BTF blob for func_info: `long` and `void *`, a prototype for programs
+    (one argument) and one for callbacks (four), and a FUNC per function (the main one
+    global, subprograms static). Returns the blob and each function's type id."""
+    strings = bytearray(b"\0")
+
+    def name(text: str) -> int:
+        off = len(strings)
+        strings.extend(re.sub(r"[^A-Za-z0-9_]", "_", text).encode() + b"\0")
+        return off
+
+    def btf_type(name_off: int, kind: int, vlen: int, size_or_type: int) -> bytes:
+        return struct.pack("<III", name_off, (kind << 24) | vlen, size_or_type)
+
+    types = btf_type(name("long"), _BTF_INT, 0, 8) + struct.pack("<I", (1 << 24) | 64)  # 1
+    types += btf_type(0, _BTF_PTR, 0, 0)  # 2: void *
+    types += btf_type(0, _BTF_FUNC_PROTO, 1, 1) + struct.pack("<II", name("ctx"), 2)  # 3
+    types += btf_type(0, _BTF_FUNC_PROTO, 4, 1)  # 4: long cb(map, key, value, ctx)
+    for arg in ("map", "key", "value", "data"):
+        types += struct.pack("<II", name(arg), 2)
+    ids = []
+    for i, fn in enumerate(functions):
+        ids.append(5 + i)
+        types += btf_type(name(fn.name), _BTF_FUNC, 1 if fn.main else 0, 3 if fn.main else 4)
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    return header + types + bytes(strings), ids
+
+
+def _load_btf(blob: bytes) -> int:
+    data, log = sc.Buffer(blob), sc.Buffer(LOG_SIZE)
+    attr = sc.new_attr()
+    struct.pack_into("<QQIII", attr, 0, data.addr, log.addr, len(blob), LOG_SIZE, 1)
+    fd, err = sc.bpf_errno(BTF_LOAD, attr)
+    if fd < 0:
+        text = log.raw.value.decode("utf-8", "replace").strip().splitlines()
+        raise RuntimeFailure(f"cannot load BTF for a program's functions: {os.strerror(err)}"
+                             + (f" ({text[-1]})" if text else ""))
+    return fd
+
+
+@dataclass(frozen=True, slots=True)
+class _FuncInfo:
+    """BTF fd and func_info records for a program with subprograms."""
+
+    btf_fd: int
+    records: sc.Buffer
+    count: int
+
+
+def _func_info(functions: Sequence[SubprogInfo]) -> _FuncInfo | None:
+    if len(functions) < 2:
+        return None
+    blob, ids = func_btf(functions)
+    fd = _load_btf(blob)
+    records = b"".join(struct.pack("<II", fn.insn, tid) for fn, tid in zip(functions, ids))
+    return _FuncInfo(fd, sc.Buffer(records), len(functions))
+
+
+def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
+               funcs: _FuncInfo | None = None) -> bytearray:
     attr = sc.new_attr()
     struct.pack_into("<IIQQ", attr, 0, int(probe.prog_type), count, insns.addr, lic.addr)
     name = kernel_name(re.sub(r"[^A-Za-z0-9]+", "_", probe.name)).encode()
     attr[48:48 + len(name)] = name
     struct.pack_into("<I", attr, 68, probe.expected_attach_type)
+    if funcs is not None:  # prog_btf_fd, func_info_rec_size, func_info, func_info_cnt
+        struct.pack_into("<IIQI", attr, 72, funcs.btf_fd, 8, funcs.records.addr, funcs.count)
     btf_id = probe.attach.get("btf_id", 0)
     struct.pack_into("<I", attr, 108, int(btf_id))
     return attr
 
 
-def load_program(probe: ProbeSpec, code: bytes) -> int:
-    """BPF_PROG_LOAD of relocated code; VerifierError (with the log) on rejection."""
+def load_program(probe: ProbeSpec, code: bytes,
+                 functions: Sequence[SubprogInfo] = ()) -> int:
+    """BPF_PROG_LOAD of relocated code; VerifierError (with the log) on rejection.
+
+    `functions` (from elf.link_program) describes subprograms appended to the code."""
+    funcs = _func_info(functions)
+    try:
+        return _load(probe, code, funcs)
+    finally:
+        if funcs is not None:
+            sc.close_fd(funcs.btf_fd)
+
+
+def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None) -> int:
     insns, lic = sc.Buffer(code), sc.cstr("GPL")
-    attr = _prog_attr(probe, insns, len(code) // 8, lic)
+    attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs)
     fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:
         return fd
     log = sc.Buffer(LOG_SIZE)
-    attr = _prog_attr(probe, insns, len(code) // 8, lic)
+    attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs)
     struct.pack_into("<IIQ", attr, 24, 1, LOG_SIZE, log.addr)
     fd, err2 = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:  # loads with a log but not without: should not happen; accept it
@@ -223,16 +308,16 @@ class LoadedObject:
         return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps)
 
     def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int]) -> int:
-        code = elf.programs.get(probe.section)
-        if code is None:
+        if elf.programs.get(probe.section) is None:
             raise ElfError(f"the BPF object has no section '{probe.section}' for {probe.name}")
-        relocs = elf.relocations.get(probe.section, [])
+        linked = link_program(elf, probe.section)
+        relocs = linked.relocations
         needed = {r.symbol.section for r in relocs
                   if r.symbol.name not in sym_fds and r.symbol.section in elf.data_sections
                   and r.symbol.section.startswith(".rodata")}
         data_fds = self._data_section_fds(elf, needed)
-        code = patch_relocations(code, relocs, sym_fds, data_fds, probe.section)
-        return load_program(probe, code)
+        code = patch_relocations(linked.code, relocs, sym_fds, data_fds, probe.section)
+        return load_program(probe, code, linked.functions)
 
     def prog_fd(self, name: str) -> int:
         """The fd of the loaded program for probe `name` (first match)."""
