@@ -23,6 +23,10 @@ RINGBUF_BYTES = 1 << 20
 GLOBAL_START_NS = 0  # __globals[0]: CLOCK_MONOTONIC ns when tracing started (for elapsed)
 GLOBAL_CPID = 1  # __globals[1]: pid of the -c child
 
+STACKS_MAP = "__stacks"  # STACK_TRACE map for kstack/ustack, only when a program uses them
+STACK_MAX_FRAMES = 127
+STACK_MAX_IDS = 4096
+
 
 def map_symbol(name: str) -> str:
     if name == "@":
@@ -49,6 +53,11 @@ def internal_map_specs() -> list[MapSpec]:
         MapSpec("__lost", "map___lost", MapKind.PERCPU_ARRAY, 4, 8, 1, None, IntT(64, False)),
         MapSpec("__globals", "map___globals", MapKind.ARRAY, 4, 8, 4, None, IntT(64, False)),
     ]
+
+
+def stack_map_spec() -> MapSpec:
+    return MapSpec(STACKS_MAP, "map___stacks", MapKind.STACK_TRACE, 4, 8 * STACK_MAX_FRAMES,
+                   STACK_MAX_IDS)
 
 
 def declare_map_global(module: ir.Module, spec: MapSpec) -> ir.GlobalVariable:

@@ -11,9 +11,15 @@ from pytrace.codegen.base import StackOverflow
 from pytrace.codegen.emitter import CodegenError, ProgEmitter
 from pytrace.codegen.events import EventTable
 from pytrace.codegen.llvm import DATA_LAYOUT, TRIPLE
-from pytrace.codegen.maps import declare_map_global, internal_map_specs, user_map_spec
+from pytrace.codegen.maps import (
+    declare_map_global,
+    internal_map_specs,
+    stack_map_spec,
+    user_map_spec,
+)
 from pytrace.passes.context import CheckedProgram
 from pytrace.resources import MapSpec, ProbeSpec, Resources
+from pytrace.types import StackT
 
 
 def possible_cpus() -> int:
@@ -46,6 +52,8 @@ class ModuleGen:
             self._add_map(user_map_spec(info, max_keys))
         for spec in internal_map_specs():
             self._add_map(spec)
+        if any(isinstance(t, StackT) for t in checked.types.values()):
+            self._add_map(stack_map_spec())
         self.probes: list[ProbeSpec] = []
 
     def _add_map(self, spec: MapSpec) -> None:
