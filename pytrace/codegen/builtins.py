@@ -60,6 +60,8 @@ def _comm(p: ProgEmitter) -> Val:
 
 def _arg(p: ProgEmitter, n: int, node: nodes.Node) -> Val:
     kind = p.target.kind
+    if kind == "usdt":
+        return _stacks.emit_usdt_arg(p, n, node)
     if kind in PT_REGS_KINDS and n < len(PT_REGS_ARGS):
         return Val(U64, p.load64(p.ctx, PT_REGS_ARGS[n]))
     if kind == "rawtracepoint":
