@@ -1,0 +1,59 @@
+"""Pure parts of the REPL session: display rate limiting, per-entry map renaming and
+diagnostic re-location (no kernel; the live session is tested in tests/runtime)."""
+
+from __future__ import annotations
+
+from pytrace.diagnostics import Diagnostic, Severity
+from pytrace.repl.session import RateLimiter, _shift, _suffix_internal
+from pytrace.resources import MapKind, MapSpec, Resources
+from pytrace.source import Span
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_rate_limiter_drops_beyond_limit_and_reports_once_per_window() -> None:
+    clock = FakeClock()
+    rl = RateLimiter(limit=3, window=0.1, clock=clock)
+    shown = [rl.admit() for _ in range(10)]
+    assert shown == [True] * 3 + [False] * 7
+    assert rl.tick() is None  # the window has not ended yet
+    clock.now = 0.2
+    assert rl.tick() == "[7 lines dropped from the display]\n"
+    assert rl.tick() is None  # reported once
+    assert rl.admit()  # a new window shows lines again
+
+
+def test_rate_limiter_quiet_window_has_no_note() -> None:
+    clock = FakeClock()
+    rl = RateLimiter(limit=5, window=0.1, clock=clock)
+    assert all(rl.admit() for _ in range(5))
+    clock.now = 1.0
+    assert rl.tick() is None
+
+
+def test_internal_maps_are_renamed_per_entry_user_maps_kept() -> None:
+    res = Resources(maps=(
+        MapSpec("@x", "map_x", MapKind.HASH, 8, 8, 4096),
+        MapSpec("__ringbuf", "ringbuf", MapKind.RINGBUF, 0, 0, 1 << 20),
+        MapSpec("__lost", "lost", MapKind.PERCPU_ARRAY, 4, 8, 1),
+    ))
+    out = _suffix_internal(res, "e3")
+    assert [m.name for m in out.maps] == ["@x", "__ringbuf.e3", "__lost.e3"]
+    assert [m.symbol for m in out.maps] == ["map_x", "ringbuf", "lost"]  # ELF names kept
+    assert (out.ringbuf_map, out.lost_map) == ("__ringbuf.e3", "__lost.e3")
+    assert out.map("__ringbuf.e3").max_entries == 1 << 20
+
+
+def test_shift_relocates_spans_of_the_new_entry_only() -> None:
+    diags = [Diagnostic(Severity.ERROR, "new", Span(5, 2, 6, 3)),
+             Diagnostic(Severity.ERROR, "old", Span(2, 1, 2, 4)),
+             Diagnostic(Severity.WARNING, "nowhere", None)]
+    out = _shift(diags, 3)
+    assert [d.span for d in out] == [Span(2, 2, 3, 3), Span(2, 1, 2, 4), None]
+    assert [d.message for d in out] == ["new", "old", "nowhere"]

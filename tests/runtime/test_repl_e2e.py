@@ -1,0 +1,158 @@
+"""The REPL against the kernel: the live session (shared maps, per-entry ring buffers,
+rollback of failed entries) and the real prompt driven in a terminal through tmux."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pytrace.repl.session import EntryError, ReplSession
+from pytrace.runtime.errors import RuntimeFailure
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def session() -> Iterator[tuple[ReplSession, list[str]]]:
+    lines: list[str] = []
+    s = ReplSession(lines.append)
+    s.start()
+    try:
+        yield s, lines
+    finally:
+        s.close()
+
+
+def _wait(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def test_entries_share_maps_and_keep_their_own_events(session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    s.add('BEGIN { @shared = 5; printf("one %d\\n", 1); }')
+    s.add('BEGIN { @shared = @shared + 1; printf("two %s\\n", "x"); }')
+    # both entries' printf are event id 0 of their own object: each decodes with its own
+    assert _wait(lambda: "one 1\n" in lines and "two x\n" in lines)
+    assert s.snapshot("@shared").entries[0].value == 6
+    assert [e.id for e in s.entries] == [1, 2]
+
+
+def test_conflicting_use_is_a_located_error_that_changes_nothing(
+        session: tuple[ReplSession, list[str]], open_fds: Callable[[], int]) -> None:
+    s, _ = session
+    s.add("tracepoint:syscalls:sys_enter_getppid { @repl_c[pid] = count(); }")
+    before = (open_fds(), s.map_names(), len(s.entries), list(s.texts))
+    with pytest.raises(EntryError) as exc:
+        s.add('BEGIN { @fresh = 1; @repl_c = "x"; }')
+    assert "stdin:1:" in str(exc.value) and "@repl_c" in str(exc.value)
+    assert (open_fds(), s.map_names(), len(s.entries), list(s.texts)) == before
+
+
+def test_failed_attach_leaks_no_maps_programs_or_fds(
+        session: tuple[ReplSession, list[str]], open_fds: Callable[[], int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    s, _ = session
+    s.add("BEGIN { @kept = 1; }")
+    before = (open_fds(), s.map_names(), len(s.loaded.programs))
+
+    def refuse(progs: object) -> list[object]:
+        raise RuntimeFailure("refused for the test")
+
+    monkeypatch.setattr("pytrace.repl.session.attach_all", refuse)
+    with pytest.raises(EntryError, match="refused for the test"):
+        s.add("tracepoint:syscalls:sys_enter_getppid { @leak_probe = count(); }")
+    assert (open_fds(), s.map_names(), len(s.loaded.programs)) == before
+    assert "@leak_probe" not in s.loaded.map_names()
+
+
+def test_detach_keeps_the_map_and_stops_counting(session: tuple[ReplSession, list[str]]) -> None:
+    s, _ = session
+    s.add("tracepoint:syscalls:sys_enter_getppid { @repl_d[pid] = count(); }")
+    for _ in range(7):
+        os.getppid()
+    s.detach(1)
+    for _ in range(5):
+        os.getppid()
+    counts = {e.key: e.value for e in s.snapshot("@repl_d").entries}
+    assert counts[(os.getpid(),)] == 7
+    assert not s.entries[0].live
+
+
+# ---------------------------------------------------------------- the real terminal
+
+class Tmux:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-S", "-200", "-t", self.name],
+                             capture_output=True, text=True)
+        return out.stdout
+
+    def expect(self, text: str, timeout: float = 10.0) -> str:
+        if not _wait(lambda: text in self.screen(), timeout):
+            pytest.fail(f"{text!r} never appeared; screen:\n{self.screen()}")
+        return self.screen()
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name],
+                              capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    name = f"pytrace-repl-{os.getpid()}"
+    rc = tmp_path / "rc"
+    cmd = (f"cd {ROOT} && PYTRACE_NO_HISTORY=1 {sys.executable} -m pytrace; "
+           f"echo $? > {rc}; sleep 60")  # the pane stays readable
+    subprocess.run(["tmux", "new-session", "-d", "-x", "120", "-y", "40", "-s", name, cmd],
+                   check=True)
+    t = Tmux(name)
+    try:
+        yield t, rc
+    finally:
+        if t.alive():
+            subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_terminal_attach_print_detach_quit(tmux: tuple[Tmux, Path]) -> None:
+    t, rc = tmux
+    m = f"@e2e_{os.getpid()}"
+    t.expect("pytrace>")
+    t.send(f"t:syscalls:sys_enter_getppid {{ {m}[pid] = count(); }}", "Enter")
+    t.expect("probe 1 attached (tracepoint:syscalls:sys_enter_getppid)")
+    for _ in range(9):
+        os.getppid()
+    t.send(m, "Enter")
+    t.expect(f"{m}[{os.getpid()}]: 9")
+    t.send(".probes", "Enter")
+    t.expect("attached")
+    t.send(f'BEGIN {{ {m} = "x"; }}', "Enter")  # a conflicting use: located error
+    t.expect("ERROR: Type mismatch")
+    t.send(".detach 1", "Enter")
+    t.expect("probe 1 detached")
+    for _ in range(4):
+        os.getppid()
+    t.send(".quit", "Enter")
+    assert _wait(lambda: rc.exists() and rc.read_text().strip() != ""), t.screen()
+    assert rc.read_text().strip() == "0"
+    screen = t.screen()
+    assert screen.count(f"{m}[{os.getpid()}]: 9") == 2  # printed on demand and at exit
+    assert f"{m}[{os.getpid()}]: 13" not in screen  # detached: no more counting
