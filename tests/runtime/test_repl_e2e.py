@@ -156,3 +156,49 @@ def test_terminal_attach_print_detach_quit(tmux: tuple[Tmux, Path]) -> None:
     screen = t.screen()
     assert screen.count(f"{m}[{os.getpid()}]: 9") == 2  # printed on demand and at exit
     assert f"{m}[{os.getpid()}]: 13" not in screen  # detached: no more counting
+
+
+def test_flood_is_rate_limited_and_every_line_is_accounted_for(
+        session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    s.add('tracepoint:syscalls:sys_enter_getppid /pid == $1/ { printf("flood\\n"); }'
+          .replace("$1", str(os.getpid())))
+    for _ in range(2000):
+        os.getppid()
+
+    def accounted() -> int:
+        shown = sum(1 for x in lines if x == "flood\n")
+        dropped = sum(int(x.split()[0][1:]) for x in lines if "dropped from the display" in x)
+        return shown + dropped
+
+    assert _wait(lambda: accounted() == 2000), lines[-3:]
+    assert any("dropped from the display" in x for x in lines)
+    assert sum(1 for x in lines if x == "flood\n") < 2000
+
+
+def test_meta_commands_without_a_terminal(session: tuple[ReplSession, list[str]],
+                                          tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from pytrace.repl.app import Repl
+
+    s, _ = session
+    repl = Repl(s)
+    repl.handle("BEGIN { @meta_m[1] = 41; }")
+    repl.handle("BEGIN { @meta_m[2] = 2; }")
+    repl.handle("@meta_m")
+    repl.handle(".maps")
+    repl.handle(".detach 9")
+    repl.handle(".nosuch")
+    script = tmp_path / "s.bt"
+    repl.handle(f".save {script}")
+    out, err = capsys.readouterr()
+    assert "probe 1 attached (BEGIN)" in out and "probe 2 attached (BEGIN)" in out
+    assert "@meta_m[2]: 2\n@meta_m[1]: 41\n" in out  # sorted by value, as bpftrace
+    assert "@meta_m[int64]: int64" in out
+    assert "no attached probe 9" in err and "unknown command '.nosuch'" in err
+    assert script.read_text() == "BEGIN { @meta_m[1] = 41; }\nBEGIN { @meta_m[2] = 2; }\n"
+    repl.handle(".clear @meta_m")
+    assert s.snapshot("@meta_m").empty
+    repl.handle(f".load {script}")  # the saved script runs again as one entry
+    assert {e.key: e.value for e in s.snapshot("@meta_m").entries} == {(1,): 41, (2,): 2}
+    assert len(s.entries) == 3
