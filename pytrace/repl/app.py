@@ -40,20 +40,30 @@ class Repl:
     # ------------------------------------------------------------ loop
     def run(self) -> int:
         assert self.prompt is not None
-        while not self.done:
-            try:
-                with patch_stdout(raw=True):
-                    text = self.prompt.prompt()
-            except KeyboardInterrupt:
-                continue  # Ctrl-C cancels the current input only
-            except EOFError:
-                break
-            try:
-                self.handle(text)
-            except KeyboardInterrupt:
-                _error("interrupted")
-        self.quit()
+        try:
+            while not self.done:
+                try:
+                    with patch_stdout(raw=True):
+                        text = self.prompt.prompt()
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C cancels the current input only
+                except EOFError:
+                    break
+                self.safe_handle(text)
+        finally:
+            self.quit()
         return 0
+
+    def safe_handle(self, text: str) -> None:
+        """handle() with every failure reduced to one error line (the session lives on)."""
+        from pytrace.runtime.errors import RuntimeFailure
+
+        try:
+            self.handle(text)
+        except KeyboardInterrupt:
+            _error("interrupted")
+        except (RuntimeFailure, OSError, KeyError, ValueError) as exc:
+            _error(f"ERROR: {exc}")
 
     def handle(self, text: str) -> None:
         """Run one entry: blank, a meta command, a bare map name, or a program."""

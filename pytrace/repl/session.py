@@ -315,8 +315,12 @@ class ReplSession:
     # ------------------------------------------------------------ ring buffers
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
-            with self.lock:
-                n = self._drain_all()
+            try:
+                with self.lock:
+                    n = self._drain_all()
+            except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
+                self.emit(f"ERROR: while reading probe output: {exc}\n")
+                n = 0
             note = self.limiter.tick()
             if note:
                 self.emit(note)
