@@ -1,0 +1,262 @@
+"""Resolve stack ids and addresses to names: kernel addresses from /proc/kallsyms, user
+addresses from the ELF symbols (.symtab, .dynsym, a build-id debug file) of the
+mapping in /proc/PID/maps that holds them. Everything is read lazily and cached.
+
+Frames print as bpftrace does: `sym+off`, or `0xADDR` when nothing resolves them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import NoteSection, SymbolTableSection
+
+StackReader = Callable[[int], bytes | None]
+STACKS_MAP = "__stacks"  # codegen.maps.STACKS_MAP (not imported: the runtime avoids llvmlite)
+DEBUG_ROOT = "/usr/lib/debug/.build-id"
+STT_FUNC, STT_GNU_IFUNC = "STT_FUNC", "STT_LOOS"
+
+
+@dataclass(slots=True)
+class SymbolTable:
+    """Sorted (address, name) pairs with the symbol sizes (0: up to the next symbol)."""
+
+    addrs: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, entries: list[tuple[int, int, str]]) -> SymbolTable:
+        entries.sort(key=lambda e: e[0])  # stable: aliases keep their file order
+        t = cls()
+        for addr, size, name in entries:
+            t.addrs.append(addr)
+            t.sizes.append(size)
+            t.names.append(name)
+        return t
+
+    def find(self, addr: int) -> tuple[str, int] | None:
+        """The symbol holding `addr` (the nearest one below it when sizes are unknown)
+        and the offset into it."""
+        i = bisect.bisect_right(self.addrs, addr) - 1
+        if i < 0:
+            return None
+        while i > 0 and self.addrs[i - 1] == self.addrs[i]:
+            i -= 1  # the first alias, as in the file (`_text`, not a later alias)
+        start, size = self.addrs[i], self.sizes[i]
+        if size and addr >= start + size:
+            return None
+        return self.names[i], addr - start
+
+
+# ------------------------------------------------------------------ kernel
+@lru_cache(maxsize=1)
+def kernel_symbols() -> SymbolTable:
+    entries: list[tuple[int, int, str]] = []
+    try:
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3 or parts[1] in ("a", "A", "u", "U"):
+                    continue
+                addr = int(parts[0], 16)
+                if addr:
+                    entries.append((addr, 0, parts[2]))
+    except OSError:
+        pass
+    return SymbolTable.build(entries)
+
+
+def ksym(addr: int, offset: bool = False) -> str:
+    found = kernel_symbols().find(addr) if addr else None
+    if found is None:
+        return f"0x{addr:x}"
+    name, off = found
+    return f"{name}+{off}" if offset else name
+
+
+# ------------------------------------------------------------------ user ELF files
+@dataclass(slots=True)
+class ElfSymbols:
+    """Function symbols of one ELF file and its PT_LOAD segments (offset → vaddr)."""
+
+    table: SymbolTable
+    segments: list[tuple[int, int, int]]  # (p_offset, p_filesz, p_vaddr)
+
+    def vaddr(self, file_offset: int) -> int | None:
+        for off, size, vaddr in self.segments:
+            if off <= file_offset < off + max(size, 1):
+                return file_offset - off + vaddr
+        return None
+
+
+def _functions(elf: ELFFile) -> list[tuple[int, int, str]]:
+    out = []
+    for sec in elf.iter_sections():
+        if not isinstance(sec, SymbolTableSection):
+            continue
+        for sym in sec.iter_symbols():
+            kind = sym["st_info"]["type"]
+            if kind in (STT_FUNC, STT_GNU_IFUNC) and sym["st_value"] and sym.name:
+                out.append((sym["st_value"], sym["st_size"], sym.name.split("@", 1)[0]))
+    return out
+
+
+def _build_id(elf: ELFFile) -> str | None:
+    for sec in elf.iter_sections():
+        if isinstance(sec, NoteSection):
+            for note in sec.iter_notes():
+                if note["n_type"] == "NT_GNU_BUILD_ID":
+                    return str(note["n_desc"])
+    return None
+
+
+@lru_cache(maxsize=256)
+def _elf_symbols_cached(path: str, mtime: int, size: int) -> ElfSymbols | None:
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            entries = _functions(elf)
+            segments = [(s["p_offset"], s["p_filesz"], s["p_vaddr"]) for s in elf.iter_segments()
+                        if s["p_type"] == "PT_LOAD"]
+            bid = _build_id(elf)
+        if bid and len(bid) > 2:
+            debug = os.path.join(DEBUG_ROOT, bid[:2], bid[2:] + ".debug")
+            if os.path.exists(debug):
+                with open(debug, "rb") as f:
+                    entries.extend(_functions(ELFFile(f)))
+    except (OSError, ELFError, ValueError, struct.error):
+        return None
+    return ElfSymbols(SymbolTable.build(list(dict.fromkeys(entries))), segments)
+
+
+def elf_symbols(path: str) -> ElfSymbols | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _elf_symbols_cached(path, st.st_mtime_ns, st.st_size)
+
+
+# ------------------------------------------------------------------ processes
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    start: int
+    end: int
+    offset: int
+    path: str
+
+
+def read_maps(pid: int) -> list[Mapping]:
+    """The file-backed mappings of a process (empty when it is gone)."""
+    out = []
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                parts = line.split(maxsplit=5)
+                if len(parts) < 6 or not parts[5].startswith("/"):
+                    continue
+                lo, hi = parts[0].split("-")
+                path = parts[5].rstrip("\n").removesuffix(" (deleted)")
+                out.append(Mapping(int(lo, 16), int(hi, 16), int(parts[2], 16), path))
+    except (OSError, ValueError):
+        return []
+    return out
+
+
+class Symbolizer:
+    """Implements runtime.decode.Symbolizer; `read_stack(id)` returns a stack map value."""
+
+    def __init__(self, read_stack: StackReader | None = None) -> None:
+        self.read_stack = read_stack
+        self._maps: dict[int, list[Mapping]] = {}
+        self._user: dict[tuple[int, int], str | None] = {}
+
+    # ------------------------------------------------------------ stacks
+    def addresses(self, stack_id: int) -> list[int]:
+        raw = self.read_stack(stack_id) if self.read_stack is not None and stack_id >= 0 else None
+        if not raw:
+            return []
+        out = []
+        for (addr,) in struct.iter_unpack("<Q", bytes(raw)[: len(raw) // 8 * 8]):
+            if addr == 0:
+                break
+            out.append(addr)
+        return out
+
+    def stack(self, kernel: bool, stack_id: int, pid: int, limit: int) -> tuple[str, ...]:
+        addrs = self.addresses(stack_id)[:limit]
+        if kernel:
+            return tuple(ksym(a, offset=True) for a in addrs)
+        return tuple(self.user_frame(a, pid, offset=True) for a in addrs)
+
+    def sym(self, kernel: bool, addr: int, pid: int) -> str:
+        return ksym(addr) if kernel else self.user_frame(addr, pid, offset=False)
+
+    # ------------------------------------------------------------ user addresses
+    def _mapping(self, pid: int, addr: int) -> Mapping | None:
+        for refresh in (False, True):
+            if refresh or pid not in self._maps:
+                fresh = read_maps(pid)
+                if not fresh and pid in self._maps:
+                    return None  # the process is gone: keep what we knew
+                self._maps[pid] = fresh
+            for m in self._maps[pid]:
+                if m.start <= addr < m.end:
+                    return m
+            if refresh:
+                break
+        return None
+
+    def resolve_user(self, addr: int, pid: int) -> tuple[str, int] | None:
+        m = self._mapping(pid, addr) if pid else None
+        if m is None:
+            return None
+        syms = elf_symbols(m.path)
+        if syms is None:
+            return None
+        vaddr = syms.vaddr(addr - m.start + m.offset)
+        return syms.table.find(vaddr) if vaddr is not None else None
+
+    def user_frame(self, addr: int, pid: int, offset: bool) -> str:
+        found = self.resolve_user(addr, pid)
+        if found is None:
+            return f"0x{addr:x}"
+        name, off = found
+        return f"{name}+{off}" if offset else name
+
+
+def stack_reader(fd: int, spec: object) -> StackReader:
+    """Read one stack (by id) from the STACK_TRACE map `fd`."""
+    from pytrace.resources import MapSpec
+    from pytrace.runtime import maps as bpfmaps
+    from pytrace.runtime.errors import RuntimeFailure
+
+    assert isinstance(spec, MapSpec)
+
+    def read(stack_id: int) -> bytes | None:
+        try:
+            vals = bpfmaps.lookup(fd, spec, struct.pack("<I", stack_id))
+        except RuntimeFailure:
+            return None
+        return vals[0] if vals else None
+
+    return read
+
+
+def session_symbolizer(resources: object, map_fd: Callable[[str], int]) -> Symbolizer:
+    """A Symbolizer reading the program's __stacks map when it has one."""
+    from pytrace.resources import Resources
+
+    assert isinstance(resources, Resources)
+    for spec in resources.maps:
+        if spec.name == STACKS_MAP:
+            return Symbolizer(stack_reader(map_fd(spec.name), spec))
+    return Symbolizer()
