@@ -44,6 +44,10 @@ class Stack:
     frames: tuple[str, ...]
     kernel: bool = True
 
+    def __str__(self) -> str:
+        """As printf's %s shows it: a newline, then one frame per line indented 8."""
+        return "".join(f"\n        {f}" for f in self.frames) + "\n" if self.frames else ""
+
 
 @dataclass(frozen=True, slots=True)
 class AvgValue:
