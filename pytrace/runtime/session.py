@@ -23,6 +23,7 @@ from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
 from pytrace.runtime.ringbuf import RingBuffer
+from pytrace.runtime.symbols import Symbolizer, session_symbolizer
 
 GLOBAL_START_NS = 0
 GLOBAL_CPID = 1
@@ -94,6 +95,7 @@ class Session:
     attachments: list[Attachment] = field(default_factory=list)
     stop: _Stop = field(default_factory=_Stop)
     _decoders: dict[int, Callable[[memoryview], list[object]]] = field(default_factory=dict)
+    symbolizer: Symbolizer | None = None
     _lost_seen: int = 0
     _full_warned: set[str] = field(default_factory=set)
     _full_checked: float = 0.0
@@ -114,6 +116,7 @@ class Session:
             self._write_global(GLOBAL_CPID, self.child.pid)
         rb_spec = self.resources.map(self.resources.ringbuf_map)
         self.ring = RingBuffer(self.loaded.map_fd(rb_spec.name), rb_spec.max_entries)
+        self.symbolizer = session_symbolizer(self.resources, self.loaded.map_fd)
         progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
         self.attachments = attach_all(progs)
         self.output.attached(len(progs) + len(self._programs("BEGIN")) + len(self._programs("END")))
@@ -187,7 +190,7 @@ class Session:
             fields = ev.args
 
             def dec(rec: memoryview) -> list[object]:
-                return [decode_value(f.type, rec, f.offset, names) for f in fields]
+                return [decode_value(f.type, rec, f.offset, names, self.symbolizer) for f in fields]
 
             self._decoders[ev.id] = dec
         return dec
@@ -237,7 +240,7 @@ class Session:
         assert self.loaded is not None
         spec = self.resources.map(name)
         raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
-        return snapshot(spec, raw, self.resources.probe_names)
+        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer)
 
     def _snapshots(self) -> list[Any]:
         out = []
