@@ -150,11 +150,17 @@ def test_terminal_attach_print_detach_quit(tmux: tuple[Tmux, Path]) -> None:
     t.expect("probe 1 detached")
     for _ in range(4):
         os.getppid()
+    t.send(f".watch {m} 100ms", "Enter")
+    t.expect("(Ctrl-C to stop)")
+    t.send("C-c")  # ends the watch, not the session
+    t.send("BEGIN {", "Enter")  # incomplete: Enter adds a line
+    t.expect("...>")
+    t.send("C-c")  # cancels the input, not the session
     t.send(".quit", "Enter")
     assert _wait(lambda: rc.exists() and rc.read_text().strip() != ""), t.screen()
     assert rc.read_text().strip() == "0"
     screen = t.screen()
-    assert screen.count(f"{m}[{os.getpid()}]: 9") == 2  # printed on demand and at exit
+    assert screen.count(f"{m}[{os.getpid()}]: 9") == 3  # printed, watched, at exit
     assert f"{m}[{os.getpid()}]: 13" not in screen  # detached: no more counting
 
 
