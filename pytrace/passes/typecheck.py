@@ -190,10 +190,16 @@ class BlockTyper(ExprTyper):
                 self.diags.error(f"for loop range bounds must be integers ('{a}'..'{b}')",
                                  it.span)
             self.store_var(s.var, s, I64)
-        else:
+        else:  # the (key, value) variable exists only inside the loop, as in bpftrace
+            key = (self.block, s.var)
+            outside = self.cp.variables.pop(key, None)
             t = self.for_map(it)
             if t is not None:
                 self.store_var(s.var, s, t)
+            self.loop(s.body)
+            if outside is not None:  # a $kv of the enclosing code keeps its own type
+                self.cp.variables[key] = outside
+            return
         self.loop(s.body)
 
     def for_map(self, m: nodes.MapRef) -> Type | None:
