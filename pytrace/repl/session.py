@@ -26,6 +26,7 @@ from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
 from pytrace.runtime.ringbuf import RingBuffer
+from pytrace.runtime.symbols import STACKS_MAP, Symbolizer, session_symbolizer
 from pytrace.source import Source, Span
 from pytrace.values import MapSnapshot
 
@@ -70,7 +71,8 @@ class Entry:
 def _suffix_internal(res: Resources, tag: str) -> Resources:
     """Rename the internal maps (`__…`) so this entry's do not clash with others'."""
     def rename(name: str) -> str:
-        return f"{name}.{tag}" if name.startswith("__") else name
+        shared = name == STACKS_MAP  # stack ids in shared user maps index one stack map
+        return f"{name}.{tag}" if name.startswith("__") and not shared else name
 
     maps = tuple(dataclasses.replace(m, name=rename(m.name)) for m in res.maps)
     return dataclasses.replace(res, maps=maps, ringbuf_map=rename(res.ringbuf_map),
@@ -134,6 +136,7 @@ class ReplSession:
         self.lock = threading.RLock()
         self.limiter = RateLimiter()
         self.start_ns = time.monotonic_ns()
+        self.symbolizer: Symbolizer | None = None
         self._stats_fd = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -246,6 +249,8 @@ class ReplSession:
             self.texts.append(text)
             self.blocks = self._new_blocks
             self.resources = res
+            if self.symbolizer is None and STACKS_MAP in self.loaded.map_names():
+                self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
             for m in res.maps:
                 if m.is_user:
                     self.map_specs[m.name] = m
@@ -306,7 +311,7 @@ class ReplSession:
 
         spec = self.map_specs[name]
         raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
-        return snapshot(spec, raw, self.resources.probe_names)
+        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer)
 
     def clear(self, name: str) -> None:
         spec = self.map_specs[name]
@@ -352,7 +357,7 @@ class ReplSession:
             return
         ev: EventSpec = e.resources.events[eid]
         names = e.resources.probe_names
-        args = [decode_value(f.type, rec, f.offset, names) for f in ev.args]
+        args = [decode_value(f.type, rec, f.offset, names, self.symbolizer) for f in ev.args]
         if ev.kind == "printf":
             from pytrace.printf_format import format_printf
 
