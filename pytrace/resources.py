@@ -93,6 +93,7 @@ class ProbeSpec:
     prog_type: ProgType
     attach: dict[str, str | int] = field(default_factory=dict)
     expected_attach_type: int = 0
+    covers: int = 1  # user-visible probes this program serves (a syscall dispatcher serves many)
 
 
 @dataclass(frozen=True, slots=True)

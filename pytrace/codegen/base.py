@@ -47,6 +47,7 @@ class FnBase:
         body = self.fn.append_basic_block("body")
         self.b = ir.IRBuilder(body)
         self.stack_used = 0
+        self.ctx_copy: ir.Value | None = None  # a stack copy of the ctx record (dispatchers)
         self._free: dict[int, list[ir.Value]] = {}  # released temporary buffers by size
         self._temps: list[tuple[int, ir.Value]] = []  # temporaries of the current statement
 
@@ -100,6 +101,8 @@ class FnBase:
         self.b.store(value, p, align=8)
 
     def load64(self, ptr: ir.Value, offset: int = 0) -> ir.Value:
+        if ptr is self.ctx and self.ctx_copy is not None:
+            ptr = self.ctx_copy
         p = self.b.bitcast(self.at(ptr, offset), P64)
         return self.b.load(p, align=8)
 
@@ -113,6 +116,8 @@ class FnBase:
 
     def load_sized(self, ptr: ir.Value, offset: int, size: int, signed: bool) -> ir.Value:
         """Load a 1/2/4/8-byte integer at ptr+offset, extended to i64."""
+        if ptr is self.ctx and self.ctx_copy is not None:
+            ptr = self.ctx_copy
         ty = {1: I8, 2: I16, 4: I32, 8: I64}.get(size, I64)
         p = self.b.bitcast(self.at(ptr, offset), ir.PointerType(ty))
         v = self.b.load(p, align=min(size, 8))

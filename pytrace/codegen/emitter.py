@@ -428,7 +428,8 @@ class ProgEmitter(FnBase):
         self.b.position_at_end(end_bb)
 
     # ------------------------------------------------------------ the program
-    def emit_probe(self, probe: nodes.Probe) -> None:
+    def emit_body(self, probe: nodes.Probe) -> None:
+        """The -p filter, the predicate and the statements (without the final return)."""
         pid = self.checked.options.pid
         if pid is not None and self.target.kind not in ("BEGIN", "END"):
             from pytrace.codegen import helpers as h
@@ -441,6 +442,36 @@ class ProgEmitter(FnBase):
             with self.b.if_then(self.b.not_(cond)):
                 self.b.ret(c64(0))
         self.block(probe.body)
+
+    def emit_probe(self, probe: nodes.Probe) -> None:
+        self.emit_body(probe)
+        self.finish()
+
+    def emit_dispatch(self, probe: nodes.Probe, cases: list[tuple[int, ProbeTarget]]) -> None:
+        """One program on raw_syscalls for many syscall tracepoints: switch on the syscall
+        number (same record layout: nr at 8, arguments or ret from 16) and run the body
+        specialised for each tracepoint. Attaching/detaching once instead of per tracepoint
+        avoids one RCU grace period per probe."""
+        # Copy the record (nr at 8, six arguments or ret from 16) to the stack once: the
+        # per-case loads then never go through a ctx pointer LLVM has offset (the
+        # verifier refuses "dereference of modified ctx ptr").
+        size = 64 if str(cases[0][1].attach.get("event", "")).startswith("sys_enter_") else 24
+        copy = self.alloca_buf(size, "record", temp=False)
+        for off in range(8, size, 8):
+            self.store64(self.load64(self.ctx, off), copy, off)
+        self.ctx_copy = copy
+        nr = self.load_sized(self.ctx, 8, 8, True)
+        default = self.fn.append_basic_block("dispatch.none")
+        switch = self.b.switch(nr, default)
+        for number, target in cases:
+            bb = self.fn.append_basic_block(f"nr{number}")
+            switch.add_case(c64(number), bb)
+            self.b.position_at_end(bb)
+            self.target = target
+            self.emit_body(probe)
+            if not self.b.block.is_terminated:
+                self.b.ret(c64(0))
+        self.b.position_at_end(default)
         self.finish()
 
 

@@ -18,8 +18,13 @@ from pytrace.codegen.maps import (
     user_map_spec,
 )
 from pytrace.passes.context import CheckedProgram
+from pytrace.probes.syscall_numbers import syscall_number
+from pytrace.probes.target import ProbeTarget
 from pytrace.resources import MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT
+
+
+DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 
 
 def possible_cpus() -> int:
@@ -71,20 +76,52 @@ class ModuleGen:
             self.probe_names.append(name)
         return self.probe_names.index(name)
 
+    def _groups(self, targets: list[ProbeTarget]) -> list[ProbeTarget | tuple[str, list[tuple[int, ProbeTarget]]]]:
+        """Targets to compile one program each, and wide syscall globs to dispatch."""
+        out: list[ProbeTarget | tuple[str, list[tuple[int, ProbeTarget]]]] = []
+        dispatch: dict[str, list[tuple[int, ProbeTarget]]] = {"sys_enter": [], "sys_exit": []}
+        for t in targets:
+            event = str(t.attach.get("event", ""))
+            nr = syscall_number(event) if t.kind == "tracepoint" and t.attach.get("category") == "syscalls" else None
+            direction = "sys_enter" if event.startswith("sys_enter_") else "sys_exit"
+            if nr is None or os.environ.get("PYTRACE_NO_DISPATCH"):
+                out.append(t)
+            else:
+                dispatch[direction].append((nr, t))
+        for direction, cases in dispatch.items():
+            if len(cases) >= DISPATCH_MIN:
+                out.append((direction, cases))
+            else:
+                out.extend(t for _, t in cases)
+        return out
+
     def build(self) -> tuple[str, Resources]:
         """Emit every program; CodegenError/StackOverflow carry the offending node."""
         n = 0
         for bi, cp in enumerate(self.checked.probes):
-            for target in cp.targets:
+            for group in self._groups(cp.targets):
                 fn_name, section = f"prog_{n}", f"probe_{n}"
-                em = ProgEmitter(self, target, bi, fn_name, section)
+                if isinstance(group, ProbeTarget):
+                    em = ProgEmitter(self, group, bi, fn_name, section)
+                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach))
+                    self.probe_name_index(group.name)
+                else:
+                    direction, cases = group
+                    cases.sort(key=lambda c: c[0])
+                    for _, t in cases:
+                        self.probe_name_index(t.name)
+                    em = ProgEmitter(self, cases[0][1], bi, fn_name, section)
+                    spec = ProbeSpec(n, f"tracepoint:raw_syscalls:{direction}", "tracepoint", section,
+                                     cases[0][1].prog_type, {"category": "raw_syscalls", "event": direction},
+                                     covers=len(cases))
                 try:
-                    em.emit_probe(cp.probe)
+                    if isinstance(group, ProbeTarget):
+                        em.emit_probe(cp.probe)
+                    else:
+                        em.emit_dispatch(cp.probe, group[1])
                 except StackOverflow as exc:
                     raise CodegenError(str(exc), cp.probe) from None
-                self.probe_name_index(target.name)
-                self.probes.append(ProbeSpec(n, target.name, target.kind, section, target.prog_type,
-                                             dict(target.attach)))
+                self.probes.append(spec)
                 n += 1
         resources = Resources(
             maps=tuple(self.specs.values()),

@@ -119,7 +119,7 @@ class Session:
         self.symbolizer = session_symbolizer(self.resources, self.loaded.map_fd)
         progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
         self.attachments = attach_all(progs)
-        self.output.attached(len(progs) + len(self._programs("BEGIN")) + len(self._programs("END")))
+        self.output.attached(sum(p.covers for p in self.resources.probes))
         for p in self._programs("BEGIN"):
             run_test(p.fd)
         if self.child is not None:

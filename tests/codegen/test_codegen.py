@@ -75,3 +75,16 @@ def test_hist_reference_buckets_cover_values(k: int) -> None:
     for v in [-5, 0, 1, 2, 3, 7, 8, 1000, 2**32, 2**40 + 3]:
         lo, hi = hist_bucket_range(hist_bucket_index(v, k), k)
         assert (lo is None or lo <= v) and v <= hi
+
+
+def test_wide_syscall_glob_becomes_one_dispatcher() -> None:
+    _, obj = build("tracepoint:syscalls:sys_enter_* { @[probe] = count(); }")
+    raw = [p for p in obj.resources.probes if p.attach.get("category") == "raw_syscalls"]
+    assert len(raw) == 1 and raw[0].attach["event"] == "sys_enter"
+    total = sum(p.covers for p in obj.resources.probes)
+    assert total == len([n for n in obj.resources.probe_names if "sys_enter_" in n]) > 300
+
+
+def test_few_syscall_tracepoints_attach_one_by_one() -> None:
+    _, obj = build("tracepoint:syscalls:sys_enter_read* { @[probe] = count(); }")
+    assert all(p.attach["category"] == "syscalls" for p in obj.resources.probes)
