@@ -266,10 +266,54 @@ class ProgEmitter(FnBase):
         return Val(IntT(64, False), c64(size))
 
     # ------------------------------------------------------------ strings
+    def _words_equal(self, buf: ir.Value, lit: bytes, masked: bool) -> ir.Value:
+        """i1: the first len(lit) bytes of buf equal lit, compared 8 bytes at a time."""
+        b = self.b
+        result: ir.Value = ir.Constant(ir.IntType(1), 1)
+        for off in range(0, len(lit), 8):
+            chunk = lit[off:off + 8]
+            word = self.load64(buf, off)
+            if masked and len(chunk) < 8:
+                word = b.and_(word, c64((1 << (8 * len(chunk))) - 1))
+            want = int.from_bytes(chunk.ljust(8, b"\0"), "little")
+            result = b.and_(result, b.icmp_unsigned("==", word, c64(want)))
+        return result
+
+    def _fast_str_equal(self, a: nodes.Expr, lit: bytes) -> ir.Value | None:
+        """`str(p) == "lit"` and `comm == "lit"` without a byte loop: read exactly
+        len(lit)+1 bytes (a shorter string differs at its NUL; a longer one at the
+        literal's NUL) and compare whole words."""
+        from pytrace.codegen import helpers as h
+
+        b = self.b
+        if isinstance(a, nodes.Identifier) and a.name == "comm" and a not in self.checked.constants:
+            if len(lit) > 16:
+                return ir.Constant(ir.IntType(1), 0)
+            buf = self.alloca_buf(16)
+            self.helper(h.GET_CURRENT_COMM, I64, [buf, c64(16)])
+            return self._words_equal(buf, lit, masked=True)
+        if isinstance(a, nodes.Call) and a.name == "str" and len(a.args) == 1:
+            src_t = self.type_of(a.args[0])
+            if isinstance(src_t, StrT) or len(lit) > 200:
+                return None
+            from pytrace.codegen.builtins import _user_pointer
+
+            ptr = self.as_i64(self.expr(a.args[0]))
+            buf = self.alloca_buf(len(lit))
+            self.store64(c64(0), buf, (len(lit) - 1) // 8 * 8)  # bytes past the literal read as 0
+            hid = h.PROBE_READ_USER if _user_pointer(self, src_t) else h.PROBE_READ_KERNEL
+            self.helper(hid, I64, [buf, ir.Constant(ir.IntType(32), len(lit)), b.inttoptr(ptr, P8)])
+            return self._words_equal(buf, lit, masked=False)
+        return None
+
     def str_equal(self, a: nodes.Expr, b_: nodes.Expr) -> ir.Value:
         """i1: the strings are equal up to and including their first NUL."""
         if isinstance(a, nodes.Str):
             a, b_ = b_, a
+        if isinstance(b_, nodes.Str):
+            fast = self._fast_str_equal(a, b_.value.encode() + b"\0")
+            if fast is not None:
+                return fast
         left = self.expr(a)
         b = self.b
         result = self.alloca_i64()

@@ -123,3 +123,17 @@ def test_program_from_stdin() -> None:
 def test_exit_code() -> None:
     r = pytrace("-e", "BEGIN { exit(3); }")
     assert r.returncode == 3, r.stderr
+
+
+def test_string_filters_exact_match_only() -> None:
+    # str(p) == "lit" reads exactly len+1 bytes and compares words: prefixes and
+    # extensions of the literal must not match; comm compares the same way.
+    prog = ('t:syscalls:sys_enter_openat /pid == cpid && str(args.filename) == "/tmp/pt-ab"/ { @s = count(); } '
+            't:syscalls:sys_enter_openat /pid == cpid && comm == "pt_cmp"/ { @c = count(); } '
+            't:syscalls:sys_enter_openat /pid == cpid && comm == "pt_cm"/ { @short = count(); } '
+            't:syscalls:sys_enter_openat /pid == cpid && comm == "pt_cmpx"/ { @long = count(); }')
+    r = pytrace("-c", workload("pt_cmp", "open", "/tmp/pt-a", "open", "/tmp/pt-ab", "open", "/tmp/pt-abc",
+                               "open", "/tmp/pt-ab"), "-e", prog)
+    assert r.returncode == 0, r.stderr
+    assert "@s: 2\n" in r.stdout
+    assert "@c: " in r.stdout and "@short" not in r.stdout and "@long" not in r.stdout
