@@ -262,6 +262,11 @@ def _delete(p: ProgEmitter, e: nodes.Call) -> Val:
     keys = m.keys if len(e.args) == 1 else e.args[1:]
     if len(keys) == 1 and isinstance(keys[0], nodes.TupleExpr) and p.checked.maps[m.name].multi_key:
         keys = keys[0].elems
+    if p.gen.map_spec(m.name).kind.is_array:
+        # an array slot cannot be deleted (and BPF only writes this CPU's copy):
+        # userspace clears it on every CPU
+        emit_event(p, "clear", [], map_name=m.name)
+        return VOID
     p.maps.delete(p.gen.map_global(m.name), build_key(p, m.name, keys))
     return VOID
 

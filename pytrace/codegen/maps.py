@@ -20,6 +20,10 @@ DEFAULT_MAX_KEYS = 4096
 HIST_MAX_KEYS = 16384
 RINGBUF_BYTES = 1 << 20
 
+# Unkeyed aggregations whose value is never all-zero once written (a count, or a
+# set-flag): userspace can tell an unwritten array slot from a written one.
+ARRAY_AGGREGATIONS = ("count", "min", "max", "avg", "stats")
+
 GLOBAL_START_NS = 0  # __globals[0]: CLOCK_MONOTONIC ns when tracing started (for elapsed)
 GLOBAL_CPID = 1  # __globals[1]: pid of the -c child
 
@@ -41,6 +45,10 @@ def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
         if vt.is_hist:
             return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8, 8,
                            max(HIST_MAX_KEYS, max_keys), info.key_type, vt)
+        if info.key_type is None and vt.kind in ARRAY_AGGREGATIONS:
+            # one per-CPU array slot: the verifier inlines the lookup, nothing to insert
+            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_ARRAY, 4, vt.size, 1,
+                           None, vt)
         return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size, vt.size,
                        max_keys, info.key_type, vt)
     return MapSpec(info.name, map_symbol(info.name), MapKind.HASH, key_size, max(8, vt.size),

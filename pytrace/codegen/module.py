@@ -23,7 +23,6 @@ from pytrace.probes.target import ProbeTarget
 from pytrace.resources import MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT
 
-
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 
 

@@ -124,6 +124,7 @@ class ReplSession:
     """Everything live in one REPL: shared maps, entries, and the ring-buffer poller."""
 
     def __init__(self, emit: Emit, options_params: Sequence[str] = ()) -> None:
+        self.zeroed: set[str] = set()  # maps zero()ed since their last clear()
         self.emit = emit  # writes text above the prompt
         self.params = list(options_params)
         self.entries: list[Entry] = []
@@ -311,9 +312,10 @@ class ReplSession:
 
         spec = self.map_specs[name]
         raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
-        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer)
+        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer, name in self.zeroed)
 
     def clear(self, name: str) -> None:
+        self.zeroed.discard(name)
         spec = self.map_specs[name]
         bpfmaps.clear(self.loaded.map_fd(name), spec)
 
@@ -376,6 +378,7 @@ class ReplSession:
             spec = self.map_specs[ev.map_name]
             fn = bpfmaps.clear if ev.kind == "clear" else bpfmaps.zero
             fn(self.loaded.map_fd(ev.map_name), spec)
+            (self.zeroed.add if ev.kind == "zero" else self.zeroed.discard)(ev.map_name)
         elif ev.kind == "time":
             self._show(time.strftime(ev.fmt))
         elif ev.kind == "exit" and e.live:

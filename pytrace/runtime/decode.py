@@ -226,12 +226,18 @@ def snapshot(
     raw: Sequence[tuple[Raw, Sequence[Raw]]],
     probe_names: Sequence[str] = (),
     symbolizer: Symbolizer | None = None,
+    zeroed: bool = False,
 ) -> MapSnapshot:
     """Decode a map read by the runtime: (key bytes, per-CPU value bytes) pairs.
 
     Non-per-CPU maps have one value per key. Entries come back in print order.
+    An array map's slot that is zero on every CPU was never written (count, avg,
+    stats, min and max always leave a non-zero byte), so it is not an entry — unless
+    the map was zero()ed, which `zeroed` says.
     """
     vt = spec.value_type
+    if spec.kind.is_array and spec.is_user and not zeroed:
+        raw = [(k, v) for k, v in raw if any(any(b) for b in v)]
     if isinstance(vt, AggT) and vt.is_hist:
         entries = _hist_entries(spec, vt, raw, probe_names, symbolizer)
     else:

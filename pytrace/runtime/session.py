@@ -98,6 +98,7 @@ class Session:
     symbolizer: Symbolizer | None = None
     _lost_seen: int = 0
     _full_warned: set[str] = field(default_factory=set)
+    _zeroed: set[str] = field(default_factory=set)  # maps zero()ed since their last clear()
     _full_checked: float = 0.0
 
     @property
@@ -232,6 +233,10 @@ class Session:
 
     def _map_op(self, kind: str, name: str) -> None:
         assert self.loaded is not None
+        if kind == "zero":
+            self._zeroed.add(name)
+        else:
+            self._zeroed.discard(name)
         spec = self.resources.map(name)
         fd = self.loaded.map_fd(name)
         (bpfmaps.clear if kind == "clear" else bpfmaps.zero)(fd, spec)
@@ -240,7 +245,7 @@ class Session:
         assert self.loaded is not None
         spec = self.resources.map(name)
         raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
-        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer)
+        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer, name in self._zeroed)
 
     def _snapshots(self) -> list[Any]:
         out = []

@@ -151,3 +151,22 @@ def test_exit_stops_the_probe_and_sets_the_code() -> None:
 
 def test_filter_on_begin() -> None:
     assert run('BEGIN /1 == 2/ { printf("no\\n"); } BEGIN /1 == 1/ { printf("yes\\n"); }').out == "yes\n\n\n"
+
+
+def test_unkeyed_aggregations_live_in_array_slots_but_print_like_maps() -> None:
+    # never written: nothing printed; zero(): printed as 0; clear()/delete(): gone
+    r = run('BEGIN { if (0) { @never = count(); @mn = min(1); } @z = count(); zero(@z); '
+            '@c = count(); clear(@c); @d = count(); delete(@d); @a = avg(-4); @m = max(-9); exit(); }')
+    assert r.code == 0, r.err
+    assert r.out == "\n\n@a: -4\n@m: -9\n@z: 0\n"
+
+
+def test_unkeyed_count_uses_a_per_cpu_array() -> None:
+    from pytrace.driver import compile_source
+    from pytrace.passes.context import Options
+    from pytrace.resources import MapKind
+    from pytrace.source import Source
+
+    obj = compile_source(Source("stdin", "BEGIN { @c = count(); @s = sum(1); }"), Options()).obj
+    assert obj.resources.map("@c").kind is MapKind.PERCPU_ARRAY
+    assert obj.resources.map("@s").kind is MapKind.PERCPU_HASH  # sum(0) must still print
