@@ -82,7 +82,7 @@ def _list(ns: argparse.Namespace) -> int:
 def _run(ns: argparse.Namespace) -> int:
     from pytrace.diagnostics import CompileError, render_all
     from pytrace.driver import compile_source
-    from pytrace.passes.context import Options
+    from pytrace.options import Options
     from pytrace.source import Source
 
     prog = _read_program(ns)

@@ -12,13 +12,16 @@ import pickle
 import platform
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pytrace import __version__
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
-from pytrace.passes.context import CheckedProgram, Options
+from pytrace.options import Options
 from pytrace.resources import BpfObject
 from pytrace.source import Source
+
+if TYPE_CHECKING:
+    from pytrace.passes.context import CheckedProgram
 
 STAGES = ("ast", "types", "ir", "ir-opt", "asm")
 

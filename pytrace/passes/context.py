@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pytrace import nodes
 from pytrace.diagnostics import Diagnostics
+from pytrace.options import Options
 from pytrace.probes.target import ProbeTarget
 from pytrace.source import Source, Span
 from pytrace.types import Type
@@ -33,17 +34,6 @@ class CheckedProbe:
 
     probe: nodes.Probe
     targets: list[ProbeTarget]
-
-
-@dataclass(slots=True)
-class Options:
-    """Compile options from the command line that change the program."""
-
-    params: list[str] = field(default_factory=list)  # $1.. as given
-    pid: int | None = None  # -p
-    has_child: bool = False  # -c: cpid is valid
-    unsafe: bool = False
-    tracefs: str = "/sys/kernel/tracing"
 
 
 @dataclass(slots=True)

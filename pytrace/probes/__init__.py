@@ -1,68 +1,20 @@
-"""The probes registry: every attach point spelling -> the parser of its kind.
-
-`expand(raw, ctx)` turns one AttachPoint text into ProbeTargets (ProbeError on bad
-input); `list_probes` and `tracepoint_fields` serve `-l` / `-lv`.
-"""
+"""The probes registry package. The registry itself (`registry.py`: every attach point
+spelling -> the parser of its kind, `expand`, `list_probes`, `tracepoint_fields`) is
+imported on first use, so that importing the `target` contract stays cheap for the
+runtime and for cached start-ups."""
 
 from __future__ import annotations
 
-from pytrace.probes import special, timed, tracepoint, uprobe
-from pytrace.probes.base import ProbeContext, ProbeError, ProbeKind, suggest
-from pytrace.probes.target import ProbeTarget, TpField
-from pytrace.probes.tracepoint import list_probes, parse_format, tracepoint_fields
+from typing import Any
 
-KINDS: tuple[ProbeKind, ...] = (
-    ProbeKind("BEGIN", ("BEGIN", "begin"), special.parse_begin),
-    ProbeKind("END", ("END", "end"), special.parse_end),
-    ProbeKind("tracepoint", ("tracepoint", "t"), tracepoint.parse_tracepoint),
-    ProbeKind("rawtracepoint", ("rawtracepoint", "rt"), tracepoint.parse_rawtracepoint),
-    ProbeKind("interval", ("interval", "i"), timed.parse_interval),
-    ProbeKind("profile", ("profile", "p"), timed.parse_profile),
-    ProbeKind("software", ("software", "s"), timed.parse_software),
-    ProbeKind("hardware", ("hardware", "h"), timed.parse_hardware),
-    ProbeKind("uprobe", ("uprobe", "u"), uprobe.parse_uprobe),
-    ProbeKind("uretprobe", ("uretprobe", "ur"), uprobe.parse_uretprobe),
-    ProbeKind("usdt", ("usdt", "U"), uprobe.parse_usdt),
-    ProbeKind("kprobe", ("kprobe", "k"), special.parse_kprobe),
-    ProbeKind("kretprobe", ("kretprobe", "kr"), special.parse_kretprobe),
-    ProbeKind("fentry", ("fentry", "f", "kfunc"), special.parse_fentry),
-    ProbeKind("fexit", ("fexit", "fr", "kretfunc"), special.parse_fexit),
-    ProbeKind("watchpoint", ("watchpoint", "w"), special.parse_unsupported),
-    ProbeKind("iter", ("iter", "it"), special.parse_unsupported),
-)
-
-SPELLINGS: dict[str, ProbeKind] = {s: k for k in KINDS for s in k.spellings}
+_EXPORTS = frozenset({"KINDS", "SPELLINGS", "ProbeContext", "ProbeError", "ProbeKind", "ProbeTarget",
+                      "TpField", "expand", "kind_of", "list_probes", "parse_format", "tracepoint_fields",
+                      "suggest"})
 
 
-def kind_of(raw: str) -> ProbeKind | None:
-    """The probe kind an attach point text names (None when unknown)."""
-    return SPELLINGS.get(raw.split(":", 1)[0].strip())
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:  # submodules are found by the import system itself
+        raise AttributeError(f"module 'pytrace.probes' has no attribute {name!r}")
+    from pytrace.probes import registry
 
-
-def expand(raw: str, ctx: ProbeContext | None = None) -> list[ProbeTarget]:
-    """Expand one attach point into its targets; raises ProbeError with hints."""
-    ctx = ctx or ProbeContext()
-    text = raw.strip()
-    head, *parts = text.split(":")
-    kind = SPELLINGS.get(head)
-    if kind is None:
-        raise ProbeError(f"Invalid probe type: {head}" if parts else f"Invalid probe: {text}",
-                         *(suggest(head, SPELLINGS) or ("probe types are: " + ", ".join(
-                             k.name for k in KINDS),)))
-    return kind.parse(head, parts, ctx)
-
-
-__all__ = [
-    "KINDS",
-    "SPELLINGS",
-    "ProbeContext",
-    "ProbeError",
-    "ProbeKind",
-    "ProbeTarget",
-    "TpField",
-    "expand",
-    "kind_of",
-    "list_probes",
-    "parse_format",
-    "tracepoint_fields",
-]
+    return getattr(registry, name)

@@ -13,10 +13,10 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import NoteSection, SymbolTableSection
+if TYPE_CHECKING:  # pyelftools is imported only when a user address is resolved
+    from elftools.elf.elffile import ELFFile
 
 StackReader = Callable[[int], bytes | None]
 STACKS_MAP = "__stacks"  # codegen.maps.STACKS_MAP (not imported: the runtime avoids llvmlite)
@@ -98,6 +98,8 @@ class ElfSymbols:
 
 
 def _functions(elf: ELFFile) -> list[tuple[int, int, str]]:
+    from elftools.elf.sections import SymbolTableSection
+
     out = []
     for sec in elf.iter_sections():
         if not isinstance(sec, SymbolTableSection):
@@ -110,6 +112,8 @@ def _functions(elf: ELFFile) -> list[tuple[int, int, str]]:
 
 
 def _build_id(elf: ELFFile) -> str | None:
+    from elftools.elf.sections import NoteSection
+
     for sec in elf.iter_sections():
         if isinstance(sec, NoteSection):
             for note in sec.iter_notes():
@@ -120,6 +124,9 @@ def _build_id(elf: ELFFile) -> str | None:
 
 @lru_cache(maxsize=256)
 def _elf_symbols_cached(path: str, mtime: int, size: int) -> ElfSymbols | None:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         with open(path, "rb") as f:
             elf = ELFFile(f)
