@@ -13,6 +13,7 @@ TP = "tracepoint:raw_syscalls:sys_enter"
 ONELINERS: list[tuple[str, str, str]] = [
     # (name, program, workload mode)
     ("empty (floor)", f"{TP} {{ }}", "getppid"),
+    ("count", f"{TP} {{ @ = count(); }}", "getppid"),
     ("count by comm", f"{TP} {{ @[comm] = count(); }}", "getppid"),
     ("sum of field", f"{TP} {{ @ = sum(args->id); }}", "getppid"),
     ("hist of field", f"{TP} {{ @ = hist(args->id); }}", "getppid"),

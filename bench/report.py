@@ -38,10 +38,12 @@ def percall(items: list[OneLiner]) -> str:
         rows.append([i.name, f"`{i.program}`", _f(p), _f(b), _f(r, 2), verdict, f"{n:,}"])
     text = table(["one-liner", "program", "pytrace ns/event", "bpftrace ns/event", "ratio",
                   "≤ 0.7", "events/round"], rows)
-    count = next((i.ns("pytrace") for i in items if i.name == "count by comm"), float("nan"))
-    if not math.isnan(floor) and not math.isnan(count):
-        text += (f"\ncount() vs the empty-program floor (pytrace): {_f(count)} / {_f(floor)} ns = "
-                 f"{_f(count / floor, 2)}× (target ≤ 1.5×: {_verdict(count / floor, 1.5)})\n")
+    for name in ("count", "count by comm"):
+        count = next((i.ns("pytrace") for i in items if i.name == name), float("nan"))
+        if not math.isnan(floor) and not math.isnan(count):
+            text += (f"\n{name} vs the empty-program floor (pytrace): {_f(count)} / {_f(floor)} ns = "
+                     f"{_f(count / floor, 2)}× (target ≤ 1.5× for count(): "
+                     f"{_verdict(count / floor, 1.5)})\n")
     return text
 
 
