@@ -27,7 +27,8 @@ KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("kretprobe", ("kretprobe", "kr"), special.parse_kretprobe),
     ProbeKind("fentry", ("fentry", "f", "kfunc"), special.parse_fentry),
     ProbeKind("fexit", ("fexit", "fr", "kretfunc"), special.parse_fexit),
-    ProbeKind("watchpoint", ("watchpoint", "w"), special.parse_unsupported),
+    ProbeKind("watchpoint", ("watchpoint", "w"), special.parse_watchpoint),
+    ProbeKind("asyncwatchpoint", ("asyncwatchpoint", "aw"), special.parse_asyncwatchpoint),
     ProbeKind("iter", ("iter", "it"), special.parse_unsupported),
 )
 

@@ -1,5 +1,5 @@
 """Probe kinds without a search step: BEGIN/END, kprobe/kretprobe, fentry/fexit,
-watchpoint and iter (the last two are refused with a clear message)."""
+watchpoint (asyncwatchpoint, the FUNC+argN form and iter are refused clearly)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,69 @@ def parse_fentry(spelling: str, parts: list[str], ctx: ProbeContext) -> list[Pro
 
 def parse_fexit(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
     return _fentry("fexit", parts)
+
+
+WATCH_LENGTHS = (1, 2, 4, 8)
+WATCH_MODES = {"r": 1, "w": 2, "rw": 3, "x": 4}  # HW_BREAKPOINT_R/W/RW/X
+WATCH_USAGE = "watchpoint:ADDRESS:LENGTH:MODE, e.g. watchpoint:0x10000000:8:rw"
+
+
+def _watch_address(text: str) -> int:
+    if "+" in text:
+        raise ProbeError(f"watchpoints on function arguments ('{text}') are not supported by "
+                         "pytrace", "give the address to watch: " + WATCH_USAGE)
+    try:
+        addr = int(text, 0)
+    except ValueError:
+        raise ProbeError(f"invalid watchpoint address '{text}'", "expected " + WATCH_USAGE) \
+            from None
+    if addr <= 0:
+        raise ProbeError("watchpoint address must be greater than 0")
+    return addr
+
+
+def _watch_length(text: str) -> int:
+    try:
+        length = int(text, 0)
+    except ValueError:
+        length = 0
+    if length not in WATCH_LENGTHS:
+        raise ProbeError("watchpoint length must be one of (1,2,4,8)")
+    return length
+
+
+def _watch_mode(text: str) -> str:
+    if any(c not in "rwx" for c in text) or not text:
+        raise ProbeError(f"invalid watchpoint mode: {text}", "modes are r, w, x and rw")
+    if len(set(text)) != len(text):
+        raise ProbeError("watchpoint modes may not be duplicated")
+    mode = "".join(sorted(text, key="rwx".index))
+    if mode not in WATCH_MODES:
+        raise ProbeError(f"invalid watchpoint mode: {mode}", "modes are r, w, x and rw")
+    return mode
+
+
+def parse_watchpoint(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    """watchpoint:ADDR:LEN:MODE -> one PERF_TYPE_BREAKPOINT target (bp_type in attach)."""
+    if len(parts) == 4:
+        raise ProbeError(f"watchpoints on function arguments ('{':'.join(parts[:2])}') are not "
+                         "supported by pytrace", "give the address to watch: " + WATCH_USAGE)
+    expect_parts("watchpoint", parts, 3, 3, WATCH_USAGE)
+    addr = _watch_address(parts[0].strip())
+    length = _watch_length(parts[1].strip())
+    mode = _watch_mode(parts[2].strip())
+    attach: dict[str, str | int] = {"address": addr, "length": length,
+                                    "bp_type": WATCH_MODES[mode], "mode": mode}
+    if ctx.pid is not None:
+        attach["pid"] = ctx.pid
+    name = f"watchpoint:{addr}:{length}:{mode}"  # bpftrace names it with a decimal address
+    return [ProbeTarget("watchpoint", name, ProgType.PERF_EVENT, attach, user_pointers=True)]
+
+
+def parse_asyncwatchpoint(spelling: str, parts: list[str],
+                          ctx: ProbeContext) -> list[ProbeTarget]:
+    raise ProbeError("asyncwatchpoint probes are not supported by pytrace",
+                     "watch a fixed address instead: " + WATCH_USAGE)
 
 
 def parse_unsupported(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:

@@ -2,7 +2,8 @@
 
 Tracepoints, uprobes and kprobes use one perf event (cpu 0 covers every CPU for trace
 events) plus PERF_EVENT_IOC_SET_BPF; profile and software events open one event per
-CPU; raw tracepoints and fentry/fexit use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not
+CPU; watchpoints open one PERF_TYPE_BREAKPOINT event on the target process (or one per
+CPU); raw tracepoints and fentry/fexit use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not
 attached: run them with run_test().
 """
 
@@ -26,6 +27,8 @@ from pytrace.runtime.tracefs import tracepoint_id
 PERF_TYPE_HARDWARE = 0
 PERF_TYPE_SOFTWARE = 1
 PERF_TYPE_TRACEPOINT = 2
+PERF_TYPE_BREAKPOINT = 5
+BP_TYPE_OFFSET = 52  # perf_event_attr.bp_type; bp_addr/bp_len share config1/config2
 PERF_SAMPLE_RAW = 1 << 10
 
 SOFTWARE_EVENTS: dict[str, tuple[int, int]] = {  # name -> (config, default period)
@@ -203,6 +206,29 @@ def _kprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
                       retprobe, -1)
 
 
+def _watchpoint(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None) -> Attachment:
+    check_probe_kind("watchpoint")
+    a = spec.attach
+    attr = sc.perf_attr(PERF_TYPE_BREAKPOINT, 0, period=1, config1=int(a["address"]),
+                        config2=int(a["length"]))
+    struct.pack_into("<I", attr, BP_TYPE_OFFSET, int(a["bp_type"]))
+    pid = int(a["pid"]) if "pid" in a else (-1 if target_pid is None else target_pid)
+    try:
+        return _perf_with_prog(spec, prog_fd, attr, pid, online_cpus() if pid == -1 else (-1,))
+    except RuntimeFailure as exc:
+        raise type(exc)(exc.message + _watch_hint(exc.message)) from None
+
+
+def _watch_hint(message: str) -> str:
+    if message.endswith(os.strerror(errno.EINVAL)):
+        return (" (the CPU refused this watchpoint: the address must be aligned to the "
+                "length; x86 has no read-only watchpoints (use rw) and execute ones need "
+                "length 8)")
+    if message.endswith(os.strerror(errno.ENOSPC)):
+        return " (all hardware debug registers are in use: at most 4 watchpoints per CPU)"
+    return ""
+
+
 def _none(spec: ProbeSpec, prog_fd: int) -> Attachment:
     return Attachment(spec)
 
@@ -212,12 +238,17 @@ _ATTACHERS: dict[str, Callable[[ProbeSpec, int], Attachment]] = {
     "interval": _interval, "profile": _profile, "software": _software,
     "hardware": _hardware, "uprobe": _uprobe, "uretprobe": _uprobe, "usdt": _uprobe,
     "kprobe": _kprobe, "kretprobe": _kprobe, "fentry": _fentry, "fexit": _fentry,
-    "BEGIN": _none, "END": _none,
+    "watchpoint": _watchpoint, "BEGIN": _none, "END": _none,
 }
 
 
-def attach(spec: ProbeSpec, prog_fd: int) -> Attachment:
-    """Attach one program; BEGIN/END give an empty Attachment (use run_test)."""
+def attach(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None) -> Attachment:
+    """Attach one program; BEGIN/END give an empty Attachment (use run_test).
+
+    target_pid: the `-c` child, which watchpoints without `-p` are bound to (as bpftrace).
+    """
+    if spec.kind == "watchpoint":
+        return _watchpoint(spec, prog_fd, target_pid)
     fn = _ATTACHERS.get(spec.kind)
     if fn is None:
         raise FeatureUnavailable(f"{spec.kind} probes are not supported by pytrace")
@@ -231,15 +262,19 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def attach_all(programs: Iterable[LoadedProgram]) -> list[Attachment]:
-    """Attach every program (all or nothing: on failure the others are detached)."""
+def attach_all(programs: Iterable[LoadedProgram],
+               target_pid: int | None = None) -> list[Attachment]:
+    """Attach every program (all or nothing: on failure the others are detached).
+
+    target_pid: the `-c` child's pid (watchpoints are bound to it).
+    """
     progs = list(programs)
     if len(progs) > 200:
         raise_fd_limit()
     done: list[Attachment] = []
     try:
         for p in progs:
-            done.append(attach(p.spec, p.fd))
+            done.append(attach(p.spec, p.fd, target_pid))
     except BaseException:
         for a in done:
             a.close()

@@ -114,6 +114,24 @@ def _hardware(kind: str) -> None:
     sc.close_fd(fd)
 
 
+def _watchpoint(kind: str) -> None:
+    """A disabled write breakpoint on one of our own words (PERF_TYPE_BREAKPOINT = 5)."""
+    word = sc.Buffer(bytes(8))
+    attr = sc.perf_attr(5, 0, period=1, config1=word.addr, config2=8)
+    struct.pack_into("<QI", attr, 40, 1, 0)  # disabled
+    struct.pack_into("<I", attr, 52, 2)  # bp_type HW_BREAKPOINT_W
+    try:
+        fd = sc.perf_event_open(attr, os.getpid(), -1)
+    except OSError as exc:
+        why = {errno.ENOENT: "no breakpoint PMU (built without CONFIG_HAVE_HW_BREAKPOINT)",
+               errno.EOPNOTSUPP: "the hypervisor or CPU offers no debug registers",
+               errno.ENOSPC: "every hardware debug register is in use"}.get(
+                   exc.errno or 0, f"perf_event_open failed: {os.strerror(exc.errno or 0)}")
+        raise FeatureUnavailable(f"{kind} probes are not available on this machine: "
+                                 f"hardware breakpoints are refused ({why})") from None
+    sc.close_fd(fd)
+
+
 def _tracepoints(kind: str) -> None:
     tracefs_root()
 
@@ -126,7 +144,7 @@ _CHECKS: dict[str, Callable[[str], None]] = {
     "kprobe": _kprobes, "kretprobe": _kprobes,
     "uprobe": _uprobes, "uretprobe": _uprobes, "usdt": _uprobes,
     "fentry": _fentry, "fexit": _fentry,
-    "hardware": _hardware,
+    "hardware": _hardware, "watchpoint": _watchpoint,
     "tracepoint": _tracepoints,
 }
 
