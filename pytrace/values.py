@@ -37,16 +37,30 @@ def cdiv(a: int, b: int) -> int:
     return q if (a >= 0) == (b >= 0) else -q
 
 
+STACK_PADS = {"perf": "\t", "raw": ""}  # frame indent of the non-bpftrace stack modes
+
+
 @dataclass(frozen=True, slots=True)
 class Stack:
-    """A resolved kernel or user stack: one symbol per frame, innermost first."""
+    """A resolved kernel or user stack: one frame per line, innermost first.
+
+    mode: 'bpftrace' (frames `sym+off`), 'perf' (`hexaddr sym+off[ (path)]`) or 'raw'
+      (`hexaddr`); it picks the indent: 8 spaces in printf and 4 in map keys for
+      bpftrace, a tab for perf, none for raw.
+    """
 
     frames: tuple[str, ...]
     kernel: bool = True
+    mode: str = "bpftrace"
+
+    def pad(self, spaces: int) -> str:
+        """The indent of each frame, `spaces` wide in bpftrace mode."""
+        return STACK_PADS.get(self.mode, " " * spaces)
 
     def __str__(self) -> str:
-        """As printf's %s shows it: a newline, then one frame per line indented 8."""
-        return "".join(f"\n        {f}" for f in self.frames) + "\n" if self.frames else ""
+        """As printf's %s shows it: a newline, then one frame per line indented."""
+        pad = self.pad(8)
+        return "".join(f"\n{pad}{f}" for f in self.frames) + "\n" if self.frames else ""
 
 
 @dataclass(frozen=True, slots=True)

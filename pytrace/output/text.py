@@ -42,7 +42,7 @@ def lost_line(n: int) -> str:
 def _stack_text(s: Stack, indent: int) -> str:
     if not s.frames:
         return ""
-    pad = " " * indent
+    pad = s.pad(indent)
     return "\n" + "".join(f"{pad}{f}\n" for f in s.frames)
 
 

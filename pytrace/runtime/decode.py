@@ -39,7 +39,9 @@ MASK64 = (1 << 64) - 1
 class Symbolizer(Protocol):
     """Resolves stack ids and addresses (implemented by the runtime)."""
 
-    def stack(self, kernel: bool, stack_id: int, pid: int, limit: int) -> tuple[str, ...]: ...
+    def stack(self, kernel: bool, stack_id: int, pid: int, limit: int) -> tuple[str, ...]:
+        """Frames in bpftrace mode; a `mode='perf'|'raw'` keyword selects the other forms."""
+        ...
 
     def sym(self, kernel: bool, addr: int, pid: int) -> str: ...
 
@@ -116,8 +118,12 @@ def decode_value(
 
 def _stack(t: StackT, stack_id: int, pid: int, symbolizer: Symbolizer | None) -> Stack:
     if stack_id < 0 or symbolizer is None:
-        return Stack((), t.kernel)
-    return Stack(tuple(symbolizer.stack(t.kernel, stack_id, pid, t.limit)), t.kernel)
+        return Stack((), t.kernel, t.mode)
+    if t.mode == "bpftrace":
+        frames = symbolizer.stack(t.kernel, stack_id, pid, t.limit)
+    else:  # the keyword only when needed: bpftrace-mode symbolizers need not know modes
+        frames = symbolizer.stack(t.kernel, stack_id, pid, t.limit, mode=t.mode)  # type: ignore[call-arg]
+    return Stack(tuple(frames), t.kernel, t.mode)
 
 
 def _decode_c(t: Type, data: Raw, off: int) -> object:

@@ -2,7 +2,8 @@
 addresses from the ELF symbols (.symtab, .dynsym, a build-id debug file) of the
 mapping in /proc/PID/maps that holds them. Everything is read lazily and cached.
 
-Frames print as bpftrace does: `sym+off`, or `0xADDR` when nothing resolves them.
+Frames print as bpftrace does: `sym+off`, or `0xADDR` when nothing resolves them; the
+perf stack mode adds the address and, for user frames, the mapped file.
 """
 
 from __future__ import annotations
@@ -198,11 +199,22 @@ class Symbolizer:
             out.append(addr)
         return out
 
-    def stack(self, kernel: bool, stack_id: int, pid: int, limit: int) -> tuple[str, ...]:
+    def stack(self, kernel: bool, stack_id: int, pid: int, limit: int,
+              mode: str = "bpftrace") -> tuple[str, ...]:
+        """Frames innermost first: `sym+off` (bpftrace), `hexaddr sym+off` with
+        ` (path)` for user frames (perf, `0xADDR ([unknown])` unresolved), `hexaddr` (raw)."""
         addrs = self.addresses(stack_id)[:limit]
+        if mode == "raw":
+            return tuple(f"{a:x}" for a in addrs)
         if kernel:
-            return tuple(ksym(a, offset=True) for a in addrs)
-        return tuple(self.user_frame(a, pid, offset=True) for a in addrs)
+            names = [ksym(a, offset=True) for a in addrs]
+        elif mode == "perf":
+            names = [self.user_frame_perf(a, pid) for a in addrs]
+        else:
+            names = [self.user_frame(a, pid, offset=True) for a in addrs]
+        if mode != "perf":
+            return tuple(names)
+        return tuple(f"{a:x} {n}" for a, n in zip(addrs, names, strict=True))
 
     def sym(self, kernel: bool, addr: int, pid: int) -> str:
         return ksym(addr) if kernel else self.user_frame(addr, pid, offset=False)
@@ -231,6 +243,14 @@ class Symbolizer:
             return None
         vaddr = syms.vaddr(addr - m.start + m.offset)
         return syms.table.find(vaddr) if vaddr is not None else None
+
+    def user_frame_perf(self, addr: int, pid: int) -> str:
+        """`sym+off (path)` as perf script prints a user frame; `0xADDR ([unknown])`."""
+        m = self._mapping(pid, addr) if pid else None
+        found = self.resolve_user(addr, pid) if m is not None else None
+        if m is None or found is None:
+            return f"0x{addr:x} ([unknown])"
+        return f"{found[0]}+{found[1]} ({m.path})"
 
     def user_frame(self, addr: int, pid: int, offset: bool) -> str:
         found = self.resolve_user(addr, pid)
