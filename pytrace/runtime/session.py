@@ -119,7 +119,7 @@ class Session:
         self.ring = RingBuffer(self.loaded.map_fd(rb_spec.name), rb_spec.max_entries)
         self.symbolizer = session_symbolizer(self.resources, self.loaded.map_fd)
         progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
-        self.attachments = attach_all(progs)
+        self.attachments = attach_all(progs, self.child.pid if self.child is not None else None)
         self.output.attached(sum(p.covers for p in self.resources.probes))
         for p in self._programs("BEGIN"):
             run_test(p.fd)

@@ -62,7 +62,7 @@ def test_every_spelling_is_registered():
     ("s:fault", "Unknown software event: fault"),
     ("BEGIN:x", "BEGIN probes take no arguments"),
     ("kprobe:vfs_*", "kprobe wildcards are not supported: 'vfs_*'"),
-    ("watchpoint:0x10:8:w", "watchpoint probes are not supported by pytrace yet"),
+    ("watchpoint:0x10:3:w", "watchpoint length must be one of (1,2,4,8)"),
 ])
 def test_errors(raw, message):
     with pytest.raises(ProbeError) as info:

@@ -181,7 +181,7 @@ def test_fentry_refused_or_available() -> None:
     try:
         check_probe_kind("fentry")
     except FeatureUnavailable as exc:
-        assert str(exc).startswith("fentry/fexit probes are not available")
+        assert str(exc).startswith("fentry probes are not available")
         assert "\n" not in str(exc)
 
 
