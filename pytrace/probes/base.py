@@ -57,6 +57,17 @@ def suggest(word: str, names: Iterable[str], n: int = 3) -> tuple[str, ...]:
     return ("did you mean: " + ", ".join(close) + "?",)
 
 
+def split_offset(text: str) -> tuple[str, int]:
+    """`func+0x10` -> ('func', 16); `func` -> ('func', 0)."""
+    if "+" not in text:
+        return text, 0
+    func, _, off = text.partition("+")
+    try:
+        return func, int(off, 0)
+    except ValueError:
+        raise ProbeError(f"invalid offset '{off}' in '{text}'") from None
+
+
 def parse_count(text: str, what: str) -> int:
     """A positive integer from attach point text (decimal, hex, 1_000, 1e6, 10k)."""
     t = text.strip().replace("_", "")

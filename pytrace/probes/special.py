@@ -3,7 +3,7 @@ watchpoint (asyncwatchpoint, the FUNC+argN form and iter are refused clearly).""
 
 from __future__ import annotations
 
-from pytrace.probes.base import ProbeContext, ProbeError, expect_parts, has_wildcard
+from pytrace.probes.base import ProbeContext, ProbeError, expect_parts, has_wildcard, split_offset
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -20,20 +20,10 @@ def parse_end(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeT
     return [ProbeTarget("END", "END", ProgType.RAW_TRACEPOINT)]
 
 
-def _func_and_offset(text: str) -> tuple[str, int]:
-    if "+" not in text:
-        return text, 0
-    func, _, off = text.partition("+")
-    try:
-        return func, int(off, 0)
-    except ValueError:
-        raise ProbeError(f"invalid offset '{off}' in '{text}'") from None
-
-
 def _kprobe(kind: str, parts: list[str]) -> list[ProbeTarget]:
     expect_parts(kind, parts, 1, 2, f"{kind}:FUNC[+OFFSET] or {kind}:MODULE:FUNC")
     text = parts[-1]
-    func, offset = _func_and_offset(text)
+    func, offset = split_offset(text)
     if kind == "kretprobe" and offset:
         raise ProbeError("kretprobe does not take an offset")
     if not func or has_wildcard(func):

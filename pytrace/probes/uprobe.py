@@ -13,7 +13,7 @@ import struct
 import subprocess
 from functools import lru_cache
 
-from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, suggest
+from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, split_offset, suggest
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -143,16 +143,6 @@ def vaddr_to_offset(loads: list, vaddr: int) -> int | None:  # type: ignore[type
     return None
 
 
-def _split_offset(text: str) -> tuple[str, int]:
-    if "+" not in text:
-        return text, 0
-    func, _, off = text.partition("+")
-    try:
-        return func, int(off, 0)
-    except ValueError:
-        raise ProbeError(f"invalid offset '{off}' in '{text}'") from None
-
-
 def _no_symbol(path: str, func: str, syms: dict[str, int]) -> ProbeError:
     hints = list(suggest(func, syms))
     if not has_symtab(path):
@@ -172,7 +162,7 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:PATH:FUNCTION")
     path = resolve_path(parts[0], ctx.pid)
-    func, extra = _split_offset(parts[1])
+    func, extra = split_offset(parts[1])
     retprobe = 1 if kind == "uretprobe" else 0
     if func[:1].isdigit():
         try:
