@@ -50,12 +50,24 @@ HARDWARE_EVENTS: dict[str, tuple[int, int]] = {
 
 @dataclass(slots=True)
 class Attachment:
-    """The fds that keep one probe attached; close() detaches."""
+    """The fds that keep one probe attached; close() detaches.
+
+    links: BPF links binding the program to perf events. Closing a link stops the
+    program at once; closing the perf event itself costs an RCU grace period (slow),
+    so `stop()` closes only the links and `close()` finishes the job.
+    """
 
     spec: ProbeSpec
     fds: list[int] = field(default_factory=list)
+    links: list[int] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for fd in self.links:
+            sc.close_fd(fd)
+        self.links = []
 
     def close(self) -> None:
+        self.stop()
         for fd in self.fds:
             sc.close_fd(fd)
         self.fds = []
@@ -88,6 +100,22 @@ def _fail(spec: ProbeSpec, exc: OSError, what: str = "perf_event_open") -> Runti
     return RuntimeFailure(f"cannot attach {spec.name}: {reason}")
 
 
+def _perf_link(prog_fd: int, perf_fd: int) -> int | None:
+    """A BPF link from the program to a perf event (None where the kernel has none)."""
+    attr = sc.new_attr()
+    struct.pack_into("<III", attr, 0, prog_fd, perf_fd, sc.BPF_PERF_EVENT)
+    try:
+        return sc.bpf(sc.LINK_CREATE, attr, "BPF_LINK_CREATE")
+    except OSError:
+        return None
+
+
+def stop_all(attachments: Iterable[Attachment]) -> None:
+    """Stop every program at once (close the links); the perf events stay open."""
+    for a in attachments:
+        a.stop()
+
+
 def _perf_with_prog(spec: ProbeSpec, prog_fd: int, attr: bytearray, pid: int,
                     cpus: Iterable[int]) -> Attachment:
     """Open one perf event per CPU, attach the program and enable each."""
@@ -96,7 +124,11 @@ def _perf_with_prog(spec: ProbeSpec, prog_fd: int, attr: bytearray, pid: int,
         for cpu in cpus:
             fd = sc.perf_event_open(attr, pid, cpu)
             att.fds.append(fd)
-            sc.ioctl(fd, sc.PERF_EVENT_IOC_SET_BPF, prog_fd)
+            link = _perf_link(prog_fd, fd)
+            if link is None:
+                sc.ioctl(fd, sc.PERF_EVENT_IOC_SET_BPF, prog_fd)
+            else:
+                att.links.append(link)
             sc.ioctl(fd, sc.PERF_EVENT_IOC_ENABLE, 0)
     except OSError as exc:
         att.close()
@@ -289,6 +321,8 @@ def detach_all(attachments: Iterable[Attachment], wait: bool = True) -> threadin
     (~40 ms each, serialised), so many probes are closed from several threads; with
     wait=False this returns at once and the returned thread finishes the job.
     """
+    attachments = list(attachments)
+    stop_all(attachments)
     fds = [fd for a in attachments for fd in a.fds]
     for a in attachments:
         a.fds = []

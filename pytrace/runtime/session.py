@@ -17,7 +17,7 @@ from typing import Any
 
 from pytrace.resources import BpfObject, EventSpec, Resources
 from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test
+from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
 from pytrace.runtime.decode import decode_value, snapshot
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
@@ -158,9 +158,8 @@ class Session:
         self.stop.requested = True
 
     def finish(self) -> int:
-        """Detach, run END, drain, print the maps at exit."""
-        detach_all(self.attachments)
-        self.attachments = []
+        """Stop every probe, run END, drain, print the maps at exit."""
+        stop_all(self.attachments)  # programs stop now; close() releases the perf events
         if self.loaded is not None and self.ring is not None:
             for p in self._programs("END"):
                 run_test(p.fd)
@@ -171,7 +170,16 @@ class Session:
             self.output.flush()
         return self.stop.code
 
-    def close(self) -> None:
+    def close(self, in_background: bool = False) -> None:
+        """Release every fd. in_background (for a process about to exit): the perf events,
+        whose release costs the kernel one RCU grace period each, are released by a
+        short-lived forked process, so the user does not wait for them."""
+        stop_all(self.attachments)
+        if in_background and any(a.fds for a in self.attachments) and _fork_releaser():
+            for a in self.attachments:  # our copies: not the last references, so fast
+                for fd in a.fds:
+                    os.close(fd)
+                a.fds = []
         detach_all(self.attachments)
         self.attachments = []
         if self.ring is not None:
@@ -283,8 +291,25 @@ class Session:
             self._lost_seen = lost
 
 
-def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None) -> int:
-    """Run a compiled object to completion with signal handling; always cleans up."""
+def _fork_releaser() -> bool:
+    """Fork a process that only exits (releasing its copies of every fd); True in the
+    parent once forked. The process is not waited for: the parent is about to exit."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return False
+    if pid == 0:
+        os.closerange(0, 3)  # never hold the caller's pipes open while the kernel works
+        os._exit(0)
+    return True
+
+
+def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
+                exiting: bool = False) -> int:
+    """Run a compiled object to completion with signal handling; always cleans up.
+
+    exiting: the caller exits right after (the CLI): release perf events in the background.
+    """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child)
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -296,6 +321,6 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     except RuntimeFailure:
         raise
     finally:
-        session.close()
+        session.close(in_background=exiting)
         for s, h in old.items():
             signal.signal(s, h)

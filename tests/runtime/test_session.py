@@ -145,3 +145,29 @@ def test_full_ring_buffer_counts_every_lost_record() -> None:
     printed = r.stdout.count("0123456789" * 4 * 8 + "\n")
     lost = int(r.stderr.split("Lost ")[1].split()[0])
     assert lost > 0 and printed + lost == 3000
+
+
+def test_cli_exit_releases_every_program() -> None:
+    # The CLI stops its probes at once and leaves the slow perf-event release to a
+    # short-lived process: every program of the tracer must still be gone soon after.
+    env = dict(os.environ, PYTRACE_NO_CACHE="1", __BPFTRACE_NOTIFY_PROBES_ATTACHED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "pytrace", "-e",
+                             "tracepoint:syscalls:sys_enter_getppid { @ = count(); } "
+                             "tracepoint:raw_syscalls:sys_enter { @n = count(); }"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    while "__BPFTRACE_NOTIFY_PROBES_ATTACHED" not in proc.stdout.readline():
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    ids = []
+    for name in os.listdir(f"/proc/{proc.pid}/fdinfo"):
+        try:
+            with open(f"/proc/{proc.pid}/fdinfo/{name}") as f:
+                ids += [int(line.split()[1]) for line in f if line.startswith("prog_id:")]
+        except OSError:
+            pass
+    assert len(set(ids)) == 2
+    proc.send_signal(2)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "@n: " in out
+    assert wait_gone(sorted(set(ids))) == []
