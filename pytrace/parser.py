@@ -23,6 +23,7 @@ from pytrace.source import Source, Span
 from pytrace.transformer import ToNodes, TransformError, token_span
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+PACKAGED_DIR = Path(__file__).with_name("_parser_tables")
 _OPTIONS: dict[str, object] = {
     "parser": "lalr",
     "lexer": "contextual",
@@ -62,11 +63,44 @@ def _cache_path(grammar: str) -> str | None:
     return os.path.join(directory, f"grammar-{digest}.lark-cache")
 
 
+def _packaged_path(grammar: str) -> Path:
+    """The parser table shipped with pytrace for this grammar and this Lark version."""
+    import lark
+
+    digest = hashlib.sha256(grammar.encode()).hexdigest()[:16]
+    return PACKAGED_DIR / f"lark-{lark.__version__}-{digest}.tables"
+
+
+def _load_packaged(grammar: str) -> Lark | None:
+    """A fresh machine has no parser cache yet: load the shipped table when it was built
+    for exactly this grammar and Lark version (else build as usual)."""
+    path = _packaged_path(grammar)
+    try:
+        with open(path, "rb") as f:
+            return Lark.load(f)
+    except Exception:  # missing or unusable: fall back to building the parser
+        return None
+
+
+def build_packaged_tables() -> Path:
+    """Regenerate the shipped parser table (after changing grammar.lark or Lark)."""
+    grammar = GRAMMAR_PATH.read_text()
+    PACKAGED_DIR.mkdir(exist_ok=True)
+    for old in PACKAGED_DIR.glob("*.tables"):
+        old.unlink()
+    path = _packaged_path(grammar)
+    with open(path, "wb") as f:
+        Lark(grammar, **_OPTIONS).save(f)  # type: ignore[arg-type]
+    return path
+
+
 def get_parser() -> Lark:
     """The LALR parser for grammar.lark, built once (and cached on disk between runs)."""
     global _parser
     if _parser is None:
         grammar = GRAMMAR_PATH.read_text()
+        _parser = _load_packaged(grammar)
+    if _parser is None:
         cache = _cache_path(grammar)
         try:
             _parser = Lark(grammar, cache=cache or False, **_OPTIONS)  # type: ignore[arg-type]
