@@ -4,7 +4,6 @@ refusals for kernels without kprobes / fentry / hardware PMU; no fd leaks."""
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from bpfasm import compile_ir, counter_fn, hash_map, make_object, map_global, probe
+from cbuild import build_c
 
 from pytrace.resources import BpfObject, MapKind, ProbeSpec, ProgType, Resources
 from pytrace.runtime import maps
@@ -137,12 +137,7 @@ int main(int argc, char **argv) {
 
 @pytest.fixture(scope="module")
 def tiny_binary(tmp_path_factory) -> Path:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    d = tmp_path_factory.mktemp("uprobe")
-    (d / "t.c").write_text(C_PROGRAM)
-    subprocess.run(["gcc", "-O1", "-o", str(d / "t"), str(d / "t.c")], check=True)
-    return d / "t"
+    return Path(build_c(tmp_path_factory.mktemp("uprobe"), "t", C_PROGRAM, "-O1"))
 
 
 @pytest.mark.parametrize("kind", ["uprobe", "uretprobe"])
@@ -210,11 +205,7 @@ int main(void) {
 
 
 def test_uprobe_with_pid_counts_only_that_process(tmp_path: Path) -> None:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    (tmp_path / "w.c").write_text(WAITING_PROGRAM)
-    exe = str(tmp_path / "w")
-    subprocess.run(["gcc", "-O1", "-o", exe, str(tmp_path / "w.c")], check=True)
+    exe = build_c(tmp_path, "w", WAITING_PROGRAM, "-O1")
     a = subprocess.Popen([exe], stdin=subprocess.PIPE)
     b = subprocess.Popen([exe], stdin=subprocess.PIPE)
     args = {"path": exe, "offset": symbol_file_offset(exe, "target_fn"), "pid": a.pid}

@@ -8,7 +8,6 @@ are exact and independent of anything else on the machine.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cbuild import build_c
 
 ENV = dict(os.environ, PYTRACE_NO_CACHE="1")
 
@@ -78,15 +78,7 @@ def pytrace(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]
 
 def build(tmp: Path, name: str, source: str, *flags: str) -> Path:
     """Compile `source` with gcc into tmp/name (skip the test when gcc is missing)."""
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    src = tmp / f"{name}.c"
-    src.write_text(source)
-    out = tmp / name
-    r = subprocess.run(["gcc", "-O1", "-o", str(out), str(src), *flags], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot build {name}: {r.stderr.strip()[:200]}")
-    return out
+    return Path(build_c(tmp, name, source, "-O1", *flags, optional=True))
 
 
 @pytest.fixture(scope="module")

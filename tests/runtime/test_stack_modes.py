@@ -9,6 +9,7 @@ import struct
 import subprocess
 
 import pytest
+from cbuild import build_c
 from harness import run
 
 from pytrace.output.text import format_prim
@@ -30,14 +31,7 @@ KERNEL_PERF = re.compile(r"^\t([0-9a-f]+) (\S+)$")
 
 @pytest.fixture(scope="module")
 def prog(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    d = tmp_path_factory.mktemp("stackmodes")
-    (d / "p.c").write_text(PROG)
-    out = str(d / "p")
-    subprocess.run(["gcc", "-g", "-O0", "-fno-omit-frame-pointer", "-o", out, str(d / "p.c")],
-                   check=True)
-    return out
+    return build_c(tmp_path_factory.mktemp("stackmodes"), "p", PROG, "-g", "-O0", "-fno-omit-frame-pointer")
 
 
 def _blocks(out: str) -> list[str]:

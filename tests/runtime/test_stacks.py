@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+from cbuild import build_c
 from harness import run
 
 from pytrace.driver import compile_source
@@ -31,14 +32,7 @@ FRAME = re.compile(r"^[A-Za-z_.$][\w.$@]*\+\d+$")
 
 @pytest.fixture(scope="module")
 def prog(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    d = tmp_path_factory.mktemp("stacks")
-    (d / "prog.c").write_text(PROG)
-    out = str(d / "prog")
-    subprocess.run(["gcc", "-g", "-O0", "-fno-omit-frame-pointer", "-o", out, str(d / "prog.c")],
-                   check=True)
-    return out
+    return build_c(tmp_path_factory.mktemp("stacks"), "prog", PROG, "-g", "-O0", "-fno-omit-frame-pointer")
 
 
 def _printed_stacks(out: str) -> list[list[str]]:

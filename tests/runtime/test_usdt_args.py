@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+from cbuild import build_c
 from harness import run
 
 from pytrace.codegen.stacks import PT_REGS, UsdtArg, parse_usdt_arg, parse_usdt_args
@@ -44,11 +45,7 @@ def _sdt_available() -> bool:
 def prog(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if not _sdt_available():
         pytest.skip("<sys/sdt.h> is not installed (apt-get install systemtap-sdt-dev)")
-    d = tmp_path_factory.mktemp("usdt")
-    (d / "prog.c").write_text(PROG)
-    out = str(d / f"prog{request.param}")
-    subprocess.run(["gcc", "-g", request.param, "-o", out, str(d / "prog.c")], check=True)
-    return out
+    return build_c(tmp_path_factory.mktemp("usdt"), f"prog{request.param}", PROG, "-g", request.param)
 
 
 def _notes(path: str) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
+from cbuild import build_c
 from harness import run
 
 from pytrace.probes.base import ProbeError
@@ -53,12 +53,7 @@ def _symbol(path: str, name: str) -> int:
 
 @pytest.fixture(scope="module")
 def prog(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    d = tmp_path_factory.mktemp("watch")
-    (d / "w.c").write_text(PROG)
-    out = str(d / "w")
-    subprocess.run(["gcc", "-O0", "-no-pie", "-o", out, str(d / "w.c")], check=True)
+    out = build_c(tmp_path_factory.mktemp("watch"), "w", PROG, "-O0", "-no-pie")
     return out, _symbol(out, "counter")
 
 
