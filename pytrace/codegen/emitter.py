@@ -289,9 +289,9 @@ class ProgEmitter(FnBase):
         if isinstance(a, nodes.Identifier) and a.name == "comm" and a not in self.checked.constants:
             if len(lit) > 16:
                 return ir.Constant(ir.IntType(1), 0)
-            buf = self.alloca_buf(16)
-            self.helper(h.GET_CURRENT_COMM, I64, [buf, c64(16)])
-            return self._words_equal(buf, lit, masked=True)
+            from pytrace.codegen.builtins import IDENTIFIERS
+
+            return self._words_equal(IDENTIFIERS["comm"](self).v, lit, masked=True)
         if isinstance(a, nodes.Call) and a.name == "str" and len(a.args) == 1:
             src_t = self.type_of(a.args[0])
             if isinstance(src_t, StrT) or len(lit) > 200:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
 
 _CMP = {"==", "!=", "<", "<=", ">", ">="}
+_SIMPLE = {"+": "add", "-": "sub", "*": "mul", "&": "and_", "|": "or_", "^": "xor"}  # IRBuilder methods
 
 
 def _abs(p: ProgEmitter, v: ir.Value) -> ir.Value:
@@ -38,12 +39,8 @@ def signed_div(p: ProgEmitter, a: ir.Value, b_: ir.Value, rem: bool) -> ir.Value
 def arith(p: ProgEmitter, op: str, left: Val, right: Val, signed: bool) -> ir.Value:
     b = p.b
     x, y = p.as_i64(left), p.as_i64(right)
-    if op == "+":
-        return b.add(x, y)
-    if op == "-":
-        return b.sub(x, y)
-    if op == "*":
-        return b.mul(x, y)
+    if op in _SIMPLE:
+        return getattr(b, _SIMPLE[op])(x, y)
     if op in ("/", "%"):
         # BPF defines x/0 = 0 and x%0 = x; avoid LLVM's undefined behaviour on a 0 divisor
         zero = b.icmp_unsigned("==", y, c64(0))
@@ -53,12 +50,6 @@ def arith(p: ProgEmitter, op: str, left: Val, right: Val, signed: bool) -> ir.Va
         else:
             r = b.urem(x, safe) if op == "%" else b.udiv(x, safe)
         return b.select(zero, c64(0) if op == "/" else x, r)
-    if op == "&":
-        return b.and_(x, y)
-    if op == "|":
-        return b.or_(x, y)
-    if op == "^":
-        return b.xor(x, y)
     if op == "<<":
         return b.shl(x, b.and_(y, c64(63)))
     if op == ">>":
