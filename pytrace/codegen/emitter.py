@@ -422,13 +422,17 @@ class ProgEmitter(FnBase):
         self.b.branch(cond_bb)
         self.b.position_at_end(cond_bb)
         self.b.cbranch(self.to_bool(self.as_i64(self.expr(s.cond))), body_bb, end_bb)
-        self.b.position_at_end(body_bb)
-        self.loops.append((cond_bb, end_bb))
-        self.block(s.body)
+        self._loop_body(s.body, body_bb, cond_bb, end_bb)
+        self.b.position_at_end(end_bb)
+
+    def _loop_body(self, body: nodes.Block, at: ir.Block, cont: ir.Block, brk: ir.Block) -> None:
+        """Emit a loop body at `at`; continue jumps to `cont` (also its fall-through), break to `brk`."""
+        self.b.position_at_end(at)
+        self.loops.append((cont, brk))
+        self.block(body)
         self.loops.pop()
         if not self.b.block.is_terminated:
-            self.b.branch(cond_bb)
-        self.b.position_at_end(end_bb)
+            self.b.branch(cont)
 
     def s_Break(self, s: nodes.Break) -> None:
         if not self.loops:
@@ -460,12 +464,7 @@ class ProgEmitter(FnBase):
         self.b.branch(cond_bb)
         self.b.position_at_end(cond_bb)
         self.b.cbranch(self.b.icmp_signed("<", self.b.load(slot), end), body_bb, end_bb)
-        self.b.position_at_end(body_bb)
-        self.loops.append((step_bb, end_bb))
-        self.block(s.body)
-        self.loops.pop()
-        if not self.b.block.is_terminated:
-            self.b.branch(step_bb)
+        self._loop_body(s.body, body_bb, step_bb, end_bb)
         self.b.position_at_end(step_bb)
         self.b.store(self.b.add(self.b.load(slot), c64(1)), slot)
         self.b.branch(cond_bb)

@@ -205,6 +205,8 @@ class Session:
         return dec
 
     def _handle(self, records: Sequence[bytes | memoryview]) -> None:
+        from pytrace.printf_format import format_printf  # once per batch, not per record
+
         events = self.resources.events
         out = self.output
         for raw in records:
@@ -217,8 +219,6 @@ class Session:
             ev = events[eid]
             kind = ev.kind
             if kind == "printf":
-                from pytrace.printf_format import format_printf
-
                 out.printf(format_printf(ev.fmt, self._decoder(ev)(rec)))
             elif kind == "print_value":
                 out.value(self._decoder(ev)(rec)[0], ev.args[0].type)
