@@ -97,12 +97,7 @@ IDENTIFIERS: dict[str, Callable[[ProgEmitter], Val]] = {
 
 
 def emit_identifier(p: ProgEmitter, e: nodes.Identifier) -> Val:
-    name = e.name
-    if name in p.checked.defines:
-        try:
-            return Val(IntT(), c64(int(p.checked.defines[name], 0)))
-        except ValueError:
-            pass
+    name = e.name  # #define'd names were resolved to constants by the passes
     if name in IDENTIFIERS:
         return IDENTIFIERS[name](p)
     if name.startswith("arg") and name[3:].isdigit():

@@ -118,21 +118,10 @@ class ProgEmitter(FnBase):
         return self.const_str(e.value)
 
     def e_PositionalParam(self, e: nodes.PositionalParam) -> Val:
-        const = self.constant(e)
-        if const is not None:
-            return const
-        params = self.checked.options.params
-        text = params[e.index - 1] if e.index <= len(params) else ""
-        t = self.type_of(e)
-        if isinstance(t, StrT):
-            return self.const_str(text, t.length)
-        try:
-            return Val(t, c64(int(text, 0)))
-        except ValueError:
-            return Val(t, c64(0))
+        return self.resolved_constant(e)
 
     def e_PositionalCount(self, e: nodes.PositionalCount) -> Val:
-        return Val(IntT(), c64(len(self.checked.options.params)))
+        return self.resolved_constant(e)
 
     def constant(self, e: nodes.Expr) -> Val | None:
         """The value the passes computed for $N, $#, sizeof and #define names, if any."""
@@ -143,6 +132,13 @@ class ProgEmitter(FnBase):
         if isinstance(value, str):
             return self.const_str(value, t.length if isinstance(t, StrT) else None)
         return Val(t, c64(value))
+
+    def resolved_constant(self, e: nodes.Expr) -> Val:
+        """$N and $# always have a value from the resolve pass."""
+        const = self.constant(e)
+        if const is None:
+            raise CodegenError(f"internal: {type(e).__name__} was not resolved", e)
+        return const
 
     def e_Identifier(self, e: nodes.Identifier) -> Val:
         from pytrace.codegen.builtins import emit_identifier
