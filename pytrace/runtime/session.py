@@ -304,11 +304,18 @@ def _fork_releaser() -> bool:
     return True
 
 
+SessionHook = Callable[[Session], None]
+
+
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
-                exiting: bool = False) -> int:
+                exiting: bool = False, on_start: SessionHook | None = None,
+                on_stop: SessionHook | None = None) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
+    on_start: called once the session has started (maps exist, probes attached), before
+      the loop; on_stop: called on every exit before any fd is closed (whether or not
+      on_start ran). `--prometheus` serves the maps between the two.
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child)
@@ -317,10 +324,14 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
         signal.signal(s, session.request_stop)
     try:
         session.start()
+        if on_start is not None:
+            on_start(session)
         return session.run()
     except RuntimeFailure:
         raise
     finally:
+        if on_stop is not None:
+            on_stop(session)
         session.close(in_background=exiting)
         for s, h in old.items():
             signal.signal(s, h)
