@@ -2,7 +2,8 @@
 
 count, sum -> counter; min, max, avg -> gauge; stats -> summary (a _count/_sum pair);
 hist, lhist -> histogram with one `le` bucket per pytrace bucket (the whole layout of the
-map, so every series of a map — on every host — has the same buckets) and `+Inf`;
+map, so every series of a map — on every host — has the same buckets) and `+Inf`, no
+_count/_sum (the kernel keeps no sum; the count is the `+Inf` bucket);
 integer values -> gauge; strings, stacks, tuples and other values are not exported.
 docs/prometheus.md is the user-facing description.
 """
@@ -21,7 +22,6 @@ from prometheus_client.core import (
     Metric,
     SummaryMetricFamily,
 )
-from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
 from pytrace.prometheus.naming import family_name, label_names, label_value
@@ -107,11 +107,9 @@ def _new_family(kind: str, name: str, doc: str, labels: Sequence[str]) -> Metric
 def _add(m: Metric, t: Type | None, labels: list[str], value: object) -> None:
     if isinstance(m, HistogramMetricFamily):
         assert isinstance(t, AggT) and isinstance(value, Histogram)
+        # Buckets only: the kernel keeps no sum, and OpenMetrics allows _count only
+        # with _sum; the count is the +Inf bucket.
         m.add_metric(labels, _cumulative(t, value), None)
-        # No _sum: the kernel keeps only bucket counts. _count is the +Inf bucket, added
-        # here because the library leaves it out whenever there is no sum.
-        m.samples.append(Sample(m.name + "_count", dict(zip(m._labelnames, labels)),  # noqa: SLF001
-                                float(value.total), None))
     elif isinstance(m, SummaryMetricFamily):
         assert isinstance(value, AvgValue)
         m.add_metric(labels, value.count, float(value.total))
