@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 HERE = os.path.dirname(__file__)
@@ -62,10 +62,8 @@ def _read_url(proc: subprocess.Popen[str], err: list[str], timeout: float = 60.0
 
 
 @contextmanager
-def pytrace_exporter(program: str, workload: list[str], *extra: str) -> Iterator[Exporter]:
-    """`pytrace --prometheus 127.0.0.1:0 -c WORKLOAD -e PROGRAM`; SIGINT on leaving."""
-    cmd = [sys.executable, "-m", "pytrace", "--prometheus", "127.0.0.1:0", *extra,
-           "-c", " ".join([sys.executable, WORKLOAD, *workload]), "-e", program]
+def launch(cmd: list[str]) -> Iterator[Exporter]:
+    """Run a `pytrace --prometheus ...` command line; SIGINT (and wait) on leaving."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTRACE_NO_CACHE="1"))
     err: list[str] = []
@@ -75,7 +73,13 @@ def pytrace_exporter(program: str, workload: list[str], *extra: str) -> Iterator
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.wait(60)
+                proc.communicate(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
+                proc.communicate()
+
+
+def pytrace_exporter(program: str, workload: list[str], *extra: str) -> AbstractContextManager[Exporter]:
+    """`pytrace --prometheus 127.0.0.1:0 -c WORKLOAD -e PROGRAM`."""
+    return launch([sys.executable, "-m", "pytrace", "--prometheus", "127.0.0.1:0", *extra,
+                   "-c", " ".join([sys.executable, WORKLOAD, *workload]), "-e", program])

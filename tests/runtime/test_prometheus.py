@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import socket
+import sys
 import threading
 import urllib.error
 
-from prom_harness import pytrace_exporter, scrape, wait_for
+from prom_harness import launch, pytrace_exporter, scrape, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from pytrace.driver import compile_source
@@ -131,3 +133,47 @@ def test_repl_serve_command(capsys) -> None:  # type: ignore[no-untyped-def]
     finally:
         repl.quit()
     assert repl.server is None
+
+
+def _unit_command(tool: str) -> list[str]:
+    """deploy/systemd/pytrace@.service's ExecStart for `tool`, as systemd would expand it
+    (its Environment= lines, then /etc/pytrace/TOOL.env), run from this checkout and
+    served on a free loopback port."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    unit = open(os.path.join(root, "deploy", "systemd", "pytrace@.service")).read()
+    env: dict[str, str] = {}
+    for line in unit.splitlines():
+        if line.startswith("Environment="):
+            name, _, value = line.removeprefix("Environment=").partition("=")
+            env[name] = value
+    for line in open(os.path.join(root, "deploy", "systemd", f"{tool}.env")):
+        if "=" in line and not line.startswith("#"):
+            name, _, value = line.strip().partition("=")
+            env[name] = value
+    env.update(PYTRACE_SCRIPTS=os.path.join(root, "scripts"), PYTRACE_PROMETHEUS="127.0.0.1:0")
+    start = next(ln for ln in unit.splitlines() if ln.startswith("ExecStart="))
+    words = start.removeprefix("ExecStart=").replace("%i", tool).split()
+    words = [re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], w) for w in words]
+    assert words[0] == "/usr/local/bin/pytrace"
+    return [sys.executable, "-m", "pytrace", *words[1:]]
+
+
+def test_the_systemd_unit_command_serves_a_shipped_script() -> None:
+    with launch(_unit_command("readsize")) as ex:
+        with open("/proc/self/comm") as f:
+            comm = f.read().strip()
+        fd = os.open("/dev/zero", os.O_RDONLY)
+        try:
+            def reads_seen() -> float:
+                os.read(fd, 100)  # one more successful read by this process each poll
+                return samples(scrape(ex.url)).get(
+                    ("pytrace_bytes_bucket", (("comm", comm), ("le", "+Inf"))), 0)
+
+            n = wait_for(lambda: reads_seen() >= 3)
+        finally:
+            os.close(fd)
+        assert n, scrape(ex.url)
+        ex.proc.send_signal(signal.SIGINT)  # the unit's KillSignal
+        out, err = ex.proc.communicate(timeout=60)
+        assert ex.proc.returncode == 0 and "Traceback" not in err, err
+        assert f"@bytes[{comm}]:" in out

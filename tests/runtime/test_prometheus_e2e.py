@@ -1,6 +1,7 @@
 """End to end: a real Prometheus server (Debian's `prometheus`) on loopback scrapes
 `pytrace --prometheus` every second; PromQL through its HTTP API must return the
-labelled counter series and the histogram's `_bucket` series with the workload's values.
+labelled counter series and the histogram's `_bucket` series with the workload's values;
+every query of the shipped Grafana dashboard must parse.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 from prom_harness import pytrace_exporter, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 PROG = ('tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @calls[comm] = count(); } '
         'tracepoint:syscalls:sys_enter_write /pid == cpid/ { @sizes = hist(args.count); }')
 COMM = "pt_prom_e2e"
@@ -32,6 +35,11 @@ def prometheus_binary() -> str:
             pytest.fail(f"PYTRACE_REQUIRE_KERNEL=1 but {why}", pytrace=False)
         pytest.skip(why)
     return path
+
+
+def dashboard_exprs() -> list[str]:
+    dash = json.loads((ROOT / "deploy" / "grafana" / "pytrace.json").read_text())
+    return [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
 
 
 def free_port() -> int:
@@ -54,6 +62,8 @@ class Prometheus:
         try:
             with urllib.request.urlopen(self.url + path, timeout=5) as resp:
                 return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
         except OSError:
             return 0, b""
 
@@ -120,3 +130,7 @@ def test_prometheus_scrapes_labelled_counters_and_histogram_buckets(
         assert len(server.query("pytrace_sizes_bucket")) == 66  # every log2 bucket and +Inf
         median = server.value("histogram_quantile(0.5, pytrace_sizes_bucket)")
         assert median is not None and 63 < median <= 127  # all 5 writes were 100 bytes
+        for expr in dashboard_exprs():  # the shipped dashboard is valid PromQL
+            promql = expr.replace("$__rate_interval", "1m").replace("$instance", ".*")
+            status, body = server.get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))
+            assert status == 200 and json.loads(body)["status"] == "success", (promql, body)
