@@ -147,10 +147,14 @@ def _run(ns: argparse.Namespace) -> int:
         child = shlex.split(ns.command)
     exporter = _prometheus_exporter(ns)
     try:
+        if exporter is not None:
+            exporter.bind()  # a taken port fails before anything is attached
         return run_session(result.obj, out, child, exiting=True,
                            on_start=exporter.on_start if exporter else None,
                            on_stop=exporter.on_stop if exporter else None)
     finally:
+        if exporter is not None:
+            exporter.on_stop()
         if stream is not sys.stdout:
             stream.close()
 

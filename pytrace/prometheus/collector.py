@@ -61,7 +61,7 @@ def _sample_names(m: Metric) -> set[str]:
 class MapCollector(Collector):
     """Every user map of a MapSource as one metric family, plus per-map key gauges."""
 
-    def __init__(self, source: MapSource, max_keys: int = DEFAULT_MAX_KEYS,
+    def __init__(self, source: MapSource | None, max_keys: int = DEFAULT_MAX_KEYS,
                  warn: Warn = stderr_warning) -> None:
         self._source: MapSource | None = source
         self.max_keys = max_keys
@@ -71,6 +71,12 @@ class MapCollector(Collector):
 
     def describe(self) -> list[Metric]:
         return []  # families depend on the maps at scrape time; register() must not scrape
+
+    def attach(self, source: MapSource) -> None:
+        """Read `source` from the next scrape on (a collector made with None serves only
+        the key gauges until then)."""
+        with self._lock:
+            self._source = source
 
     def detach(self) -> None:
         """Stop reading the source; waits for a scrape in progress to finish."""

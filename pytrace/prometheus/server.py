@@ -66,6 +66,10 @@ class Server:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/metrics"
 
+    def attach(self, source: MapSource) -> None:
+        """Serve `source` from the next scrape on (for a server started before its maps)."""
+        self.collector.attach(source)
+
     def close(self) -> None:
         if self.closed:
             return
@@ -93,9 +97,11 @@ def _bind(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> _HTTPS
                              f"{exc.strerror or exc}") from None
 
 
-def serve(source: MapSource, host: str = DEFAULT_HOST, port: int = 0, *,
+def serve(source: MapSource | None, host: str = DEFAULT_HOST, port: int = 0, *,
           max_keys: int = DEFAULT_MAX_KEYS, warn: Warn = stderr_warning) -> Server:
     """Serve the maps of `source` on http://HOST:PORT/metrics until `close()`.
+
+    source None: no maps until `Server.attach(source)` (bind the port first, fail early).
 
     Raises RuntimeFailure (one clear line) when the address cannot be bound. This is the
     entry point for the CLI, the REPL's `.serve` and the Python API.

@@ -3,8 +3,9 @@
 - `session_source(session)`: the CLI's runtime Session (its Resources list the maps).
 - `repl_source(repl)`: the REPL's ReplSession (maps appear as entries are added; reads
   take the session's lock, which also guards adding and undoing entries).
-- `CliExporter`: `on_start`/`on_stop` callbacks for `run_session`: serve once the
-  session has started, stop serving before it closes its fds.
+- `CliExporter`: `bind()` takes the port before tracing starts; `on_start`/`on_stop`
+  callbacks for `run_session` serve the maps once the session has started and stop
+  serving before it closes its fds.
 
 Only public-ish session methods are used (`resources`, `_snapshot`, `map_specs`,
 `snapshot`, `lock`); the engine refactor keeps them or adapts these few lines.
@@ -50,14 +51,21 @@ class CliExporter:
         self.announce = announce
         self.server: Server | None = None
 
+    def bind(self) -> None:
+        """Take the port before tracing starts (RuntimeFailure when it is taken)."""
+        if self.server is None:
+            self.server = serve(None, self.host, self.port, max_keys=self.max_keys,
+                                warn=self.warn)
+
     def on_start(self, session: Any) -> None:
-        """After the session started: bind and serve (RuntimeFailure if the port is taken)."""
-        self.server = serve(session_source(session), self.host, self.port,
-                            max_keys=self.max_keys, warn=self.warn)
+        """Once the session has started (its maps exist): serve them."""
+        self.bind()
+        assert self.server is not None
+        self.server.attach(session_source(session))
         if self.announce is not None:
             self.announce(f"Serving Prometheus metrics on {self.server.url}")
 
-    def on_stop(self, session: Any) -> None:
+    def on_stop(self, session: Any = None) -> None:
         """Before the session closes its fds: stop serving (waits for a scrape in progress)."""
         if self.server is not None:
             self.server.close()

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 HERE = os.path.dirname(__file__)
 WORKLOAD = os.path.join(HERE, "workload.py")
@@ -22,9 +23,20 @@ SERVING = re.compile(r"Serving Prometheus metrics on (http://\S+)")
 
 @dataclass
 class Exporter:
+    """A running `pytrace --prometheus`: its /metrics URL and its output so far."""
+
     proc: subprocess.Popen[str]
     url: str
+    out: list[str]
     err: list[str]
+    readers: list[threading.Thread]
+
+    def finish(self, timeout: float = 60.0) -> tuple[str, str]:
+        """Wait for the exit; (stdout, stderr) in full."""
+        self.proc.wait(timeout)
+        for t in self.readers:
+            t.join(timeout)
+        return "".join(self.out), "".join(self.err)
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 20.0, step: float = 0.1) -> object:
@@ -42,22 +54,29 @@ def scrape(url: str) -> str:
         return resp.read().decode()
 
 
-def _read_url(proc: subprocess.Popen[str], err: list[str], timeout: float = 60.0) -> str:
-    assert proc.stderr is not None
+def _reader(stream: IO[str], lines: list[str], seen: threading.Event) -> threading.Thread:
+    def run() -> None:
+        for line in stream:
+            lines.append(line)
+            seen.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def _wait_url(proc: subprocess.Popen[str], err: list[str], seen: threading.Event,
+              timeout: float = 60.0) -> str:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.5)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        line = proc.stderr.readline()
-        if not line:
+        for line in list(err):
+            m = SERVING.search(line)
+            if m:
+                return m.group(1)
+        if proc.poll() is not None and not seen.is_set():
             break
-        err.append(line)
-        m = SERVING.search(line)
-        if m:
-            return m.group(1)
+        seen.clear()
+        seen.wait(0.5)
     raise AssertionError(f"pytrace never served metrics; stderr: {''.join(err)}")
 
 
@@ -66,17 +85,23 @@ def launch(cmd: list[str]) -> Iterator[Exporter]:
     """Run a `pytrace --prometheus ...` command line; SIGINT (and wait) on leaving."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, PYTRACE_NO_CACHE="1"))
+    assert proc.stdout is not None and proc.stderr is not None
+    out: list[str] = []
     err: list[str] = []
+    seen = threading.Event()
+    readers = [_reader(proc.stdout, out, threading.Event()), _reader(proc.stderr, err, seen)]
     try:
-        yield Exporter(proc, _read_url(proc, err), err)
+        yield Exporter(proc, _wait_url(proc, err, seen), out, err, readers)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
-                proc.communicate(timeout=60)
+                proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.communicate()
+                proc.wait()
+        for t in readers:
+            t.join(10)
 
 
 def pytrace_exporter(program: str, workload: list[str], *extra: str) -> AbstractContextManager[Exporter]:

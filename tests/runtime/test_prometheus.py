@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import urllib.error
@@ -64,14 +65,13 @@ def test_cli_serves_labelled_counters_and_histograms_while_it_runs() -> None:
         t = threading.Thread(target=hammer)
         t.start()
         ex.proc.send_signal(signal.SIGINT)
-        out, err = ex.proc.communicate(timeout=60)
+        out, err = ex.finish()
         stop.set()
         t.join(30)
         assert ex.proc.returncode == 0, err
         assert "@calls[pt_prom]: 7" in out
         assert not errors
-        stderr = "".join(ex.err) + err
-        assert "Traceback" not in stderr and "cannot export" not in stderr, stderr
+        assert "Traceback" not in err and "cannot export" not in err, err
         port = int(ex.url.rsplit(":", 1)[1].split("/")[0])
     with socket.socket() as s:  # the port was released
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -174,6 +174,18 @@ def test_the_systemd_unit_command_serves_a_shipped_script() -> None:
             os.close(fd)
         assert n, scrape(ex.url)
         ex.proc.send_signal(signal.SIGINT)  # the unit's KillSignal
-        out, err = ex.proc.communicate(timeout=60)
+        out, err = ex.finish()
         assert ex.proc.returncode == 0 and "Traceback" not in err, err
         assert f"@bytes[{comm}]:" in out
+
+
+def test_a_taken_port_fails_before_anything_is_attached() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "pytrace", "--prometheus", f"127.0.0.1:{port}",
+                            "-e", 'BEGIN { printf("begun\\n"); }'],
+                           capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, "", f"ERROR: cannot serve Prometheus metrics on 127.0.0.1:{port}: Address already in use\n")
