@@ -10,7 +10,7 @@ from __future__ import annotations
 from pytrace.prometheus.address import AddressError, parse_address
 from pytrace.prometheus.collector import DEFAULT_MAX_KEYS, MapCollector, MapSource
 from pytrace.prometheus.server import Server, serve
-from pytrace.prometheus.sources import CliExporter, repl_source, session_source
+from pytrace.prometheus.sources import CliExporter, engine_source, repl_source, session_source
 
 __all__ = [
     "DEFAULT_MAX_KEYS",
@@ -19,6 +19,7 @@ __all__ = [
     "MapCollector",
     "MapSource",
     "Server",
+    "engine_source",
     "parse_address",
     "repl_source",
     "serve",

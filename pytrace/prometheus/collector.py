@@ -73,8 +73,8 @@ class MapCollector(Collector):
         return []  # families depend on the maps at scrape time; register() must not scrape
 
     def attach(self, source: MapSource) -> None:
-        """Read `source` from the next scrape on (a collector made with None serves only
-        the key gauges until then)."""
+        """Read `source` from the next scrape on (a collector made with None serves
+        nothing until then)."""
         with self._lock:
             self._source = source
 

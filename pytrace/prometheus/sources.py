@@ -1,14 +1,13 @@
 """MapSource adapters for the sessions that own maps, and the CLI's session hooks.
 
-- `session_source(session)`: the CLI's runtime Session (its Resources list the maps).
-- `repl_source(repl)`: the REPL's ReplSession (maps appear as entries are added; reads
-  take the session's lock, which also guards adding and undoing entries).
+- `engine_source(engine)`: a runtime Engine (pytrace/runtime/engine.py): its user maps
+  (`map_specs`) and `snapshot(name)`, both under the engine's lock, which also guards
+  adding, undoing and closing program groups.
+- `session_source(session)`: the CLI's runtime Session (its engine, once started).
+- `repl_source(repl)`: the REPL's ReplSession (its engine; maps appear as entries are added).
 - `CliExporter`: `bind()` takes the port before tracing starts; `on_start`/`on_stop`
   callbacks for `run_session` serve the maps once the session has started and stop
   serving before it closes its fds.
-
-Only public-ish session methods are used (`resources`, `_snapshot`, `map_specs`,
-`snapshot`, `lock`); the engine refactor keeps them or adapts these few lines.
 """
 
 from __future__ import annotations
@@ -18,27 +17,35 @@ from typing import Any
 
 from pytrace.prometheus.collector import DEFAULT_MAX_KEYS, MapSource, Warn, stderr_warning
 from pytrace.prometheus.server import Server, serve
+from pytrace.resources import MapSpec
+from pytrace.values import MapSnapshot
 
-__all__ = ["CliExporter", "repl_source", "session_source"]
+__all__ = ["CliExporter", "engine_source", "repl_source", "session_source"]
+
+
+def engine_source(engine: Any) -> MapSource:
+    """The user maps of a runtime Engine."""
+    def specs() -> list[MapSpec]:
+        with engine.lock:
+            return list(engine.map_specs.values())
+
+    def read(name: str) -> MapSnapshot:
+        snap: MapSnapshot = engine.snapshot(name)  # takes the engine's lock
+        return snap
+
+    return MapSource(specs=specs, read=read)
 
 
 def session_source(session: Any) -> MapSource:
     """The maps of a runtime.session.Session (after start())."""
-    return MapSource(specs=lambda: [m for m in session.resources.maps if m.is_user],
-                     read=session._snapshot)  # noqa: SLF001 - the session's one map reader
+    if session.engine is None:
+        raise RuntimeError("the session has not started")
+    return engine_source(session.engine)
 
 
 def repl_source(repl: Any) -> MapSource:
     """The maps of a repl.session.ReplSession."""
-    def read(name: str) -> Any:
-        with repl.lock:
-            return repl.snapshot(name)
-
-    def specs() -> list[Any]:
-        with repl.lock:
-            return list(repl.map_specs.values())
-
-    return MapSource(specs=specs, read=read)
+    return engine_source(repl.engine)
 
 
 class CliExporter:
