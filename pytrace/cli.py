@@ -102,16 +102,16 @@ def _list(ns: argparse.Namespace) -> int:
 
 
 def _run(ns: argparse.Namespace) -> int:
+    prog = _read_program(ns)
+    if prog is None:
+        from pytrace.repl import start_repl
+
+        return start_repl(ns)  # before the compiler's imports: the prompt comes first
     from pytrace.diagnostics import CompileError, render_all
     from pytrace.driver import compile_source
     from pytrace.options import Options
     from pytrace.source import Source
 
-    prog = _read_program(ns)
-    if prog is None:
-        from pytrace.repl import start_repl
-
-        return start_repl(ns)
     name, text, params = prog
     source = Source(name, text)
     options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe)

@@ -41,8 +41,24 @@ class Print:
 
 @dataclass(frozen=True)
 class Watch:
-    map_name: str
+    """`.watch [@MAP ...] [INTERVAL]`: no maps means every map."""
+
+    maps: tuple[str, ...] = ()
     interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class Top:
+    """`.top [N] [@MAP ...] [INTERVAL]`: the N largest keys (no maps: every keyed map)."""
+
+    rows: int = 10
+    maps: tuple[str, ...] = ()
+    interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class Edit:
+    probe_id: int
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,8 @@ class Serve:
     address: tuple[str, int] | None
 
 
-MetaCommand = Help | Probes | Detach | Maps | Print | Watch | Clear | Save | Load | Quit | Serve
+MetaCommand = (Help | Probes | Detach | Maps | Print | Watch | Top | Edit | Clear | Save | Load
+               | Quit | Serve)
 _Parser = Callable[["CommandInfo", list[str]], MetaCommand]
 
 
@@ -91,8 +108,12 @@ COMMANDS: dict[str, CommandInfo] = {c.name: c for c in (
     CommandInfo(".detach", ".detach ID", "detach probe ID (its maps keep their contents)"),
     CommandInfo(".maps", ".maps", "list the session's maps with their types"),
     CommandInfo(".print", ".print @MAP", "print a map now (typing @MAP alone does the same)"),
-    CommandInfo(".watch", ".watch @MAP [INTERVAL]",
-                "show a map refreshing every INTERVAL (default 1s) until Ctrl-C"),
+    CommandInfo(".watch", ".watch [@MAP ...] [INTERVAL]",
+                "show maps (default: all) live, refreshed every INTERVAL (1s), until Ctrl-C"),
+    CommandInfo(".top", ".top [N] [@MAP ...] [INTERVAL]",
+                "a live table of the N (10) largest keys with rates per second"),
+    CommandInfo(".edit", ".edit ID",
+                "change probe ID in $EDITOR and replace it live (its maps are kept)"),
     CommandInfo(".clear", ".clear @MAP", "delete every entry of a map"),
     CommandInfo(".save", ".save FILE", "write every entry typed so far as a runnable script"),
     CommandInfo(".load", ".load FILE", "run a script's probes in this session"),
@@ -206,10 +227,41 @@ def _one_map(cls: Callable[[str], MetaCommand]) -> _Parser:
     return parse
 
 
+def _live_args(info: CommandInfo, args: list[str], rows: bool
+               ) -> tuple[tuple[str, ...], float, int | None]:
+    """(maps, interval, rows) from the words of `.watch` / `.top`, in any order."""
+    maps: list[str] = []
+    interval: float | None = None
+    count: int | None = None
+    for word in args:
+        if word.startswith("@"):
+            maps.append(_map_arg(info, word))
+        elif rows and word.isdigit() and count is None:
+            count = int(word)
+            if count < 1:
+                raise MetaError(f"'{word}' rows: at least 1; usage: {info.usage}")
+        elif interval is None:
+            interval = parse_duration(word)
+        else:
+            raise MetaError(f"usage: {info.usage}")
+    return tuple(dict.fromkeys(maps)), interval or 1.0, count
+
+
 def _watch(info: CommandInfo, args: list[str]) -> MetaCommand:
-    _arity(info, args, 1, 2)
-    interval = parse_duration(args[1]) if len(args) == 2 else 1.0
-    return Watch(_map_arg(info, args[0]), interval)
+    maps, interval, _ = _live_args(info, args, rows=False)
+    return Watch(maps, interval)
+
+
+def _top(info: CommandInfo, args: list[str]) -> MetaCommand:
+    maps, interval, rows = _live_args(info, args, rows=True)
+    return Top(rows or 10, maps, interval)
+
+
+def _edit(info: CommandInfo, args: list[str]) -> MetaCommand:
+    _arity(info, args, 1, 1)
+    if not args[0].isdigit():
+        raise MetaError(f"'{args[0]}' is not a probe id (see .probes); usage: {info.usage}")
+    return Edit(int(args[0]))
 
 
 def _path(cls: Callable[[str], MetaCommand]) -> _Parser:
@@ -238,6 +290,8 @@ _PARSERS: dict[str, _Parser] = {
     ".maps": _no_args(Maps),
     ".print": _one_map(Print),
     ".watch": _watch,
+    ".top": _top,
+    ".edit": _edit,
     ".clear": _one_map(Clear),
     ".save": _path(Save),
     ".load": _path(Load),

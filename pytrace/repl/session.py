@@ -8,6 +8,10 @@ are loaded. Each entry is one program group of the runtime Engine (the same engi
 record dispatcher as the CLI): user maps are shared by name, the entry's internal maps
 (`__ringbuf`, `__lost`, `__globals`, …) are private to it, and a failed entry closes
 every program and map it created.
+
+Nothing heavy is imported with this module: the engine, the output sinks and the
+compiler are imported on first use (or by `warm()` in the background), so the REPL's
+prompt appears before them.
 """
 
 from __future__ import annotations
@@ -18,16 +22,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
-from pytrace.diagnostics import CompileError, Diagnostic, render_all
-from pytrace.output import TextOutput
-from pytrace.resources import BpfObject, MapSpec
-from pytrace.runtime.engine import Engine, Group
-from pytrace.runtime.engine import private_maps as _suffix_internal  # noqa: F401 (tests)
-from pytrace.runtime.errors import RuntimeFailure
-from pytrace.source import Source, Span
-from pytrace.values import MapSnapshot
+if TYPE_CHECKING:
+    from pytrace.diagnostics import Diagnostic
+    from pytrace.output import TextOutput
+    from pytrace.resources import BpfObject, MapSpec
+    from pytrace.runtime.engine import Engine, Group
+    from pytrace.source import Source
+    from pytrace.values import MapSnapshot
 
 Emit = Callable[[str], None]
 
@@ -43,6 +46,7 @@ class Entry:
     id: int
     text: str
     group: Group
+    blocks: int = 0  # probe blocks in `text`
 
     @property
     def live(self) -> bool:
@@ -58,6 +62,8 @@ class Entry:
 
 
 def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
+    from pytrace.source import Span
+
     out = []
     for d in diags:
         s = d.span
@@ -98,43 +104,99 @@ class RateLimiter:
         return note
 
 
-class _Screen(io.TextIOBase):
+class Screen(io.TextIOBase):
     """A text stream onto the REPL's screen: each write goes above the prompt, rate
-    limited (the lines over the limit are counted and reported)."""
+    limited when `limiter` is given (the writes over the limit are counted and
+    reported). `tty` is what isatty() answers (the real terminal's answer)."""
 
-    def __init__(self, emit: Emit, limiter: RateLimiter, limited: bool) -> None:
-        self.emit, self.limiter, self.limited = emit, limiter, limited
+    def __init__(self, emit: Emit, limiter: RateLimiter | None = None,
+                 tty: bool = False) -> None:
+        self.emit, self.limiter, self.tty = emit, limiter, tty
 
     def write(self, text: str) -> int:
-        if text and (not self.limited or self.limiter.admit()):
+        if text and (self.limiter is None or self.limiter.admit()):
             self.emit(text)
         return len(text)
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def make_sink(out: TextIO, err: TextIO, colour: bool) -> TextOutput:
+    """The output sink the REPL renders through: the CLI's RichOutput when colour is
+    wanted (a terminal without NO_COLOR), else the bpftrace-exact TextOutput."""
+    if colour:
+        from pytrace.output.rich import RichOutput
+
+        return RichOutput(out, err, quiet=True, force_terminal=True)
+    from pytrace.output import TextOutput
+
+    return TextOutput(out, err, quiet=True)
 
 
 class ReplSession:
     """Everything live in one REPL: an Engine (shared maps, one group per entry), and the
     thread polling the entries' ring buffers."""
 
-    def __init__(self, emit: Emit, options_params: Sequence[str] = ()) -> None:
+    def __init__(self, emit: Emit, options_params: Sequence[str] = (),
+                 colour: bool = False) -> None:
         self.emit = emit  # writes text above the prompt
         self.params = list(options_params)
+        self.colour = colour
         self.entries: list[Entry] = []
-        self.texts: list[str] = []  # every successful entry, for .save and recompiles
+        self.texts: list[str] = []  # every text ever attached, in order: the compile prefix
         self.blocks = 0  # probe blocks in self.texts
         self._new_blocks = 0
+        self._tags = 0
         self.limiter = RateLimiter()
-        # probe output is rate limited; notices (lost events, warnings) always shown
-        self.output = TextOutput(cast(TextIO, _Screen(emit, self.limiter, True)),
-                                 cast(TextIO, _Screen(emit, self.limiter, False)), quiet=True)
-        self.engine = Engine(self.output)
-        self.lock = self.engine.lock
+        self._engine: Engine | None = None
+        self._output: TextOutput | None = None
+        self._init_lock = threading.Lock()
         self._stats_fd = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    # ------------------------------------------------------------ lazy parts
+    def _ensure(self) -> Engine:
+        with self._init_lock:
+            if self._engine is None:
+                from pytrace.runtime.engine import Engine
+
+                # probe output is rate limited; notices (lost events, warnings) always shown
+                self._output = make_sink(cast(TextIO, Screen(self.emit, self.limiter)),
+                                         cast(TextIO, Screen(self.emit)), self.colour)
+                self._engine = Engine(self._output)
+            return self._engine
+
+    @property
+    def engine(self) -> Engine:
+        """The runtime Engine under every entry (created on first use)."""
+        return self._engine if self._engine is not None else self._ensure()
+
+    @property
+    def output(self) -> TextOutput:
+        """The sink the entries' records go to (rate limited, above the prompt)."""
+        self._ensure()
+        assert self._output is not None
+        return self._output
+
+    @property
+    def lock(self) -> threading.RLock:
+        return cast(threading.RLock, self.engine.lock)
+
     @property
     def map_specs(self) -> dict[str, MapSpec]:
         return self.engine.map_specs
+
+    def warm(self) -> None:
+        """Import and build what the first entry needs (engine, parser tables, passes,
+        LLVM), so it need not wait; safe to run in a background thread."""
+        self._ensure()
+        from pytrace.driver import check_source  # noqa: F401 - imported for its side effect
+        from pytrace.parser import get_parser
+
+        get_parser()
+        from pytrace.codegen import llvm  # noqa: F401
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -153,6 +215,8 @@ class ReplSession:
 
     def finish(self) -> list[MapSnapshot]:
         """Run END blocks, drain, detach everything; the non-empty maps to print."""
+        if self._engine is None:
+            return []
         with self.lock:
             for e in self.entries:
                 if e.live:
@@ -169,7 +233,8 @@ class ReplSession:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
-        self.engine.close()
+        if self._engine is not None:
+            self._engine.close()
         if self._stats_fd >= 0:
             from pytrace.runtime.syscalls import close_fd
 
@@ -180,8 +245,10 @@ class ReplSession:
     def compile(self, text: str, name: str = "stdin") -> tuple[BpfObject, int, str]:
         """Compile `text` after the earlier entries: (object, first new probe spec,
         warnings rendered). Raises EntryError with the rendered diagnostics."""
+        from pytrace.diagnostics import CompileError
         from pytrace.driver import check_source, generate
         from pytrace.passes.context import Options
+        from pytrace.source import Source
 
         prefix = "".join(t + "\n" for t in self.texts)
         lines = prefix.count("\n")
@@ -200,27 +267,71 @@ class ReplSession:
 
     @staticmethod
     def _render(diags: Sequence[Diagnostic], lines: int, own: Source, combined: Source) -> str:
+        from pytrace.diagnostics import render_all
+
         mine = [d for d in diags if d.span is not None and d.span.line > lines]
         rest = [d for d in diags if d not in mine]
         return render_all(_shift(mine, lines), own) + (render_all(rest, combined) if rest else "")
+
+    def _attach(self, eid: int, text: str, obj: BpfObject, skip: int) -> Entry:
+        """Load and attach a compiled entry, record its text, run its BEGIN blocks."""
+        from pytrace.runtime.errors import RuntimeFailure
+
+        self._tags += 1
+        reused = any(e.id == eid for e in self.entries)
+        tag = f"e{eid}r{self._tags}" if reused else f"e{eid}"
+        try:
+            group = self.engine.add(obj, first_probe=skip, tag=tag, on_exit=self._exited)
+        except (RuntimeFailure, OSError) as exc:
+            raise EntryError(f"ERROR: {exc}\n") from None
+        entry = Entry(eid, text, group, self._new_blocks - self.blocks)
+        self.texts.append(text)
+        self.blocks = self._new_blocks
+        self.engine.run(group, "BEGIN")
+        return entry
 
     def add(self, text: str, name: str = "stdin") -> tuple[Entry, str]:
         """Compile, load, attach and start one entry; (entry, warnings). EntryError on
         any problem, after undoing everything the entry created."""
         with self.lock:
             obj, skip, warnings = self.compile(text, name)
-            eid = (self.entries[-1].id + 1) if self.entries else 1
-            try:
-                group = self.engine.add(obj, first_probe=skip, tag=f"e{eid}",
-                                        on_exit=self._exited)
-            except (RuntimeFailure, OSError) as exc:
-                raise EntryError(f"ERROR: {exc}\n") from None
-            entry = Entry(eid, text, group)
+            eid = max((e.id for e in self.entries), default=0) + 1
+            entry = self._attach(eid, text, obj, skip)
             self.entries.append(entry)
-            self.texts.append(text)
-            self.blocks = self._new_blocks
-            self.engine.run(group, "BEGIN")
             return entry, warnings
+
+    def replace(self, eid: int, text: str, name: str = "stdin") -> tuple[Entry, str]:
+        """Replace entry `eid` by `text` (`.edit`): the new text is compiled after every
+        earlier one (so it must agree with the maps' types, which are kept), the old
+        probes detach and the new ones attach under the same id. A compile error changes
+        nothing; if the new text cannot be attached the old one is attached again.
+        KeyError for an unknown id."""
+        with self.lock:
+            i = next((n for n, e in enumerate(self.entries) if e.id == eid), None)
+            if i is None:
+                raise KeyError(eid)
+            old = self.entries[i]
+            obj, skip, warnings = self.compile(text, name)
+            was_live = old.live
+            if was_live:
+                self.engine.retire(old.group)
+            try:
+                self.entries[i] = self._attach(eid, text, obj, skip)
+            except EntryError as exc:
+                restored = was_live and self._restore(i, old)
+                state = "attached again" if restored else "detached"
+                raise EntryError(f"{str(exc).rstrip()}\n(probe {eid} is {state} "
+                                 "with its old text)\n") from None
+            return self.entries[i], warnings
+
+    def _restore(self, i: int, old: Entry) -> bool:
+        """Attach an entry's old text again after its replacement failed."""
+        try:
+            obj, skip, _ = self.compile(old.text)
+            self.entries[i] = self._attach(old.id, old.text, obj, skip)
+        except EntryError:
+            return False
+        return True
 
     def _exited(self, group: Group, code: int) -> None:
         """exit() in an entry detaches that entry only."""
@@ -241,9 +352,13 @@ class ReplSession:
             self.engine.retire(e.group)
             return e
 
+    def script(self) -> str:
+        """Every entry's current text, in order: the script `.save` writes."""
+        return "".join(e.text.rstrip("\n") + "\n" for e in self.entries)
+
     # ------------------------------------------------------------ maps
     def map_names(self) -> list[str]:
-        return self.engine.map_names()
+        return self.engine.map_names() if self._engine is not None else []
 
     def snapshot(self, name: str) -> MapSnapshot:
         """Read and decode a user map now; KeyError if the session has no such map."""
@@ -255,8 +370,11 @@ class ReplSession:
     # ------------------------------------------------------------ ring buffers
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
+            if self._engine is None:
+                self._stop.wait(0.05)
+                continue
             try:
-                n = self.engine.drain_all(limit=4096)
+                n = self._engine.drain_all(limit=4096)
             except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
                 self.emit(f"ERROR: while reading probe output: {exc}\n")
                 n = 0
