@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -47,8 +48,12 @@ class Repl:
     """Dispatches entries to the session; `run()` is the read-eval-print loop."""
 
     def __init__(self, session: ReplSession, prompt: PromptSession[str] | None = None,
-                 rich: bool = False) -> None:
+                 rich: bool = False, split: bool = False) -> None:
         self.session = session
+        # split: stdout is not a terminal; the REPL's own messages go to the terminal
+        # (stderr) and stdout gets only the data, exactly as the CLI writes it
+        self.split = split
+        self.say: Callable[[str], None] = _error_raw if split else _write
         self.prompt = prompt
         self.colour = rich
         self.done = False
@@ -72,7 +77,7 @@ class Repl:
         try:
             while not self.done:
                 try:
-                    with patch_stdout(raw=True):
+                    with patch_stdout(raw=True) if not self.split else nullcontext():
                         text = self.prompt.prompt()
                 except KeyboardInterrupt:
                     continue  # Ctrl-C cancels the current input only
@@ -132,14 +137,14 @@ class Repl:
         if warnings:
             self.error(warnings)
         points = ", ".join(entry.attach_points)
-        _write(f"probe {entry.id} attached ({points})\n")
+        self.say(f"probe {entry.id} attached ({points})\n")
         return True
 
     # ------------------------------------------------------------ meta commands
     def command(self, cmd: meta.MetaCommand) -> None:
         match cmd:
             case meta.Help(topic):
-                _write(meta.help_text(topic) + "\n")
+                self.say(meta.help_text(topic) + "\n")
             case meta.Probes():
                 self.probes()
             case meta.Detach(probe_id):
@@ -168,11 +173,11 @@ class Repl:
     def probes(self) -> None:
         entries = self.session.entries
         if not entries:
-            _write("no probes (enter a probe block to attach one)\n")
+            self.say("no probes (enter a probe block to attach one)\n")
             return
         for e in sorted(entries, key=lambda e: e.id):
             state = "attached" if e.live else "detached"
-            _write(f"{e.id:>3}  {state:<8}  {e.events():>10} events  "
+            self.say(f"{e.id:>3}  {state:<8}  {e.events():>10} events  "
                    f"{', '.join(e.attach_points)}\n")
 
     def detach(self, eid: int) -> None:
@@ -181,15 +186,15 @@ class Repl:
         except KeyError:
             self.error(f"ERROR: no attached probe {eid} (see .probes)")
             return
-        _write(f"probe {eid} detached (its maps keep their contents)\n")
+        self.say(f"probe {eid} detached (its maps keep their contents)\n")
 
     def maps(self) -> None:
         specs = self.session.map_specs
         if not specs:
-            _write("no maps yet\n")
+            self.say("no maps yet\n")
             return
         for name in sorted(specs):
-            _write(f"{name}{map_type(self.session, name)}\n")
+            self.say(f"{name}{map_type(self.session, name)}\n")
 
     def _known(self, name: str) -> bool:
         if name in self.session.map_specs:
@@ -204,7 +209,7 @@ class Repl:
     def clear(self, name: str) -> None:
         if self._known(name):
             self.session.clear(name)
-            _write(f"{name} cleared\n")
+            self.say(f"{name} cleared\n")
 
     # ------------------------------------------------------------ live views
     def _live_maps(self, names: tuple[str, ...], keyed: bool) -> list[str] | None:
@@ -249,8 +254,8 @@ class Repl:
         from rich.console import Console
         from rich.live import Live
 
-        console = Console(file=sys.stdout, highlight=False, force_terminal=self.colour or None,
-                          no_color=not self.colour)
+        console = Console(file=sys.stderr if self.split else sys.stdout, highlight=False,
+                          force_terminal=self.colour or None, no_color=not self.colour)
         try:
             with Live(view(), console=console, auto_refresh=False,
                       vertical_overflow="crop") as live:
@@ -276,7 +281,7 @@ class Repl:
             self.error(f"ERROR: {exc}")
             return
         if text.strip() == entry.text.strip():
-            _write(f"probe {eid} unchanged\n")
+            self.say(f"probe {eid} unchanged\n")
             return
         try:
             new, warnings = self.session.replace(eid, text)
@@ -285,7 +290,7 @@ class Repl:
             return
         if warnings:
             self.error(warnings)
-        _write(f"probe {eid} replaced ({', '.join(new.attach_points)}); "
+        self.say(f"probe {eid} replaced ({', '.join(new.attach_points)}); "
                "its maps keep their contents\n")
 
     def save(self, path: str) -> None:
@@ -295,7 +300,7 @@ class Repl:
         except OSError as exc:
             self.error(f"ERROR: cannot write {path}: {exc.strerror}")
             return
-        _write(f"saved {len(self.session.entries)} entries to {path}\n")
+        self.say(f"saved {len(self.session.entries)} entries to {path}\n")
 
     def load(self, path: str) -> None:
         try:
@@ -317,7 +322,7 @@ class Repl:
             if self.server is not None:
                 self.server.close()
                 self.server = None
-                _write("stopped serving Prometheus metrics\n")
+                self.say("stopped serving Prometheus metrics\n")
             return
         if self.server is not None:
             self.error(f"ERROR: already serving on {self.server.url} (.serve off first)")
@@ -325,7 +330,7 @@ class Repl:
         emit = self.session.emit
         self.server = serve(repl_source(self.session), *address,
                             warn=lambda msg: emit(f"WARNING: {msg}\n"))
-        _write(f"serving Prometheus metrics on {self.server.url}\n")
+        self.say(f"serving Prometheus metrics on {self.server.url}\n")
 
     def quit(self) -> None:
         """END blocks run, the maps print, everything is detached and closed."""
@@ -395,7 +400,9 @@ def run_repl(params: list[str] | None = None) -> int:
     from pytrace.runtime.errors import RuntimeFailure
 
     colour = colour_wanted()
-    session = ReplSession(_write, params or [], colour=colour)
+    split = not sys.stdout.isatty()
+    session = ReplSession(_write, params or [], colour=colour,
+                          notice=_error_raw if split else None)
     try:
         session.start()
     except RuntimeFailure as exc:
@@ -403,7 +410,15 @@ def run_repl(params: list[str] | None = None) -> int:
         _error_raw(f"ERROR: {exc}\n")
         return 1
     hist = None if os.environ.get("PYTRACE_NO_HISTORY") else history_path()
-    prompt = make_prompt(completion_context(session), hist, status=status_line(session))
+    prompt = make_prompt(completion_context(session), hist, status=status_line(session),
+                         output=_terminal_output() if split else None)
     _warm_after_first_render(prompt, session)
-    _write(BANNER + "\n")
-    return Repl(session, prompt, rich=colour).run()
+    (_error_raw if split else _write)(BANNER + "\n")
+    return Repl(session, prompt, rich=colour, split=split).run()
+
+
+def _terminal_output() -> Any:
+    """The prompt's output when stdout is redirected: the terminal on stderr."""
+    from prompt_toolkit.output import create_output
+
+    return create_output(sys.stderr)

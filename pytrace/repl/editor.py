@@ -68,6 +68,11 @@ def _bindings() -> KeyBindings:
     @kb.add("enter")
     def _enter(event: KeyPressEvent) -> None:
         buf = event.current_buffer
+        state = buf.complete_state
+        if state is not None and state.current_completion is not None:
+            buf.apply_completion(state.current_completion)  # Enter takes the menu's choice
+            return
+        buf.cancel_completion()
         if should_submit(buf.text):
             buf.validate_and_handle()
         else:
@@ -85,7 +90,9 @@ def _toolbar(status: Callable[[], str]) -> Callable[[], str]:
         try:
             buf = get_app().current_buffer
             state = buf.complete_state
-            chosen = state.current_completion if state is not None else None
+            chosen = None
+            if state is not None:  # the menu's choice, else its first line
+                chosen = state.current_completion or next(iter(state.completions), None)
             return toolbar_text(buf.text, buf.cursor_position,
                                 chosen.text if chosen is not None else None, status())
         except Exception:  # noqa: BLE001 - a toolbar bug must not end the session

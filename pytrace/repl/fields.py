@@ -171,7 +171,7 @@ class Fields:
             return "args"
         if expr == "curtask":
             return "struct task_struct *"
-        if expr.startswith("$"):
+        if re.fullmatch(r"\$\w+", expr):
             return self._variable(expr, depth)
         if expr.startswith("(") and _matching_close(expr) == len(expr) - 1:
             return self.type_of(expr[1:-1].strip(), depth + 1)

@@ -156,7 +156,7 @@ def top_view(snaps: Sequence[MapSnapshot], rates: Rates, rows: int, interval: fl
              if e.key is not None and isinstance(e.value, int | AvgValue)
              and not isinstance(e.value, bool)]
     found.sort(key=lambda se: _sort_value(se[1].value), reverse=True)
-    t = Table(expand=False, header_style="bold", pad_edge=False)
+    t = Table(expand=False, header_style="bold")
     t.add_column("#", justify="right", style="dim")
     t.add_column("map")
     t.add_column("key", style="yellow")

@@ -94,13 +94,13 @@ def access_before(before: str) -> tuple[str, str, str] | None:
     i, depth = end, 0
     while i > 0:
         ch = code[i - 1]
-        if ch == ")":
+        if ch in ")]":
             depth += 1
-        elif ch == "(":
+        elif ch in "([":
             if depth == 0:
                 break
             depth -= 1
-        elif depth == 0 and not (ch.isalnum() or ch in "_$@.>[]" or
+        elif depth == 0 and not (ch.isalnum() or ch in "_$@.>" or
                                  (ch == "-" and code[i:i + 1] == ">")):
             break
         i -= 1

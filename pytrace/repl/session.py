@@ -139,8 +139,9 @@ class ReplSession:
     thread polling the entries' ring buffers."""
 
     def __init__(self, emit: Emit, options_params: Sequence[str] = (),
-                 colour: bool = False) -> None:
-        self.emit = emit  # writes text above the prompt
+                 colour: bool = False, notice: Emit | None = None) -> None:
+        self.emit = emit  # writes probe output above the prompt
+        self.notice = notice or emit  # the session's own messages
         self.params = list(options_params)
         self.colour = colour
         self.entries: list[Entry] = []
@@ -164,7 +165,7 @@ class ReplSession:
 
                 # probe output is rate limited; notices (lost events, warnings) always shown
                 self._output = make_sink(cast(TextIO, Screen(self.emit, self.limiter)),
-                                         cast(TextIO, Screen(self.emit)), self.colour)
+                                         cast(TextIO, Screen(self.notice)), self.colour)
                 self._engine = Engine(self._output)
             return self._engine
 
@@ -338,7 +339,7 @@ class ReplSession:
         entry = next((e for e in self.entries if e.group is group), None)
         if entry is not None and entry.live:
             self.engine.retire(group)
-            self.emit(f"probe {entry.id} called exit(): detached\n")
+            self.notice(f"probe {entry.id} called exit(): detached\n")
 
     def entry(self, eid: int) -> Entry | None:
         return next((e for e in self.entries if e.id == eid), None)
@@ -376,7 +377,7 @@ class ReplSession:
             try:
                 n = self._engine.drain_all(limit=4096)
             except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
-                self.emit(f"ERROR: while reading probe output: {exc}\n")
+                self.notice(f"ERROR: while reading probe output: {exc}\n")
                 n = 0
             note = self.limiter.tick()
             if note:
