@@ -187,7 +187,8 @@ def _code_candidates(text: str, before: str, word: str, ctx: Context) -> list[Su
     if ctx.typing and not word:
         return []
     keywords = [Suggestion(k, "keyword") for k in _keywords() if k not in TOP_LEVEL_KEYWORDS]
-    return [Suggestion(n, m) for n, m in _builtins().items()] + keywords
+    maps = _map_candidates(text, ctx) if not word else []  # Tab on nothing: maps too
+    return [Suggestion(n, m) for n, m in _builtins().items()] + keywords + maps
 
 
 def _member_candidates(text: str, before: str, expr: str, ctx: Context) -> list[Suggestion]:
