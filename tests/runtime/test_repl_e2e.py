@@ -533,7 +533,7 @@ def test_watch_several_maps_in_one_layout_and_top(term: Term) -> None:
         t.type(".top 3 200ms")
         t.send("Enter")
         t.expect("top 3 of @by")
-        assert _wait(lambda: re.search(rf"│ @by +│ \d+ +│ +\d+ │ +[\d,.]+/s", t.screen())
+        assert _wait(lambda: re.search(r"│ @by +│ \d+ +│ +\d+ │ +[\d,.]+/s", t.screen())
                      is not None), t.screen()
         t.send("C-c")
     finally:
