@@ -179,6 +179,10 @@ def _run(args: Args, env: Environment, child: list[str] | None) -> int:
     source = Source(*prog)
     _check_named_params(args, source.text)
     options = _options(args, env)
+    if not (args.dry_run or args.mode == "codegen"):
+        from pytrace.runtime.features import check_privileges
+
+        check_privileges()  # as bpftrace: no privileges, no compile (tracefs mounted too)
     try:
         result = _compile(args, source, options)
     except CompileError as exc:
