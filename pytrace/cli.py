@@ -5,6 +5,7 @@ compiled and run. Every failure is one `ERROR:` line (never a traceback)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -133,7 +134,7 @@ def _check_named_params(args: Args, text: str) -> None:
     """Named parameters are read with getopt(); one the program never asks for is an error."""
     for item in args.named_params:
         name = item.partition("=")[0]
-        if f'getopt("{name}"' not in text:
+        if not re.search(r'\bgetopt\s*\(\s*"' + re.escape(name) + '"', text):
             raise fatal(f"unknown named parameter: --{name} (the program has no "
                         f"getopt(\"{name}\"))")
 

@@ -63,29 +63,24 @@ TROUBLESHOOTING OPTIONS:
 ENVIRONMENT:
     Config variables may be set as BPFTRACE_<NAME>; they win over the script's
     config = { ... } block:
-    BPFTRACE_MAX_MAP_KEYS       [default: 4096] maximum keys of a map
     BPFTRACE_MAX_PROBES         [default: 1024] maximum probes to attach
     BPFTRACE_MAX_BPF_PROGS      [default: 1024] maximum BPF programs generated
-    BPFTRACE_MAX_STRLEN         [default: 1024] maximum bytes of str(), buf(), path()
-    BPFTRACE_MAX_CAT_BYTES      [default: 10240] maximum bytes read by cat()
-    BPFTRACE_LOG_SIZE           [default: 1000000] verifier log size in bytes
-    BPFTRACE_PERF_RB_PAGES      [default: 64] ring buffer pages
-    BPFTRACE_STACK_MODE         [default: bpftrace] ustack/kstack format
-                                (bpftrace, perf, raw, build_id)
-    BPFTRACE_MISSING_PROBES     [default: error] probes that cannot attach
-                                (error, warn, ignore)
     BPFTRACE_PRINT_MAPS_ON_EXIT [default: 1] print the maps at exit
-    BPFTRACE_CPP_DEMANGLE       [default: 1] demangle C++ symbols in stacks
-    BPFTRACE_CACHE_USER_SYMBOLS [default: PER_PID] PER_PID, PER_PROGRAM or NONE
+    Also read and checked, for the compiler and the runtime (docs/cli.md says which
+    of them change pytrace's behaviour today):
+    BPFTRACE_MAX_MAP_KEYS, BPFTRACE_MAX_STRLEN, BPFTRACE_MAX_CAT_BYTES,
+    BPFTRACE_LOG_SIZE, BPFTRACE_PERF_RB_PAGES, BPFTRACE_STACK_MODE,
+    BPFTRACE_MISSING_PROBES, BPFTRACE_CPP_DEMANGLE, BPFTRACE_CACHE_USER_SYMBOLS,
     BPFTRACE_LAZY_SYMBOLICATION, BPFTRACE_SHOW_DEBUG_INFO, BPFTRACE_ON_STACK_LIMIT,
     BPFTRACE_STR_TRUNC_TRAILER, BPFTRACE_LICENSE, BPFTRACE_UNSTABLE_TSERIES,
     BPFTRACE_UNSTABLE_DW_USTACK
     Environment only:
-    BPFTRACE_BTF                [default: none] a BTF file to use for kernel types
+    BPFTRACE_COLOR              [default: auto] colour of the terminal output:
+                                auto, always or never
+    BPFTRACE_BTF                [default: none] a BTF file for kernel types
     BPFTRACE_KERNEL_SOURCE      [default: /lib/modules/$(uname -r)] kernel headers
     BPFTRACE_KERNEL_BUILD       [default: /lib/modules/$(uname -r)] out-of-tree build
     BPFTRACE_VMLINUX            [default: none] vmlinux for kernel symbols
-    BPFTRACE_COLOR              [default: auto] colour: auto, always or never
     PYTRACE_NO_CACHE            do not use the compiled-object cache
     XDG_CACHE_HOME              where the cache lives ($XDG_CACHE_HOME/pytrace)
 

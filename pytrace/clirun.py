@@ -151,7 +151,7 @@ def run_program(args: Args, env: Environment, options: Options, result: CompileR
         if options.config_value("print_maps_on_exit", script, True) in (False, 0, "false"):
             _no_maps_at_exit(out)
         _verbose_start(args, result, source_text)
-        return run_session(result.obj, out, child, exiting=True)
+        return run_session(result.obj, out, child, exiting=True, target_pid=args.pid)
     except ValueError as exc:  # make_output: an unknown format
         raise Exit(1, f"ERROR: {exc}\n") from None
     finally:

@@ -269,3 +269,9 @@ def test_probe_filter_compiles_only_the_matching_probes() -> None:
     assert (code, err) == (1, "ERROR: No probes matched the probe filter '^nomatch$'\n")
     code, _, err = cli("--dry-run", "--probe-filter", "(", "-e", "interval:s:1 { }")
     assert code == 1 and err.startswith("ERROR: invalid --probe-filter regular expression '('")
+
+
+def test_named_parameter_the_program_asks_for_passes_the_check() -> None:
+    code, _, err = cli("--dry-run", "-e", 'BEGIN { $x = getopt( "aa", 1); }', "--", "--aa=2")
+    assert "unknown named parameter" not in err
+    assert code == 0 or "getopt" in err  # getopt() itself belongs to the builtins
