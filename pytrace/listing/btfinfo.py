@@ -22,7 +22,7 @@ ITER_FUNC = "bpf_iter_"  # int bpf_iter_task(struct bpf_iter_meta *, struct task
 # Known iterator arguments, for when BTF cannot be read (name -> `-lv` lines).
 KNOWN_ITER_ARGS = {
     "task": ("struct task_struct * task",),
-    "task_file": ("struct task_struct * task", "int fd", "struct file * file"),
+    "task_file": ("struct task_struct * task", "u32 fd", "struct file * file"),
     "task_vma": ("struct task_struct * task", "struct vm_area_struct * vma"),
 }
 

@@ -154,7 +154,7 @@ def test_iterators_this_kernel_has() -> None:
 def test_iterator_fields() -> None:
     r = pytrace("-lv", "iter:task_file")
     assert r.stdout.splitlines() == ["iter:task_file", "    struct task_struct * task",
-                                     "    int fd", "    struct file * file"]
+                                     "    u32 fd", "    struct file * file"]
     lines = pytrace("-lv", "iter:task_vma").stdout.splitlines()
     assert lines == ["iter:task_vma", "    struct task_struct * task",
                      "    struct vm_area_struct * vma"]
