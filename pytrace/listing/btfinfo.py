@@ -10,6 +10,7 @@ the iterators are found by name in the BTF string table.
 from __future__ import annotations
 
 import importlib.util
+import re
 import struct
 from functools import lru_cache
 from typing import Any
@@ -95,25 +96,26 @@ def iter_func_id(name: str) -> int | None:
 
 
 @lru_cache(maxsize=1)
-def _btf_strings(path: str = VMLINUX_BTF) -> frozenset[bytes]:
-    """Every string of a BTF blob's string section (names of types and functions)."""
+def _btf_strings(path: str = VMLINUX_BTF) -> bytes:
+    """A BTF blob's string section (NUL-separated names of types and functions),
+    framed by NULs so every name can be searched as b"\\0NAME\\0"."""
     try:
         with open(path, "rb") as f:
             data = f.read()
         magic, _ver, _flags, hdr_len, _toff, _tlen, soff, slen = struct.unpack_from(
             "<HBBIIIII", data)
     except (OSError, struct.error):
-        return frozenset()
+        return b""
     if magic != 0xEB9F:
-        return frozenset()
+        return b""
     start = hdr_len + soff
-    return frozenset(data[start:start + slen].split(b"\0"))
+    return b"\0" + data[start:start + slen] + b"\0"
 
 
 def iterators() -> list[str]:
     """Iterator names this kernel's BTF defines (both the context struct and the
     bpf_iter_NAME function exist), sorted."""
     strings = _btf_strings()
-    names = (s[len(ITER_STRUCT):].decode("ascii", "replace") for s in strings
-             if s.startswith(ITER_STRUCT.encode()))
-    return sorted(n for n in names if (ITER_FUNC + n).encode() in strings)
+    names = {m.group(1).decode("ascii") for m in
+             re.finditer(rb"\0" + ITER_STRUCT.encode() + rb"([A-Za-z0-9_]+)(?=\0)", strings)}
+    return sorted(n for n in names if b"\0" + (ITER_FUNC + n).encode() + b"\0" in strings)
