@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -275,6 +276,37 @@ def test_usdt_of_a_running_process(tmp_path: Path) -> None:
         assert r.stdout.splitlines() == [f"usdt:{prog}:waiter:woke"]
         assert pytrace("-l", "usdt:woke", "-p", str(child.pid)).stdout == \
             f"usdt:{prog}:waiter:woke\n"
+    finally:
+        child.communicate(b"x", timeout=10)
+
+
+def test_uprobes_of_a_process_in_another_mount_namespace(tmp_path: Path) -> None:
+    """The binary's path exists only in the process's own mount namespace: its file is
+    read through /proc/PID/root and listed under the path the process sees."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare is not installed")
+    src, mnt = tmp_path / "src", tmp_path / "mnt"
+    src.mkdir()
+    mnt.mkdir()
+    build_c(src, "nsprog", C_USDT_WAIT)
+    inner = mnt / "nsprog"
+    child = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                              f"mount --bind {src} {mnt} && exec {inner}"],
+                             stdin=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            try:
+                if os.readlink(f"/proc/{child.pid}/exe").endswith("nsprog"):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        assert not inner.exists()  # not in our namespace
+        r = pytrace("-l", "uprobe:*:main", "-p", str(child.pid))
+        assert r.returncode == 0, r.stderr
+        assert f"uprobe:{inner}:main" in r.stdout.splitlines()
+        assert pytrace("-l", "usdt:*:*", "-p", str(child.pid)).stdout == \
+            f"usdt:{inner}:waiter:woke\n"
     finally:
         child.communicate(b"x", timeout=10)
 
