@@ -275,3 +275,10 @@ def test_named_parameter_the_program_asks_for_passes_the_check() -> None:
     code, _, err = cli("--dry-run", "-e", 'BEGIN { $x = getopt( "aa", 1); }', "--", "--aa=2")
     assert "unknown named parameter" not in err
     assert code == 0 or "getopt" in err  # getopt() itself belongs to the builtins
+
+
+def test_debug_stages_pytrace_has_no_output_for() -> None:
+    assert cli("--dry-run", "-d", "libbpf", "-e", PROG) == (0, "", "")
+    code, out, err = cli("--dry-run", "-d", "all", "-e", PROG)
+    assert code == 0, err
+    assert "Probe(" in out and "prog_0:" in out
