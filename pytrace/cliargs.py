@@ -20,7 +20,8 @@ PROG = "pytrace"
 SHORT = "d:bB:f:e:hlp:vqc:Vo:I:k"
 LONG = ["aot=", "bench", "btf", "cmd=", "debug=", "debuginfo=", "dry-run", "emit-elf=",
         "emit-llvm=", "fmt", "help", "include=", "info", "list", "mode=", "no-feature=",
-        "no-warnings", "output=", "pid=", "probe-filter=", "quiet", "test",
+        "no-warnings", "output=", "pid=", "probe-filter=", "prometheus=",
+        "prometheus-max-keys=", "quiet", "test",
         "traceable-functions=", "unsafe", "usdt-file-activation", "verbose",
         "verify-llvm-ir", "version", "warnings"]
 FULL_SEARCH = "*:*"
@@ -82,6 +83,8 @@ class Args:
     verify_llvm_ir: bool = False
     mode: str | None = None
     aot: str | None = None
+    prometheus: tuple[str, int] | None = None  # --prometheus [HOST:]PORT (pytrace's own)
+    prometheus_max_keys: int | None = None
     args: list[str] = field(default_factory=list)  # every positional argument
     params: list[str] = field(default_factory=list)  # $1.. for the program
     named_params: list[str] = field(default_factory=list)  # `--aa=20` after `--` -> 'aa=20'
@@ -148,6 +151,22 @@ def _set_buffering(a: Args, mode: str) -> None:
     a.buffering = mode
 
 
+def _set_prometheus(a: Args, opt: str, value: str) -> None:
+    """pytrace's --prometheus [HOST:]PORT and --prometheus-max-keys N (docs/prometheus.md)."""
+    if opt == "--prometheus-max-keys":
+        if not value.isdigit():
+            raise fatal(f"USAGE: --prometheus-max-keys: '{value}' is not a number of keys "
+                        "(0 or more)")
+        a.prometheus_max_keys = int(value)
+        return
+    from pytrace.prometheus.address import AddressError, parse_address
+
+    try:
+        a.prometheus = parse_address(value)
+    except AddressError as exc:
+        raise fatal(f"USAGE: --prometheus: {exc}") from None
+
+
 def _set_no_feature(a: Args, value: str) -> None:
     names = [n for n in value.split(",") if n]
     if not names or any(n not in NO_FEATURES for n in names):
@@ -196,6 +215,8 @@ def _apply(a: Args, opt: str, value: str) -> None:
         _set_mode(a, {"--test": "test", "--bench": "bench", "--fmt": "format"}[opt], opt)
     elif opt == "--no-feature":
         _set_no_feature(a, value)
+    elif opt in ("--prometheus", "--prometheus-max-keys"):
+        _set_prometheus(a, opt, value)
     # -b / --btf: accepted and ignored, as bpftrace does
 
 

@@ -47,6 +47,10 @@ OPTIONS:
                    kprobe_session)
     --probe-filter REGEX
                    load only the probes whose name matches REGEX (BEGIN/END always)
+    --prometheus [HOST:]PORT
+                   serve every map as Prometheus metrics on http://HOST:PORT/metrics
+    --prometheus-max-keys N
+                   export at most N keys per map to Prometheus (default 1000, 0: all)
 
 TROUBLESHOOTING OPTIONS:
     --dry-run      check and compile the program, then exit (needs no root)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pytrace.driver import CompileResult
     from pytrace.envconfig import Environment
     from pytrace.options import Options
+    from pytrace.prometheus import CliExporter
     from pytrace.resources import BpfObject, ProbeSpec
     from pytrace.source import Source
 
@@ -139,21 +140,43 @@ def _node_count(result: CompileResult, text: str) -> int:
     return sum(1 for _ in walk(program)) if program is not None else 0
 
 
+def _prometheus_exporter(args: Args) -> CliExporter | None:
+    """`--prometheus`: serves the maps between run_session's on_start and on_stop."""
+    if args.prometheus is None:
+        return None
+    from pytrace.prometheus import DEFAULT_MAX_KEYS, CliExporter
+
+    host, port = args.prometheus
+    max_keys = DEFAULT_MAX_KEYS if args.prometheus_max_keys is None else args.prometheus_max_keys
+    return CliExporter(host, port, max_keys, announce=None if args.quiet else _stderr_line)
+
+
+def _stderr_line(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
+
+
 def run_program(args: Args, env: Environment, options: Options, result: CompileResult,
                 child: list[str] | None, source_text: str) -> int:
     from pytrace.output import make_output
     from pytrace.runtime.session import run_session
 
     stream = open_output(args.output, args.buffering)
+    exporter = _prometheus_exporter(args)
     try:
         out = make_output(output_format(args, env, stream), stream, sys.stderr, args.quiet)
         script = dict(result.obj.resources.config)
         if options.config_value("print_maps_on_exit", script, True) in (False, 0, "false"):
             _no_maps_at_exit(out)
         _verbose_start(args, result, source_text)
-        return run_session(result.obj, out, child, exiting=True, target_pid=args.pid)
+        if exporter is not None:
+            exporter.bind()  # a taken port fails before anything is attached
+        return run_session(result.obj, out, child, exiting=True, target_pid=args.pid,
+                           on_start=exporter.on_start if exporter else None,
+                           on_stop=exporter.on_stop if exporter else None)
     except ValueError as exc:  # make_output: an unknown format
         raise Exit(1, f"ERROR: {exc}\n") from None
     finally:
+        if exporter is not None:
+            exporter.on_stop()
         if stream is not sys.stdout:
             stream.close()

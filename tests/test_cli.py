@@ -282,3 +282,25 @@ def test_debug_stages_pytrace_has_no_output_for() -> None:
     code, out, err = cli("--dry-run", "-d", "all", "-e", PROG)
     assert code == 0, err
     assert "Probe(" in out and "prog_0:" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--prometheus", "nine"], "ERROR: USAGE: --prometheus: invalid address 'nine': expected "
+                               "[HOST:]PORT, e.g. 9100 or 127.0.0.1:9100\n"),
+    (["--prometheus", "1.2.3.4:70000"], "ERROR: USAGE: --prometheus: invalid address "
+                                        "'1.2.3.4:70000': expected [HOST:]PORT, e.g. 9100 or "
+                                        "127.0.0.1:9100\n"),
+    (["--prometheus-max-keys", "-1"], "ERROR: USAGE: --prometheus-max-keys: '-1' is not a "
+                                      "number of keys (0 or more)\n"),
+])
+def test_bad_prometheus_options_are_usage_errors(args: list[str], message: str) -> None:
+    assert cli(*args, "-e", PROG, "--dry-run") == (1, "", message)
+
+
+def test_prometheus_options_parse() -> None:
+    from pytrace.cliargs import parse_args
+
+    a = parse_args(["--prometheus", "127.0.0.1:9100", "--prometheus-max-keys", "0", "-e", PROG])
+    assert (a.prometheus, a.prometheus_max_keys) == (("127.0.0.1", 9100), 0)
+    assert parse_args(["-e", PROG]).prometheus is None
+    assert parse_args(["--prometheus=9100", "-e", PROG]).prometheus == ("0.0.0.0", 9100)
