@@ -197,7 +197,7 @@ def _run(args: Args, env: Environment, child: list[str] | None) -> int:
     check_limits(result.obj, options)
     if args.dry_run or args.mode == "codegen":
         return 0
-    return run_program(args, env, options, result, child, source.text)
+    return run_program(args, env, options, result, child, source)
 
 
 def _dispatch(args: Args) -> int:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from pytrace.options import Options
     from pytrace.prometheus import CliExporter
     from pytrace.resources import BpfObject, ProbeSpec
+    from pytrace.runtime.errors import VerifierError
     from pytrace.source import Source
 
 SPECIAL = ("BEGIN", "END")
@@ -155,9 +156,21 @@ def _stderr_line(msg: str) -> None:
     sys.stderr.write(msg + "\n")
 
 
+def _verifier_failure(exc: VerifierError, source: Source, verbose: bool) -> int:
+    """A rejected program: a located error at its probe with what to change."""
+    from pytrace.diagnostics import render_all
+    from pytrace.runtime.verifier import diagnostic
+
+    sys.stderr.write(render_all([diagnostic(exc)], source))
+    if verbose:
+        sys.stderr.write("".join(f"  {line}\n" for line in exc.log.splitlines()))
+    return 1
+
+
 def run_program(args: Args, env: Environment, options: Options, result: CompileResult,
-                child: list[str] | None, source_text: str) -> int:
+                child: list[str] | None, source: Source) -> int:
     from pytrace.output import make_output
+    from pytrace.runtime.errors import VerifierError
     from pytrace.runtime.session import run_session
 
     stream = open_output(args.output, args.buffering)
@@ -167,12 +180,14 @@ def run_program(args: Args, env: Environment, options: Options, result: CompileR
         script = dict(result.obj.resources.config)
         if options.config_value("print_maps_on_exit", script, True) in (False, 0, "false"):
             _no_maps_at_exit(out)
-        _verbose_start(args, result, source_text)
+        _verbose_start(args, result, source.text)
         if exporter is not None:
             exporter.bind()  # a taken port fails before anything is attached
         return run_session(result.obj, out, child, exiting=True, target_pid=args.pid,
                            on_start=exporter.on_start if exporter else None,
                            on_stop=exporter.on_stop if exporter else None)
+    except VerifierError as exc:
+        return _verifier_failure(exc, source, args.verbose)
     except ValueError as exc:  # make_output: an unknown format
         raise Exit(1, f"ERROR: {exc}\n") from None
     finally:
