@@ -3,6 +3,7 @@ rollback of failed entries) and the real prompt driven in a terminal through tmu
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shlex
@@ -279,6 +280,7 @@ class Tmux:
 
 
 Term = Callable[..., tuple[Tmux, Path]]
+_SERVERS = itertools.count()
 
 
 @pytest.fixture
@@ -290,7 +292,7 @@ def term(tmp_path: Path) -> Iterator[Term]:
 
     def start(cmd: str = "", env: dict[str, str] | None = None, redirect: str = "",
               name: str = "repl") -> tuple[Tmux, Path]:
-        tname = f"pytrace-{name}-{os.getpid()}-{len(started)}"
+        tname = f"pytrace-{name}-{os.getpid()}-{next(_SERVERS)}"  # a server per terminal
         rc = tmp_path / f"rc{len(started)}"
         assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in
                            {"PYTRACE_NO_HISTORY": "1", "TERM": "xterm-256color",
@@ -422,7 +424,7 @@ def test_no_color_maps_and_errors_are_the_cli_text(term: Term, tmp_path: Path) -
     for line in piped.stdout.splitlines() + err.splitlines():
         if line:
             hit = [s for s in screen.splitlines() if SGR.sub("", s) == line]
-            assert hit and all("\x1b[" not in s for s in hit), line  # no colour at all
+            assert hit and all("\x1b[" not in s for s in hit), (line, screen)  # no colour
     t.type(".quit")
     t.send("Enter")
     _exited(rc, t)
