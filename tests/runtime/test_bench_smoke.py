@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from bench import common, percall, report, run, startup, throughput  # noqa: E402
+from bench import common, percall, repl, report, run, startup, throughput  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["count by comm", "str() filter", "printf per event"])
@@ -64,3 +64,9 @@ def test_run_writes_results(tmp_path: os.PathLike[str]) -> None:
     text = open(out).read()
     assert text.startswith("# pytrace vs bpftrace benchmarks")
     assert "## 2. Start-up" in text and "## 5. Peak RSS" in text
+
+
+def test_repl_prompt_appears_on_a_terminal() -> None:
+    t = repl.run(1)
+    assert len(t.walls) == 1 and t.walls[0] > 0 and t.cpus[0] > 0
+    assert "REPL to prompt" in report.repl_prompt(t)

@@ -1,0 +1,97 @@
+"""Benchmark 7: how long until the REPL's prompt appears (warm: the first, untimed start
+compiles the bytecode and fills the page cache).
+
+The REPL runs on a pseudo-terminal as a person would start it; the clock stops when
+`pytrace>` is written to the terminal. The process's CPU time at that moment is read
+from /proc (steadier than wall time on a shared machine). A terminal's cursor-position
+query is answered as a terminal would. bpftrace has no REPL: its own shortest start
+(`BEGIN { exit(); }`, to exit) is given for scale.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+
+from bench import common
+
+PROMPT = b"pytrace>"
+CPR_QUERY, CPR_ANSWER = b"\x1b[6n", b"\x1b[24;1R"
+TARGET_S = 0.3
+
+
+@dataclass
+class PromptTiming:
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
+    bpftrace: list[float] = field(default_factory=list)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stop(pid: int, fd: int) -> None:
+    try:
+        os.write(fd, b"\x04")  # Ctrl-D: the REPL quits as a person would quit it
+        end = time.monotonic() + 5
+        while time.monotonic() < end:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+            if select.select([fd], [], [], 0.05)[0]:
+                try:
+                    os.read(fd, 65536)
+                except OSError:
+                    pass
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+
+
+def time_to_prompt(timeout: float = 20.0) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) from exec to the prompt on the terminal."""
+    env = dict(os.environ, PYTRACE_NO_HISTORY="1", TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    argv = [sys.executable, "-m", "pytrace"]
+    t0 = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the REPL on the pseudo-terminal
+        os.execvpe(argv[0], argv, env)
+    seen = b""
+    try:
+        while time.perf_counter() - t0 < timeout:
+            if not select.select([fd], [], [], 0.5)[0]:
+                continue
+            chunk = os.read(fd, 65536)
+            seen += chunk
+            if CPR_QUERY in chunk:
+                os.write(fd, CPR_ANSWER)
+            if PROMPT in seen:
+                wall = time.perf_counter() - t0
+                return wall, _cpu_seconds(pid)
+        raise RuntimeError(f"no prompt within {timeout} s: {seen[-300:]!r}")
+    finally:
+        _stop(pid, fd)
+
+
+def run(rounds: int) -> PromptTiming:
+    t = PromptTiming()
+    time_to_prompt()  # warms the bytecode and page caches
+    for _ in range(rounds):
+        wall, cpu = time_to_prompt()
+        t.walls.append(wall)
+        t.cpus.append(cpu)
+        if "bpftrace" in common.sides():
+            t.bpftrace.append(common.timed_run(
+                common.tracer_argv("bpftrace", "BEGIN { exit(); }"))[0])
+    return t
