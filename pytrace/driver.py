@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from pytrace import __version__
+from pytrace.cachedir import cache_dir
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.options import Options
 from pytrace.resources import BpfObject
@@ -32,11 +33,6 @@ class CompileResult:
     warnings: list[Diagnostic] = field(default_factory=list)
     checked: CheckedProgram | None = None
     cached: bool = False
-
-
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pytrace")
 
 
 def _build_id() -> str:

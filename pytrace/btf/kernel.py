@@ -1,0 +1,162 @@
+"""The kernel's BTF: vmlinux plus the modules' split BTF, looked up by name.
+
+Names are C spellings: `struct task_struct`, `union x`, `enum x`, a typedef or base
+type name (`u64`, `unsigned int`), or a bare tag name (`task_struct`, tried as a
+typedef first, then as a struct, union or enum). vmlinux is searched first; module
+BTF is opened only when vmlinux does not have the name (or for listings).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from pytrace.btf import format as F
+from pytrace.btf.index import open_blob
+from pytrace.btf.reader import BtfData, BtfType
+
+SYSFS_BTF = "/sys/kernel/btf"
+
+_TAGGED = {"struct": (F.STRUCT,), "union": (F.UNION,), "enum": (F.ENUM, F.ENUM64)}
+_BARE = (F.TYPEDEF, F.INT, F.FLOAT, F.STRUCT, F.UNION, F.ENUM, F.ENUM64)
+_PREFIX = {F.STRUCT: "struct ", F.UNION: "union ", F.ENUM: "enum ", F.ENUM64: "enum "}
+
+
+class Ref(NamedTuple):
+    """One type of one BTF blob."""
+
+    btf: BtfData
+    id: int
+
+    @property
+    def type(self) -> BtfType:
+        return self.btf.type(self.id)
+
+    @property
+    def module(self) -> str:
+        return self.btf.name
+
+
+def split_name(name: str) -> tuple[str, tuple[int, ...]]:
+    """('task_struct', kinds to try) for 'struct task_struct'; bare names try all."""
+    words = name.split()
+    if len(words) == 2 and words[0] in _TAGGED:
+        return words[1], _TAGGED[words[0]]
+    return " ".join(words), _BARE
+
+
+def display_name(t: BtfType) -> str:
+    """'struct task_struct', 'enum x', or the plain name for typedefs and base types."""
+    return _PREFIX.get(t.kind, "") + t.name
+
+
+class KernelBtf:
+    """vmlinux BTF (always) and module BTF (opened on first need)."""
+
+    def __init__(self, root: str = SYSFS_BTF) -> None:
+        self.root = root
+        self.vmlinux = open_blob("vmlinux", os.path.join(root, "vmlinux"))
+        self._modules: list[BtfData] | None = None
+
+    def modules(self) -> list[BtfData]:
+        if self._modules is None:
+            mods = []
+            try:
+                names = sorted(n for n in os.listdir(self.root) if n != "vmlinux")
+            except OSError:
+                names = []
+            for n in names:
+                try:
+                    mods.append(open_blob(n, os.path.join(self.root, n), self.vmlinux))
+                except (OSError, F.BtfFormatError):
+                    continue  # a module unloaded meanwhile, or not BTF we understand
+            self._modules = mods
+        return self._modules
+
+    def blobs(self) -> Iterator[BtfData]:
+        yield self.vmlinux
+        yield from self.modules()
+
+    # ------------------------------------------------------------------ lookups
+    def find_all(self, name: str, kinds: tuple[int, ...] | None = None) -> list[Ref]:
+        """Every definition of `name`, vmlinux first (modules only when vmlinux has none)."""
+        bare, tried = split_name(name)
+        kinds = kinds or tried
+        for blobs in ((self.vmlinux,), tuple(self.modules())):
+            found = []
+            for btf in blobs:
+                for tid in btf.ids_named(bare):
+                    if btf.owns(tid) and btf.raw_kind(tid) in kinds:
+                        found.append(Ref(btf, tid))
+            if found:
+                order = {k: i for i, k in enumerate(kinds)}
+                return sorted(found, key=lambda r: order[r.btf.raw_kind(r.id)])
+        return []
+
+    def find(self, name: str, kinds: tuple[int, ...] | None = None) -> Ref | None:
+        """The definition `name` stands for, or None."""
+        found = self.find_all(name, kinds)
+        return found[0] if found else None
+
+    def func(self, name: str) -> Ref | None:
+        """A kernel function (BTF FUNC) by name; its `ref` is the prototype."""
+        return self.find(name, (F.FUNC,))
+
+    def func_proto(self, name: str) -> Ref | None:
+        """The FUNC_PROTO of kernel function `name`."""
+        f = self.func(name)
+        return Ref(f.btf, f.type.ref) if f is not None else None
+
+    def tracepoint_struct(self, event: str) -> Ref | None:
+        """`struct trace_event_raw_<event>`: the record of tracepoint class `event`."""
+        return self.find(f"struct trace_event_raw_{event}")
+
+    def raw_tracepoint_proto(self, event: str) -> Ref | None:
+        """The prototype of raw tracepoint `event`: its first parameter is the `void *`
+        context, the tracepoint's own arguments follow. Taken from the named stub
+        functions when BTF has them (`__probestub_<event>`, `__bpf_trace_<event>`: their
+        parameters have names), else from the `btf_trace_<event>` typedef."""
+        for stub in (f"__probestub_{event}", f"__bpf_trace_{event}"):
+            proto = self.func_proto(stub)
+            if proto is not None and proto.type.kind == F.FUNC_PROTO:
+                return proto
+        td = self.find(f"btf_trace_{event}", (F.TYPEDEF,))
+        if td is None:
+            return None
+        ptr = td.btf.type(td.type.ref)
+        if ptr.kind != F.PTR:
+            return None
+        proto_t = td.btf.type(ptr.ref)
+        return Ref(td.btf, proto_t.id) if proto_t.kind == F.FUNC_PROTO else None
+
+    def names(self, pattern: str, kinds: tuple[int, ...] | None = None) -> list[tuple[str, Ref]]:
+        """(display name, ref) of every struct/union/enum (`struct task_*`), or of every
+        named type when the pattern has no tag word, matching a shell glob; sorted,
+        one entry per name and module. `kinds` narrows the kinds searched."""
+        words = pattern.split(None, 1)
+        if len(words) == 2 and words[0] in _TAGGED:
+            glob, tried = words[1], _TAGGED[words[0]]
+        else:
+            glob, tried = pattern.strip(), _BARE
+        kinds = tuple(k for k in tried if k in kinds) if kinds else tried
+        prefix = _literal_prefix(glob)
+        out: dict[tuple[str, str], Ref] = {}
+        for btf in self.blobs():
+            for tid in btf.ids_with_prefix(prefix):
+                kind = btf.raw_kind(tid)
+                if kind not in kinds or not btf.owns(tid):
+                    continue
+                name = btf.raw_name(tid).decode("utf-8", "replace")
+                if fnmatch.fnmatchcase(name, glob):
+                    out.setdefault((_PREFIX.get(kind, "") + name, btf.name), Ref(btf, tid))
+        return sorted(((s, r) for (s, _), r in out.items()),
+                      key=lambda x: (x[0], x[1].module != "vmlinux", x[1].module))
+
+
+def _literal_prefix(glob: str) -> str:
+    for i, c in enumerate(glob):
+        if c in "*?[":
+            return glob[:i]
+    return glob
