@@ -139,7 +139,7 @@ class BitfieldT(IntT):
     @property
     def load_size(self) -> int:
         need = self.bit_offset + self.bit_size
-        return next(n for n in (1, 2, 4, 8) if n * 8 >= need)
+        return next((n for n in (1, 2, 4, 8) if n * 8 >= need), 8)
 
     def extract(self, word: int) -> int:
         """The member's value from the little-endian word loaded at its byte offset."""
@@ -325,6 +325,13 @@ class ArrayT(Type):
 
     def __str__(self) -> str:
         return f"{self.elem}[{self.count}]"
+
+
+def bitfield_member(name: str, t: IntT, bit_offset: int, bit_size: int) -> tuple[str, Type, int]:
+    """A struct field for a bitfield at `bit_offset` bits into the struct: the byte to
+    load from, and the member's bits within that load."""
+    byte = bit_offset // 8
+    return name, BitfieldT(t.bits, t.signed, bit_offset - byte * 8, bit_size), byte
 
 
 def array_or_string(elem: Type, count: int) -> Type:

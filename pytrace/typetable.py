@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from pytrace.cdefs.basetypes import base_type
+from pytrace.cbasetypes import base_type
 from pytrace.types import FuncProtoT, StructT, Type
 
 if TYPE_CHECKING:

@@ -9,6 +9,8 @@ anonymous members inline, bitfields, explicit padding (`long: 64;`) and
 
 from __future__ import annotations
 
+import re
+
 from pytrace.btf import format as F
 from pytrace.btf.reader import BtfData, BtfType
 
@@ -28,11 +30,13 @@ class _Out:
         return "".join(self.parts)
 
 
-def type_name(btf: BtfData, type_id: int) -> str:
-    """The C spelling of a type without a declared name."""
+def type_name(btf: BtfData, type_id: int, tags: bool = True) -> str:
+    """The C spelling of a type without a declared name (`tags` False leaves out the
+    type tags, such as `__user`'s, that only the dumper shows)."""
     out = _Out()
     _decl(btf, out, type_id, "", 0)
-    return out.text()
+    text = out.text()
+    return text if tags else re.sub(r' __attribute__\(\(btf_type_tag\("[^"]*"\)\)\)', "", text)
 
 
 def declaration(btf: BtfData, type_id: int, name: str, lvl: int = 0) -> str:

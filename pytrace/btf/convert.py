@@ -13,7 +13,6 @@ from __future__ import annotations
 from pytrace.btf import format as F
 from pytrace.btf.reader import BtfData, BtfType
 from pytrace.types import (
-    BitfieldT,
     BoolT,
     EnumT,
     FuncProtoT,
@@ -24,6 +23,7 @@ from pytrace.types import (
     StructT,
     Type,
     array_or_string,
+    bitfield_member,
 )
 
 
@@ -103,7 +103,7 @@ class Converter:
                               union=target.kind == F.UNION)
         else:
             pointee = self.convert(t.ref)
-        return PtrT(pointee, user=user, ctype=type_name(self.btf, t.id))
+        return PtrT(pointee, user=user, ctype=type_name(self.btf, t.id, tags=False))
 
     def _user_tagged(self, type_id: int) -> bool:
         t = self.btf.type(type_id)
@@ -124,7 +124,7 @@ class Converter:
                                                           target.bits < target.size * 8):
                 bit_size = target.bits  # an old-style bitfield, encoded in the int
             if bit_size and isinstance(mt, IntT):
-                fields.append(_bitfield(m.name, mt, m.bit_offset, bit_size))
+                fields.append(bitfield_member(m.name, mt, m.bit_offset, bit_size))
             else:
                 fields.append((m.name, mt, m.bit_offset // 8))
             align = max(align, mt.calign)
@@ -141,15 +141,6 @@ def _int(t: BtfType) -> Type:
     if t.name == "char" or t.encoding & F.INT_CHAR:
         return IntT(8, True)  # bpftrace's int8, whatever the ABI's char signedness
     return IntT(t.size * 8, bool(t.encoding & F.INT_SIGNED))
-
-
-def _bitfield(name: str, t: IntT, bit_offset: int, bit_size: int) -> tuple[str, Type, int]:
-    """A bitfield member: the byte offset to load from and the bits within the load."""
-    byte = bit_offset // 8
-    shift = bit_offset - byte * 8
-    if shift + bit_size > 64:  # cannot happen for integers of at most 64 bits
-        byte, shift = byte - 1, shift + 8
-    return name, BitfieldT(t.bits, t.signed, shift, bit_size), byte
 
 
 def convert(btf: BtfData, type_id: int) -> Type | None:

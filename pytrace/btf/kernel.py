@@ -79,12 +79,16 @@ class KernelBtf:
         yield self.vmlinux
         yield from self.modules()
 
+    def _search_order(self) -> Iterator[tuple[BtfData, ...]]:
+        yield (self.vmlinux,)
+        yield tuple(self.modules())  # opened only when vmlinux did not have the name
+
     # ------------------------------------------------------------------ lookups
     def find_all(self, name: str, kinds: tuple[int, ...] | None = None) -> list[Ref]:
         """Every definition of `name`, vmlinux first (modules only when vmlinux has none)."""
         bare, tried = split_name(name)
         kinds = kinds or tried
-        for blobs in ((self.vmlinux,), tuple(self.modules())):
+        for blobs in self._search_order():
             found = []
             for btf in blobs:
                 for tid in btf.ids_named(bare):

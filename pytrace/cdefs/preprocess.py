@@ -13,10 +13,10 @@ import io
 import os
 import platform
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 import pcpp
 
+from pytrace.cdefs import Macro
 from pytrace.cdefs.errors import CDefsError
 
 SHIPPED_INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
@@ -47,22 +47,10 @@ GNU_MACROS = {
     "__const__": "const", "__signed__": "signed", "__signed": "signed",
     "__typeof__(x)": "int", "__typeof(x)": "int", "typeof(x)": "int",
     "__alignof__(x)": "8", "_Alignof(x)": "8", "_Alignas(x)": "", "_Noreturn": "",
-    "__builtin_offsetof(t, m)": "0", "_Static_assert(c, m)": "",
-    "__int128": "long long", "__float128": "double", "_Complex": "", "__complex__": "", "_Thread_local": "",
+    "__builtin_offsetof(t, m)": "0",
+    "__float128": "double", "_Complex": "", "__complex__": "", "_Thread_local": "",
     "__thread": "", "__auto_type": "int",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Macro:
-    """A #define: `params` None for an object-like macro; `body` is its replacement text."""
-
-    name: str
-    params: tuple[str, ...] | None
-    body: str
-    variadic: bool = False
-    file: str = ""
-    line: int = 0
 
 
 def system_include_dirs() -> list[str]:
