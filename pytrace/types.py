@@ -278,7 +278,10 @@ class StructT(Type):
 
     @property
     def is_complete(self) -> bool:
-        return bool(self.fields) or self.byte_size > 0
+        """False for a reference by name (no fields, no size). An anonymous struct is
+        always complete; a named empty one from BTF or C looks like a reference, and
+        completing it gives it back unchanged, which is the same thing."""
+        return bool(self.fields) or self.byte_size > 0 or not self.name
 
     def field(self, name: str) -> tuple[Type, int] | None:
         """(type, byte offset) of member `name`, looking into anonymous members too."""

@@ -44,7 +44,7 @@ class Declarations:
         self.fallback = fallback
         self.types: dict[str, Type] = {}  # 'struct x', 'union x', 'enum x', typedef names
         self.enumerators: dict[str, tuple[Type, int]] = {}
-        self._anon = 0
+        self._incomplete: set[str] = set()  # tags used but not (yet) defined anywhere
 
     # -------------------------------------------------------------- top level
     def add(self, ast: c_ast.FileAST, skip: int = 0) -> None:
@@ -72,7 +72,7 @@ class Declarations:
         if isinstance(node, c_ast.ArrayDecl):
             elem = self.convert(node.type, node)
             count = self.const_int(node.dim) if node.dim is not None else 0
-            if elem.csize == 0 and elem is not _VOID and isinstance(elem, StructT):
+            if isinstance(elem, StructT) and elem.name in self._incomplete:
                 raise _error(f"array has incomplete element type '{elem}'", node)
             return array_or_string(elem, count)
         if isinstance(node, c_ast.FuncDecl):
@@ -84,6 +84,8 @@ class Declarations:
     def named(self, names: list[str], node: c_ast.Node) -> Type:
         if names == ["void"]:
             return _VOID
+        if names == ["__builtin_va_list"]:
+            return OpaqueT("__builtin_va_list", 24, 8)
         if is_base_name(names):
             t = base_type(names)
             return t if t is not None else _VOID
@@ -133,15 +135,18 @@ class Declarations:
             found = self.types.get(key) if key else None
             if found is None and key:
                 found = self.fallback(key)
-            return found if found is not None else StructT(key, union=kind == "union")
-        if key:  # visible inside its own body (pointers to itself)
-            self.types.setdefault(key, StructT(key, union=kind == "union"))
+            if found is None:
+                self._incomplete.add(key)
+                return StructT(key, union=kind == "union")
+            return found
+        if key:  # visible inside its own body (pointers to itself), complete after it
+            self._incomplete.add(key)
         members = []
         for d in node.decls:
             if isinstance(d, c_ast.StaticAssert):
                 continue
             mt = self.convert(d.type, d)
-            if isinstance(mt, StructT) and not mt.is_complete:
+            if isinstance(mt, StructT) and mt.name in self._incomplete:
                 raise _error(f"field has incomplete type '{mt}'", d)
             bits = self.const_int(d.bitsize) if d.bitsize is not None else None
             if bits is not None and not isinstance(mt, IntT):
@@ -150,6 +155,7 @@ class Declarations:
         t = layout_struct(key, members, union=kind == "union")
         if key:
             self.types[key] = t
+            self._incomplete.discard(key)
         return t
 
     def enum(self, node: c_ast.Enum) -> Type:

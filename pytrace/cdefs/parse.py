@@ -19,8 +19,11 @@ _KEYWORDS = frozenset("""auto break case char const continue default do double e
 extern float for goto if inline int long register restrict return short signed sizeof static
 struct switch typedef union unsigned void volatile while _Bool _Complex _Imaginary _Atomic
 _Alignas _Alignof _Noreturn _Static_assert _Thread_local __int128 bool""".split())
-_IDENT_THEN_IDENT = re.compile(r"\b([A-Za-z_]\w*)(?=\s*\*+\s*\(?\s*[A-Za-z_]|\s+\(?\s*\*?\s*[A-Za-z_])")
+_IDENT_THEN_IDENT = re.compile(r"\b([A-Za-z_]\w*)(?=\s*\*+\s*[A-Za-z_]|\s+[A-Za-z_]|\s*\(\s*\*+\s*[A-Za-z_]\w*\s*\)\s*\()")
+_DECLARED = re.compile(r"[\w*)]\s*\b([A-Za-z_]\w*)\s*(?=[(;\[,=:)])")
 _IN_LIST = re.compile(r"[(,]\s*([A-Za-z_]\w*)\s*(?:\*\s*)*(?=[,)])")
+_ENUM_BODY = re.compile(r"(?<=\benum)\s*\w*\s*\{([^{}]*)\}")
+_ENUMERATOR = re.compile(r"(?:^|,)\s*([A-Za-z_]\w*)")
 _TAGGED = re.compile(r"(?:struct|union|enum)\s+$")
 _ERROR = re.compile(r"^(.*?):(\d+)(?::(\d+))?: (.*)$", re.S)
 
@@ -28,6 +31,10 @@ _ERROR = re.compile(r"^(.*?):(\d+)(?::(\d+))?: (.*)$", re.S)
 def type_name_candidates(text: str) -> set[str]:
     """Identifiers standing where a type name would (`u64 x`, `(pid_t)`, `f(u32, u8)`)."""
     code = "\n".join(line for line in text.split("\n") if not line.startswith("#"))
+    enumerators: set[str] = set()
+    for body in _ENUM_BODY.findall(code):
+        enumerators.update(m.group(1) for m in _ENUMERATOR.finditer(body))
+    code = _ENUM_BODY.sub("{}", code)
     found: set[str] = set()
     for m in _IDENT_THEN_IDENT.finditer(code):
         name = m.group(1)
@@ -36,7 +43,10 @@ def type_name_candidates(text: str) -> set[str]:
     for m in _IN_LIST.finditer(code):
         if m.group(1) not in _KEYWORDS:
             found.add(m.group(1))
-    return found
+    # A name the text declares (a typedef, a function, a member...) needs no placeholder,
+    # and must not get one (pycparser refuses a typedef name redeclared as something else).
+    declared = {m.group(1) for m in _DECLARED.finditer(code)}
+    return found - declared - enumerators
 
 
 def _prelude(names: Iterable[str]) -> str:

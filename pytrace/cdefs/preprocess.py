@@ -43,6 +43,7 @@ GNU_MACROS = {
     "__attribute__(x)": "", "__attribute(x)": "", "__extension__": "",
     "__asm__(x)": "", "__asm(x)": "", "__restrict": "", "__restrict__": "",
     "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
+    "__always_inline": "inline",
     "__volatile__": "volatile", "__volatile": "volatile", "__const": "const",
     "__const__": "const", "__signed__": "signed", "__signed": "signed",
     "__typeof__(x)": "int", "__typeof(x)": "int", "typeof(x)": "int",
