@@ -252,9 +252,10 @@ class StructT(Type):
 
     fields are (name, type, byte offset) in C layout; a BitfieldT field's bits start at
     its bit_offset past that byte. An anonymous struct/union member has the name ''
-    (its members are reachable through `field`). A StructT with no fields and no size
-    is a reference by name (what a pointer to a struct holds): `TypeTable.complete`
-    gives the full type."""
+    (its members are reachable through `field`). A named StructT without fields is
+    either a reference (no size either: what a pointer to a struct holds) or a shallow
+    member of a BTF struct (size and alignment, no members); `TypeTable.complete`
+    gives the full type of both."""
 
     name: str  # 'struct task_struct', 'union x' ('' when anonymous)
     byte_size: int = 0

@@ -7,7 +7,6 @@ passes ask this table and never learn where a type came from.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -69,11 +68,12 @@ class TypeTable:
         return btf.lookup(norm) if btf is not None else None
 
     def complete(self, t: Type) -> Type:
-        """A struct reference (name only, as pointers hold them) made the full type;
-        other types, and structs nobody defines, come back unchanged."""
-        if isinstance(t, StructT) and not t.is_complete and t.name:
+        """A struct without its members (a reference, as pointers hold them, or a
+        shallow member of a BTF struct) made the full type; other types, and structs
+        nobody defines, come back unchanged."""
+        if isinstance(t, StructT) and not t.fields and t.name:
             full = self.lookup(t.name)
-            if isinstance(full, StructT) and full.is_complete:
+            if isinstance(full, StructT) and full.fields:
                 return full
         return t
 
@@ -96,6 +96,8 @@ class TypeTable:
 
     def suggestions(self, name: str, n: int = 3) -> list[str]:
         """Close names for an unknown type, from the C definitions and kernel BTF."""
+        import difflib
+
         norm = normalize(name)
         close = difflib.get_close_matches(norm, list(self.defined), n=n, cutoff=0.6)
         btf = self.btf()

@@ -9,8 +9,6 @@ anonymous members inline, bitfields, explicit padding (`long: 64;`) and
 
 from __future__ import annotations
 
-import re
-
 from pytrace.btf import format as F
 from pytrace.btf.reader import BtfData, BtfType
 
@@ -20,8 +18,9 @@ _QUALIFIERS = {F.VOLATILE: "volatile", F.CONST: "const", F.RESTRICT: "restrict"}
 
 
 class _Out:
-    def __init__(self) -> None:
+    def __init__(self, tags: bool = True) -> None:
         self.parts: list[str] = []
+        self.tags = tags  # write type tags (`__attribute__((btf_type_tag(...)))`)
 
     def add(self, text: str) -> None:
         self.parts.append(text)
@@ -33,10 +32,9 @@ class _Out:
 def type_name(btf: BtfData, type_id: int, tags: bool = True) -> str:
     """The C spelling of a type without a declared name (`tags` False leaves out the
     type tags, such as `__user`'s, that only the dumper shows)."""
-    out = _Out()
+    out = _Out(tags)
     _decl(btf, out, type_id, "", 0)
-    text = out.text()
-    return text if tags else re.sub(r' __attribute__\(\(btf_type_tag\("[^"]*"\)\)\)', "", text)
+    return out.text()
 
 
 def declaration(btf: BtfData, type_id: int, name: str, lvl: int = 0) -> str:
@@ -137,7 +135,8 @@ def _emit_chain(btf: BtfData, out: _Out, stack: list[int], name: str, lvl: int) 
             out.add(" " + _QUALIFIERS[k])
         elif k == F.TYPE_TAG:
             _emit_mods(btf, out, stack)
-            out.add(f' __attribute__((btf_type_tag("{t.name}")))')
+            if out.tags:
+                out.add(f' __attribute__((btf_type_tag("{t.name}")))')
         elif k == F.ARRAY:
             _emit_array(btf, out, t, stack, name, lvl, last_was_ptr)
             return
@@ -197,23 +196,7 @@ def _emit_proto(btf: BtfData, out: _Out, t: BtfType, stack: list[int], name: str
 
 def align_of(btf: BtfData, type_id: int) -> int:
     """C alignment of a type (1 for a struct whose layout shows it is packed)."""
-    t = btf.type(type_id)
-    k = t.kind
-    if k in (F.INT, F.ENUM, F.ENUM64, F.FLOAT):
-        return max(1, min(8, t.size))
-    if k == F.PTR:
-        return 8
-    if k in (F.TYPEDEF, F.VOLATILE, F.CONST, F.RESTRICT, F.TYPE_TAG, F.ARRAY):
-        return align_of(btf, t.ref)
-    if k in (F.STRUCT, F.UNION):
-        best = 1
-        for m in t.members:
-            a = align_of(btf, m.type_id)
-            best = max(best, a)
-            if not m.bit_size and m.bit_offset % (8 * a):
-                return 1
-        return 1 if t.size % best else best
-    return 1
+    return btf.align(type_id) if type_id else 1
 
 
 def size_of(btf: BtfData, type_id: int) -> int:

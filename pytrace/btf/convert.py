@@ -1,9 +1,10 @@
 """BTF types as pytrace types (the model in pytrace/types.py).
 
-Typedefs and qualifiers are transparent. A struct or union is converted whole with
-its embedded members; one reached through a pointer becomes a reference by name
-(`StructT('struct task_struct')`) completed on demand, so converting a type never
-walks the kernel's whole type graph. A pointer whose pointee carries the `user` type
+Typedefs and qualifiers are transparent. A struct or union is converted with its
+members; a named struct among them is *shallow* (name, size and alignment, no members)
+and one reached through a pointer a reference by name (`StructT('struct task_struct')`),
+both completed on demand by the TypeTable, so converting a type never walks the
+kernel's type graph. Anonymous members are converted whole. A pointer whose pointee carries the `user` type
 tag (`__user`) is a user-space pointer. `char`/signed 8-bit arrays become strings, as
 bpftrace treats them.
 """
@@ -11,7 +12,8 @@ bpftrace treats them.
 from __future__ import annotations
 
 from pytrace.btf import format as F
-from pytrace.btf.reader import BtfData, BtfType
+from pytrace.btf.cdecl import align_of, type_name
+from pytrace.btf.reader import BtfData, BtfType, Member
 from pytrace.types import (
     BoolT,
     EnumT,
@@ -32,13 +34,15 @@ class Converter:
 
     def __init__(self, btf: BtfData) -> None:
         self.btf = btf
-        self._memo: dict[int, Type | None] = {}
+        self._memo: dict[tuple[int, bool], Type | None] = {}
         self._active: set[int] = set()
+        self._members = 0  # > 0 while converting a struct's members
 
     def convert(self, type_id: int) -> Type | None:
         """The pytrace type of `type_id`; None for void."""
-        if type_id in self._memo:
-            return self._memo[type_id]
+        key = (type_id, self._members > 0)
+        if key in self._memo:
+            return self._memo[key]
         if type_id in self._active:  # only a malformed blob loops without a pointer
             return OpaqueT(self.btf.type(type_id).name or "<recursive>")
         self._active.add(type_id)
@@ -46,7 +50,7 @@ class Converter:
             result = self._convert(self.btf.type(type_id))
         finally:
             self._active.discard(type_id)
-        self._memo[type_id] = result
+        self._memo[key] = result
         return result
 
     def skip(self, type_id: int) -> BtfType:
@@ -68,6 +72,9 @@ class Converter:
             elem = self.convert(t.ref)
             return array_or_string(elem if elem is not None else IntT(8, False), t.nelems)
         if k in (F.STRUCT, F.UNION):
+            if t.name and self._members:  # a member: shallow, completed on demand
+                return StructT(("union " if k == F.UNION else "struct ") + t.name, t.size,
+                               union=k == F.UNION, align=align_of(self.btf, t.id))
             return self._struct(t)
         if k in (F.ENUM, F.ENUM64):
             return EnumT(t.size * 8, t.signed, f"enum {t.name}" if t.name else "", t.values)
@@ -93,8 +100,6 @@ class Converter:
                           variadic)
 
     def _pointer(self, t: BtfType) -> PtrT:
-        from pytrace.btf.cdecl import type_name
-
         user = self._user_tagged(t.ref)
         target = self.skip(t.ref)
         pointee: Type | None
@@ -115,22 +120,26 @@ class Converter:
 
     def _struct(self, t: BtfType) -> StructT:
         fields: list[tuple[str, Type, int]] = []
-        align = 1
-        for m in t.members:
-            mt = self.convert(m.type_id) or OpaqueT("void")
-            target = self.skip(m.type_id)
-            bit_size = m.bit_size
-            if not bit_size and target.kind == F.INT and (m.bit_offset % 8 or
-                                                          target.bits < target.size * 8):
-                bit_size = target.bits  # an old-style bitfield, encoded in the int
-            if bit_size and isinstance(mt, IntT):
-                fields.append(bitfield_member(m.name, mt, m.bit_offset, bit_size))
-            else:
-                fields.append((m.name, mt, m.bit_offset // 8))
-            align = max(align, mt.calign)
+        self._members += 1
+        try:
+            for m in t.members:
+                fields.append(self._member(m))
+        finally:
+            self._members -= 1
         prefix = "union " if t.kind == F.UNION else "struct "
         return StructT(prefix + t.name if t.name else "", t.size, tuple(fields),
-                       union=t.kind == F.UNION, align=min(align, 8))
+                       union=t.kind == F.UNION, align=align_of(self.btf, t.id))
+
+    def _member(self, m: Member) -> tuple[str, Type, int]:
+        mt = self.convert(m.type_id) or OpaqueT("void")
+        target = self.skip(m.type_id)
+        bit_size = m.bit_size
+        if not bit_size and target.kind == F.INT and (m.bit_offset % 8 or
+                                                      target.bits < target.size * 8):
+            bit_size = target.bits  # an old-style bitfield, encoded in the int
+        if bit_size and isinstance(mt, IntT):
+            return bitfield_member(m.name, mt, m.bit_offset, bit_size)
+        return m.name, mt, m.bit_offset // 8
 
 
 def _int(t: BtfType) -> Type:

@@ -1,8 +1,8 @@
-"""The on-disk index of a BTF blob: where each type's record starts, and ids by name.
+"""The on-disk index of a BTF blob: where each type's record starts.
 
-Building it walks every type (~80 ms for vmlinux in pure Python), so it is stored
-once per BTF build under `$XDG_CACHE_HOME/pytrace/btf/` and read back in well under a
-millisecond. The file is plain data (a header and two u32 arrays), never pickle; it is
+Building it walks every type record (~30 ms for vmlinux's 126k types in pure Python),
+so it is stored once per BTF build under `$XDG_CACHE_HOME/pytrace/btf/` and read back
+in about a millisecond. The file is plain data (a header and a u32 array), never pickle; it is
 created 0600 in a 0700 directory and ignored unless owned by the current user and not
 writable by others. The key is a hash of the blob's size, header and a sample of its
 bytes (and of the base's key for split BTF), so another kernel build gets its own file.
@@ -23,8 +23,8 @@ from pytrace.btf.reader import BtfData
 from pytrace.cachedir import cache_dir
 
 MAGIC = b"PYTBTFX1"
-VERSION = 1
-_HEAD = struct.Struct("<8sIII32s")  # magic, version, n_offsets, n_names, key
+VERSION = 2
+_HEAD = struct.Struct("<8sII32s")  # magic, version, n_offsets, key
 _SAMPLE_STEP = 256 * 1024
 _SAMPLE_LEN = 4096
 
@@ -66,8 +66,8 @@ def _trusted(st: os.stat_result) -> bool:
     return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def load_index(name: str, key: bytes) -> tuple[array, array] | None:
-    """(offsets, by_name) from the cache, or None when absent, foreign or damaged."""
+def load_index(name: str, key: bytes) -> array | None:
+    """The type offsets from the cache, or None when absent, foreign or damaged."""
     if os.environ.get("PYTRACE_NO_CACHE"):
         return None
     try:
@@ -89,33 +89,29 @@ def load_index(name: str, key: bytes) -> tuple[array, array] | None:
     return _parse(raw, key)
 
 
-def _parse(raw: bytes, key: bytes) -> tuple[array, array] | None:
+def _parse(raw: bytes, key: bytes) -> array | None:
     if len(raw) < _HEAD.size:
         return None
-    magic, version, n_off, n_names, file_key = _HEAD.unpack_from(raw, 0)
+    magic, version, n_off, file_key = _HEAD.unpack_from(raw, 0)
     if magic != MAGIC or version != VERSION or file_key != key:
         return None
-    if len(raw) != _HEAD.size + 4 * (n_off + n_names):
+    if len(raw) != _HEAD.size + 4 * n_off:
         return None
-    offsets, by_name = array("I"), array("I")
-    body = memoryview(raw)[_HEAD.size:]
-    offsets.frombytes(body[:4 * n_off])
-    by_name.frombytes(body[4 * n_off:])
+    offsets = array("I")
+    offsets.frombytes(memoryview(raw)[_HEAD.size:])
     if sys.byteorder != "little":
         offsets.byteswap()
-        by_name.byteswap()
-    return offsets, by_name
+    return offsets
 
 
-def store_index(name: str, key: bytes, offsets: array, by_name: array) -> None:
+def store_index(name: str, key: bytes, offsets: array) -> None:
     """Write the index atomically; a failure (read-only home, full disk) is ignored."""
     if os.environ.get("PYTRACE_NO_CACHE"):
         return
-    o, b = array("I", offsets), array("I", by_name)
+    o = array("I", offsets)
     if sys.byteorder != "little":
         o.byteswap()
-        b.byteswap()
-    data = _HEAD.pack(MAGIC, VERSION, len(o), len(b), key) + o.tobytes() + b.tobytes()
+    data = _HEAD.pack(MAGIC, VERSION, len(o), key) + o.tobytes()
     path = _path(name, key)
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
@@ -139,9 +135,9 @@ def open_blob(name: str, path: str, base: BtfData | None = None) -> BtfData:
     key = blob_key(name, data, getattr(base, "index_key", b""))
     cached = load_index(name, key)
     if cached is not None:
-        btf = BtfData(name, data, base, offsets=cached[0], by_name=cached[1])
+        btf = BtfData(name, data, base, offsets=cached)
     else:
         btf = BtfData(name, data, base)
-        store_index(name, key, btf.offsets, btf.by_name)
+        store_index(name, key, btf.offsets)
     btf.index_key = key
     return btf

@@ -145,22 +145,13 @@ class KernelBtf:
         else:
             glob, tried = pattern.strip(), _BARE
         kinds = tuple(k for k in tried if k in kinds) if kinds else tried
-        prefix = _literal_prefix(glob)
+        wanted = frozenset(kinds)
         out: dict[tuple[str, str], Ref] = {}
         for btf in self.blobs():
-            for tid in btf.ids_with_prefix(prefix):
-                kind = btf.raw_kind(tid)
-                if kind not in kinds or not btf.owns(tid):
-                    continue
+            for tid in btf.named_ids(wanted):
                 name = btf.raw_name(tid).decode("utf-8", "replace")
                 if fnmatch.fnmatchcase(name, glob):
-                    out.setdefault((_PREFIX.get(kind, "") + name, btf.name), Ref(btf, tid))
+                    shown = _PREFIX.get(btf.raw_kind(tid), "") + name
+                    out.setdefault((shown, btf.name), Ref(btf, tid))
         return sorted(((s, r) for (s, _), r in out.items()),
                       key=lambda x: (x[0], x[1].module != "vmlinux", x[1].module))
-
-
-def _literal_prefix(glob: str) -> str:
-    for i, c in enumerate(glob):
-        if c in "*?[":
-            return glob[:i]
-    return glob

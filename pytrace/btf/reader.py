@@ -1,9 +1,8 @@
 """One BTF blob (vmlinux or a module's split BTF): types decoded lazily by id.
 
 The blob is kept as bytes or an mmap; `offsets` (where each type's record starts, in
-u32 words) and `by_name` (type ids sorted by name, for binary search) are the only
-per-type data held in memory, and both can come from the on-disk index cache. A type
-is decoded into a `BtfType` the first time it is asked for.
+u32 words) is the only per-type data held in memory, and it can come from the on-disk
+index cache. A type is decoded into a `BtfType` the first time it is asked for.
 """
 
 from __future__ import annotations
@@ -72,40 +71,49 @@ VOID = BtfType(0, 0, "void", False, 0)
 
 
 def build_offsets(words: memoryview) -> array:
-    """The word index at which every type record starts (type ids in order)."""
-    out = array("I")
+    """The word index at which every type record starts (type ids in order).
+
+    The tables are indexed by the info word's top byte (kind plus the kind_flag bit),
+    which saves a mask per record: this loop is the whole cost of a cold index."""
+    out: list[int] = []
     append = out.append
-    fixed, per = F.FIXED_WORDS, F.VLEN_WORDS
+    fixed, per = F.FIXED_WORDS * 8, F.VLEN_WORDS * 8
     i, n = 0, len(words)
     while i < n:
         append(i)
         info = words[i + 1]
-        kind = (info >> 24) & 0x1F
-        i += fixed[kind] + per[kind] * (info & 0xFFFF)
+        top = info >> 24
+        i += fixed[top] + per[top] * (info & 0xFFFF)
     if i != n:
         raise F.BtfFormatError("truncated type record")
-    return out
+    return array("I", out)
 
 
 class BtfData:
     """A BTF blob. `base` is vmlinux for a module's split BTF (ids and string offsets
-    continue the base's)."""
+    continue the base's).
+
+    Names are found without any name index: the string section is searched for the
+    name (C speed), then the type section for records whose name_off is that string's
+    offset (checked against `offsets`, so a matching size or type id is not taken)."""
 
     def __init__(self, name: str, data: bytes, base: BtfData | None = None,
-                 offsets: array | None = None, by_name: array | None = None) -> None:
+                 offsets: array | None = None) -> None:
         self.name = name
         self.data = data
         self.base = base
         tstart, tlen, sstart, slen = F.parse_header(data)
-        self._sstart = sstart
+        self._tstart, self._tend = tstart, tstart + tlen
+        self._sstart, self._send = sstart, sstart + slen
         self.first_id: int = base.end_id if base is not None else 1
         self.str_base: int = base.str_end if base is not None else 0
         self.str_end: int = self.str_base + slen
         self.words = memoryview(data)[tstart:tstart + tlen].cast("I")
         self.offsets = offsets if offsets is not None else build_offsets(self.words)
         self.end_id: int = self.first_id + len(self.offsets)
-        self.by_name = by_name if by_name is not None else self._sorted_names()
         self._cache: dict[int, BtfType] = {}
+        self._named: dict[str, list[int]] = {}
+        self._align: dict[int, int] = {}
         self.index_key = b""  # set by btf.index when the index is cached
 
     # ------------------------------------------------------------------ strings
@@ -113,22 +121,47 @@ class BtfData:
         if off < self.str_base and self.base is not None:
             return self.base.name_bytes(off)
         pos = self._sstart + off - self.str_base
-        end = self.data.find(b"\0", pos)
-        return self.data[pos:end]
+        end = self.data.find(b"\0", pos, self._send)
+        return self.data[pos:end if end >= 0 else self._send]
 
     def string(self, off: int) -> str:
         return self.name_bytes(off).decode("utf-8", "replace") if off else ""
 
-    def _sorted_names(self) -> array:
-        words, named = self.words, F.NAMED_KINDS
-        pairs = []
-        for idx, w in enumerate(self.offsets):
-            name_off = words[w]
-            if name_off and (words[w + 1] >> 24) & 0x1F in named:
-                pairs.append((self.name_bytes(name_off), idx))
-        pairs.sort()
-        first = self.first_id
-        return array("I", [idx + first for _, idx in pairs])
+    def string_offsets(self, name: bytes) -> list[int]:
+        """Offsets of every copy of string `name` in this blob's own string section."""
+        data, out = self.data, []
+        if data[self._sstart:self._sstart + len(name) + 1] == name + b"\0":
+            out.append(self.str_base)  # split BTF's section need not start with ""
+        needle = b"\0" + name + b"\0"
+        pos = data.find(needle, self._sstart, self._send)
+        while pos >= 0:
+            out.append(pos + 1 - self._sstart + self.str_base)
+            pos = data.find(needle, pos + 1, self._send)
+        return out
+
+    def strings_matching(self, pattern: bytes) -> dict[int, bytes]:
+        """{offset: string} of the strings in this blob's section matching a regex."""
+        import re
+
+        section = self.data[self._sstart:self._send]
+        rx = re.compile(rb"(?<=\0)(" + pattern + rb")(?=\0)")
+        return {m.start() + self.str_base: m.group(1) for m in rx.finditer(section)}
+
+    def ids_with_name_off(self, off: int) -> list[int]:
+        """Ids of this blob's types whose name is the string at `off`."""
+        if not off:
+            return []
+        import re
+
+        offsets, out, start = self.offsets, [], self._tstart
+        needle = re.compile(re.escape(off.to_bytes(4, "little")))
+        for m in needle.finditer(self.data, start, self._tend):  # regex: C speed, all hits
+            rel = m.start() - start
+            if rel % 4 == 0:
+                i = bisect.bisect_left(offsets, rel // 4)
+                if i < len(offsets) and offsets[i] == rel // 4:
+                    out.append(self.first_id + i)
+        return out
 
     # -------------------------------------------------------------------- ids
     def owns(self, type_id: int) -> bool:
@@ -147,24 +180,57 @@ class BtfData:
         return (self.words[self.offsets[type_id - self.first_id] + 1] >> 24) & 0x1F
 
     def ids_named(self, name: str) -> list[int]:
-        """Every type id whose name is exactly `name` (any kind), in id order."""
-        key = name.encode()
-        ids = self.by_name
-        lo = bisect.bisect_left(ids, key, key=self.raw_name)
-        out = []
-        while lo < len(ids) and self.raw_name(ids[lo]) == key:
-            out.append(ids[lo])
-            lo += 1
-        return sorted(out)
+        """Every type id of this blob whose name is exactly `name` (any kind), in id order."""
+        found = self._named.get(name)
+        if found is None:
+            key = name.encode()
+            offs = self.string_offsets(key) if key else []
+            if key and self.base is not None:
+                offs += self.base.string_offsets(key)
+            found = self._named[name] = sorted(i for o in offs for i in self.ids_with_name_off(o))
+        return list(found)
 
-    def ids_with_prefix(self, prefix: str) -> Iterator[int]:
-        """Ids of named types whose name starts with `prefix`, in name order."""
-        key = prefix.encode()
-        ids = self.by_name
-        i = bisect.bisect_left(ids, key, key=self.raw_name)
-        while i < len(ids) and self.raw_name(ids[i]).startswith(key):
-            yield ids[i]
-            i += 1
+    def named_ids(self, kinds: frozenset[int] | None = None) -> Iterator[int]:
+        """Every named type of this blob (of `kinds`), in id order: a full walk."""
+        words, offsets, first = self.words, self.offsets, self.first_id
+        for idx, w in enumerate(offsets):
+            if words[w] and (kinds is None or (words[w + 1] >> 24) & 0x1F in kinds):
+                yield first + idx
+
+    def align(self, type_id: int) -> int:
+        """C alignment of a type, read straight from the records (no decoding, memoised):
+        1 for a struct whose layout shows it is packed."""
+        if type_id < self.first_id:
+            return self.base.align(type_id) if self.base is not None else 1
+        found = self._align.get(type_id)
+        if found is None:
+            found = self._align[type_id] = self._raw_align(type_id)
+        return found
+
+    def _raw_align(self, type_id: int) -> int:
+        words = self.words
+        w = self.offsets[type_id - self.first_id]
+        info, size_or_type = words[w + 1], words[w + 2]
+        kind, vlen, kflag = (info >> 24) & 0x1F, info & 0xFFFF, info >> 31
+        if kind in (F.INT, F.ENUM, F.ENUM64, F.FLOAT):
+            return max(1, min(8, size_or_type))
+        if kind == F.PTR:
+            return 8
+        if kind in (F.TYPEDEF, F.VOLATILE, F.CONST, F.RESTRICT, F.TYPE_TAG):
+            return self.align(size_or_type) if size_or_type else 1
+        if kind == F.ARRAY:
+            return self.align(words[w + 3]) if words[w + 3] else 1
+        if kind not in (F.STRUCT, F.UNION):
+            return 1
+        best = 1
+        for x in range(w + 3, w + 3 + 3 * vlen, 3):
+            mt, off = words[x + 1], words[x + 2]
+            a = self.align(mt) if mt else 1
+            best = max(best, a)
+            bit_size = off >> 24 if kflag else 0
+            if not bit_size and (off & 0xFFFFFF if kflag else off) % (8 * a):
+                return 1
+        return 1 if size_or_type % best else best
 
     # ----------------------------------------------------------------- decode
     def type(self, type_id: int) -> BtfType:

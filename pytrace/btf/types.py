@@ -3,8 +3,6 @@ tracepoint records and raw tracepoint arguments, each converted on first use."""
 
 from __future__ import annotations
 
-import difflib
-
 from pytrace.btf import format as F
 from pytrace.btf.convert import Converter
 from pytrace.btf.kernel import KernelBtf, Ref
@@ -58,15 +56,24 @@ class BtfTypes:
         bare = words[-1] if words else name
         kinds = {"struct": (F.STRUCT,), "union": (F.UNION,), "enum": (F.ENUM, F.ENUM64)}.get(
             tag, (F.STRUCT, F.UNION, F.ENUM, F.TYPEDEF))
+        import re
+
+        # Candidates share the first letters (the strings are searched at C speed);
+        # only then are the kernel's types walked, once, for those names.
         candidates: set[str] = set()
-        for cut in (4, 3, 2, 1):
+        for cut in (3, 2, 1):
+            prefix = re.escape(bare[:cut].encode())
             for btf in self.kernel.blobs():
-                for tid in btf.ids_with_prefix(bare[:cut]):
-                    if btf.raw_kind(tid) in kinds:
-                        candidates.add(btf.raw_name(tid).decode("utf-8", "replace"))
-                    if len(candidates) > 2000:
-                        break
+                strings = btf.strings_matching(prefix + rb"[^\0]*")
+                if not strings:
+                    continue
+                for tid in btf.named_ids(frozenset(kinds)):
+                    s = strings.get(btf.words[btf.offsets[tid - btf.first_id]])
+                    if s is not None:
+                        candidates.add(s.decode("utf-8", "replace"))
             if len(candidates) >= 20:
                 break
+        import difflib
+
         close = difflib.get_close_matches(bare, sorted(candidates), n=n, cutoff=0.6)
         return [f"{tag} {c}" if tag else c for c in close]

@@ -96,5 +96,8 @@ def test_task_struct_from_the_kernel(kernel) -> None:  # type: ignore[no-untyped
     parent = t.field("real_parent")[0]
     assert isinstance(parent, PtrT) and parent.pointee == StructT("struct task_struct")
     assert parent.ctype == "struct task_struct *"
-    se = t.field("se")[0]
-    assert isinstance(se, StructT) and se.field("vruntime")[0] == IntT(64, False)
+    se = t.field("se")[0]  # embedded: shallow (name, size), members on demand
+    assert isinstance(se, StructT) and se.name == "struct sched_entity" and not se.fields
+    full = Converter(ref.btf).convert(kernel.find("struct sched_entity").id)
+    assert isinstance(full, StructT) and full.csize == se.csize and full.calign == se.calign
+    assert full.field("vruntime")[0] == IntT(64, False)

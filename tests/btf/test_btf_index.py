@@ -33,7 +33,7 @@ def test_index_is_stored_private_and_reused(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(index.index_dir()).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(os.path.join(index.index_dir(), files[0])).st_mode) == 0o600
     key = index.blob_key("vmlinux", index.read_blob(path))
-    assert index.load_index("vmlinux", key) == (first.offsets, first.by_name)
+    assert index.load_index("vmlinux", key) == first.offsets
     again = index.open_blob("vmlinux", path)
     assert again.ids_named("thing") == first.ids_named("thing")
 
@@ -72,7 +72,7 @@ def test_index_file_is_plain_data(tmp_path: Path) -> None:
     assert raw.startswith(index.MAGIC)
     body = array("I")
     body.frombytes(raw[index._HEAD.size:])
-    assert list(body) == list(btf.offsets) + list(btf.by_name)
+    assert list(body) == list(btf.offsets)
 
 
 def test_no_cache_env_builds_in_memory(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -85,5 +85,5 @@ def test_no_cache_env_builds_in_memory(tmp_path: Path, monkeypatch) -> None:  # 
 def test_vmlinux_index_round_trip(kernel) -> None:  # type: ignore[no-untyped-def]
     built = index.open_blob("vmlinux", "/sys/kernel/btf/vmlinux")
     loaded = index.load_index("vmlinux", built.index_key)
-    assert loaded is not None and loaded == (built.offsets, built.by_name)
-    assert len(loaded[0]) == kernel.vmlinux.end_id - 1
+    assert loaded is not None and loaded == built.offsets
+    assert len(loaded) == kernel.vmlinux.end_id - 1

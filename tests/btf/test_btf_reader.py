@@ -73,15 +73,25 @@ def test_every_kind_decodes() -> None:
     assert btf.type(0).name == "void"
 
 
-def test_names_are_found_by_binary_search() -> None:
+def test_names_are_found_through_the_string_section() -> None:
     b, ids = _base()
     btf = BtfData("vmlinux", b.blob())
     assert btf.ids_named("task") == [ids["task"]]
     assert btf.ids_named("task_t") == [ids["td"]]
-    assert btf.ids_named("nothing") == []
-    assert [btf.raw_name(i) for i in btf.ids_with_prefix("ta")] == [b"task", b"task_t"]
-    names = [btf.raw_name(i) for i in btf.by_name]
-    assert names == sorted(names)
+    assert btf.ids_named("nothing") == [] and btf.ids_named("") == []
+    # a member named like a type, and a size equal to a name's offset, are not types
+    assert btf.ids_named("pid") == [] and btf.ids_named("comm") == []
+    assert sorted(btf.strings_matching(rb"ta[^\0]*").values()) == [b"task", b"task_t"]
+    assert list(btf.named_ids(frozenset({F.TYPEDEF}))) == [ids["td"]]
+
+
+def test_two_types_with_one_name() -> None:
+    b = BtfBuilder()
+    i = b.int_("int", 4, signed=True)
+    s1 = b.struct("dup", 4, [("a", i, 0, 0)])
+    s2 = b.struct("dup", 8, [("a", i, 0, 0), ("b", i, 32, 0)])
+    td = b.typedef("dup", s1)
+    assert BtfData("vmlinux", b.blob()).ids_named("dup") == [s1, s2, td]
 
 
 def test_split_btf_continues_base_ids_and_strings() -> None:
