@@ -41,9 +41,13 @@ class Macro:
 
 @dataclass(slots=True)
 class Prepared:
+    """text: the program, preamble blanked; files: every header read (for the
+    compiled-object cache: a changed header must not hit an old entry)."""
+
     text: str
     types: TypeTable
     macros: dict[str, Macro] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
 
 
 def prepare(text: str, include_dirs: Iterable[str] = (), defines: Mapping[str, str] | None = None,
@@ -68,8 +72,9 @@ def prepare(text: str, include_dirs: Iterable[str] = (), defines: Mapping[str, s
     all_defines = {"BPFTRACE_HAVE_BTF": "1"} if use_btf else {}
     all_defines.update(defines or {})
     c_text = "".join(f'#include "{h}"\n' for h in extra) + parts.c_text
+    files: list[str] = []
     try:
-        out, raw_macros = preprocess(c_text, name, include_dirs, all_defines)
+        out, raw_macros = preprocess(c_text, name, include_dirs, all_defines, files)
     except CDefsError as exc:
         raise _shift(exc, name, len(extra), text) from None
     out = _shift_markers(out, name, len(extra))
@@ -79,7 +84,7 @@ def prepare(text: str, include_dirs: Iterable[str] = (), defines: Mapping[str, s
         table = TypeTable(decls.types, btf=use_btf, enumerators=decls.enumerators)
     macros = {k: Macro(m.name, m.params, m.body, m.variadic, _file(m.file, name), m.line)
               for k, m in raw_macros.items() if k not in all_defines or k in (defines or {})}
-    return Prepared(parts.body, table, macros)
+    return Prepared(parts.body, table, macros, files)
 
 
 def _fallback(table: TypeTable):  # type: ignore[no-untyped-def]

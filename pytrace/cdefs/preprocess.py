@@ -68,6 +68,12 @@ class _Preprocessor(pcpp.Preprocessor):
         super().__init__()
         self.line_directive = "#line"
         self.auto_pragma_once_enabled = True
+        self.files_read: list[str] = []
+
+    def on_file_open(self, is_system_include: bool, includepath: str):  # type: ignore[no-untyped-def]
+        f = super().on_file_open(is_system_include, includepath)
+        self.files_read.append(os.path.abspath(includepath))  # only files that opened
+        return f
 
     def on_error(self, file: str, line: int, msg: str) -> None:
         raise CDefsError(msg, line, file)
@@ -93,8 +99,10 @@ class _Preprocessor(pcpp.Preprocessor):
 
 
 def preprocess(text: str, name: str, include_dirs: Iterable[str] = (),
-               defines: Mapping[str, str] | None = None) -> tuple[str, dict[str, Macro]]:
-    """(preprocessed C with #line markers, every macro defined at the end)."""
+               defines: Mapping[str, str] | None = None,
+               files: list[str] | None = None) -> tuple[str, dict[str, Macro]]:
+    """(preprocessed C with #line markers, every macro defined at the end); the headers
+    read are appended to `files`."""
     pp = _Preprocessor()
     for d in include_dirs:
         pp.add_path(os.path.abspath(d))
@@ -108,7 +116,11 @@ def preprocess(text: str, name: str, include_dirs: Iterable[str] = (),
     builtin = set(pp.macros)
     pp.parse(text, name)
     out = io.StringIO()
-    pp.write(out)
+    try:
+        pp.write(out)
+    finally:
+        if files is not None:
+            files.extend(dict.fromkeys(pp.files_read))
     macros = {}
     for mname, m in pp.macros.items():
         if mname in builtin and mname not in (defines or {}):

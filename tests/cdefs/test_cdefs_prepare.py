@@ -72,6 +72,7 @@ def test_include_dirs_and_include_files(tmp_path: Path) -> None:
     (tmp_path / "defs.h").write_text("struct from_header { long x; };\n#define FROM_H 3\n")
     p = prepare('#include "defs.h"\nBEGIN {}', include_dirs=[str(tmp_path)], btf=False)
     assert isinstance(p.types.lookup("struct from_header"), StructT)
+    assert p.files == [str(tmp_path / "defs.h")]
     q = prepare("struct own { int y; }\nBEGIN {}", include_dirs=[str(tmp_path)],
                 includes=["defs.h"], btf=False)
     assert q.macros["FROM_H"].body == "3" and q.types.lookup("struct own") is not None
