@@ -54,6 +54,11 @@ GNU_MACROS = {
 }
 
 
+# Macros pcpp defines itself while it runs.
+_DYNAMIC = frozenset({"__FILE__", "__LINE__", "__DATE__", "__TIME__", "__COUNTER__",
+                      "__PCPP__", "__PCPP_ALWAYS_FALSE__", "__PCPP_ALWAYS_TRUE__"})
+
+
 def system_include_dirs() -> list[str]:
     """The directories a compiler searches for <...> headers on this machine."""
     multiarch = f"{platform.machine()}-linux-gnu"
@@ -123,7 +128,7 @@ def preprocess(text: str, name: str, include_dirs: Iterable[str] = (),
             files.extend(dict.fromkeys(pp.files_read))
     macros = {}
     for mname, m in pp.macros.items():
-        if mname in builtin and mname not in (defines or {}):
+        if (mname in builtin and mname not in (defines or {})) or mname in _DYNAMIC:
             continue
         macros[mname] = Macro(mname, tuple(m.arglist) if m.arglist is not None else None,
                               "".join(t.value for t in m.value).strip(), bool(m.variadic),
