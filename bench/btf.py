@@ -123,7 +123,7 @@ def write(section: str, path: str) -> None:
     text = open(path).read() if os.path.exists(path) else ""
     pattern = re.compile(r"## 7\. BTF.*?(?=\n## |\n_Suite wall time|\Z)", re.S)
     if pattern.search(text):
-        text = pattern.sub(section.rstrip("\n"), text, count=1)
+        text = pattern.sub(section.rstrip("\n") + "\n", text, count=1)
     elif "\n_Suite wall time" in text:
         text = text.replace("\n_Suite wall time", "\n" + section + "\n_Suite wall time", 1)
     else:
