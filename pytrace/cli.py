@@ -94,6 +94,10 @@ def _run(ns: argparse.Namespace) -> int:
     source = Source(name, text)
     options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe)
     debug = tuple(("ast", "types", "ir", "ir-opt", "asm") if "all" in ns.debug else ns.debug)
+    if not ns.dry_run:  # as bpftrace: no privileges, no compile (it also mounts tracefs)
+        from pytrace.runtime.features import check_privileges
+
+        check_privileges()
     try:
         result = compile_source(source, options, debug)
     except CompileError as exc:

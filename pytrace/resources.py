@@ -12,6 +12,33 @@ from enum import IntEnum
 
 from pytrace.types import Type
 
+# Internal maps every program has (user maps are named '@...'; internal ones '__...').
+RINGBUF_MAP = "__ringbuf"  # RINGBUF: every asynchronous record (printf, print, exit, ...)
+LOST_MAP = "__lost"  # PERCPU_ARRAY[1] u64: records that could not be reserved
+GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOBAL_*)
+STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
+
+# __globals slots
+GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
+GLOBAL_CPID = 1  # pid of the -c child (for `cpid`)
+GLOBAL_EXITING = 2  # set by exit(): every probe of the program does nothing from then on
+GLOBAL_SLOTS = 4
+
+
+class EventKind:
+    """The kinds of ring-buffer record (EventSpec.kind); plain strings so Resources stay
+    simple data. Each record is `u64 event id` followed by the EventSpec's fields."""
+
+    PRINTF = "printf"  # fmt + args
+    PRINT_VALUE = "print_value"  # args[0]
+    PRINT_MAP = "print_map"  # map_name; args: top, div
+    CLEAR = "clear"  # map_name
+    ZERO = "zero"  # map_name
+    EXIT = "exit"  # args[0]: the exit code
+    TIME = "time"  # fmt (strftime)
+
+    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME)
+
 
 class MapKind(IntEnum):
     """BPF map types (values are the kernel's BPF_MAP_TYPE_*)."""
@@ -108,9 +135,7 @@ class FieldSpec:
 class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
-    kind: 'printf' (fmt + args), 'print_value' (args[0]), 'print_map' (map_name; args:
-      top, div as u64), 'clear' / 'zero' (map_name), 'exit' (args[0]: code),
-      'time' (fmt), 'cat', 'system', 'join' …
+    kind: one of EventKind (what each carries is written there).
     """
 
     id: int
@@ -126,8 +151,9 @@ class Resources:
     maps: tuple[MapSpec, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
     events: tuple[EventSpec, ...] = ()
-    ringbuf_map: str = "__ringbuf"
-    lost_map: str = "__lost"  # PERCPU_ARRAY, 1 entry, u64: records that could not be submitted
+    ringbuf_map: str = RINGBUF_MAP
+    lost_map: str = LOST_MAP  # PERCPU_ARRAY, 1 entry, u64: records that could not be submitted
+    globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
     config: tuple[tuple[str, str | int], ...] = ()
 

@@ -7,8 +7,10 @@ import os
 
 from llvmlite import ir
 
-from pytrace.codegen.base import StackOverflow
-from pytrace.codegen.emitter import CodegenError, ProgEmitter
+from pytrace import nodes
+from pytrace.codegen import mapiter
+from pytrace.codegen.emitter import ProgEmitter
+from pytrace.codegen.errors import CodegenError, StackOverflow
 from pytrace.codegen.events import EventTable
 from pytrace.codegen.llvm import DATA_LAYOUT, TRIPLE
 from pytrace.codegen.maps import (
@@ -18,6 +20,7 @@ from pytrace.codegen.maps import (
     user_map_spec,
 )
 from pytrace.passes.context import CheckedProgram
+from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import MapSpec, ProbeSpec, Resources
@@ -59,6 +62,9 @@ class ModuleGen:
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
         self.probes: list[ProbeSpec] = []
+        self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
+                             for cp in checked.probes for root in probe_roots(cp.probe)
+                             for n in walk(root))
 
     def _add_map(self, spec: MapSpec) -> None:
         self.specs[spec.name] = spec
@@ -69,6 +75,13 @@ class ModuleGen:
 
     def map_global(self, name: str) -> ir.GlobalVariable:
         return self.globals[name]
+
+    def emit_for_map(self, p: ProgEmitter, s: nodes.For) -> None:
+        """`for ($kv : @m)` inside program p (a callback of its own)."""
+        mapiter.emit_for_map(p, s)
+
+    def emit_map_len(self, p: ProgEmitter, name: str) -> ir.Value:
+        return mapiter.emit_map_len(p, name)
 
     def probe_name_index(self, name: str) -> int:
         if name not in self.probe_names:
@@ -83,7 +96,9 @@ class ModuleGen:
             event = str(t.attach.get("event", ""))
             nr = syscall_number(event) if t.kind == "tracepoint" and t.attach.get("category") == "syscalls" else None
             direction = "sys_enter" if event.startswith("sys_enter_") else "sys_exit"
-            if nr is None or os.environ.get("PYTRACE_NO_DISPATCH"):
+            if nr is not None and any(n == nr for n, _ in dispatch[direction]):
+                out.append(t)  # listed twice (overlapping globs): attached twice, as bpftrace
+            elif nr is None or os.environ.get("PYTRACE_NO_DISPATCH"):
                 out.append(t)
             else:
                 dispatch[direction].append((nr, t))

@@ -11,6 +11,8 @@ from llvmlite import ir
 
 from pytrace import nodes
 from pytrace.codegen.base import I64, c64
+from pytrace.codegen.errors import CodegenError
+from pytrace.codegen.fields import read_pointer
 from pytrace.codegen.values import Val, is_signed
 from pytrace.types import IntT, StrT
 
@@ -104,9 +106,5 @@ def unary(p: ProgEmitter, e: nodes.Unary) -> Val:
     if e.op == "~":
         return Val(t, b.not_(p.as_i64(val)))
     if e.op == "*":
-        from pytrace.codegen.builtins import read_pointer
-
-        return read_pointer(p, val, t, e)
-    from pytrace.codegen.emitter import CodegenError
-
+        return read_pointer(p, val, t)
     raise CodegenError(f"unary {e.op} is not supported yet", e)

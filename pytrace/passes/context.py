@@ -55,12 +55,13 @@ class CheckedProgram:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     defines: dict[str, str] = field(default_factory=dict)
     # Added by the passes (compatible additions):
-    # constants: the value of every PositionalParam, PositionalCount, Sizeof and
-    #   #define'd Identifier node (int or str; the node's type says which).
+    # constants: the value of every PositionalParam, PositionalCount, Sizeof, Offsetof
+    #   and #define'd Identifier node (int or str; the node's type says which).
     constants: dict[nodes.Node, int | str] = field(default_factory=dict)
     constants_by_name: dict[str, int | str] = field(default_factory=dict)  # #define values
-    # builtins: Identifier/Call nodes -> the builtins registry entry name they resolve to.
-    builtins: dict[nodes.Node, str] = field(default_factory=dict)
+    # formats: the format string of every printf/system/cat/time call (a literal or a
+    #   #define'd name), resolved by the printf pass; codegen reads only these.
+    formats: dict[nodes.Node, str] = field(default_factory=dict)
     config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
 

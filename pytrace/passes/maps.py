@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytrace import nodes
+from pytrace import builtins, nodes
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots
@@ -57,14 +57,34 @@ class MapCollector:
             return
         if isinstance(node, nodes.MapRef):
             self.use(node)
-        elif isinstance(node, nodes.Call) and node.name in KEYED_CALLS and len(node.args) == 2 \
-                and isinstance(node.args[0], nodes.MapRef) and not node.args[0].keys:
-            self.uses.setdefault(node.args[0].name, MapUses()).used.append(node.args[0])
-            self.check_keys(node.args[0].name, [node.args[1]], node.span)
-            self.visit(node.args[1])
+            return
+        if isinstance(node, nodes.For) and isinstance(node.iterable, nodes.MapRef):
+            self.whole(node.iterable)
+            self.visit(node.body)
+            return
+        if isinstance(node, nodes.Call) and self.map_call(node):
             return
         for child in children(node):
             self.visit(child)
+
+    def map_call(self, call: nodes.Call) -> bool:
+        """A call whose first argument is a map without keys (`clear(@m)`, `delete(@m, k)`);
+        False when the call is not one of those."""
+        entry = builtins.function(call.name)
+        first = call.args[0] if call.args else None
+        if entry is None or not entry.map_arg or not isinstance(first, nodes.MapRef) \
+                or first.keys:
+            return False
+        if call.name in KEYED_CALLS and len(call.args) == 2:
+            self.uses.setdefault(first.name, MapUses()).used.append(first)
+            self.check_keys(first.name, [call.args[1]], call.span)
+        elif call.name == "delete":
+            self.use(first, call.span)  # delete(@m): the element of a map without keys
+        else:
+            self.whole(first)
+        for arg in call.args[1:]:
+            self.visit(arg)
+        return True
 
     def define(self, m: nodes.MapRef) -> None:
         info = self.uses.setdefault(m.name, MapUses())
@@ -91,10 +111,14 @@ class MapCollector:
         elif info.keys:
             self.key_mismatch(m.name, [], info.keys, m.span)
 
-    def use(self, m: nodes.MapRef) -> None:
+    def use(self, m: nodes.MapRef, span: Span | None = None) -> None:
+        """A read of one element: its keys must match the map's (none for `@m`)."""
         self.uses.setdefault(m.name, MapUses()).used.append(m)
-        if m.keys:
-            self.check_keys(m.name, m.keys, m.span)
+        self.check_keys(m.name, m.keys, span or m.span)
+
+    def whole(self, m: nodes.MapRef) -> None:
+        """The whole map as an argument (print(@m), clear(@m), for (... : @m))."""
+        self.uses.setdefault(m.name, MapUses()).used.append(m)
 
     def check_keys(self, name: str, keys: list[nodes.Expr], span: Span) -> None:
         info = self.uses.setdefault(name, MapUses())

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pytrace import builtins, nodes
 from pytrace.builtins.args import args_field
-from pytrace.builtins.base import Builtin, is_int, type_word
+from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.passes.typenames import cast_type, sizeof_type
@@ -131,6 +131,13 @@ class ExprTyper:
         entry = builtins.identifier(e.name)
         if entry is None:
             return None  # reported by resolve
+        if not entry.lowered:
+            self.diags.error(f"The {e.name} builtin is not implemented by pytrace", e.span)
+            return None
+        if e.name == "args":  # typed here only when not the base of a field access
+            self.diags.error("args can only be read through one of its fields (args.NAME)",
+                             e.span)
+            return None
         return entry.rule(self, e, [])
 
     def e_Variable(self, e: nodes.Variable) -> Type | None:
@@ -193,7 +200,11 @@ class ExprTyper:
         args = self.call_args(e, entry)
         if args is None:
             return None
-        return entry.rule(self, e, args)
+        result = entry.rule(self, e, args)
+        if not entry.lowered:
+            self.diags.error(f"{e.name}() is not implemented by pytrace", name_span(e))
+            return None
+        return result
 
     def arg_count_error(self, e: nodes.Call, entry: Builtin, n: int) -> None:
         lo, hi = entry.min_args, entry.max_args
@@ -305,7 +316,11 @@ class ExprTyper:
 
     # -------------------------------------------------------- fields and indexes
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Type | None:
-        base = self.value(e.expr)
+        if isinstance(e.expr, nodes.Identifier) and e.expr.name == "args" \
+                and e.expr not in self.cp.constants:
+            base: Type | None = self.record(e.expr, builtins.ARGS_TYPE)
+        else:
+            base = self.value(e.expr)
         if base is None:
             return None
         if base == builtins.ARGS_TYPE:

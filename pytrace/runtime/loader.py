@@ -259,6 +259,14 @@ class LoadedObject:
                 raise RuntimeFailure(f"map {spec.name} already exists with a different "
                                      "key or value type")
 
+    def remove_maps(self, names: Iterable[str]) -> None:
+        """Close and forget some maps (a failed REPL entry's new ones)."""
+        for name in names:
+            fd = self._map_fds.pop(name, None)
+            if fd is not None:
+                sc.close_fd(fd)
+            self.specs.pop(name, None)
+
     def map_fd(self, name: str) -> int:
         """The fd of map `name` (MapSpec.name, e.g. '@x' or '__ringbuf')."""
         try:

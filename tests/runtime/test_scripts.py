@@ -2,7 +2,8 @@
 
 Workloads are small Python programs written to a tmp dir and started with `-c`, so the
 script ends when the workload does. Each renames itself (prctl) so its events can be
-told apart from the rest of the machine, and prints its pid.
+told apart from the rest of the machine, and writes its pid to a file (never to the
+stdout it shares with pytrace, where lines of the two processes could interleave).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ PRELUDE = """\
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.prctl(15, sys.argv[1].encode(), 0, 0, 0)
-print(f"PID={os.getpid()}", flush=True)
+with open(sys.argv[2], "w") as _pidfile:
+    _pidfile.write(str(os.getpid()))
 """
 
 
@@ -31,13 +33,14 @@ def run_script(tmp_path: Path, name: str, comm: str, body: str, *args: str) -> t
     """Run scripts/NAME.bt with -c on a workload; (stdout, the workload's pid)."""
     wl = tmp_path / f"{comm}.py"
     wl.write_text(PRELUDE + body)
-    r = subprocess.run([sys.executable, "-m", "pytrace", "-c", f"{sys.executable} {wl} {comm}",
+    pidfile = tmp_path / f"{comm}.pid"
+    r = subprocess.run([sys.executable, "-m", "pytrace", "-c",
+                        f"{sys.executable} {wl} {comm} {pidfile}",
                         str(SCRIPTS / f"{name}.bt"), *args],
                        capture_output=True, text=True, timeout=120, env=ENV)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    pid = next(int(ln[4:]) for ln in r.stdout.splitlines() if ln.startswith("PID="))
-    return r.stdout, pid
+    return r.stdout, int(pidfile.read_text())
 
 
 def rows(out: str, first: str) -> list[list[str]]:
