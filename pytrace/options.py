@@ -15,3 +15,5 @@ class Options:
     has_child: bool = False  # -c: cpid is valid
     unsafe: bool = False
     tracefs: str = "/sys/kernel/tracing"
+    include_dirs: list[str] = field(default_factory=list)  # -I DIR: C header search path
+    include_files: list[str] = field(default_factory=list)  # --include FILE

@@ -7,7 +7,8 @@ Two layouts, for two kinds of memory:
   by its type), every component of a composite starts at an 8-byte aligned offset, and
   sizes are rounded up to 8. Padding is always zero, so equal keys are equal bytes.
 - **C layout** (`Type.csize`, `Type.calign`, `StructT.fields` offsets): how memory
-  that is READ is laid out — kernel and user structs, arrays and integers as C stores
+  that is READ is laid out (structs and arrays keep it inside pytrace too: a value of
+  either is the memory image, padded to 8) — kernel and user structs, arrays and integers as C stores
   them (an `int8` is one byte, a `uint16` two, fields at their C offsets, bitfields at
   bit positions). Kernel BTF and the program's C definitions both produce these types;
   nothing downstream knows which one a type came from.
@@ -221,7 +222,9 @@ class RecordT(Type):
 
 @dataclass(frozen=True, slots=True)
 class PtrT(Type):
-    """A pointer; `pointee` None means void*. user=True for user-space memory.
+    """A pointer; `pointee` None means void*. user=True for user-space memory,
+    kernel=True for kernel memory; neither: the probe kind decides (user in syscall
+    tracepoints, uprobes and usdt, kernel elsewhere).
 
     A pointee StructT may be a reference (name only, see StructT.is_complete): the
     TypeTable completes it when a field is reached through the pointer."""
@@ -229,6 +232,7 @@ class PtrT(Type):
     pointee: Type | None = None
     user: bool = False
     ctype: str = ""  # the C spelling, e.g. 'const char *'
+    kernel: bool = False  # known to point to kernel memory (else the probe kind decides)
 
     @property
     def size(self) -> int:
@@ -317,7 +321,7 @@ class ArrayT(Type):
 
     @property
     def size(self) -> int:
-        return self.elem.size * self.count
+        return align8(self.csize)  # an array is a memory image: C layout everywhere
 
     @property
     def csize(self) -> int:

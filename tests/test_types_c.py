@@ -25,9 +25,11 @@ from pytrace.types import (
 U8, U16, U32, I64 = IntT(8, False), IntT(16, False), IntT(32, False), IntT(64, True)
 
 
-def test_internal_layout_is_unchanged() -> None:
-    assert IntT(8, False).size == 8 and ArrayT(U8, 4).size == 32
-    assert TupleT((U8, StrT(3))).size == 16 and StrT(3).size == 8
+def test_internal_layout() -> None:
+    assert IntT(8, False).size == 8 and TupleT((U8, StrT(3))).size == 16
+    assert StrT(3).size == 8
+    # arrays and structs are memory images: C layout, padded to 8
+    assert ArrayT(U8, 4).size == 8 and ArrayT(U32, 3).size == 16
 
 
 def test_c_sizes_and_alignment() -> None:

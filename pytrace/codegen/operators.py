@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import nodes
+from pytrace.codegen import memory
 from pytrace.codegen.base import I64, c64
 from pytrace.codegen.errors import CodegenError
-from pytrace.codegen.fields import read_pointer
 from pytrace.codegen.values import Val, is_signed
 from pytrace.types import IntT, StrT
 
@@ -97,6 +97,10 @@ def binary(p: ProgEmitter, e: nodes.Binary) -> Val:
 
 def unary(p: ProgEmitter, e: nodes.Unary) -> Val:
     b = p.b
+    if e.op == "&":
+        return memory.address_of(p, e)
+    if e.op == "*":
+        return memory.deref(p, e)
     val = p.expr(e.operand)
     t = p.checked.types.get(e) or val.t
     if e.op == "-":
@@ -106,5 +110,5 @@ def unary(p: ProgEmitter, e: nodes.Unary) -> Val:
     if e.op == "~":
         return Val(t, b.not_(p.as_i64(val)))
     if e.op == "*":
-        return read_pointer(p, val, t)
+        return memory.deref(p, e)
     raise CodegenError(f"unary {e.op} is not supported yet", e)

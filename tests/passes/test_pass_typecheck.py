@@ -8,6 +8,7 @@ from pytrace.passes.walk import walk
 from pytrace.types import (
     AggT,
     ArrayT,
+    BoolT,
     IntT,
     ProbeNameT,
     PtrT,
@@ -35,7 +36,7 @@ def test_literals_and_builtins(checked):
     v = {name: t for (b, name), t in cp.variables.items()}
     assert v["a"] == IntT(64, True)
     assert v["b"] == StrT(4)
-    assert v["c"] == IntT(64, True)
+    assert v["c"] == BoolT()  # true is a bool
     assert v["d"] == IntT(64, False)
     assert v["e"] == StrT(16)
     assert v["f"] == ProbeNameT()
