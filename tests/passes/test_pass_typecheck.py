@@ -40,8 +40,8 @@ def test_literals_and_builtins(checked):
     assert v["d"] == IntT(64, False)
     assert v["e"] == StrT(16)
     assert v["f"] == ProbeNameT()
-    assert v["i"] == PtrT(StructT("struct task_struct"), user=False,
-                          ctype="struct task_struct *")
+    assert v["i"] == PtrT(StructT("struct task_struct"), ctype="struct task_struct *",
+                          kernel=True)
     assert v["j"] == StackT(True, 127, "bpftrace")
     assert v["k"] == StackT(False, 3, "perf")
     assert v["l"] == IntT(64, False) and v["m"] == IntT(64, False)
