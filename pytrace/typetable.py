@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pytrace.cbasetypes import base_type
-from pytrace.types import FuncProtoT, StructT, Type
+from pytrace.types import ArrayT, FuncProtoT, StructT, Type
 
 if TYPE_CHECKING:
     from pytrace.btf.types import BtfTypes
@@ -34,6 +34,7 @@ class TypeTable:
         self.enumerators: dict[str, tuple[Type, int]] = dict(enumerators or {})
         self._use_btf = btf
         self._btf: object = _UNSET
+        self._deep: dict[tuple[str, int], Type] = {}
 
     # ------------------------------------------------------------------ sources
     def btf(self) -> BtfTypes | None:
@@ -76,6 +77,28 @@ class TypeTable:
             if isinstance(full, StructT) and full.fields:
                 return full
         return t
+
+    def deep(self, t: Type, depth: int = 0) -> Type:
+        """t with every struct inside it complete (members of members too, not through
+        pointers): what a whole struct value needs to be printed."""
+        if depth > 8:
+            return t
+        if isinstance(t, ArrayT):
+            elem = self.deep(t.elem, depth + 1)
+            return t if elem is t.elem else ArrayT(elem, t.count)
+        if not isinstance(t, StructT):
+            return t
+        key = (t.name, t.byte_size)
+        if t.name and key in self._deep:
+            return self._deep[key]
+        full = self.complete(t)
+        assert isinstance(full, StructT)
+        fields = tuple((n, self.deep(ft, depth + 1), off) for n, ft, off in full.fields)
+        out = full if all(a[1] is b[1] for a, b in zip(fields, full.fields)) else StructT(
+            full.name, full.byte_size, fields, full.union, full.align)
+        if t.name:
+            self._deep[key] = out
+        return out
 
     def enumerator(self, name: str) -> tuple[Type, int] | None:
         """(enum type, value) of an enumerator the C definitions declare."""

@@ -132,7 +132,7 @@ class MemoryTyper:
                                  f"named '{e.field_name}'", e.span, *hints)
                 return None
             ft = in_space(reading(found[0]), self.user_memory(e))
-            return self.complete(ft) if isinstance(ft, StructT) else ft
+            return self.cp.type_table.deep(ft) if isinstance(ft, StructT | ArrayT) else ft
         self.diags.error(f"Can not access field '{e.field_name}' on expression of type "
                          f"'{base}'", e.span)
         return None
@@ -152,7 +152,7 @@ class MemoryTyper:
                 self.diags.error(f"the index {n} is out of bounds for array of size "
                                  f"{base.count}", e.index.span)
                 return None
-            return in_space(self.complete(base.elem) or base.elem, self.user_memory(e))
+            return in_space(self.cp.type_table.deep(base.elem), self.user_memory(e))
         if isinstance(base, StrT):
             return IntT(8, True)
         if isinstance(base, PtrT):
@@ -169,7 +169,7 @@ class MemoryTyper:
             if isinstance(p, StructT) and not p.fields:
                 unknown_type(p.name, e.span, self.cp.type_table, self.diags)
                 return None
-            return in_space(p, self.pointer_user(t))
+            return in_space(self.cp.type_table.deep(p), self.pointer_user(t))
         if isinstance(t, IntT):
             return U64
         self.diags.error(f"The * operator can not be used on expressions of type '{t}'", e.span)
