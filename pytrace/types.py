@@ -547,6 +547,26 @@ def unify(a: Type, b: Type) -> Type | None:
     return None
 
 
+# --------------------------------------------------------- integer promotion
+
+
+def signed_operation(a: Type, b: Type) -> bool:
+    """Whether a binary operation on a and b is signed: both signed, or one signed and
+    the other an unsigned integer narrower than 64 bits (both then fit in int64, as
+    bpftrace upcasts); an unsigned 64-bit operand or a pointer makes it unsigned."""
+    def sign(t: Type) -> tuple[bool, int]:
+        if isinstance(t, IntT):
+            return t.signed, t.bits
+        return False, 64  # pointers, probe ids, aggregations read back
+
+    (sa, ba), (sb, bb) = sign(a), sign(b)
+    if sa and sb:
+        return True
+    if sa != sb:
+        return (bb if sa else ba) < 64
+    return False
+
+
 # ------------------------------------------------------------------ C layout
 
 

@@ -27,7 +27,7 @@ from pytrace.codegen.values import Val, is_scalar, is_signed
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import GLOBAL_EXITING, GLOBALS_MAP, LOST_MAP, RINGBUF_MAP
-from pytrace.types import AggT, ArrayT, IntT, StrT, TupleT, Type, VoidT
+from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -371,6 +371,8 @@ class ProgEmitter(FnBase):
         val = self.expr(e.expr)
         if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):
             return memory.array_cast(self, e, val)
+        if isinstance(t, BoolT) and val.scalar:
+            return Val(t, self.b.zext(self.to_bool(val.v), I64))
         if isinstance(t, IntT) and val.scalar:
             v = val.v
             if t.bits < 64:

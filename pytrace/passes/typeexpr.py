@@ -12,13 +12,16 @@ from pytrace.passes.typemem import MemoryTyper
 from pytrace.probes.target import ProbeTarget
 from pytrace.types import (
     AggT,
+    ArrayT,
     BoolT,
     IntT,
+    PtrT,
     RecordT,
     StrT,
     TupleT,
     Type,
     VoidT,
+    signed_operation,
     unify,
 )
 
@@ -257,13 +260,23 @@ class ExprTyper(MemoryTyper):
         if e.op in COMPARE and isinstance(a, StrT) and isinstance(b, StrT):
             if e.op in ("==", "!="):
                 return I64
+        if e.op in ("==", "!=") and isinstance(a, ArrayT) and isinstance(b, ArrayT):
+            if a.csize != b.csize or not isinstance(a.elem, IntT):
+                self.mismatch(e.op, e, a, b)
+                return None
+            return I64
         if not (is_int(a) and is_int(b)):
             self.mismatch(e.op, e, a, b)
             return None
         if e.op in COMPARE or e.op in LOGIC:
             return I64
-        signed = all(isinstance(t, IntT) and t.signed for t in (a, b))
-        return IntT(64, signed)
+        if e.op in ("+", "-") and isinstance(a, PtrT) and not isinstance(b, PtrT):
+            return a  # pointer arithmetic: scaled by the pointee's size
+        if e.op == "+" and isinstance(b, PtrT) and not isinstance(a, PtrT):
+            return b
+        if e.op == "-":
+            return I64  # as bpftrace: a difference is signed
+        return IntT(64, signed_operation(a, b))
 
     def e_Unary(self, e: nodes.Unary) -> Type | None:
         t = self.value(e.operand)
