@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pytrace.cdefs import CDefsError, prepare
+from pytrace.cdefs import CDefsError, Macro, prepare
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.source import Source, Span
 from pytrace.typetable import TypeTable
@@ -19,6 +19,13 @@ from pytrace.typetable import TypeTable
 # #define still does, as in bpftrace).
 _RESERVED = frozenset("""if else while for unroll let return break continue sizeof offsetof
 typeof config true false struct union enum BEGIN END begin end""".split())
+
+
+# bpftrace's macro-like builtins, expanded as macros (they take a type argument).
+BUILTIN_MACROS = {
+    "container_of": Macro("container_of", ("ptr", "type", "member"),
+                          "((type *)((uint64)(ptr) - offsetof(type, member)))"),
+}
 
 
 @dataclass(slots=True)
@@ -35,19 +42,18 @@ def _builtin_names() -> frozenset[str]:
 
 
 def front(source: Source, include_dirs: Sequence[str] = (), includes: Sequence[str] = ()) -> Front:
+    from pytrace.cdefs.expand import expand_macros
     from pytrace.cdefs.split import split_program
 
     if not includes and not split_program(source.text).has_preamble:
-        return Front(source.text, TypeTable())
+        return Front(expand_macros(source.text, BUILTIN_MACROS), TypeTable())
     try:
         prepared = prepare(source.text, include_dirs, name=source.name, includes=includes)
     except CDefsError as exc:
         raise CompileError([_diagnostic(exc, source)], source) from None
-    from pytrace.cdefs.expand import expand_macros
-
     skip = frozenset(n for n in _builtin_names()
                      if n in prepared.macros and prepared.macros[n].file != source.name)
-    text = expand_macros(prepared.text, prepared.macros, skip)
+    text = expand_macros(prepared.text, {**prepared.macros, **BUILTIN_MACROS}, skip)
     return Front(text, prepared.types, prepared.files)
 
 

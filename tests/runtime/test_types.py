@@ -173,3 +173,12 @@ def test_rawtracepoint_args_typed_from_btf(prog: str) -> None:
             child=[prog])
     assert r.code == 0, r.err
     assert r.out.split("\n")[0] == "1"
+
+
+def test_type_helpers_and_container_of() -> None:
+    assert begin("print(is_ptr(curtask)); print(is_integer(pid)); print(is_str(comm)); "
+                 "print(is_unsigned_integer((int8)1)); print(is_literal(1)); "
+                 "print(is_err((uint64)-2)); print(is_err(curtask))") == \
+        "true\ntrue\ntrue\nfalse\ntrue\ntrue\nfalse\n" + TAIL
+    assert begin("$p = &curtask->tasks; $t = container_of($p, struct task_struct, tasks); "
+                 "printf(\"%d %d\\n\", $t == curtask, $t->pid == pid)") == "1 1\n" + TAIL
