@@ -92,7 +92,8 @@ def _run(ns: argparse.Namespace) -> int:
         return start_repl(ns)
     name, text, params = prog
     source = Source(name, text)
-    options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe)
+    options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe,
+                      include_dirs=list(ns.include))
     debug = tuple(("ast", "types", "ir", "ir-opt", "asm") if "all" in ns.debug else ns.debug)
     if not ns.dry_run:  # as bpftrace: no privileges, no compile (it also mounts tracefs)
         from pytrace.runtime.features import check_privileges

@@ -101,8 +101,12 @@ class TypeTable:
         return out
 
     def enumerator(self, name: str) -> tuple[Type, int] | None:
-        """(enum type, value) of an enumerator the C definitions declare."""
-        return self.enumerators.get(name)
+        """(enum type, value) of an enumerator: the C definitions', then the kernel's."""
+        found = self.enumerators.get(name)
+        if found is not None:
+            return found
+        btf = self.btf()
+        return btf.enumerator(name) if btf is not None else None
 
     def func(self, name: str) -> FuncProtoT | None:
         """A kernel function's prototype (C declarations of functions are not kept)."""

@@ -135,6 +135,21 @@ class KernelBtf:
         proto_t = td.btf.type(ptr.ref)
         return Ref(td.btf, proto_t.id) if proto_t.kind == F.FUNC_PROTO else None
 
+    def enumerator(self, name: str) -> tuple[Ref, int] | None:
+        """(the enum, value) of an enumerator named `name` (vmlinux, then modules)."""
+        key = name.encode()
+        for blobs in self._search_order():
+            for btf in blobs:
+                offs = set(btf.string_offsets(key))
+                if btf.base is not None:
+                    offs |= set(btf.base.string_offsets(key))
+                if not offs:
+                    continue
+                found = _enumerator_in(btf, offs, name)
+                if found is not None:
+                    return found
+        return None
+
     def names(self, pattern: str, kinds: tuple[int, ...] | None = None) -> list[tuple[str, Ref]]:
         """(display name, ref) of every struct/union/enum (`struct task_*`), or of every
         named type when the pattern has no tag word, matching a shell glob; sorted,
@@ -155,3 +170,18 @@ class KernelBtf:
                     out.setdefault((shown, btf.name), Ref(btf, tid))
         return sorted(((s, r) for (s, _), r in out.items()),
                       key=lambda x: (x[0], x[1].module != "vmlinux", x[1].module))
+
+
+def _enumerator_in(btf: BtfData, offs: set[int], name: str) -> tuple[Ref, int] | None:
+    words = btf.words
+    for idx, w in enumerate(btf.offsets):
+        info = words[w + 1]
+        kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
+        step = 2 if kind == F.ENUM else 3 if kind == F.ENUM64 else 0
+        if not step:
+            continue
+        for x in range(w + 3, w + 3 + step * vlen, step):
+            if words[x] in offs:
+                ref = Ref(btf, btf.first_id + idx)
+                return ref, dict(ref.type.values)[name]
+    return None

@@ -48,6 +48,14 @@ class BtfTypes:
             return None
         return tuple((n or f"arg{i}", pt) for i, (n, pt) in enumerate(t.params[1:]))
 
+    def enumerator(self, name: str) -> tuple[Type, int] | None:
+        """(enum type, value) of a kernel enumerator (`TASK_COMM_LEN`, `BPF_MAP_TYPE_HASH`)."""
+        found = self.kernel.enumerator(name)
+        if found is None:
+            return None
+        t = self._convert(found[0])
+        return (t, found[1]) if t is not None else None
+
     def close_names(self, name: str, n: int = 3) -> list[str]:
         """Up to n type names close to `name` (for 'did you mean' hints): candidates
         share the name's first letters, so no full scan of the kernel's names."""

@@ -46,7 +46,9 @@ def front(source: Source, include_dirs: Sequence[str] = (), includes: Sequence[s
     from pytrace.cdefs.split import split_program
 
     if not includes and not split_program(source.text).has_preamble:
-        return Front(expand_macros(source.text, BUILTIN_MACROS), TypeTable())
+        table = TypeTable()
+        text = expand_macros(source.text, BUILTIN_MACROS)
+        return Front(_casts(text, table), table)
     try:
         prepared = prepare(source.text, include_dirs, name=source.name, includes=includes)
     except CDefsError as exc:
@@ -54,7 +56,15 @@ def front(source: Source, include_dirs: Sequence[str] = (), includes: Sequence[s
     skip = frozenset(n for n in _builtin_names()
                      if n in prepared.macros and prepared.macros[n].file != source.name)
     text = expand_macros(prepared.text, {**prepared.macros, **BUILTIN_MACROS}, skip)
-    return Front(text, prepared.types, prepared.files)
+    return Front(_casts(text, prepared.types), prepared.types, prepared.files)
+
+
+def _casts(text: str, table: TypeTable) -> str:
+    if "(" not in text:
+        return text
+    from pytrace.cdefs.casts import rewrite_casts
+
+    return rewrite_casts(text, table.lookup, _builtin_names())
 
 
 def _diagnostic(exc: CDefsError, source: Source) -> Diagnostic:

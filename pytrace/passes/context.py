@@ -68,6 +68,9 @@ class CheckedProgram:
     # type_table: named C types (the program's C definitions, then kernel BTF);
     # headers: the C headers the preamble included (compile-cache dependencies).
     type_table: TypeTable = field(default_factory=TypeTable)
+    # constant_types: the type of a constant that is not a plain int or string (an enum
+    #   value named in the program).
+    constant_types: dict[nodes.Node, Type] = field(default_factory=dict)
     headers: list[str] = field(default_factory=list)
 
     def type_of(self, node: nodes.Node) -> Type:

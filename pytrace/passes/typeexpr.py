@@ -127,6 +127,8 @@ class ExprTyper(MemoryTyper):
         return I64
 
     def e_Identifier(self, e: nodes.Identifier) -> Type | None:
+        if e in self.cp.constant_types:
+            return self.cp.constant_types[e]
         if e in self.cp.constants:
             value = self.cp.constants[e]
             return str_type(value) if isinstance(value, str) else I64

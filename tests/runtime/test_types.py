@@ -182,3 +182,32 @@ def test_type_helpers_and_container_of() -> None:
         "true\ntrue\ntrue\nfalse\ntrue\ntrue\nfalse\n" + TAIL
     assert begin("$p = &curtask->tasks; $t = container_of($p, struct task_struct, tasks); "
                  "printf(\"%d %d\\n\", $t == curtask, $t->pid == pid)") == "1 1\n" + TAIL
+
+
+def test_casts_to_typedef_names() -> None:
+    assert begin("print((u8)300); print((uint64_t)-1); $t = (pid_t)-1; print($t); "
+                 "print((pid) > 0)") == "44\n18446744073709551615\n-1\n1\n" + TAIL
+    r = run("typedef struct task_struct task_t;\n"
+            "BEGIN { $t = (task_t *)curtask; print($t->pid == pid); exit(); }")
+    assert r.code == 0 and r.out.split("\n")[0] == "1", r.err
+
+
+def test_enum_values_by_name() -> None:
+    r = run("enum color { RED, GREEN = 5 }\nBEGIN { print(GREEN); print(GREEN + 1); "
+            "print(TASK_COMM_LEN); @[RED] = 1; exit(); }")
+    assert r.code == 0, r.err
+    assert r.out.split("\n")[:3] == ["GREEN", "6", "TASK_COMM_LEN"]
+    assert "@[RED]: 1" in r.out
+
+
+def test_include_dirs_from_the_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "mydefs.h").write_text("#define FROM_DIR 99\nstruct mine { int a; long b; };\n")
+    r = subprocess.run([sys.executable, "-m", "pytrace", "-q", "-I", str(tmp_path), "-e",
+                        '#include "mydefs.h"\nBEGIN { print(FROM_DIR); '
+                        "print(sizeof(struct mine)); exit(); }"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["99", "16"]
