@@ -211,3 +211,17 @@ def test_include_dirs_from_the_command_line(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:2] == ["99", "16"]
+
+
+def test_user_and_kernel_pointers_in_one_syscall_probe() -> None:
+    # naptime-style: args->rqtp is a user pointer (typed from the format file's struct),
+    # curtask->real_parent a kernel one; each is read in its own address space.
+    text = ("#ifndef BPFTRACE_HAVE_BTF\n#include <linux/time.h>\n#endif\n"
+            "tracepoint:syscalls:sys_enter_clock_nanosleep /pid == cpid/ {\n"
+            "  $ts = args->rqtp;\n"
+            '  printf("%d.%03d %d\\n", $ts->tv_sec, $ts->tv_nsec / 1000000, '
+            "curtask->real_parent->pid == cpid || curtask->real_parent->pid > 0);\n"
+            "  exit();\n}")
+    r = run(text, child=["sleep", "0.25"])
+    assert r.code == 0, r.err
+    assert r.out.split("\n")[0] == "0.250 1"
