@@ -198,6 +198,9 @@ def test_enum_values_by_name() -> None:
     assert r.code == 0, r.err
     assert r.out.split("\n")[:3] == ["GREEN", "6", "TASK_COMM_LEN"]
     assert "@[RED]: 1" in r.out
+    r = run("enum color { RED, GREEN = 5 }\n"
+            'BEGIN { $c = GREEN; printf("%s %d [%-7s]\\n", $c, $c, $c); exit(); }')
+    assert r.code == 0 and r.out.split("\n")[0] == "GREEN 5 [GREEN  ]", r.err
 
 
 def test_include_dirs_from_the_command_line(tmp_path: Path) -> None:
