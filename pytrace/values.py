@@ -18,6 +18,8 @@ from pytrace.types import AggT, Type
 __all__ = [
     "AvgValue",
     "Bucket",
+    "EnumValue",
+    "Pointer",
     "Histogram",
     "MapEntry",
     "MapSnapshot",
@@ -61,6 +63,33 @@ class Stack:
         """As printf's %s shows it: a newline, then one frame per line indented."""
         pad = self.pad(8)
         return "".join(f"\n{pad}{f}" for f in self.frames) + "\n" if self.frames else ""
+
+
+class Pointer(int):
+    """An address: an integer that prints in hex (`0xffff8881...`)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"0x{int(self):x}"
+
+    __repr__ = __str__
+
+
+class EnumValue(int):
+    """A value of a C enum: prints as its enumerator's name when it has one."""
+
+    name: str
+
+    def __new__(cls, value: int, name: str | None) -> EnumValue:
+        obj = super().__new__(cls, value)
+        obj.name = name or ""
+        return obj
+
+    def __str__(self) -> str:
+        return self.name or str(int(self))
+
+    __repr__ = __str__
 
 
 @dataclass(frozen=True, slots=True)
