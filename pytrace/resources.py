@@ -136,6 +136,8 @@ class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
     kind: one of EventKind (what each carries is written there).
+    probe: the expanded attach point of the probe whose code sends this record
+      ('tracepoint:syscalls:sys_enter_read', 'BEGIN'); Python events carry it.
     """
 
     id: int
@@ -144,6 +146,7 @@ class EventSpec:
     args: tuple[FieldSpec, ...] = ()
     map_name: str = ""
     size: int = 8
+    probe: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,9 +168,10 @@ class ProgEmitter(FnBase):
     def event(self, kind: str, args: Sequence[nodes.Expr | Val], fmt: str = "",
               map_name: str = "") -> None:
         """Send one ring-buffer record (EventKind `kind`) holding `args`; a record that
-        cannot be reserved is counted in __lost."""
+        cannot be reserved is counted in __lost. The record's EventSpec names the probe
+        being emitted (in a syscall dispatcher, the tracepoint of the current case)."""
         types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
-        spec = self.gen.events.add(kind, types, fmt, map_name)
+        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):

@@ -14,12 +14,14 @@ class EventTable:
     def __init__(self) -> None:
         self.events: list[EventSpec] = []
 
-    def add(self, kind: str, arg_types: Sequence[Type], fmt: str = "", map_name: str = "") -> EventSpec:
+    def add(self, kind: str, arg_types: Sequence[Type], fmt: str = "", map_name: str = "",
+            probe: str = "") -> EventSpec:
+        """A new event id for a record of `kind` sent by the probe named `probe`."""
         fields: list[FieldSpec] = []
         off = 8
         for t in arg_types:
             fields.append(FieldSpec(off, t))
             off += max(8, t.size)
-        spec = EventSpec(len(self.events), kind, fmt, tuple(fields), map_name, off)
+        spec = EventSpec(len(self.events), kind, fmt, tuple(fields), map_name, off, probe)
         self.events.append(spec)
         return spec
