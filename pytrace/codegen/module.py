@@ -96,7 +96,9 @@ class ModuleGen:
             event = str(t.attach.get("event", ""))
             nr = syscall_number(event) if t.kind == "tracepoint" and t.attach.get("category") == "syscalls" else None
             direction = "sys_enter" if event.startswith("sys_enter_") else "sys_exit"
-            if nr is None or os.environ.get("PYTRACE_NO_DISPATCH"):
+            if nr is not None and any(n == nr for n, _ in dispatch[direction]):
+                out.append(t)  # listed twice (overlapping globs): attached twice, as bpftrace
+            elif nr is None or os.environ.get("PYTRACE_NO_DISPATCH"):
                 out.append(t)
             else:
                 dispatch[direction].append((nr, t))
