@@ -138,6 +138,9 @@ class EventSpec:
     kind: one of EventKind (what each carries is written there).
     probe: the expanded attach point of the probe whose code sends this record
       ('tracepoint:syscalls:sys_enter_read', 'BEGIN'); Python events carry it.
+    probe_offset: where one compiled body serves several probes (the wide syscall
+      dispatcher) the record carries the probe instead: a u64 index into
+      Resources.probe_names at this offset (0: none, `probe` says it).
     """
 
     id: int
@@ -147,6 +150,7 @@ class EventSpec:
     map_name: str = ""
     size: int = 8
     probe: str = ""
+    probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)

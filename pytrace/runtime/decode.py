@@ -28,7 +28,16 @@ from pytrace.types import (
     VoidT,
     hist_bucket_range,
 )
-from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Stack, sort_entries
+from pytrace.values import (
+    AvgValue,
+    Bucket,
+    Histogram,
+    MapEntry,
+    MapSnapshot,
+    Stack,
+    Symbol,
+    sort_entries,
+)
 
 __all__ = ["Symbolizer", "decode_value", "decode_key", "fold_agg", "histogram", "snapshot"]
 
@@ -106,7 +115,8 @@ def decode_value(
         return _stack(t, _i64(data, offset), _u64(data, offset + 8), symbolizer)
     if isinstance(t, SymT):
         addr, pid = _u64(data, offset), _u64(data, offset + 8)
-        return symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        name = symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        return Symbol(name, addr, pid, t.kernel)
     if isinstance(t, StructT):
         return _decode_struct(t, data, offset)
     if isinstance(t, AggT):

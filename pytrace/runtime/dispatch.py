@@ -35,13 +35,14 @@ class Sink(Protocol):
 class EventSink(Sink, Protocol):
     """A Sink that also wants every record's spec and decoded fields (Python events).
 
-    `begin_record(ev)` comes before the ordinary sink call of a record, and
+    `begin_record(ev, probe)` comes before the ordinary sink call of a record (`probe`:
+    the attach point that sent it), and
     `end_record(ev, values)` after it, with the record's decoded fields (printf's
     arguments, print's value, exit's code; None where the kind has no fields to decode).
     Records that are actions only (clear, zero) are bracketed too.
     """
 
-    def begin_record(self, ev: EventSpec) -> None: ...
+    def begin_record(self, ev: EventSpec, probe: str) -> None: ...
     def end_record(self, ev: EventSpec, values: list[object] | None) -> None: ...
 
 
@@ -86,6 +87,14 @@ class Dispatcher:
             self._decoders[ev.id] = dec
         return dec
 
+    def _probe(self, ev: EventSpec, rec: memoryview) -> str:
+        """The attach point that sent a record (read from it for a shared body)."""
+        if not ev.probe_offset:
+            return ev.probe
+        names = self.resources.probe_names
+        i = int.from_bytes(rec[ev.probe_offset:ev.probe_offset + 8], "little")
+        return names[i] if i < len(names) else ""
+
     def handle(self, records: Sequence[bytes | memoryview]) -> int:
         """Dispatch a batch of records; how many were shown or acted on."""
         from pytrace.printf_format import format_printf  # once per batch, not per record
@@ -108,7 +117,7 @@ class Dispatcher:
             done += 1
             vals: list[object] | None = None
             if typed:
-                sink.begin_record(ev)  # type: ignore[attr-defined]
+                sink.begin_record(ev, self._probe(ev, rec))  # type: ignore[attr-defined]
             if kind == EventKind.PRINTF:
                 vals = self._decoder(ev)(rec)
                 sink.printf(format_printf(ev.fmt, vals))

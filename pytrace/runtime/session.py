@@ -21,7 +21,6 @@ from typing import Any
 from pytrace.resources import BpfObject, Resources
 from pytrace.runtime.attach import stop_all
 from pytrace.runtime.engine import Engine, Group
-from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
 
