@@ -79,6 +79,8 @@ class MapSpec:
       BPF key is a zero u64, or a u32 0 for array maps). For hist/lhist the BPF key is
       the user key followed by a u64 bucket index (key_size includes it).
     value_type: an AggT for aggregations, else the stored value's type.
+    key_names: one name per decoded key component, from the key expressions
+      (pytrace/keynames.py); empty when unkeyed or unknown. Prometheus label names.
     """
 
     name: str
@@ -89,6 +91,7 @@ class MapSpec:
     max_entries: int
     key_type: Type | None = None
     value_type: Type | None = None
+    key_names: tuple[str, ...] = ()
 
     @property
     def is_user(self) -> bool:

@@ -13,13 +13,16 @@ import signal
 import time
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from pytrace.api.events import DEFAULT_MAX_EVENTS, Event, EventCollector
+from pytrace.api.events import DEFAULT_MAX_EVENTS, Event, EventCollector, TraceWarning
 from pytrace.api.maps import Maps
 from pytrace.api.program import Program, compile
 from pytrace.runtime.session import POLL_SECONDS, Child, stop_on_signals
 from pytrace.runtime.session import Session as Core
+
+if TYPE_CHECKING:
+    from pytrace.prometheus import Server
 
 __all__ = ["Session", "trace"]
 
@@ -40,6 +43,7 @@ class Session:
         self._collector = EventCollector(output, max_events)
         self._core: Core | None = None
         self._maps: Maps | None = None
+        self._servers: list[Server] = []
         self._closed = False
 
     # ------------------------------------------------------------ lifecycle
@@ -68,6 +72,9 @@ class Session:
     def close(self) -> None:
         """Detach and release every fd (idempotent). The maps are gone afterwards."""
         self._closed = True
+        for server in self._servers:  # no scrape may read a map once its fd is closed
+            server.close()
+        self._servers = []
         if self._core is not None:
             self._core.close()
         self._maps = None
@@ -164,6 +171,26 @@ class Session:
         """Stop the probes, run END and collect its records; the exit code. The maps
         stay readable until close()."""
         return self._running_core().finish()
+
+    def serve_prometheus(self, host: str = "127.0.0.1", port: int = 0, *,
+                         max_keys: int | None = None) -> Server:
+        """Serve every map as Prometheus metrics on http://HOST:PORT/metrics, read at
+        scrape time (docs/prometheus.md), until the server's close() or the session's
+        end. port 0 picks a free port (`.url` says which); at most `max_keys` keys per
+        map (default 1000, 0: all). Notices go to warnings.warn (TraceWarning)."""
+        import warnings
+
+        from pytrace.prometheus import DEFAULT_MAX_KEYS, engine_source, serve
+
+        core = self._running_core()
+
+        def warn(msg: str) -> None:
+            warnings.warn(msg, TraceWarning, stacklevel=2)
+
+        server = serve(engine_source(core.engine), host, port,
+                       max_keys=DEFAULT_MAX_KEYS if max_keys is None else max_keys, warn=warn)
+        self._servers.append(server)
+        return server
 
     def run(self, duration: float | None = None) -> int:
         """Run until exit(), `duration` seconds, the end of `cmd` or Ctrl-C (which stops

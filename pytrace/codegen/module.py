@@ -4,6 +4,7 @@ expanded attach point — and the Resources that describe it to the runtime."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from llvmlite import ir
 
@@ -56,7 +57,7 @@ class ModuleGen:
         self.specs: dict[str, MapSpec] = {}
         self.globals: dict[str, ir.GlobalVariable] = {}
         for info in checked.maps.values():
-            self._add_map(user_map_spec(info, max_keys))
+            self._add_map(replace(user_map_spec(info, max_keys), key_names=info.key_names))
         for spec in internal_map_specs():
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):

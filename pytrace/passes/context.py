@@ -26,6 +26,7 @@ class MapInfo:
     value_type: Type
     span: Span
     multi_key: bool = False
+    key_names: tuple[str, ...] = ()  # label names from the first keyed access (keynames.py)
 
 
 @dataclass(slots=True)

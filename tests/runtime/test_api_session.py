@@ -186,3 +186,20 @@ def test_a_program_runs_twice() -> None:
     prog = pytrace.compile("BEGIN { @x = 1; exit(); }")
     for _ in range(2):
         assert pytrace.run(prog).maps == {"@x": {(): 1}}
+
+
+def test_serve_prometheus_until_the_session_ends(open_fds: Callable[[], int]) -> None:
+    import urllib.request
+
+    before = open_fds()
+    prog = f"{GETPPID} /pid == {os.getpid()}/ {{ @calls[comm] = count(); }}"
+    with pytrace.trace(prog) as s:
+        server = s.serve_prometheus()
+        os.getppid()
+        os.getppid()
+        s.wait(0.05)
+        with urllib.request.urlopen(server.url, timeout=30) as page:
+            body = page.read().decode()
+        comm = open("/proc/self/comm").read().strip()
+        assert f'pytrace_calls_total{{comm="{comm}"}} 2.0' in body
+    assert open_fds() == before  # the server closed before the maps did
