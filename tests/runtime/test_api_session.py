@@ -203,3 +203,14 @@ def test_serve_prometheus_until_the_session_ends(open_fds: Callable[[], int]) ->
         comm = open("/proc/self/comm").read().strip()
         assert f'pytrace_calls_total{{comm="{comm}"}} 2.0' in body
     assert open_fds() == before  # the server closed before the maps did
+
+
+def test_lost_records_are_counted_not_raised() -> None:
+    n = 100_000  # far more records than the 1 MiB ring buffer holds while nobody reads
+    prog = f'{GETPPID} /pid == {os.getpid()}/ {{ printf("%s %d %d\\n", comm, pid, tid); }}'
+    with pytrace.trace(prog, max_events=n) as s:
+        for _ in range(n):
+            os.getppid()
+        events = list(s.events(timeout=1))
+        assert s.lost > 0
+        assert len(events) + s.lost == n and s.dropped == 0
