@@ -139,6 +139,7 @@ def _run(ns: argparse.Namespace) -> int:
     if ns.dry_run:
         return 0
     from pytrace.output import make_output
+    from pytrace.runtime.errors import VerifierError
     from pytrace.runtime.session import run_session
 
     stream = _open_output(ns)
@@ -156,6 +157,13 @@ def _run(ns: argparse.Namespace) -> int:
         return run_session(result.obj, out, child, exiting=True,
                            on_start=exporter.on_start if exporter else None,
                            on_stop=exporter.on_stop if exporter else None)
+    except VerifierError as exc:  # located at the probe, with what to change
+        from pytrace.runtime.verifier import diagnostic
+
+        sys.stderr.write(render_all([diagnostic(exc)], source))
+        if ns.verbose:
+            sys.stderr.write("".join(f"  {line}\n" for line in exc.log.splitlines()))
+        return 1
     finally:
         if exporter is not None:
             exporter.on_stop()

@@ -124,6 +124,7 @@ class ProbeSpec:
     attach: dict[str, str | int] = field(default_factory=dict)
     expected_attach_type: int = 0
     covers: int = 1  # user-visible probes this program serves (a syscall dispatcher serves many)
+    span: tuple[int, ...] = ()  # (line, col, end_line, end_col) of the probe's attach points
 
 
 @dataclass(frozen=True, slots=True)
