@@ -167,6 +167,7 @@ class Resources:
     globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
     config: tuple[tuple[str, str | int], ...] = ()
+    headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

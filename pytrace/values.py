@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AvgValue",
     "Bucket",
+    "EnumValue",
+    "Pointer",
     "Histogram",
     "MapEntry",
     "MapSnapshot",
@@ -93,6 +95,33 @@ class Stats:
     count: int
     average: int
     total: int
+
+
+class Pointer(int):
+    """An address: an integer that prints in hex (`0xffff8881...`)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"0x{int(self):x}"
+
+    __repr__ = __str__
+
+
+class EnumValue(int):
+    """A value of a C enum: prints as its enumerator's name when it has one."""
+
+    name: str
+
+    def __new__(cls, value: int, name: str | None) -> EnumValue:
+        obj = super().__new__(cls, value)
+        obj.name = name or ""
+        return obj
+
+    def __str__(self) -> str:
+        return self.name or str(int(self))
+
+    __repr__ = __str__
 
 
 @dataclass(frozen=True, slots=True)

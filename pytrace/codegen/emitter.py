@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import builtins, nodes
-from pytrace.codegen import fields
+from pytrace.codegen import fields, memory
 from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I8, I64, P8, FnBase, c64
 from pytrace.codegen.errors import CodegenError
@@ -27,7 +27,7 @@ from pytrace.codegen.values import Val, is_scalar, is_signed
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import GLOBAL_EXITING, GLOBALS_MAP, LOST_MAP, RINGBUF_MAP
-from pytrace.types import AggT, IntT, StrT, TupleT, Type, VoidT
+from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -364,11 +364,20 @@ class ProgEmitter(FnBase):
         return self.tuple_elem(base, e.index)
 
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
-        return fields.emit_field(self, e)
+        if fields.is_args_field(e):
+            return fields.emit_field(self, e)
+        return memory.field(self, e)
+
+    def e_Index(self, e: nodes.Index) -> Val:
+        return memory.index(self, e)
 
     def e_Cast(self, e: nodes.Cast) -> Val:
         t = self.type_of(e)
         val = self.expr(e.expr)
+        if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):
+            return memory.array_cast(self, e, val)
+        if isinstance(t, BoolT) and val.scalar:
+            return Val(t, self.b.zext(self.to_bool(val.v), I64))
         if isinstance(t, IntT) and val.scalar:
             v = val.v
             if t.bits < 64:
