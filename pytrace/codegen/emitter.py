@@ -193,9 +193,12 @@ class ProgEmitter(FnBase):
     def event(self, kind: str, args: Sequence[nodes.Expr | Val], fmt: str = "",
               map_name: str = "") -> None:
         """Send one ring-buffer record (EventKind `kind`) holding `args`; a record that
-        cannot be reserved is counted in __lost."""
+        cannot be reserved is counted in __lost. The record's EventSpec names the probe
+        being emitted; a body shared by several probes stores the probe's name index
+        after the fields instead (EventSpec.probe_offset)."""
         types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
-        spec = self.gen.events.add(kind, types, fmt, map_name)
+        shared = self.probe_slot is not None
+        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):
@@ -203,6 +206,8 @@ class ProgEmitter(FnBase):
                 self.store64(c64(spec.id), rec, 0)
                 for a, f in zip(args, spec.args):
                     self.emit_into(a, rec, f.type, f.offset, zero=False)
+                if spec.probe_offset:
+                    self.store64(self.probe_id(), rec, spec.probe_offset)
                 self.helper(h.RINGBUF_SUBMIT, I64, [rec, c64(0)])
             with failed:
                 slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)

@@ -40,6 +40,7 @@ from pytrace.values import (
     MapSnapshot,
     Pointer,
     Stack,
+    Symbol,
     sort_entries,
 )
 
@@ -115,7 +116,8 @@ def decode_value(
         return _stack(t, _i64(data, offset), _u64(data, offset + 8), symbolizer)
     if isinstance(t, SymT):
         addr, pid = _u64(data, offset), _u64(data, offset + 8)
-        return symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        name = symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        return Symbol(name, addr, pid, t.kernel)
     if isinstance(t, StructT):
         return _decode_struct(t, data, offset)
     if isinstance(t, AggT):
