@@ -10,8 +10,10 @@ query is answered as a terminal would. bpftrace has no REPL: its own shortest st
 
 from __future__ import annotations
 
+import argparse
 import os
 import pty
+import re
 import select
 import signal
 import sys
@@ -95,3 +97,50 @@ def run(rounds: int) -> PromptTiming:
             t.bpftrace.append(common.timed_run(
                 common.tracer_argv("bpftrace", "BEGIN { exit(); }"))[0])
     return t
+
+
+def section(rounds: int) -> str:
+    """The Markdown section of bench/RESULTS.md for `rounds` measured starts."""
+    from bench import report
+
+    load = os.getloadavg()[0]
+    return (f"## 8. REPL: time until the prompt appears (warm; median of {rounds})\n\n"
+            "`pytrace` with no program on a pseudo-terminal, until `pytrace>` is written; "
+            "CPU = the process's user+sys time at that moment (all threads). bpftrace has no "
+            "REPL: its shortest run is shown for scale. The machine's 1-minute load average "
+            f"when measured: {load:.1f} on {os.cpu_count()} CPUs (wall time waits for the CPU "
+            "when the machine is busy; CPU time does not).\n\n"
+            + report.repl_prompt(run(rounds)) + "\n")
+
+
+def write(text: str, path: str) -> None:
+    """Put the section in RESULTS.md: in place of the old one, else before the notes."""
+    old = open(path).read() if os.path.exists(path) else ""
+    pattern = re.compile(r"## 8\. REPL.*?(?=\n## |\n_Suite wall time|\Z)", re.S)
+    if pattern.search(old):
+        old = pattern.sub(text.rstrip("\n") + "\n", old, count=1)
+    else:
+        for anchor in ("\n## Method notes", "\n_Suite wall time"):
+            if anchor in old:
+                old = old.replace(anchor, "\n" + text + anchor, 1)
+                break
+        else:
+            old += "\n" + text
+    with open(path, "w") as f:
+        f.write(old)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    ns = ap.parse_args(argv)
+    text = section(ns.rounds)
+    if ns.write:
+        write(text, os.path.join(common.HERE, "RESULTS.md"))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

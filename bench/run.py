@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import common, percall, repl, report, startup, throughput  # noqa: E402
+from bench import btf, common, percall, repl, report, startup, throughput  # noqa: E402
 
-BENCHES = ("percall", "startup", "wide", "throughput", "compile", "repl")
+BENCHES = ("percall", "startup", "wide", "throughput", "compile", "btf", "repl")
 
 
 @dataclass(frozen=True)
@@ -92,13 +92,10 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
                      "Each probe: `tracepoint:syscalls:sys_enter_X { @c[i] = count(); "
                      "@h = hist(args->__syscall_nr); }`.\n\n"
                      + report.compile_scaling(startup.compile_scaling(sizes.rounds)))
+    if want("btf") and os.path.exists("/sys/kernel/btf/vmlinux"):
+        parts.append(btf.render(btf.measure(sizes.rounds)))
     if want("repl"):
-        rounds = max(sizes.rounds, 3) * 2
-        parts.append(f"## 7. REPL: time until the prompt appears (warm; median of {rounds})\n\n"
-                     "`pytrace` with no program on a pseudo-terminal, until `pytrace>` is "
-                     "written; CPU = the process's user+sys time at that moment. bpftrace has "
-                     "no REPL: its shortest run is shown for scale.\n\n"
-                     + report.repl_prompt(repl.run(rounds)))
+        parts.append(repl.section(max(sizes.rounds, 3) * 2))
     parts.append(f"_Suite wall time: {time.perf_counter() - started:.0f} s._\n")
     return "\n".join(parts)
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO, cast
 
 if TYPE_CHECKING:
+    from pytrace.api.maps import Maps
     from pytrace.diagnostics import Diagnostic
     from pytrace.output import TextOutput
     from pytrace.resources import BpfObject, MapSpec
@@ -188,6 +189,13 @@ class ReplSession:
     @property
     def map_specs(self) -> dict[str, MapSpec]:
         return self.engine.map_specs
+
+    @property
+    def maps(self) -> Maps:
+        """The session's user maps as the Python API's live MapViews."""
+        from pytrace.api.maps import Maps
+
+        return Maps(self.engine)
 
     def warm(self) -> None:
         """Import and build what the first entry needs (engine, parser tables, passes,
