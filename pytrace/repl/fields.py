@@ -11,12 +11,15 @@ without it).
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pytrace.repl.scan import blank_out
+
+if TYPE_CHECKING:
+    from pytrace.btf import KernelBtf
+    from pytrace.btf.reader import BtfData, BtfType
 
 Members = Callable[[str], dict[str, str]]
 TP_KINDS = ("tracepoint", "t")
@@ -25,17 +28,16 @@ _MAX_EVENTS = 64  # a wider glob offers the fields of its first 64 tracepoints
 _QUALIFIERS = re.compile(r"\b(?:const|volatile|restrict|__user|__rcu)\b")
 _CAST = re.compile(r"^\(\s*((?:struct|union)\s+\w+\s*\*+|\w+\s*\*+)\s*\)")
 _TAIL = re.compile(r"(\.|->)(\w+)$")
-# BTF kinds (the BTF format's numbers)
-_PTR, _STRUCT, _UNION, _TYPEDEF = 2, 4, 5, 8
-_MODIFIERS = frozenset({9, 10, 11, 18})  # volatile, const, restrict, type_tag
 
 
 @functools.lru_cache(maxsize=1)
-def _btf() -> Any:
-    """The kernel's BTF through pytrace.btf, or None (no package, no BTF)."""
+def _btf() -> KernelBtf | None:
+    """The running kernel's BTF, or None (none, or unreadable)."""
     try:
-        return importlib.import_module("pytrace.btf").kernel_btf()
-    except Exception:  # noqa: BLE001 - no BTF support: no struct completion
+        from pytrace.btf import kernel_btf
+
+        return kernel_btf()
+    except Exception:  # noqa: BLE001 - no BTF: no struct completion
         return None
 
 
@@ -127,16 +129,22 @@ def btf_members(ctype: str) -> dict[str, str]:
         return {}
 
 
-def _resolve_id(btf: Any, tid: int) -> Any:
+def _resolve_id(btf: BtfData, tid: int) -> BtfType:
+    """The type behind typedefs and qualifiers."""
+    from pytrace.btf import format as F
+
     t = btf.type(tid)
-    while t.kind in _MODIFIERS or t.kind == _TYPEDEF:
+    while t.kind in (F.TYPEDEF, F.VOLATILE, F.CONST, F.RESTRICT, F.TYPE_TAG):
         t = btf.type(t.ref)
     return t
 
 
-def _collect(btf: Any, tid: int, out: dict[str, str], type_name: Callable[..., str]) -> None:
+def _collect(btf: BtfData, tid: int, out: dict[str, str],
+             type_name: Callable[..., str]) -> None:
+    from pytrace.btf import format as F
+
     t = _resolve_id(btf, tid)
-    if t.kind not in (_STRUCT, _UNION):
+    if t.kind not in (F.STRUCT, F.UNION):
         return
     for m in t.members:
         if m.name:

@@ -510,6 +510,27 @@ def test_completion_as_you_type_history_suggestions_and_the_toolbar(term: Term) 
     _exited(rc, t)
 
 
+def test_struct_members_and_raw_tracepoint_arguments_from_btf(term: Term) -> None:
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.skip("the kernel has no BTF")
+    t, rc = term()
+    t.expect("pytrace>")
+    t.type('BEGIN { printf("%d\\n", curtask->tg')  # struct task_struct's members
+    screen = t.expect("tgid")
+    assert "pid_t" in screen
+    t.type("id); }")
+    t.send("Enter")
+    t.expect("probe 1 attached (BEGIN)")  # what was completed compiles and runs
+    t.type("rawtracepoint:sched_switch { @[args.ne")
+    t.expect("struct task_struct *")  # `next`, with its C type
+    t.type("xt->pi")  # and on through the pointer
+    t.expect("pid_t")
+    t.cancel()
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
 def _getppid_in_background(stop: threading.Event) -> threading.Thread:
     def spin() -> None:
         while not stop.is_set():
