@@ -27,11 +27,17 @@ CPR_QUERY, CPR_ANSWER = b"\x1b[6n", b"\x1b[24;1R"
 TARGET_S = 0.3
 
 
+FLOOR = [sys.executable, "-c",
+         "from prompt_toolkit import PromptSession; PromptSession('pytrace> ').prompt()"]
+
+
 @dataclass
 class PromptTiming:
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     bpftrace: list[float] = field(default_factory=list)
+    floor_walls: list[float] = field(default_factory=list)  # a bare prompt_toolkit prompt
+    floor_cpus: list[float] = field(default_factory=list)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -60,11 +66,12 @@ def _stop(pid: int, fd: int) -> None:
         os.close(fd)
 
 
-def time_to_prompt(timeout: float = 20.0) -> tuple[float, float]:
+def time_to_prompt(timeout: float = 20.0, argv: list[str] | None = None
+                   ) -> tuple[float, float]:
     """(wall seconds, CPU seconds) from exec to the prompt on the terminal."""
     env = dict(os.environ, PYTRACE_NO_HISTORY="1", TERM="xterm-256color")
     env.pop("NO_COLOR", None)
-    argv = [sys.executable, "-m", "pytrace"]
+    argv = argv or [sys.executable, "-m", "pytrace"]
     t0 = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:  # the child: the REPL on the pseudo-terminal
@@ -89,10 +96,14 @@ def time_to_prompt(timeout: float = 20.0) -> tuple[float, float]:
 def run(rounds: int) -> PromptTiming:
     t = PromptTiming()
     time_to_prompt()  # warms the bytecode and page caches
+    time_to_prompt(argv=FLOOR)
     for _ in range(rounds):
         wall, cpu = time_to_prompt()
         t.walls.append(wall)
         t.cpus.append(cpu)
+        wall, cpu = time_to_prompt(argv=FLOOR)
+        t.floor_walls.append(wall)
+        t.floor_cpus.append(cpu)
         if "bpftrace" in common.sides():
             t.bpftrace.append(common.timed_run(
                 common.tracer_argv("bpftrace", "BEGIN { exit(); }"))[0])
@@ -106,7 +117,9 @@ def section(rounds: int) -> str:
     load = os.getloadavg()[0]
     return (f"## 8. REPL: time until the prompt appears (warm; median of {rounds})\n\n"
             "`pytrace` with no program on a pseudo-terminal, until `pytrace>` is written; "
-            "CPU = the process's user+sys time at that moment (all threads). bpftrace has no "
+            "CPU = the process's user+sys time at that moment (all threads). The floor is a "
+            "bare prompt_toolkit prompt (`PromptSession().prompt()`, nothing else) timed the "
+            "same way, rounds interleaved. bpftrace has no "
             "REPL: its shortest run is shown for scale. The machine's 1-minute load average "
             f"when measured: {load:.1f} on {os.cpu_count()} CPUs (wall time waits for the CPU "
             "when the machine is busy; CPU time does not).\n\n"
