@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from pytrace.repl import meta
+from pytrace.repl.commands import is_meta
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from pytrace.output import TextOutput
     from pytrace.prometheus import Server
+    from pytrace.repl import meta
     from pytrace.repl.completer import Context
     from pytrace.repl.session import ReplSession
     from pytrace.values import MapSnapshot
@@ -112,7 +113,9 @@ class Repl:
         """Run one entry: blank, a meta command, a bare map name, or a program."""
         if not text.strip():
             return
-        if meta.is_meta(text):
+        from pytrace.repl import meta  # the parsers: imported after the prompt appeared
+
+        if is_meta(text):
             try:
                 cmd = meta.parse_meta(text)
             except meta.MetaError as exc:
@@ -142,6 +145,8 @@ class Repl:
 
     # ------------------------------------------------------------ meta commands
     def command(self, cmd: meta.MetaCommand) -> None:
+        from pytrace.repl import meta
+
         match cmd:
             case meta.Help(topic):
                 self.say(meta.help_text(topic) + "\n")

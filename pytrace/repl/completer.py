@@ -14,13 +14,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from pytrace.repl import scan
-from pytrace.repl.meta import COMMANDS
+from pytrace.repl.commands import COMMANDS
 
 _MAP_COMMANDS = (".print", ".watch", ".clear", ".top")
 _PATH_COMMANDS = (".save", ".load")
@@ -34,27 +33,35 @@ TOP_LEVEL_KEYWORDS = frozenset({"config", "import", "macro"})  # before the prob
 MAX_SHOWN = 500
 
 
-@dataclass(frozen=True)
-class Suggestion:
+class Suggestion(NamedTuple):
     """One replacement for the word before the cursor; `meta` is shown beside it."""
 
     text: str
     meta: str = ""
 
 
-@dataclass
-class Context:
-    """What completion knows of the session (each source is called when needed)."""
+def _none(*_: object) -> tuple[()]:
+    return ()
 
-    maps: Callable[[], Iterable[str]] = lambda: ()
-    map_types: Callable[[str], str] = lambda name: ""
-    entries: Callable[[], Sequence[tuple[int, bool]]] = lambda: ()  # (id, live)
-    tracepoints: Callable[[], Sequence[str]] | None = None
-    symbols: Callable[[str], Sequence[str]] | None = None
-    args: Callable[[Sequence[str]], dict[str, str]] | None = None
-    members: Callable[[str], dict[str, str]] | None = None
-    typing: bool = False  # as-you-type (no menu for an empty word)
-    extra: dict[str, str] = field(default_factory=dict)
+
+class Context:
+    """What completion knows of the session (each source is called when needed):
+    maps (names), map_types (name -> types text), entries ((id, live) pairs),
+    tracepoints (`cat:event` names), symbols (binary -> function names), args
+    (attach points -> `args` fields), members (C type -> members); typing: as you type
+    (no menu for an empty word). A plain class: this module loads before the prompt."""
+
+    def __init__(self, maps: Callable[[], Iterable[str]] = _none,
+                 map_types: Callable[[str], str] = lambda name: "",
+                 entries: Callable[[], Sequence[tuple[int, bool]]] = _none,
+                 tracepoints: Callable[[], Sequence[str]] | None = None,
+                 symbols: Callable[[str], Sequence[str]] | None = None,
+                 args: Callable[[Sequence[str]], dict[str, str]] | None = None,
+                 members: Callable[[str], dict[str, str]] | None = None,
+                 typing: bool = False) -> None:
+        self.maps, self.map_types, self.entries = maps, map_types, entries
+        self.tracepoints, self.symbols = tracepoints, symbols
+        self.args, self.members, self.typing = args, members, typing
 
 
 @functools.lru_cache(maxsize=1)
@@ -101,6 +108,8 @@ def _probe_kinds() -> tuple[str, ...]:
 
 def current_word(text: str, cursor: int) -> str:
     """The word being completed just before the cursor (what a suggestion replaces)."""
+    from pytrace.repl import scan
+
     before = text[:max(0, min(cursor, len(text)))]
     if before.lstrip().startswith(".") or not scan.in_code(before):
         m = _ATTACH_WORD.search(before)
@@ -125,6 +134,8 @@ def suggestions(text: str, cursor: int, maps: Iterable[str],
 
 def complete(text: str, cursor: int, ctx: Context) -> list[Suggestion]:
     """Sorted suggestions for the word before the cursor."""
+    from pytrace.repl import scan
+
     before = text[:max(0, min(cursor, len(text)))]
     word = current_word(text, cursor)
     if before.lstrip().startswith("."):
@@ -146,6 +157,8 @@ def complete(text: str, cursor: int, ctx: Context) -> list[Suggestion]:
 
 
 def _map_candidates(text: str, ctx: Context) -> list[Suggestion]:
+    from pytrace.repl import scan
+
     names = {m if m.startswith("@") else "@" + m for m in ctx.maps()}
     typed = scan.typed_maps(text) - names
     return ([Suggestion(n, ctx.map_types(n)) for n in names]
@@ -179,6 +192,8 @@ def _meta_candidates(line: str, ctx: Context) -> list[Suggestion]:
 
 
 def _code_candidates(text: str, before: str, word: str, ctx: Context) -> list[Suggestion]:
+    from pytrace.repl import scan
+
     access = scan.access_before(before)
     if access is not None:
         return _member_candidates(text, before, access[0], ctx)
@@ -192,6 +207,7 @@ def _code_candidates(text: str, before: str, word: str, ctx: Context) -> list[Su
 
 
 def _member_candidates(text: str, before: str, expr: str, ctx: Context) -> list[Suggestion]:
+    from pytrace.repl import scan
     from pytrace.repl.fields import Fields, args_fields, btf_members
 
     fields = Fields(scan.block_attach_points(before), text, ctx.args or args_fields,

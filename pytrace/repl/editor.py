@@ -22,9 +22,9 @@ from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import Output
 from prompt_toolkit.styles import Style
 
+from pytrace.repl.commands import is_meta
 from pytrace.repl.completer import Context, ReplCompleter
 from pytrace.repl.lexer import STYLE_RULES, ReplLexer
-from pytrace.repl.meta import is_meta
 from pytrace.repl.toolbar import toolbar_text
 
 PROMPT = "pytrace> "

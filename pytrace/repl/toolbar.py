@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pytrace.repl import scan
-from pytrace.repl.meta import COMMANDS
+from pytrace.repl.commands import COMMANDS
 
 _WORD = re.compile(r"\w+$")
 _WORD_AFTER = re.compile(r"^\w*")
@@ -32,6 +31,8 @@ def builtin_help(name: str) -> str | None:
 def toolbar_text(text: str, cursor: int, selected: str | None = None,
                  status: str = "") -> str:
     """What the toolbar shows for this input (never empty)."""
+    if not text:
+        return _status(status)
     before = text[:cursor]
     if before.lstrip().startswith("."):
         info = COMMANDS.get(before.split()[0]) if before.split() else None
@@ -50,6 +51,8 @@ def toolbar_text(text: str, cursor: int, selected: str | None = None,
 def _candidates(text: str, cursor: int, selected: str | None) -> list[str]:
     """Names worth explaining, best first: the menu's selection, the word under the
     cursor, the call the cursor is inside."""
+    from pytrace.repl import scan
+
     out = [selected] if selected else []
     before = text[:cursor]
     if scan.in_code(before):
