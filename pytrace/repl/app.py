@@ -368,7 +368,8 @@ def completion_context(session: ReplSession) -> Callable[[], Context]:
     def context() -> Context:
         return Context(maps=session.map_names,
                        map_types=lambda n: map_type(session, n).lstrip(": "),
-                       entries=lambda: [(e.id, e.live) for e in session.entries])
+                       entries=lambda: [(e.id, e.live) for e in session.entries],
+                       defined=lambda: "\n".join(session.texts))
     return context
 
 

@@ -48,8 +48,9 @@ class Context:
     """What completion knows of the session (each source is called when needed):
     maps (names), map_types (name -> types text), entries ((id, live) pairs),
     tracepoints (`cat:event` names), symbols (binary -> function names), args
-    (attach points -> `args` fields), members (C type -> members); typing: as you type
-    (no menu for an empty word). A plain class: this module loads before the prompt."""
+    (attach points -> `args` fields), members (C type -> members), defined (the text of
+    earlier entries, for their struct definitions); typing: as you type (no menu for an
+    empty word). A plain class: this module loads before the prompt."""
 
     def __init__(self, maps: Callable[[], Iterable[str]] = _none,
                  map_types: Callable[[str], str] = lambda name: "",
@@ -58,10 +59,11 @@ class Context:
                  symbols: Callable[[str], Sequence[str]] | None = None,
                  args: Callable[[Sequence[str]], dict[str, str]] | None = None,
                  members: Callable[[str], dict[str, str]] | None = None,
-                 typing: bool = False) -> None:
+                 typing: bool = False, defined: Callable[[], str] = lambda: "") -> None:
         self.maps, self.map_types, self.entries = maps, map_types, entries
         self.tracepoints, self.symbols = tracepoints, symbols
         self.args, self.members, self.typing = args, members, typing
+        self.defined = defined  # the session's earlier entries (their C definitions)
 
 
 @functools.lru_cache(maxsize=1)
@@ -211,7 +213,7 @@ def _member_candidates(text: str, before: str, expr: str, ctx: Context) -> list[
     from pytrace.repl.fields import Fields, args_fields, btf_members
 
     fields = Fields(scan.block_attach_points(before), text, ctx.args or args_fields,
-                    ctx.members or btf_members)
+                    ctx.members or btf_members, ctx.defined())
     return [Suggestion(n, t) for n, t in fields.after(expr).items()]
 
 

@@ -28,6 +28,8 @@ _MAX_EVENTS = 64  # a wider glob offers the fields of its first 64 tracepoints
 _QUALIFIERS = re.compile(r"\b(?:const|volatile|restrict|__user|__rcu)\b")
 _CAST = re.compile(r"^\(\s*((?:struct|union)\s+\w+\s*\*+|\w+\s*\*+)\s*\)")
 _TAIL = re.compile(r"(\.|->)(\w+)$")
+_C_DEFINITION = re.compile(r"\b(struct|union)\s+(\w+)\s*\{([^{}]*)\}")
+_MEMBER = re.compile(r"^(.*?)(\w+)\s*(\[[^\]]*\])?\s*(?::\s*\d+)?$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -153,15 +155,36 @@ def _collect(btf: BtfData, tid: int, out: dict[str, str],
             _collect(btf, m.type_id, out, type_name)
 
 
+def program_structs(text: str) -> dict[str, dict[str, str]]:
+    """`struct s { int a; char *b; }` definitions in program text (one level, as the
+    C preamble writes them): 'struct s' -> member -> C type."""
+    out: dict[str, dict[str, str]] = {}
+    for m in _C_DEFINITION.finditer(blank_out(text)):
+        members: dict[str, str] = {}
+        for decl in m.group(3).split(";"):
+            d = _MEMBER.match(" ".join(decl.split()))
+            if d and d.group(1).strip():
+                members[d.group(2)] = (d.group(1).strip() + (d.group(3) or "")).strip()
+        out[f"{m.group(1)} {m.group(2)}"] = members
+    return out
+
+
 class Fields:
     """Resolves the C type of `args.x`, `curtask->y`, `((struct s *)p)->z`, `$v->w` and
-    lists the members after them."""
+    lists the members after them: structs the program defines (in `text` or `defined`,
+    the session's earlier entries) first, then kernel BTF."""
 
     def __init__(self, points: Sequence[str], text: str,
                  args: Callable[[Sequence[str]], dict[str, str]] = args_fields,
-                 members: Members = btf_members) -> None:
+                 members: Members = btf_members, defined: str = "") -> None:
         self.points, self.text = points, text
-        self.args, self.members = args, members
+        self.args = args
+        structs = program_structs(defined + "\n" + text)
+
+        def lookup(ctype: str) -> dict[str, str]:
+            own = structs.get(_strip(ctype)[0])
+            return own if own is not None else members(ctype)
+        self.members = lookup
 
     def after(self, expr: str) -> dict[str, str]:
         """Member name -> C type of what can follow `expr.` / `expr->`."""

@@ -79,3 +79,15 @@ def test_btf_members_of_the_kernel() -> None:
     got = fields.btf_members("struct task_struct")
     assert {"pid", "tgid", "comm", "mm"} <= set(got)
     assert "mm_struct" in got["mm"]
+
+
+def test_structs_the_program_defines_come_first() -> None:
+    text = "struct conn { int fd; char name[16]; struct conn *next; }\nBEGIN { "
+    got = Fields([], text, args, members).after("((struct conn *)arg0)")
+    assert got == {"fd": "int", "name": "char[16]", "next": "struct conn *"}
+    assert set(Fields([], text, args, members).after("((struct conn *)arg0)->next")) == {
+        "fd", "name", "next"}
+    earlier = "struct pair { long a; long b; }"
+    assert set(Fields([], "BEGIN { ", args, members, earlier).after(
+        "((struct pair *)arg0)")) == {"a", "b"}
+    assert fields.program_structs('BEGIN { printf("struct x { int y; }"); }') == {}
