@@ -78,4 +78,6 @@ def test_btf_section_measures_the_lookup() -> None:
 def test_repl_prompt_appears_on_a_terminal() -> None:
     t = repl.run(1)
     assert len(t.walls) == 1 and t.walls[0] > 0 and t.cpus[0] > 0
-    assert "REPL to prompt" in report.repl_prompt(t)
+    text = report.repl_prompt(t)
+    assert "REPL, wall" in text and "floor: bare prompt_toolkit" in text
+    assert len(t.floor_walls) == 1
