@@ -123,7 +123,14 @@ def section(rounds: int) -> str:
             "REPL: its shortest run is shown for scale. The machine's 1-minute load average "
             f"when measured: {load:.1f} on {os.cpu_count()} CPUs (wall time waits for the CPU "
             "when the machine is busy; CPU time does not).\n\n"
-            + report.repl_prompt(run(rounds)) + "\n")
+            + report.repl_prompt(run(rounds)) + "\n"
+            "Before the prompt only Python, prompt_toolkit (with asyncio) and the REPL's own "
+            "light modules load, and the privilege check and BPF run-time stats run; the "
+            "engine, output sinks, rich, the parser, the passes and LLVM are imported in a "
+            "background thread once the prompt is drawn (docs/repl.md). The REPL's CPU "
+            "time above the bare prompt is what it adds; the rest is the floor. On a busy "
+            "machine wall time mostly waits for a CPU (even the bare prompt then misses "
+            "0.3 s); CPU time is the figure that does not depend on the load.\n")
 
 
 def write(text: str, path: str) -> None:
