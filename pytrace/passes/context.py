@@ -62,7 +62,11 @@ class CheckedProgram:
     # formats: the format string of every printf/system/cat/time call (a literal or a
     #   #define'd name), resolved by the printf pass; codegen reads only these.
     formats: dict[nodes.Node, str] = field(default_factory=dict)
-    config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
+    # config: every config variable's effective value (environment > config block >
+    #   default), as the config pass resolved it into `options`; config_set: the names
+    #   the script's block or the environment set explicitly.
+    config: dict[str, int | str | bool] = field(default_factory=dict)
+    config_set: set[str] = field(default_factory=set)
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
 
     def type_of(self, node: nodes.Node) -> Type:

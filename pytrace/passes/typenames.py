@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytrace import nodes
 from pytrace.diagnostics import Diagnostics
-from pytrace.types import IntT, PtrT, StructT, Type
+from pytrace.types import DEFAULT_STRLEN, IntT, PtrT, StrT, StructT, Type
 
 INT_NAMES: dict[str, IntT] = {
     **{f"int{b}": IntT(b, True) for b in (8, 16, 32, 64)},
@@ -70,3 +70,14 @@ def sizeof_type(tn: nodes.TypeName, diags: Diagnostics) -> int | None:
             return None
         size = base.bits // 8
     return size * (tn.array_size or 1)
+
+
+def decl_type(tn: nodes.TypeName, value: Type | None, diags: Diagnostics) -> Type | None:
+    """The type of `let $x: T`: an integer or pointer type as in a cast, or `string`
+    (`string[N]`: N bytes; plain `string`: the value's size, else 64)."""
+    name = " ".join(tn.name.split())
+    if name == "string" and tn.pointer_depth == 0:
+        if tn.array_size is not None:
+            return StrT(tn.array_size)
+        return value if isinstance(value, StrT) else StrT(DEFAULT_STRLEN)
+    return cast_type(tn, diags)
