@@ -39,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-warnings", action="store_true", help="do not print warnings")
     ap.add_argument("-k", dest="helper_errors", action="store_true", help="report helper errors")
     ap.add_argument("-I", "--include", dest="include", action="append", default=[], help="include path")
+    ap.add_argument("--probe-filter", metavar="REGEX",
+                    help="attach only the probes whose name matches REGEX (begin/end always)")
+    ap.add_argument("--mode", choices=("run", "test", "bench"), default="run",
+                    help="run the program (default), its test: probes or its bench: probes")
+    ap.add_argument("--test", dest="mode", action="store_const", const="test",
+                    help="run the test: probes and report which failed (--mode test)")
+    ap.add_argument("--bench", dest="mode", action="store_const", const="bench",
+                    help="time the bench: probes (--mode bench)")
     ap.add_argument("-h", "--help", action="help", help="show this help and exit")
     ap.add_argument("-V", "--version", action="version", version=f"pytrace v{__version__}")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="script file and positional parameters")
@@ -92,7 +100,16 @@ def _run(ns: argparse.Namespace) -> int:
         return start_repl(ns)
     name, text, params = prog
     source = Source(name, text)
-    options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe)
+    from pytrace.config import EnvError, read_environment
+
+    try:
+        env = read_environment()
+    except EnvError as exc:
+        sys.stderr.write(f"ERROR: {exc}\n")
+        return 1
+    options = Options(params=params, pid=ns.pid, has_child=ns.command is not None,
+                      unsafe=ns.unsafe, probe_filter=ns.probe_filter, mode=ns.mode,
+                      config=dict(env.config))
     debug = tuple(("ast", "types", "ir", "ir-opt", "asm") if "all" in ns.debug else ns.debug)
     if not ns.dry_run:  # as bpftrace: no privileges, no compile (it also mounts tracefs)
         from pytrace.runtime.features import check_privileges

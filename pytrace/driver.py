@@ -52,10 +52,11 @@ def _build_id() -> str:
 
 
 def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
-    """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)."""
+    """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)
+    and of every file the program imports."""
     deps = []
-    for p in obj.resources.probes:
-        path = p.attach.get("path")
+    paths = [p.attach.get("path") for p in obj.resources.probes]
+    for path in [*paths, *obj.resources.imports]:
         if isinstance(path, str):
             try:
                 st = os.stat(path)
@@ -68,10 +69,17 @@ def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
-                 repr(options.has_child), repr(options.unsafe), options.tracefs):
+                 repr(options.has_child), repr(options.unsafe), options.tracefs,
+                 repr(options.probe_filter), options.mode, repr(sorted(options.config.items())),
+                 _import_key(source)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]
+
+
+def _import_key(source: Source) -> str:
+    """Relative imports of `-e` programs resolve from the working directory."""
+    return os.getcwd() if "import" in source.text else ""
 
 
 def _cache_load(key: str) -> BpfObject | None:

@@ -556,6 +556,12 @@ class ProgEmitter(FnBase):
         self.b.branch(self.loops[-1][0])
 
     def s_Return(self, s: nodes.Return) -> None:
+        """Leave the probe; a test probe's value is its result (non-zero: failed)."""
+        if s.value is not None and self.target.kind == "test":
+            self.b.ret(self.as_i64(self.expr(s.value)))
+            return
+        if s.value is not None:
+            self.expr(s.value)
         self.leave()
 
     def s_For(self, s: nodes.For) -> None:

@@ -22,6 +22,7 @@ def pipeline() -> list[Pass]:
         config,
         imports,
         macros,
+        mapdecls,
         maps,
         preamble,
         printf,
@@ -31,7 +32,7 @@ def pipeline() -> list[Pass]:
         typecheck,
     )
 
-    return [config.run, imports.run, macros.run, preamble.run, probes.run, scopes.run,
+    return [config.run, imports.run, macros.run, preamble.run, mapdecls.run, probes.run, scopes.run,
             resolve.run, typecheck.run, maps.run, printf.run]
 
 

@@ -12,6 +12,19 @@ from pytrace.source import Source, Span
 from pytrace.types import Type
 
 
+@dataclass(frozen=True, slots=True)
+class MapDeclInfo:
+    """A map declaration (`let @m = lruhash(100);`): the map type word and max entries."""
+
+    kind: str
+    max_entries: int
+    span: Span
+
+    @property
+    def percpu(self) -> bool:
+        return self.kind.startswith("percpu")
+
+
 @dataclass(slots=True)
 class MapInfo:
     """A map declared automatically from its uses.
@@ -26,14 +39,23 @@ class MapInfo:
     value_type: Type
     span: Span
     multi_key: bool = False
+    decl: MapDeclInfo | None = None
 
 
 @dataclass(slots=True)
 class CheckedProbe:
-    """A probe block with its attach points expanded (one BPF program per target)."""
+    """A probe block with its attach points expanded (one BPF program per target).
+
+    targets: every target (the block is typed for all of them); compiled: the ones that
+    get a program (None: all) — the run mode and --probe-filter leave some out."""
 
     probe: nodes.Probe
     targets: list[ProbeTarget]
+    compiled: list[ProbeTarget] | None = None
+
+    @property
+    def live(self) -> list[ProbeTarget]:
+        return self.targets if self.compiled is None else self.compiled
 
 
 @dataclass(slots=True)
@@ -68,6 +90,8 @@ class CheckedProgram:
     config: dict[str, int | str | bool] = field(default_factory=dict)
     config_set: set[str] = field(default_factory=set)
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
+    map_decls: dict[str, MapDeclInfo] = field(default_factory=dict)  # by map name
+    imported_files: list[str] = field(default_factory=list)  # absolute paths, import order
 
     def type_of(self, node: nodes.Node) -> Type:
         return self.types[node]

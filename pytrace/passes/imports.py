@@ -94,6 +94,7 @@ class Importer:
         if real in self.seen:
             return
         self.seen.add(real)
+        self.cp.imported_files.append(os.path.abspath(path))
         if path.endswith(".bpf.c"):
             raise ImportFailure(f"cannot import '{path}': BPF C sources need a C compiler "
                                 "(clang), which pytrace does not use")

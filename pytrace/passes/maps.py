@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pytrace import builtins, nodes
+from pytrace.builtins.base import type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots
@@ -155,6 +156,33 @@ def key_type(keys: list[Type]) -> Type | None:
     return keys[0] if len(keys) == 1 else TupleT(tuple(keys))
 
 
+PERCPU_TYPES = "percpuhash, percpulruhash or percpuarray"
+
+
+def check_decl(cp: CheckedProgram, info: MapInfo) -> None:
+    """The declared map type must suit the values: per-CPU types hold aggregations."""
+    decl = info.decl
+    if decl is None:
+        return
+    agg = isinstance(info.value_type, AggT)
+    if agg and not decl.percpu:
+        cp.diagnostics.error(f"Incompatible map type for {info.name}: it is declared "
+                             f"{decl.kind}, but its {type_word(info.value_type)} values need "
+                             f"a per-CPU map type ({PERCPU_TYPES})", decl.span)
+    elif not agg and decl.percpu:
+        cp.diagnostics.error(f"Incompatible map type for {info.name}: it is declared "
+                             f"{decl.kind}, but per-CPU maps hold aggregations (count(), sum() "
+                             "...), not plain values", decl.span, "declare it hash or lruhash")
+    elif decl.kind == "percpuarray":
+        if isinstance(info.value_type, AggT) and info.value_type.is_hist:
+            cp.diagnostics.error(f"{info.name} is declared percpuarray, which cannot hold "
+                                 "histograms", decl.span, "declare it percpuhash")
+        elif info.key_type is not None and not isinstance(info.key_type, IntT):
+            cp.diagnostics.error(f"{info.name} is declared percpuarray: its key must be an "
+                                 f"integer from 0 to {decl.max_entries - 1}, not "
+                                 f"'{info.key_type}'", decl.span)
+
+
 def run(cp: CheckedProgram) -> None:
     collector = MapCollector(cp)
     for checked in cp.probes:
@@ -166,7 +194,12 @@ def run(cp: CheckedProgram) -> None:
             cp.diagnostics.error(f"Undefined map: {name}", first)
             continue
         cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
-                                info.span or Span(0, 0, 0, 0), multi_key=info.multi)
+                                info.span or Span(0, 0, 0, 0), multi_key=info.multi,
+                                decl=cp.map_decls.get(name))
+        check_decl(cp, cp.maps[name])
+    for name, decl in cp.map_decls.items():
+        if name not in collector.uses:
+            cp.diagnostics.warning(f"Unused map: {name}", decl.span)
 
 
 def _same_agg_kind(a: object, b: object, kind: str) -> bool:

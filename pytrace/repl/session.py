@@ -194,7 +194,7 @@ class ReplSession:
             raise EntryError(self._render(exc.diagnostics, lines, own, combined)) from None
         warnings = [d for d in checked.diagnostics if not d.is_error
                     and (d.span is None or d.span.line > lines)]
-        skip = sum(len(cp.targets) for cp in checked.probes[:self.blocks])
+        skip = sum(len(cp.live) for cp in checked.probes[:self.blocks])
         self._new_blocks = len(checked.probes)
         return obj, skip, self._render(warnings, lines, own, combined) if warnings else ""
 

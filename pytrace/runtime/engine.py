@@ -23,6 +23,7 @@ from typing import Protocol
 from pytrace.resources import (
     GLOBAL_CPID,
     GLOBAL_START_NS,
+    RUN_KINDS,
     STACKS_MAP,
     BpfObject,
     MapSpec,
@@ -33,7 +34,7 @@ from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test,
 from pytrace.runtime.decode import snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
-from pytrace.runtime.loader import LoadedObject, LoadedProgram
+from pytrace.runtime.loader import LOG_SIZE, LoadedObject, LoadedProgram, LoadSettings
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
 from pytrace.values import MapSnapshot
@@ -68,7 +69,7 @@ class Group:
     @property
     def covers(self) -> int:
         """The user-visible probes this group attached (a syscall dispatcher serves many)."""
-        return sum(p.spec.covers for p in self.programs if p.spec.kind not in ("BEGIN", "END"))
+        return sum(p.spec.covers for p in self.programs if p.spec.kind not in RUN_KINDS)
 
     def kind(self, kind: str) -> list[LoadedProgram]:
         return [p for p in self.programs if p.spec.kind == kind]
@@ -86,6 +87,12 @@ class Group:
             except OSError:
                 pass
         return total
+
+
+def load_settings(res: Resources) -> LoadSettings:
+    """The license and verifier log size the program was compiled with."""
+    return LoadSettings(str(res.setting("license", "GPL")),
+                        int(res.setting("log_size", LOG_SIZE)))
 
 
 def private_maps(res: Resources, tag: str) -> Resources:
@@ -130,7 +137,8 @@ class Engine:
             group = Group(self._next_id, res, [])
             try:
                 probes = [p for p in res.probes if p.index >= first_probe]
-                group.programs = self.loaded.load_programs(obj.elf, probes, res.maps)
+                group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
+                                                           load_settings(res))
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
                 if child_pid is not None:
                     self._write_global(res, GLOBAL_CPID, child_pid)
@@ -139,7 +147,7 @@ class Engine:
                 if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
                 group.attachments = attach_all(
-                    (p for p in group.programs if p.spec.kind not in ("BEGIN", "END")),
+                    (p for p in group.programs if p.spec.kind not in RUN_KINDS),
                     target_pid)
             except BaseException:
                 self._undo(group, before)
@@ -291,20 +299,22 @@ class Engine:
 
     def check_full(self, force: bool = False) -> None:
         """Warn once per hash map that holds its maximum number of keys (checked at most
-        once a second). Arrays always hold all their slots and are never "full"."""
+        once a second). Arrays always hold all their slots and LRU maps evict old keys:
+        neither is ever "full"."""
         now = time.monotonic()
         if not force and now - self._full_checked < FULL_CHECK_SECONDS:
             return
         self._full_checked = now
         with self.lock:
             for name, spec in self.map_specs.items():
-                if name in self._full_warned or spec.kind.is_array:
+                if name in self._full_warned or spec.kind.is_array or spec.kind.lru:
                     continue
                 if len(bpfmaps.keys(self.loaded.map_fd(name), spec)) >= spec.max_entries:
                     self._full_warned.add(name)
                     self.sink.warning(
                         f"Map {name} is full ({spec.max_entries} keys): updates of existing "
-                        "keys continue, new keys are dropped")
+                        "keys continue, new keys are dropped. Raise the max_map_keys config "
+                        f"or declare the map larger (let {name} = hash(N);)")
 
     # ------------------------------------------------------------ teardown
     def close(self, detach_first: bool = True) -> None:

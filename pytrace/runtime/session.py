@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from pytrace.resources import BpfObject, Resources
+from pytrace.resources import RUN_KINDS, BpfObject, Resources
 from pytrace.runtime.attach import stop_all
 from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import RuntimeFailure
@@ -86,6 +86,7 @@ class Session:
     engine: Engine | None = None
     group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
+    signals: int = 0  # SIGUSR1s received and not yet handled
 
     @property
     def resources(self) -> Resources:
@@ -118,29 +119,50 @@ class Session:
 
     # ------------------------------------------------------------ loop
     def _has_live_probes(self) -> bool:
-        return any(p.kind not in ("BEGIN", "END") for p in self.resources.probes)
+        return any(p.kind not in RUN_KINDS for p in self.resources.probes)
 
     def run(self) -> int:
-        """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code."""
+        """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code.
+        In --test and --bench mode, run the tests or benchmarks instead."""
         assert self.engine is not None and self.group is not None
         engine, group = self.engine, self.group
         engine.drain(group)
+        mode = self.resources.mode
+        if mode != "run" and not self.stop.requested:
+            from pytrace.runtime import modes
+
+            if mode == "test":
+                self.stop.code = modes.run_tests(engine, group, self.output) or self.stop.code
+            else:
+                modes.run_benchmarks(engine, group, self.output)
+            self.stop.requested = True
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True
         while not self.stop.requested:
             engine.wait(0.2)
+            self.run_signal_probes()
             engine.drain(group)
             engine.check_full()
             if self.child is not None and self.child.exited():
                 engine.drain(group)
                 break
-        return self.finish()
+        return self.finish(print_maps=mode == "run")
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stop.requested = True
 
-    def finish(self) -> int:
-        """Stop every probe, run END, drain, print the maps at exit."""
+    def on_signal(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        """SIGUSR1 with self:signal:SIGUSR1 probes: run them from the poll loop."""
+        self.signals += 1
+
+    def run_signal_probes(self) -> None:
+        if self.signals and self.engine is not None and self.group is not None:
+            self.signals = 0
+            self.engine.run(self.group, "self")
+
+    def finish(self, print_maps: bool = True) -> int:
+        """Stop every probe, run END, drain, print the maps at exit (none when the
+        print_maps_on_exit config is false: the exit's blank lines still end the output)."""
         engine, group = self.engine, self.group
         if engine is not None and group is not None:
             engine.stop(group)  # programs stop now; close() releases the perf events
@@ -150,7 +172,9 @@ class Session:
             engine.run(group, "END")
             engine.drain(group)
             engine.check_full(force=True)
-            self.output.maps_at_exit(engine.snapshots())
+            if print_maps:
+                wanted = self.resources.setting("print_maps_on_exit", 1)
+                self.output.maps_at_exit(engine.snapshots() if wanted else [])
             self.output.flush()
         return self.stop.code
 
@@ -198,6 +222,9 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in old:
         signal.signal(s, session.request_stop)
+    if any(p.kind == "self" for p in obj.resources.probes):
+        old[signal.SIGUSR1] = signal.getsignal(signal.SIGUSR1)
+        signal.signal(signal.SIGUSR1, session.on_signal)
     try:
         session.start()
         return session.run()
