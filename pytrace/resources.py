@@ -22,6 +22,7 @@ STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
 GLOBAL_CPID = 1  # pid of the -c child (for `cpid`)
 GLOBAL_EXITING = 2  # set by exit(): every probe of the program does nothing from then on
+GLOBAL_WALL_OFFSET = 3  # CLOCK_REALTIME - CLOCK_MONOTONIC ns at start (tseries intervals)
 GLOBAL_SLOTS = 4
 
 

@@ -16,9 +16,10 @@ from pytrace.builtins.mapfuncs import MAP_FUNCTIONS
 from pytrace.builtins.output import OUTPUT
 from pytrace.builtins.stacks import STACKS
 from pytrace.builtins.strings import STRINGS
+from pytrace.builtins.tseries import TSERIES
 
 FAMILIES: tuple[tuple[Builtin, ...], ...] = (
-    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, AGGREGATIONS)
+    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, AGGREGATIONS, TSERIES)
 
 
 def _registry() -> dict[str, Builtin]:

@@ -59,9 +59,10 @@ def _declared_spec(info: MapInfo, key_size: int) -> MapSpec:
     n = info.decl.max_entries
     if kind == MapKind.PERCPU_ARRAY:
         return MapSpec(info.name, map_symbol(info.name), kind, 4, vt.size, n, info.key_type, vt)
-    if isinstance(vt, AggT) and vt.is_hist:
-        return MapSpec(info.name, map_symbol(info.name), kind, key_size + 8, 8, n * 64,
-                       info.key_type, vt)
+    if isinstance(vt, AggT) and vt.is_bucketed:
+        per_key = vt.buckets if vt.kind == "tseries" else 64
+        return MapSpec(info.name, map_symbol(info.name), kind, key_size + 8, vt.size,
+                       n * per_key, info.key_type, vt)
     return MapSpec(info.name, map_symbol(info.name), kind, key_size, max(8, vt.size), n,
                    info.key_type, vt)
 
@@ -72,9 +73,10 @@ def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
     if info.decl is not None:
         return _declared_spec(info, key_size)
     if isinstance(vt, AggT):
-        if vt.is_hist:
-            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8, 8,
-                           max(HIST_MAX_KEYS, max_keys), info.key_type, vt)
+        if vt.is_bucketed:
+            entries = max(HIST_MAX_KEYS, max_keys, vt.buckets * 64)
+            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8,
+                           vt.size, entries, info.key_type, vt)
         if info.key_type is None and vt.kind in ARRAY_AGGREGATIONS:
             # one per-CPU array slot: the verifier inlines the lookup, nothing to insert
             return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_ARRAY, 4, vt.size, 1,

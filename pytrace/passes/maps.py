@@ -174,9 +174,10 @@ def check_decl(cp: CheckedProgram, info: MapInfo) -> None:
                              f"{decl.kind}, but per-CPU maps hold aggregations (count(), sum() "
                              "...), not plain values", decl.span, "declare it hash or lruhash")
     elif decl.kind == "percpuarray":
-        if isinstance(info.value_type, AggT) and info.value_type.is_hist:
+        if isinstance(info.value_type, AggT) and info.value_type.is_bucketed:
             cp.diagnostics.error(f"{info.name} is declared percpuarray, which cannot hold "
-                                 "histograms", decl.span, "declare it percpuhash")
+                                 f"{info.value_type.kind}() values", decl.span,
+                                 "declare it percpuhash")
         elif info.key_type is not None and not isinstance(info.key_type, IntT):
             cp.diagnostics.error(f"{info.name} is declared percpuarray: its key must be an "
                                  f"integer from 0 to {decl.max_entries - 1}, not "
@@ -200,6 +201,24 @@ def run(cp: CheckedProgram) -> None:
     for name, decl in cp.map_decls.items():
         if name not in collector.uses:
             cp.diagnostics.warning(f"Unused map: {name}", decl.span)
+    check_unstable(cp)
+
+
+def check_unstable(cp: CheckedProgram) -> None:
+    """tseries() is an unstable feature: refused with unstable_tseries=error; a warning
+    unless the config (or the environment) says unstable_tseries explicitly."""
+    used = [m for m in cp.maps.values()
+            if isinstance(m.value_type, AggT) and m.value_type.kind == "tseries"]
+    if not used:
+        return
+    mode = cp.options.unstable_tseries
+    if mode == "error":
+        cp.diagnostics.error("tseries() is an unstable feature and the config disables it "
+                             "(unstable_tseries=error)", used[0].span)
+    elif mode == "warn" and "unstable_tseries" not in cp.config_set:
+        cp.diagnostics.warning("tseries() is an unstable feature (it may change); set "
+                               "unstable_tseries=enable in the config block to silence this "
+                               "warning", used[0].span)
 
 
 def _same_agg_kind(a: object, b: object, kind: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Protocol
 from pytrace.resources import (
     GLOBAL_CPID,
     GLOBAL_START_NS,
+    GLOBAL_WALL_OFFSET,
     RUN_KINDS,
     STACKS_MAP,
     BpfObject,
@@ -140,6 +141,8 @@ class Engine:
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
                                                            load_settings(res))
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
+                self._write_global(res, GLOBAL_WALL_OFFSET,
+                                   (time.time_ns() - time.monotonic_ns()) & ((1 << 64) - 1))
                 if child_pid is not None:
                     self._write_global(res, GLOBAL_CPID, child_pid)
                 rb = res.map(res.ringbuf_map)
