@@ -108,12 +108,14 @@ def _cache_store(key: str, obj: BpfObject) -> None:
         pass
 
 
-def check_source(source: Source, options: Options) -> CheckedProgram:
-    """Parse and run every pass; raise CompileError with all errors of the failing stage."""
+def check_source(source: Source, options: Options,
+                 require_probe: bool = True) -> CheckedProgram:
+    """Parse and run every pass; raise CompileError with all errors of the failing stage.
+    require_probe: a program without probes is an error (the REPL checks definitions)."""
     from pytrace.parser import parse
     from pytrace.passes import check
 
-    program, diags = parse(source)
+    program, diags = parse(source, require_probe)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
     checked = check(program, source, options)
