@@ -504,6 +504,8 @@ class ProgEmitter(FnBase):
         return v
 
     def s_VarDecl(self, s: nodes.VarDecl) -> None:
+        if s.value is None and (self.bi, s.name) not in self.checked.variables:
+            return  # `let $x;` never assigned: its reads make the (zeroed) slot
         var = nodes.Variable(s.name, span=s.span)
         t, slot = self.var_slot(s.name, var)
         if s.value is not None:

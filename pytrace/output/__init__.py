@@ -31,8 +31,8 @@ class Output(Protocol):
     def warning(self, msg: str) -> None: ...
     def time(self, text: str) -> None: ...
     def bench(self, results: list[tuple[str, int]]) -> None: ...
-    def test_result(self, result: reports.TestResult) -> None: ...
-    def test_summary(self, results: list[reports.TestResult]) -> None: ...
+    def test_result(self, result: reports.Outcome) -> None: ...
+    def test_summary(self, results: list[reports.Outcome]) -> None: ...
     def flush(self) -> None: ...
 
 
@@ -89,11 +89,11 @@ class TextOutput:
     def bench(self, results: list[tuple[str, int]]) -> None:
         self.stream.write("\n\n" + reports.bench_table(results))
 
-    def test_result(self, result: reports.TestResult) -> None:
-        self.stream.write(reports.test_lines(result))
+    def test_result(self, result: reports.Outcome) -> None:
+        self.stream.write(reports.outcome_lines(result))
 
-    def test_summary(self, results: list[reports.TestResult]) -> None:
-        self.stream.write(reports.test_summary(results))
+    def test_summary(self, results: list[reports.Outcome]) -> None:
+        self.stream.write(reports.outcomes_summary(results))
 
     def flush(self) -> None:
         self.stream.flush()
@@ -139,10 +139,10 @@ class JsonOutput:
     def bench(self, results: list[tuple[str, int]]) -> None:
         self.stream.write(reports.bench_record(results))
 
-    def test_result(self, result: reports.TestResult) -> None:
-        self.stream.write(reports.test_record(result))
+    def test_result(self, result: reports.Outcome) -> None:
+        self.stream.write(reports.outcome_record(result))
 
-    def test_summary(self, results: list[reports.TestResult]) -> None:
+    def test_summary(self, results: list[reports.Outcome]) -> None:
         pass  # every test has its own record
 
     def flush(self) -> None:

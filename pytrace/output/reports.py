@@ -11,7 +11,7 @@ BENCH_HEADERS = ("BENCHMARK", "NANOSECONDS")
 
 
 @dataclass(frozen=True, slots=True)
-class TestResult:
+class Outcome:
     """One test probe's outcome: output is what it printed (shown when it failed)."""
 
     name: str
@@ -37,7 +37,7 @@ def bench_record(results: list[tuple[str, int]]) -> str:
     return f'{{"type": "benchmark_results", "data": {{{body}}}}}\n'
 
 
-def test_lines(r: TestResult) -> str:
+def outcome_lines(r: Outcome) -> str:
     """`[ PASS ] name`, or the test's output then `[ FAIL ] name (reason)`."""
     if r.passed:
         return f"[ PASS ] {r.name}\n"
@@ -45,7 +45,7 @@ def test_lines(r: TestResult) -> str:
     return out + f"[ FAIL ] {r.name} ({r.reason})\n"
 
 
-def test_summary(results: list[TestResult]) -> str:
+def outcomes_summary(results: list[Outcome]) -> str:
     failed = sum(1 for r in results if not r.passed)
     n = len(results)
     noun = "test" if n == 1 else "tests"
@@ -54,7 +54,7 @@ def test_summary(results: list[TestResult]) -> str:
     return f"\n{n} {noun} passed\n"
 
 
-def test_record(r: TestResult) -> str:
+def outcome_record(r: Outcome) -> str:
     return (f'{{"type": "test_result", "data": {{"name": {json_str(r.name)}, '
             f'"passed": {"true" if r.passed else "false"}, "reason": {json_str(r.reason)}, '
             f'"output": {json_str(r.output)}}}}}\n')

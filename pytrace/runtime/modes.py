@@ -13,7 +13,7 @@ import io
 from typing import Any
 
 from pytrace.output import TextOutput
-from pytrace.output.reports import TestResult
+from pytrace.output.reports import Outcome
 from pytrace.runtime import maps as bpfmaps
 from pytrace.runtime.attach import run_repeated, run_test
 from pytrace.runtime.engine import Engine, Group
@@ -35,7 +35,7 @@ def run_tests(engine: Engine, group: Group, output: Any) -> int:
     """Run every test probe in order; 0 when all passed, 1 otherwise."""
     dispatcher = group.dispatcher
     assert dispatcher is not None
-    results: list[TestResult] = []
+    results: list[Outcome] = []
     for prog in group.kind("test"):
         captured = io.StringIO()
         exited = _Exit()
@@ -50,7 +50,7 @@ def run_tests(engine: Engine, group: Group, output: Any) -> int:
         name = str(prog.spec.attach.get("name", prog.spec.name))
         reason = f"returned {_signed32(retval)}" if retval else (
             f"exit({exited.code})" if exited.code else "")
-        result = TestResult(name, not reason, reason, captured.getvalue())
+        result = Outcome(name, not reason, reason, captured.getvalue())
         results.append(result)
         output.test_result(result)
         if exited.code is not None:
