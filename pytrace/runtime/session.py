@@ -119,7 +119,8 @@ class Session:
 
     # ------------------------------------------------------------ loop
     def _has_live_probes(self) -> bool:
-        return any(p.kind not in RUN_KINDS for p in self.resources.probes)
+        """Probes that can still fire: attached ones, and self:signal probes."""
+        return any(p.kind not in RUN_KINDS or p.kind == "self" for p in self.resources.probes)
 
     def run(self) -> int:
         """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code.
