@@ -6,14 +6,32 @@ import argparse
 import io
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pytrace import __version__
+
+if TYPE_CHECKING:
+    from pytrace.prometheus import CliExporter
 
 USAGE = """\
 pytrace [options] filename [args...]
 pytrace [options] -e 'program' [args...]
 pytrace                      (no program: interactive REPL)"""
+
+
+def _prometheus_address(text: str) -> tuple[str, int]:
+    from pytrace.prometheus.address import AddressError, parse_address
+
+    try:
+        return parse_address(text)
+    except AddressError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of keys (0 or more)")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run the test: probes and report which failed (--mode test)")
     ap.add_argument("--bench", dest="mode", action="store_const", const="bench",
                     help="time the bench: probes (--mode bench)")
+    ap.add_argument("--prometheus", metavar="[HOST:]PORT", type=_prometheus_address,
+                    help="serve every map as Prometheus metrics on http://HOST:PORT/metrics")
+    ap.add_argument("--prometheus-max-keys", type=_count, default=None, metavar="N",
+                    help="export at most N keys per map to Prometheus (default 1000, 0: all)")
     ap.add_argument("-h", "--help", action="help", help="show this help and exit")
     ap.add_argument("-V", "--version", action="version", version=f"pytrace v{__version__}")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="script file and positional parameters")
@@ -134,6 +156,7 @@ def _run(ns: argparse.Namespace) -> int:
     if ns.dry_run:
         return 0
     from pytrace.output import make_output
+    from pytrace.runtime.errors import VerifierError
     from pytrace.runtime.session import run_session
 
     stream = _open_output(ns)
@@ -144,11 +167,40 @@ def _run(ns: argparse.Namespace) -> int:
         import shlex
 
         child = shlex.split(ns.command)
+    exporter = _prometheus_exporter(ns)
     try:
-        return run_session(result.obj, out, child, exiting=True)
+        if exporter is not None:
+            exporter.bind()  # a taken port fails before anything is attached
+        return run_session(result.obj, out, child, exiting=True,
+                           on_start=exporter.on_start if exporter else None,
+                           on_stop=exporter.on_stop if exporter else None)
+    except VerifierError as exc:  # located at the probe, with what to change
+        from pytrace.runtime.verifier import diagnostic
+
+        sys.stderr.write(render_all([diagnostic(exc)], source))
+        if ns.verbose:
+            sys.stderr.write("".join(f"  {line}\n" for line in exc.log.splitlines()))
+        return 1
     finally:
+        if exporter is not None:
+            exporter.on_stop()
         if stream is not sys.stdout:
             stream.close()
+
+
+def _prometheus_exporter(ns: argparse.Namespace) -> CliExporter | None:
+    """`--prometheus`: serves the maps between run_session's on_start and on_stop."""
+    if ns.prometheus is None:
+        return None
+    from pytrace.prometheus import DEFAULT_MAX_KEYS, CliExporter
+
+    host, port = ns.prometheus
+    max_keys = DEFAULT_MAX_KEYS if ns.prometheus_max_keys is None else ns.prometheus_max_keys
+    return CliExporter(host, port, max_keys, announce=None if ns.quiet else _stderr_line)
+
+
+def _stderr_line(msg: str) -> None:
+    sys.stderr.write(msg + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,6 +92,8 @@ class MapSpec:
       BPF key is a zero u64, or a u32 0 for array maps). For hist/lhist the BPF key is
       the user key followed by a u64 bucket index (key_size includes it).
     value_type: an AggT for aggregations, else the stored value's type.
+    key_names: one name per decoded key component, from the key expressions
+      (pytrace/keynames.py); empty when unkeyed or unknown. Prometheus label names.
     """
 
     name: str
@@ -102,6 +104,7 @@ class MapSpec:
     max_entries: int
     key_type: Type | None = None
     value_type: Type | None = None
+    key_names: tuple[str, ...] = ()
 
     @property
     def is_user(self) -> bool:
@@ -134,6 +137,7 @@ class ProbeSpec:
     attach: dict[str, str | int] = field(default_factory=dict)
     expected_attach_type: int = 0
     covers: int = 1  # user-visible probes this program serves (a syscall dispatcher serves many)
+    span: tuple[int, ...] = ()  # (line, col, end_line, end_col) of the probe's attach points
 
 
 @dataclass(frozen=True, slots=True)

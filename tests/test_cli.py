@@ -126,3 +126,22 @@ def test_cache_misses_when_a_probed_binary_changes(tmp_path, monkeypatch: pytest
     assert compile_source(src, Options()).cached
     os.utime(binary, ns=(1, 1))
     assert not compile_source(src, Options()).cached
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--prometheus", "nine"], "argument --prometheus: invalid address 'nine'"),
+    (["--prometheus", "1.2.3.4:70000"], "invalid address '1.2.3.4:70000'"),
+    (["--prometheus-max-keys", "-1"], "'-1' is not a number of keys"),
+])
+def test_bad_prometheus_options_are_usage_errors(args: list[str], fragment: str) -> None:
+    code, _out, err = cli(*args, "-e", PROG, "--dry-run")
+    assert code == 2 and fragment in err and "Traceback" not in err
+
+
+def test_prometheus_options_parse() -> None:
+    from pytrace.cli import build_parser
+
+    ns = build_parser().parse_args(["--prometheus", "127.0.0.1:9100", "--prometheus-max-keys",
+                                    "0", "-e", PROG])
+    assert (ns.prometheus, ns.prometheus_max_keys) == (("127.0.0.1", 9100), 0)
+    assert build_parser().parse_args(["-e", PROG]).prometheus is None

@@ -104,7 +104,7 @@ def _retval(p: ProgEmitter, node: nodes.Expr) -> Val:
 
 
 def _probe(p: ProgEmitter, node: nodes.Expr) -> Val:
-    return Val(ProbeNameT(), p.c64(p.probe_name_index(p.target.name)))
+    return Val(ProbeNameT(), p.probe_id())
 
 
 def _func(p: ProgEmitter, node: nodes.Expr) -> Val:

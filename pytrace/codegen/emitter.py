@@ -24,6 +24,7 @@ from pytrace.codegen.maps import MapOps, hist_index_ir, lhist_index_ir
 from pytrace.codegen.operators import arith, binary, unary
 from pytrace.codegen.usdt import emit_usdt_arg
 from pytrace.codegen.values import Val, is_scalar, is_signed
+from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import GLOBAL_EXITING, GLOBALS_MAP, LOST_MAP, RINGBUF_MAP
 from pytrace.types import AggT, IntT, StrT, TupleT, Type, VoidT
@@ -35,6 +36,22 @@ if TYPE_CHECKING:
 # the process itself; interval and profile keep firing, as in bpftrace).
 PID_FILTERED_KINDS = frozenset({"tracepoint", "rawtracepoint", "kprobe", "kretprobe",
                                 "fentry", "fexit", "software", "hardware"})
+
+
+def _args_fields(probe: nodes.Probe) -> set[str]:
+    """The names of the `args.NAME` fields a probe block reads."""
+    return {n.field_name for root in probe_roots(probe) for n in walk(root)
+            if isinstance(n, nodes.FieldAccess) and fields.is_args_field(n)}
+
+
+def _layout(target: ProbeTarget, names: list[str]) -> tuple[object, ...]:
+    """Where a tracepoint keeps the named fields (targets alike share compiled code)."""
+    out: list[object] = []
+    for name in names:
+        f = target.field_named(name)
+        out.append(None if f is None else (f.offset, f.size, f.signed, f.data_loc,
+                                           f.array_len))
+    return tuple(out)
 
 
 def _always_exits(body: nodes.Block) -> bool:
@@ -56,6 +73,7 @@ class ProgEmitter(FnBase):
         self.maps = MapOps(self)
         self.vars: dict[str, tuple[Type, ir.Value]] = {}
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
+        self.probe_slot: ir.Value | None = None  # see probe_id()
 
     # ------------------------------------------------------------ types
     def type_of(self, node: nodes.Node) -> Type:
@@ -150,6 +168,13 @@ class ProgEmitter(FnBase):
 
     def probe_name_index(self, name: str) -> int:
         return self.gen.probe_name_index(name)
+
+    def probe_id(self) -> ir.Value:
+        """The index of the current probe's name (`probe`): a constant, or a value set
+        per syscall where one compiled body serves several tracepoints."""
+        if self.probe_slot is not None:
+            return self.b.load(self.probe_slot)
+        return c64(self.probe_name_index(self.target.name))
 
     def global_slot(self, index: int) -> ir.Value:
         """The u64 userspace wrote into __globals[index] at start (0 if unreadable)."""
@@ -626,12 +651,15 @@ class ProgEmitter(FnBase):
 
     def emit_dispatch(self, probe: nodes.Probe, cases: list[tuple[int, ProbeTarget]]) -> None:
         """One program on raw_syscalls for many syscall tracepoints: switch on the syscall
-        number (same record layout: nr at 8, arguments or ret from 16) and run the body
-        specialised for each tracepoint. Attaching/detaching once instead of per tracepoint
-        avoids one RCU grace period per probe."""
+        number (same record layout: nr at 8, arguments or ret from 16). Attaching and
+        detaching once instead of per tracepoint avoids one RCU grace period per probe.
+
+        The body is compiled once per distinct layout of the `args` fields it reads (one
+        body for all cases when it reads none): each case only stores its probe's name
+        index, which `probe` reads, and jumps to its layout's body."""
         # Copy the record (nr at 8, six arguments or ret from 16) to the stack once: the
-        # per-case loads then never go through a ctx pointer LLVM has offset (the
-        # verifier refuses "dereference of modified ctx ptr").
+        # loads then never go through a ctx pointer LLVM has offset (the verifier refuses
+        # "dereference of modified ctx ptr").
         size = 64 if str(cases[0][1].attach.get("event", "")).startswith("sys_enter_") else 24
         copy = self.alloca_buf(size, "record", temp=False)
         for off in range(8, size, 8):
@@ -640,16 +668,27 @@ class ProgEmitter(FnBase):
         nr = self.load_sized(self.ctx, 8, 8, True)
         default = self.fn.append_basic_block("dispatch.none")
         switch = self.b.switch(nr, default)
+        used = sorted(_args_fields(probe))
+        layouts: dict[tuple[object, ...], list[tuple[int, ProbeTarget]]] = {}
         for number, target in cases:
-            bb = self.fn.append_basic_block(f"nr{number}")
-            switch.add_case(c64(number), bb)
-            self.b.position_at_end(bb)
-            self.target = target
+            layouts.setdefault(_layout(target, used), []).append((number, target))
+        slot = self.alloca_i64("probe.id")
+        for members in layouts.values():
+            body = self.fn.append_basic_block("dispatch.body")
+            for number, target in members:
+                bb = self.fn.append_basic_block(f"nr{number}")
+                switch.add_case(c64(number), bb)
+                self.b.position_at_end(bb)
+                self.b.store(c64(self.probe_name_index(target.name)), slot)
+                self.b.branch(body)
+            self.b.position_at_end(body)
+            self.target = members[0][1]
+            self.probe_slot = slot if len(members) > 1 else None
             self.emit_body(probe)
             if not self.b.block.is_terminated:
                 self.b.ret(c64(0))
+        self.probe_slot = None
         self.b.position_at_end(default)
         self.finish()
-
 
 __all__ = ["CodegenError", "ProgEmitter"]

@@ -40,6 +40,7 @@ class MapInfo:
     span: Span
     multi_key: bool = False
     decl: MapDeclInfo | None = None
+    key_names: tuple[str, ...] = ()  # label names from the first keyed access (keynames.py)
 
 
 @dataclass(slots=True)

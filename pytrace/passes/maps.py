@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pytrace import builtins, nodes
 from pytrace.builtins.base import type_word
 from pytrace.diagnostics import Diagnostics
+from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots
 from pytrace.source import Span
@@ -40,6 +41,7 @@ class MapUses:
     multi: bool = False
     span: Span | None = None
     used: list[nodes.Node] = field(default_factory=list)
+    names: tuple[str, ...] = ()  # label names from the first keyed access
 
 
 class MapCollector:
@@ -131,6 +133,7 @@ class MapCollector:
             got = list(got[0].elems)  # @m[(a, b)] on a map declared @m[a, b]
         if info.keys is None:
             info.keys, info.multi = got, len(got) > 1
+            info.names = key_names(keys)
             return
         if len(got) != len(info.keys):
             self.key_mismatch(name, got, info.keys, span)
@@ -196,7 +199,7 @@ def run(cp: CheckedProgram) -> None:
             continue
         cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
                                 info.span or Span(0, 0, 0, 0), multi_key=info.multi,
-                                decl=cp.map_decls.get(name))
+                                key_names=info.names, decl=cp.map_decls.get(name))
         check_decl(cp, cp.maps[name])
     for name, decl in cp.map_decls.items():
         if name not in collector.uses:

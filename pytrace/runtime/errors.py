@@ -23,13 +23,16 @@ class FeatureUnavailable(RuntimeFailure):
 
 
 class VerifierError(RuntimeFailure):
-    """The verifier rejected a program; carries its name and the verifier log."""
+    """The verifier rejected a program; carries its name, the verifier log and where its
+    probe block is in the source (ProbeSpec.span), so it can become a located error."""
 
-    def __init__(self, program: str, log: str, errno_name: str = "") -> None:
+    def __init__(self, program: str, log: str, errno_name: str = "",
+                 span: tuple[int, ...] = ()) -> None:
         detail = f" ({errno_name})" if errno_name else ""
         super().__init__(f"the kernel verifier rejected the program for {program}{detail}")
         self.program = program
         self.log = log
+        self.span = span
 
     def last_lines(self, n: int = 5) -> str:
         """The final lines of the log, which usually state the reason."""

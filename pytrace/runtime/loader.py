@@ -228,7 +228,7 @@ def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None,
     if err == errno.EPERM and not text.strip():
         raise FeatureUnavailable(f"the kernel refused to load the program for {probe.name} "
                                  "(EPERM with no verifier log: blocked by a security policy)")
-    raise VerifierError(probe.name, text, errno.errorcode.get(err, str(err)))
+    raise VerifierError(probe.name, text, errno.errorcode.get(err, str(err)), probe.span)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -211,12 +211,19 @@ def _fork_releaser() -> bool:
     return True
 
 
+SessionHook = Callable[[Session], None]
+
+
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
-                exiting: bool = False, target_pid: int | None = None) -> int:
+                exiting: bool = False, target_pid: int | None = None,
+                on_start: SessionHook | None = None, on_stop: SessionHook | None = None) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
     target_pid: -p PID.
+    on_start: called once the session has started (maps exist, probes attached), before
+      the loop; on_stop: called on every exit before any fd is closed (whether or not
+      on_start ran). `--prometheus` serves the maps between the two.
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child, target_pid)
@@ -228,10 +235,14 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
         signal.signal(signal.SIGUSR1, session.on_signal)
     try:
         session.start()
+        if on_start is not None:
+            on_start(session)
         return session.run()
     except RuntimeFailure:
         raise
     finally:
+        if on_stop is not None:
+            on_stop(session)
         session.close(in_background=exiting)
         for s, h in old.items():
             signal.signal(s, h)
