@@ -294,11 +294,16 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def attach_all(programs: Iterable[LoadedProgram],
-               target_pid: int | None = None) -> list[Attachment]:
+AttachFailure = Callable[[ProbeSpec, RuntimeFailure], None]
+
+
+def attach_all(programs: Iterable[LoadedProgram], target_pid: int | None = None,
+               on_failure: AttachFailure | None = None) -> list[Attachment]:
     """Attach every program (all or nothing: on failure the others are detached).
 
     target_pid: the `-c` child's pid (watchpoints are bound to it).
+    on_failure: the `missing_probes` warn/ignore policy: a probe that cannot be attached
+      (missing, or refused by the kernel) is reported to it and skipped instead.
     """
     progs = list(programs)
     if len(progs) > 200:
@@ -306,7 +311,14 @@ def attach_all(programs: Iterable[LoadedProgram],
     done: list[Attachment] = []
     try:
         for p in progs:
-            done.append(attach(p.spec, p.fd, target_pid))
+            try:
+                done.append(attach(p.spec, p.fd, target_pid))
+            except PrivilegeError:
+                raise
+            except RuntimeFailure as exc:
+                if on_failure is None:
+                    raise
+                on_failure(p.spec, exc)
     except BaseException:
         for a in done:
             a.close()

@@ -31,7 +31,14 @@ from pytrace.resources import (
     Resources,
 )
 from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
+from pytrace.runtime.attach import (
+    AttachFailure,
+    Attachment,
+    attach_all,
+    detach_all,
+    run_test,
+    stop_all,
+)
 from pytrace.runtime.decode import snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
@@ -127,17 +134,21 @@ class Engine:
     # ------------------------------------------------------------ groups
     def add(self, obj: BpfObject, *, first_probe: int = 0, tag: str = "",
             target_pid: int | None = None, child_pid: int | None = None,
-            on_exit: Callable[[Group, int], None] | None = None) -> Group:
+            on_exit: Callable[[Group, int], None] | None = None,
+            skip: frozenset[int] = frozenset(),
+            on_attach_failure: AttachFailure | None = None) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
-        group created and raises. `tag` makes the group's internal maps private."""
+        group created and raises. `tag` makes the group's internal maps private.
+        skip: probe indexes not to load; on_attach_failure: attach failures are reported
+        to it and skipped (`missing_probes` warn/ignore) instead of failing the group."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
-                probes = [p for p in res.probes if p.index >= first_probe]
+                probes = [p for p in res.probes if p.index >= first_probe and p.index not in skip]
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
                                                            load_settings(res))
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
@@ -151,7 +162,7 @@ class Engine:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
                 group.attachments = attach_all(
                     (p for p in group.programs if p.spec.kind not in RUN_KINDS),
-                    target_pid)
+                    target_pid, on_attach_failure)
             except BaseException:
                 self._undo(group, before)
                 raise

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from pytrace.resources import RUN_KINDS, BpfObject, Resources
+from pytrace.resources import RUN_KINDS, BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import stop_all
 from pytrace.runtime.engine import Engine, Group
-from pytrace.runtime.errors import RuntimeFailure
+from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
 
@@ -100,17 +100,39 @@ class Session:
     def start(self) -> None:
         """Load everything, attach, run BEGIN; raises RuntimeFailure on any problem."""
         check_privileges()
+        policy = str(self.resources.setting("missing_probes", "error"))
+        missing: set[int] = set()
         for kind in sorted({p.kind for p in self.resources.probes}):
-            check_probe_kind(kind)
+            try:
+                check_probe_kind(kind)
+            except FeatureUnavailable as exc:
+                if policy == "error":
+                    raise
+                self._missing(policy, str(exc))
+                missing |= {p.index for p in self.resources.probes if p.kind == kind}
         self.engine = Engine(self.output)
         child_pid = self.child.pid if self.child is not None else None
+
+        def attach_failed(spec: ProbeSpec, exc: RuntimeFailure) -> None:
+            missing.add(spec.index)
+            self._missing(policy, str(exc))
+
         self.group = self.engine.add(self.obj, child_pid=child_pid,
                                      target_pid=child_pid if child_pid is not None
-                                     else self.target_pid, on_exit=self._exit)
-        self.output.attached(sum(p.covers for p in self.resources.probes))
+                                     else self.target_pid, on_exit=self._exit,
+                                     skip=frozenset(missing),
+                                     on_attach_failure=None if policy == "error"
+                                     else attach_failed)
+        self.output.attached(sum(p.covers for p in self.resources.probes
+                                 if p.index not in missing))
         self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
+
+    def _missing(self, policy: str, message: str) -> None:
+        """A probe that cannot be attached, with missing_probes = warn or ignore."""
+        if policy == "warn":
+            self.output.warning(f"{message} (skipped: missing_probes = warn)")
 
     def _exit(self, group: Group, code: int) -> None:
         if not self.stop.requested:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import begin, run
+from harness import begin, run, run_with
 
 TAIL = "\n\n"
 
@@ -162,3 +162,19 @@ def test_config_variables_from_the_environment_win(monkeypatch: pytest.MonkeyPat
     r = run_with("config = { max_map_keys = 2 } begin { for ($i : 0..5) { @m[$i] = 1; } "
                  "exit(); }", config={"max_map_keys": 4})
     assert r.out.count("@m[") == 4
+
+
+def test_missing_probes_at_attach_time_are_skipped_when_tolerated() -> None:
+    # no such kernel function: the attach fails (or, on this kernel, kprobes do not exist
+    # at all); with warn the rest runs, with the default the program is refused
+    prog = ("kprobe:pytrace_no_such_function { @k = count(); } "
+            'begin { printf("ran\\n"); exit(); }')
+    r = run_with('config = { missing_probes = "warn" } ' + prog)
+    assert r.code == 0 and r.out.startswith("ran\n")
+    assert "(skipped: missing_probes = warn)" in r.err
+    quiet = run_with("config = { missing_probes = ignore } " + prog)
+    assert quiet.code == 0 and quiet.err == ""
+    from pytrace.runtime.errors import RuntimeFailure
+
+    with pytest.raises(RuntimeFailure):
+        run(prog)
