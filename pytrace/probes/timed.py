@@ -47,11 +47,11 @@ def _unit_and_value(kind: str, parts: list[str]) -> tuple[str, int]:
         if not m:
             raise ProbeError(f"invalid {kind} attach point '{kind}:{parts[0]}'",
                              f"expected {kind}:UNIT:N with UNIT one of s, ms, us, hz")
-        value = parse_count(m.group(1), f"{kind} rate")
-        unit = m.group(2) or "ns"  # a bare number is nanoseconds
-        if unit in LONG_UNITS:
-            return "s", value * LONG_UNITS[unit]
-        return unit, value
+        count = parse_count(m.group(1), f"{kind} rate")
+        short = m.group(2) or "ns"  # a bare number is nanoseconds
+        if short in LONG_UNITS:
+            return "s", count * LONG_UNITS[short]
+        return short, count
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ProbeError(f"invalid {kind} attach point",
                          f"expected {kind}:UNIT:N with UNIT one of s, ms, us, hz")
