@@ -33,3 +33,12 @@ def test_bad_value_is_located(errors) -> None:
 
 def test_symbol_cache_default_follows_the_child(checked) -> None:
     assert checked("begin { }", has_child=True).options.cache_user_symbols == "PER_PROGRAM"
+
+
+def test_stack_mode_is_the_default_of_kstack_and_ustack(checked) -> None:
+    from pytrace.types import StackT
+
+    cp = checked("config = { stack_mode = perf }\nprofile:hz:99 { @[kstack, ustack(raw)] = "
+                 "count(); }")
+    modes = sorted(t.mode for t in cp.types.values() if isinstance(t, StackT))
+    assert modes[0] == "perf" and modes[-1] == "raw"
