@@ -87,10 +87,12 @@ class MapRef(Expr):
 
 @dataclass(eq=False, slots=True)
 class Call(Expr):
-    """A function or builtin written as a call: printf(...), count(), pid()."""
+    """A function or builtin written as a call: printf(...), count(), pid(); `name!(...)`
+    (bang) names a macro."""
 
     name: str
     args: list[Expr] = field(default_factory=list)
+    bang: bool = False
 
 
 @dataclass(eq=False, slots=True)

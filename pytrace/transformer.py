@@ -485,8 +485,8 @@ class ToNodes(Transformer[Token, nodes.Program]):
         return nodes.Call(str(children[0]), _nodes(children), span=span)
 
     def macro_call(self, span: Span, children: list[Any]) -> nodes.Call:
-        """`name!(args)`: the same call; the macros pass expands it."""
-        return nodes.Call(str(children[0]), _nodes(children), span=span)
+        """`name!(args)`: a call of a macro; the macros pass expands it."""
+        return nodes.Call(str(children[0]), _nodes(children), bang=True, span=span)
 
     def float_lit(self, span: Span, children: list[Any]) -> nodes.Expr:
         raise TransformError("floating-point numbers are not supported (BPF has no floating "

@@ -43,6 +43,9 @@ class Expander:
     def replace(self, node: nodes.Node) -> nodes.Node | None:
         if isinstance(node, nodes.Call) and node.name in self.macros:
             return self.call(node, node.name, node.args)
+        if isinstance(node, nodes.Call) and node.bang:
+            self.diags.error(f"Unknown macro: {node.name}", node.span)
+            return nodes.BlockExpr([], None, node.name, span=node.span)
         if isinstance(node, nodes.Identifier) and node.name in self.macros:
             if 0 in self.macros[node.name]:
                 return self.call(node, node.name, [])
@@ -136,7 +139,8 @@ class Expander:
 
 def run(cp: CheckedProgram) -> None:
     program = cp.program
-    if not program.macros:
+    if not program.macros and not any(isinstance(n, nodes.Call) and n.bang
+                                      for p in program.probes for n in walk(p)):
         return
     if cp.options.unstable_macro == "error":
         cp.diagnostics.error("macros are disabled by the config (unstable_macro=error)",

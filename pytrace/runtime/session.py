@@ -141,8 +141,11 @@ class Session:
 
     # ------------------------------------------------------------ loop
     def _has_live_probes(self) -> bool:
-        """Probes that can still fire: attached ones, and self:signal probes."""
-        return any(p.kind not in RUN_KINDS or p.kind == "self" for p in self.resources.probes)
+        """Probes that can still fire: attached ones (missing probes skipped under
+        missing_probes = warn/ignore do not count), and self:signal probes."""
+        if self.group is not None and self.group.attachments:
+            return True
+        return any(p.kind == "self" for p in self.resources.probes)
 
     def run(self) -> int:
         """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code.

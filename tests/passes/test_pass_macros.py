@@ -88,3 +88,7 @@ def test_redefinition(errors) -> None:
 def test_unstable_macro_error(errors) -> None:
     (msg, _), = errors("config = { unstable_macro = error }\nmacro f() { 1 }\nbegin { }")
     assert "unstable_macro=error" in msg
+
+
+def test_bang_call_of_an_unknown_macro(errors) -> None:
+    assert errors("begin { greet!(); }") == [("Unknown macro: greet", (1, 9, 16))]
