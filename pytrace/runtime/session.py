@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from pytrace.resources import RUN_KINDS, BpfObject, ProbeSpec, Resources
+from pytrace.resources import BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import stop_all
 from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure

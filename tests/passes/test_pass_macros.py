@@ -91,4 +91,4 @@ def test_unstable_macro_error(errors) -> None:
 
 
 def test_bang_call_of_an_unknown_macro(errors) -> None:
-    assert errors("begin { greet!(); }") == [("Unknown macro: greet", (1, 9, 16))]
+    assert errors("begin { greet!(); }") == [("Unknown macro: greet", (1, 9, 17))]
