@@ -9,9 +9,11 @@ variable is kept in CheckedProgram.config (codegen hands it to the runtime).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from pytrace import config, nodes
+from pytrace.options import Options
 from pytrace.passes.context import CheckedProgram
 
 
@@ -47,14 +49,23 @@ def block_values(cp: CheckedProgram, block: nodes.Config) -> dict[str, config.Va
     return out
 
 
-def _default_symbol_cache(cp: CheckedProgram) -> str:
-    """PER_PROGRAM with -c or without ASLR, PER_PID otherwise (the reference's rule)."""
+@functools.cache
+def _aslr() -> bool:
     try:
         with open("/proc/sys/kernel/randomize_va_space") as f:
-            aslr = f.read().strip() != "0"
+            return f.read().strip() != "0"
     except OSError:
-        aslr = True
-    return "PER_PROGRAM" if cp.options.has_child or not aslr else "PER_PID"
+        return True
+
+
+@functools.cache
+def _option_fields() -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(Options))
+
+
+def _default_symbol_cache(cp: CheckedProgram) -> str:
+    """PER_PROGRAM with -c or without ASLR, PER_PID otherwise (the reference's rule)."""
+    return "PER_PROGRAM" if cp.options.has_child or not _aslr() else "PER_PID"
 
 
 def run(cp: CheckedProgram) -> None:
@@ -66,6 +77,6 @@ def run(cp: CheckedProgram) -> None:
     values.setdefault("cache_user_symbols", _default_symbol_cache(cp))
     cp.config_set = set(block) | set(cp.options.config)
     cp.config = dict(values)
-    fields = {f.name for f in dataclasses.fields(cp.options)}
+    fields = _option_fields()
     settings: dict[str, Any] = {k: v for k, v in values.items() if k in fields}
     cp.options = dataclasses.replace(cp.options, **settings)

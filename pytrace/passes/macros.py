@@ -139,9 +139,8 @@ class Expander:
 
 def run(cp: CheckedProgram) -> None:
     program = cp.program
-    if not program.macros and not any(isinstance(n, nodes.Call) and n.bang
-                                      for p in program.probes for n in walk(p)):
-        return
+    if not program.macros:
+        return  # a `name!()` then is an unknown macro: the resolve pass says so
     if cp.options.unstable_macro == "error":
         cp.diagnostics.error("macros are disabled by the config (unstable_macro=error)",
                              program.macros[0].span)
