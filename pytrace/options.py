@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# -k / --warnings and --no-warnings, as bpftrace counts them.
+WARNINGS_OFF = 0
+WARNINGS_DEFAULT = 1
+WARNINGS_HELPERS = 2
+
 
 @dataclass(slots=True)
 class Options:
@@ -21,11 +26,23 @@ class Options:
     has_child: bool = False  # -c: cpid is valid
     unsafe: bool = False
     tracefs: str = "/sys/kernel/tracing"
+    # Named program parameters after `--` (`--aa=20` -> {'aa': '20'}, `--bb` -> {'bb': ''}),
+    # for getopt(); kept in the order given.
+    named_params: dict[str, str] = field(default_factory=dict)
+    warning_level: int = WARNINGS_DEFAULT  # 0 --no-warnings, 2 -k (helper error checks)
+    usdt_file_activation: bool = False  # --usdt-file-activation
+    include_dirs: list[str] = field(default_factory=list)  # -I DIR
+    include_files: list[str] = field(default_factory=list)  # --include FILE
     probe_filter: str | None = None  # --probe-filter REGEX
-    mode: str = "run"  # 'run', 'test' (--test) or 'bench' (--mode bench / --bench)
     # Config variables set through the environment (`BPFTRACE_MAX_MAP_KEYS=8192` ->
     # {'max_map_keys': 8192}); they win over a script's `config = { ... }` block.
     config: dict[str, int | str | bool] = field(default_factory=dict)
+    # Environment-only settings (BPFTRACE_BTF, _KERNEL_SOURCE, _KERNEL_BUILD, _VMLINUX).
+    btf_path: str | None = None
+    kernel_source: str | None = None
+    kernel_build: str | None = None
+    vmlinux: str | None = None
+    mode: str = "run"  # 'run', 'test' (--test) or 'bench' (--mode bench / --bench)
     # ---- config variables, as resolved by the config pass (defaults: the reference's)
     cache_user_symbols: str = "PER_PID"
     cpp_demangle: bool = True
