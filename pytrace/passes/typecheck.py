@@ -74,7 +74,7 @@ class BlockTyper(ExprTyper):
                 return
         t = self.expr(s.expr)
         if t is not None and not s.discard and not isinstance(t, VoidT) \
-                and not isinstance(s.expr, nodes.IncDec):
+                and not isinstance(_final_value(s.expr), nodes.IncDec):
             self.diags.warning("Return value discarded.", s.expr.span,
                                "assign it to _ to discard it on purpose: _ = ...;")
 
@@ -326,6 +326,13 @@ def type_program(cp: CheckedProgram, maps: MapTable, diags: Diagnostics) -> None
     cp.variables.clear()
     for bi, checked in enumerate(cp.probes):
         BlockTyper(cp, bi, checked.targets, maps, diags, hints).probe(checked.probe)
+
+
+def _final_value(e: nodes.Expr) -> nodes.Expr:
+    """The expression that gives a (nested) block expression its value."""
+    while isinstance(e, nodes.BlockExpr) and e.value is not None:
+        e = e.value
+    return e
 
 
 def _fits(value: int, t: IntT) -> bool:
