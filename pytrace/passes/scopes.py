@@ -87,10 +87,7 @@ class Scoper:
         s.name = self.bind(s.name)
 
     def v_For(self, s: nodes.For) -> None:
-        if isinstance(s.iterable, nodes.Range):
-            self.visit(s.iterable)
-        else:
-            self.visit(s.iterable)
+        self.visit(s.iterable)  # the range bounds or the map: in the enclosing scope
         self.scopes.append({})
         if self.lookup(s.var) is not None:
             self.diags.error(f"Loop variable ${display_var(s.var)} shadows a variable of an "
