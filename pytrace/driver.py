@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from pytrace import __version__
+from pytrace.cachedir import cache_dir
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.options import Options
 from pytrace.resources import BpfObject
@@ -34,11 +35,6 @@ class CompileResult:
     cached: bool = False
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pytrace")
-
-
 def _build_id() -> str:
     """Changes whenever pytrace's own code changes (a development checkout too)."""
     pkg = os.path.dirname(os.path.abspath(__file__))
@@ -53,10 +49,10 @@ def _build_id() -> str:
 
 def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
     """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)
-    and of every file the program imports."""
+    and of every file the program imports and every C header it included."""
     deps = []
     paths = [p.attach.get("path") for p in obj.resources.probes]
-    for path in [*paths, *obj.resources.imports]:
+    for path in [*paths, *obj.resources.imports, *obj.resources.headers]:
         if isinstance(path, str):
             try:
                 st = os.stat(path)
@@ -71,7 +67,7 @@ def cache_key(source: Source, options: Options) -> str:
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
                  repr(options.has_child), repr(options.unsafe), options.tracefs,
                  repr(options.probe_filter), options.mode, repr(sorted(options.config.items())),
-                 _import_key(source)):
+                 _import_key(source), repr(options.include_dirs), repr(options.include_files)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]
@@ -112,13 +108,17 @@ def check_source(source: Source, options: Options,
                  require_probe: bool = True) -> CheckedProgram:
     """Parse and run every pass; raise CompileError with all errors of the failing stage.
     require_probe: a program without probes is an error (the REPL checks definitions)."""
+    from pytrace.cdefs.frontend import front
     from pytrace.parser import parse
     from pytrace.passes import check
 
-    program, diags = parse(source, require_probe)
+    pre = front(source, options.include_dirs, options.include_files)
+    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source,
+                           require_probe)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
-    checked = check(program, source, options)
+    checked = check(program, source, options, pre.types)
+    checked.headers = list(pre.headers) + [h for h in checked.headers if h not in pre.headers]
     checked.diagnostics.extend(d for d in diags if not d.is_error)
     if checked.diagnostics.has_errors:
         raise CompileError(list(checked.diagnostics), source)

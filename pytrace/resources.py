@@ -153,6 +153,11 @@ class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
     kind: one of EventKind (what each carries is written there).
+    probe: the expanded attach point of the probe whose code sends this record
+      ('tracepoint:syscalls:sys_enter_read', 'BEGIN'); Python events carry it.
+    probe_offset: where one compiled body serves several probes (the wide syscall
+      dispatcher) the record carries the probe instead: a u64 index into
+      Resources.probe_names at this offset (0: none, `probe` says it).
     """
 
     id: int
@@ -161,6 +166,8 @@ class EventSpec:
     args: tuple[FieldSpec, ...] = ()
     map_name: str = ""
     size: int = 8
+    probe: str = ""
+    probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +182,7 @@ class Resources:
     # Every config variable's effective value (pytrace/config.py), by name.
     config: tuple[tuple[str, str | int], ...] = ()
     imports: tuple[str, ...] = ()  # files the program imported (the cache checks them)
+    headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
 
     def setting(self, name: str, default: str | int) -> str | int:
         """A config variable's effective value (default: when compiled without it)."""

@@ -189,5 +189,6 @@ class ModuleGen:
             probe_names=tuple(self.probe_names),
             config=tuple(sorted(self.checked.config.items())),
             imports=tuple(self.checked.imported_files),
+            headers=tuple(self.checked.headers),
         )
         return str(self.module), resources

@@ -2,9 +2,10 @@
 
 A path is relative to the directory of the script that imports it (the working
 directory for `-e` and stdin). A `.bt` script's probes, macros, map declarations and C
-definitions join the program, its own imports first, and every probe of an import
-comes before the importer's (so its begin/end blocks run first); a `.h` header becomes
-an `#include` of that file; a directory imports each supported file in it (not
+definitions join the program (its C preamble read by pytrace/cdefs as the main
+script's is), its own imports first, and every probe of an import comes before the
+importer's (so its begin/end blocks run first); a `.h` header's type definitions join
+the program's types; a directory imports each supported file in it (not
 recursively, in name order). Each file is imported once. World-writable directories
 are refused, as is an imported script's config block. Spans of imported nodes carry
 their file, so diagnostics point into it.
@@ -98,8 +99,8 @@ class Importer:
         if path.endswith(".bpf.c"):
             raise ImportFailure(f"cannot import '{path}': BPF C sources need a C compiler "
                                 "(clang), which pytrace does not use")
-        if path.endswith(".h"):
-            self.preamble.append(nodes.Include(os.path.abspath(path), False, span=span))
+        if path.endswith(".h"):  # its type definitions join the program's
+            self.preprocess(Source(path, f'#include "{os.path.abspath(path)}"\n'))
             return
         try:
             with open(path, encoding="utf-8", errors="surrogateescape") as f:
@@ -108,10 +109,34 @@ class Importer:
             raise ImportFailure(f"cannot import '{path}': {exc.strerror}") from None
         self.merge(Source(path, text), os.path.dirname(os.path.abspath(path)))
 
+    def preprocess(self, source: Source) -> str | None:
+        """The C preamble of an imported file (pytrace/cdefs): its types join the
+        program's table; the text the parser reads comes back (None after an error)."""
+        from pytrace.cdefs.frontend import front
+        from pytrace.diagnostics import CompileError
+
+        try:
+            pre = front(source, self.cp.options.include_dirs)
+        except CompileError as exc:
+            for d in exc.diagnostics:
+                span = dataclasses.replace(d.span, source=source) if d.span else None
+                self.cp.diagnostics.items.append(dataclasses.replace(d, span=span))
+            return None
+        table = self.cp.type_table
+        for name, t in pre.types.defined.items():
+            table.defined.setdefault(name, t)
+        for name, value in pre.types.enumerators.items():
+            table.enumerators.setdefault(name, value)
+        self.cp.headers.extend(h for h in pre.headers if h not in self.cp.headers)
+        return pre.text
+
     def merge(self, source: Source, base: str) -> None:
         from pytrace.parser import parse
 
-        program, diags = parse(source, require_probe=False)
+        text = self.preprocess(source)
+        if text is None:
+            return
+        program, diags = parse(Source(source.name, text), require_probe=False)
         for d in diags:
             span = dataclasses.replace(d.span, source=source) if d.span else None
             self.cp.diagnostics.items.append(dataclasses.replace(d, span=span))

@@ -204,7 +204,7 @@ class BlockTyper(ExprTyper):
             if value is not None:
                 self.store_var(s.name, s, value)
             return
-        declared = decl_type(s.type_name, value, self.diags)
+        declared = decl_type(s.type_name, value, self.diags, self.cp.type_table)
         if declared is None:
             return
         self.fixed[s.name] = declared

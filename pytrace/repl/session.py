@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from pytrace.diagnostics import CompileError, Diagnostic, render_all
 from pytrace.output import TextOutput
@@ -29,6 +29,9 @@ from pytrace.runtime.engine import private_maps as _suffix_internal  # noqa: F40
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.source import Source, Span
 from pytrace.values import MapSnapshot
+
+if TYPE_CHECKING:
+    from pytrace.api.maps import Maps
 
 Emit = Callable[[str], None]
 
@@ -160,6 +163,13 @@ class ReplSession:
     def texts(self) -> list[str]:
         """Every successful entry in the order a script needs them (for .save)."""
         return self.head + self.body
+
+    @property
+    def maps(self) -> Maps:
+        """The session's user maps as the Python API's live MapViews."""
+        from pytrace.api.maps import Maps
+
+        return Maps(self.engine)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:

@@ -1,14 +1,19 @@
-"""The CLI's tracing session: one program group on an Engine — load, attach, run BEGIN,
-poll the ring buffer, stop, run END, print maps, and release every fd on any exit.
+"""One program's tracing session: one program group on an Engine — load, attach, run
+BEGIN, poll the ring buffer, stop, run END, show the maps, and release every fd on any
+exit. The one run loop under the CLI (`run_session`) and the Python API
+(`pytrace.Session`, which gives it an event-collecting output).
 
 Works from a BpfObject (ELF + Resources) only; never sees the AST.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -69,10 +74,14 @@ class Child:
             self.status = -1
 
 
+POLL_SECONDS = 0.2
+
+
 @dataclass(slots=True)
 class _Stop:
     requested: bool = False
     code: int = 0
+    by_exit: bool = False  # exit() asked (not the end of begin/end-only programs)
 
 
 @dataclass
@@ -86,6 +95,7 @@ class Session:
     engine: Engine | None = None
     group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
+    finished: bool = False
     signals: int = 0  # SIGUSR1s received and not yet handled
 
     @property
@@ -95,6 +105,11 @@ class Session:
     @property
     def loaded(self) -> LoadedObject | None:
         return self.engine.loaded if self.engine is not None else None
+
+    @property
+    def stopping(self) -> bool:
+        """exit(), a signal, a duration or the child's exit asked the program to stop."""
+        return self.stop.requested
 
     # ------------------------------------------------------------ setup
     def start(self) -> None:
@@ -128,6 +143,9 @@ class Session:
         self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
+        self.engine.drain(self.group)
+        if not self._has_live_probes() and self.child is None:
+            self.stop.requested = True  # BEGIN/END only: nothing will ever fire
 
     def _missing(self, policy: str, message: str) -> None:
         """A probe that cannot be attached, with missing_probes = warn or ignore."""
@@ -138,6 +156,7 @@ class Session:
         if not self.stop.requested:
             self.stop.code = code
         self.stop.requested = True
+        self.stop.by_exit = True
 
     # ------------------------------------------------------------ loop
     def _has_live_probes(self) -> bool:
@@ -147,32 +166,50 @@ class Session:
             return True
         return any(p.kind == "self" for p in self.resources.probes)
 
-    def run(self) -> int:
-        """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code.
-        In --test and --bench mode, run the tests or benchmarks instead."""
-        assert self.engine is not None and self.group is not None
+    def step(self, timeout: float = POLL_SECONDS) -> bool:
+        """Wait up to `timeout` s for records and dispatch them; whether the program is
+        still running (False once exit(), a signal or the child's exit stopped it)."""
         engine, group = self.engine, self.group
+        assert engine is not None and group is not None, "start() first"
+        if self.stop.requested:
+            return False
+        engine.wait(timeout)
+        self.run_signal_probes()
         engine.drain(group)
-        mode = self.resources.mode
-        if mode != "run" and not self.stop.requested:
-            from pytrace.runtime import modes
-
-            if mode == "test":
-                self.stop.code = modes.run_tests(engine, group, self.output) or self.stop.code
-            else:
-                modes.run_benchmarks(engine, group, self.output)
-            self.stop.requested = True
-        if not self._has_live_probes() and self.child is None:
-            self.stop.requested = True
-        while not self.stop.requested:
-            engine.wait(0.2)
-            self.run_signal_probes()
+        engine.check_full()
+        if self.child is not None and self.child.exited():
             engine.drain(group)
-            engine.check_full()
-            if self.child is not None and self.child.exited():
-                engine.drain(group)
-                break
-        return self.finish(print_maps=mode == "run")
+            self.stop.requested = True
+        return not self.stop.requested
+
+    def run(self, duration: float | None = None) -> int:
+        """Poll until exit(), a signal, the child's exit or `duration` seconds; then
+        finish. Returns the exit code."""
+        if self.resources.mode != "run":
+            return self.run_mode()
+        deadline = None if duration is None else time.monotonic() + duration
+        while not self.stop.requested:
+            wait = POLL_SECONDS
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            self.step(wait)
+        return self.finish()
+
+    def run_mode(self) -> int:
+        """--test / --bench: run the tests or the benchmarks (unless begin called exit()),
+        then finish without the maps."""
+        assert self.engine is not None and self.group is not None, "start() first"
+        from pytrace.runtime import modes
+
+        if not self.stop.by_exit:
+            if self.resources.mode == "test":
+                failed = modes.run_tests(self.engine, self.group, self.output)
+                self.stop.code = self.stop.code or failed
+            else:
+                modes.run_benchmarks(self.engine, self.group, self.output)
+        return self.finish()
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stop.requested = True
@@ -186,11 +223,14 @@ class Session:
             self.signals = 0
             self.engine.run(self.group, "self")
 
-    def finish(self, print_maps: bool = True) -> int:
-        """Stop every probe, run END, drain, print the maps at exit (none when the
-        print_maps_on_exit config is false: the exit's blank lines still end the output)."""
+    def finish(self) -> int:
+        """Stop every probe, run END, drain, show the maps at exit (once; later calls
+        only return the exit code). No maps with print_maps_on_exit = false (the exit's
+        blank lines still end the output), none at all in --test/--bench mode."""
         engine, group = self.engine, self.group
-        if engine is not None and group is not None:
+        if engine is not None and group is not None and not self.finished:
+            self.finished = True
+            self.stop.requested = True
             engine.stop(group)  # programs stop now; close() releases the perf events
             engine.drain(group)  # records still in flight (after an exit(): dropped)
             if group.dispatcher is not None:
@@ -198,7 +238,7 @@ class Session:
             engine.run(group, "END")
             engine.drain(group)
             engine.check_full(force=True)
-            if print_maps:
+            if self.resources.mode == "run":
                 wanted = self.resources.setting("print_maps_on_exit", 1)
                 self.output.maps_at_exit(engine.snapshots() if wanted else [])
             self.output.flush()
@@ -236,6 +276,42 @@ def _fork_releaser() -> bool:
     return True
 
 
+@contextlib.contextmanager
+def stop_on_signals(session: Session,
+                    signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """While inside: these signals ask the session to stop (the loop then finishes
+    cleanly) instead of raising KeyboardInterrupt. Outside the main thread, where Python
+    cannot set handlers, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.getsignal(s) for s in signums}
+    for s in old:
+        signal.signal(s, session.request_stop)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def self_signals(session: Session) -> Iterator[None]:
+    """While inside, with self:signal:SIGUSR1 probes: SIGUSR1 runs them (from the poll
+    loop). Without such probes SIGUSR1 keeps its default action (maps are not printed
+    on SIGUSR1 any more)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not any(p.kind == "self" for p in session.resources.probes):
+        yield
+        return
+    old = signal.getsignal(signal.SIGUSR1)
+    signal.signal(signal.SIGUSR1, session.on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
 SessionHook = Callable[[Session], None]
 
 
@@ -252,22 +328,13 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child, target_pid)
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in old:
-        signal.signal(s, session.request_stop)
-    if any(p.kind == "self" for p in obj.resources.probes):
-        old[signal.SIGUSR1] = signal.getsignal(signal.SIGUSR1)
-        signal.signal(signal.SIGUSR1, session.on_signal)
-    try:
-        session.start()
-        if on_start is not None:
-            on_start(session)
-        return session.run()
-    except RuntimeFailure:
-        raise
-    finally:
-        if on_stop is not None:
-            on_stop(session)
-        session.close(in_background=exiting)
-        for s, h in old.items():
-            signal.signal(s, h)
+    with stop_on_signals(session), self_signals(session):
+        try:
+            session.start()
+            if on_start is not None:
+                on_start(session)
+            return session.run()
+        finally:
+            if on_stop is not None:
+                on_stop(session)
+            session.close(in_background=exiting)

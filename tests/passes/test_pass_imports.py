@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pytrace import nodes
 from pytrace.parser import parse
 from pytrace.passes import check
 from pytrace.passes.context import CheckedProgram, Options
@@ -51,8 +50,17 @@ def test_each_file_once_and_directories(tmp_path: Path) -> None:
     })
     cp = check_file(root / "main.bt")
     assert len(cp.program.probes) == 3
-    incs = [i for i in cp.program.preamble if isinstance(i, nodes.Include)]
-    assert [i.path for i in incs] == [str(root / "d/t.h")] and not incs[0].system
+    assert cp.type_table.lookup("struct s") is not None  # the header's definitions
+    assert str(root / "d/t.h") in cp.headers
+
+
+def test_an_imported_script_s_c_preamble_is_read(tmp_path: Path) -> None:
+    root = tree(tmp_path, {"main.bt": 'import "lib.bt";\nbegin { print(limit()); }',
+                           "lib.bt": "#define LIMIT 42\nstruct pair { int a; int b; };\n"
+                                     "macro limit() { LIMIT + sizeof(struct pair) }\n"})
+    cp = check_file(root / "main.bt")
+    assert not cp.diagnostics.has_errors, [d.message for d in cp.diagnostics]
+    assert cp.type_table.lookup("struct pair") is not None
 
 
 def test_errors_point_into_the_imported_file(tmp_path: Path) -> None:
