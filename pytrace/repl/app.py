@@ -139,6 +139,9 @@ class Repl:
             return False
         if warnings:
             self.error(warnings)
+        if entry is None:
+            self.say("defined (used by the entries that follow)\n")
+            return True
         points = ", ".join(entry.attach_points)
         self.say(f"probe {entry.id} attached ({points})\n")
         return True

@@ -30,6 +30,11 @@ _UPROBE_KINDS = ("uprobe", "u", "uretprobe", "ur")
 _TRACEPOINT_KINDS = ("tracepoint", "t", "rawtracepoint", "rt")
 _INTERVALS = ("500ms", "1s", "2s", "5s")
 TOP_LEVEL_KEYWORDS = frozenset({"config", "import", "macro"})  # before the probes only
+# What may start a top-level item besides a probe, and the map types of a declaration.
+TOP_KEYWORDS = ("config", "import", "macro", "let", "begin", "end")
+MAP_TYPES = ("hash(", "lruhash(", "percpuhash(", "percpulruhash(", "percpuarray(")
+_MAP_DECL = re.compile(r"(?:^|[;}\s])let\s+@\w*\s*=\s*\w*$")
+_CONFIG_OPEN = re.compile(r"config\s*=\s*\{[^}]*$")
 MAX_SHOWN = 500
 
 
@@ -142,6 +147,12 @@ def complete(text: str, cursor: int, ctx: Context) -> list[Suggestion]:
     word = current_word(text, cursor)
     if before.lstrip().startswith("."):
         found = _meta_candidates(before.lstrip(), ctx)
+    elif _MAP_DECL.search(before):
+        found = [Suggestion(t, "map type") for t in MAP_TYPES]
+    elif _CONFIG_OPEN.search(scan.blank_out(before)):
+        from pytrace.config import CONFIG_VARS
+
+        found = [Suggestion(v, "config") for v in CONFIG_VARS]
     elif word.startswith("@"):
         found = _map_candidates(text, ctx)
     elif scan.in_code(before):
@@ -221,7 +232,7 @@ def _attach_candidates(word: str, tracepoints: Sequence[str],
                        symbols: Callable[[str], Sequence[str]]) -> list[Suggestion]:
     head, sep, rest = word.partition(":")
     if not sep:
-        top = [Suggestion(k, "keyword") for k in _keywords() if k in TOP_LEVEL_KEYWORDS]
+        top = [Suggestion(k, "keyword") for k in TOP_KEYWORDS]
         return [Suggestion(k, "probe") for k in ("BEGIN", "END", *_probe_kinds())] + top
     if head in _TRACEPOINT_KINDS:
         category, sep2, _ = rest.partition(":")

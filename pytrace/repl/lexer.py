@@ -19,7 +19,8 @@ from prompt_toolkit.lexers import Lexer
 _KEYWORD_PATTERN = re.compile(r"([a-z_]+)\(\?!(?:\\w|\[\\w:\])\)")
 _STYLES: dict[str, str] = {
     "ATTACH_POINT": "probe", "MAP": "map", "VAR": "variable", "POS_PARAM": "variable",
-    "POS_COUNT": "variable", "INT": "number", "STRING": "string", "BASIC_TYPE": "type",
+    "POS_COUNT": "variable", "INT": "number", "FLOAT": "error", "STRING": "string",
+    "BASIC_TYPE": "type",
     "INCLUDE": "preproc", "DEFINE": "preproc", "C_DEFINITION": "preproc",
     "LINE_COMMENT": "comment", "BLOCK_COMMENT": "comment", "IDENT": "name",
     "WS": "",

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
     from pytrace.api.maps import Maps
@@ -48,6 +49,7 @@ class Entry:
     text: str
     group: Group
     blocks: int = 0  # probe blocks in `text`
+    pos: int = -1  # where its text is in the saved script (ReplSession.script)
 
     @property
     def live(self) -> bool:
@@ -69,9 +71,26 @@ def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
     for d in diags:
         s = d.span
         if s is not None and s.line > lines:
-            s = Span(s.line - lines, s.col, s.end_line - lines, s.end_col)
+            s = Span(s.line - lines, s.col, s.end_line - lines, s.end_col, s.source)
         out.append(dataclasses.replace(d, span=s))
     return out
+
+
+def entry_kind(text: str, name: str = "stdin") -> str:
+    """'head' (only config, imports and C definitions: they go before every probe),
+    'definitions' (macros and map declarations too, but no probe), 'probes', or
+    'unknown' (it does not parse: compiling it reports why)."""
+    from pytrace.parser import parse
+    from pytrace.source import Source
+
+    program, _ = parse(Source(name, text), require_probe=False)
+    if program is None:
+        return "unknown"
+    if program.probes:
+        return "probes"
+    if program.macros or program.map_decls:
+        return "definitions"
+    return "head" if program.preamble else "unknown"
 
 
 class RateLimiter:
@@ -146,8 +165,11 @@ class ReplSession:
         self.params = list(options_params)
         self.colour = colour
         self.entries: list[Entry] = []
-        self.texts: list[str] = []  # every text ever attached, in order: the compile prefix
-        self.blocks = 0  # probe blocks in self.texts
+        # the compile prefix, which only grows (an edited entry's old text stays in it):
+        self.head: list[str] = []  # config, imports, C definitions: before every probe
+        self.body: list[str] = []  # every other successful entry, in order
+        self._script: list[str] = []  # the body as `.save` writes it (edits in place)
+        self.blocks = 0  # probe blocks in the texts
         self._new_blocks = 0
         self._tags = 0
         self.limiter = RateLimiter()
@@ -157,6 +179,13 @@ class ReplSession:
         self._stats_fd = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._signals = 0
+        self._old_usr1: Any = None
+
+    @property
+    def texts(self) -> list[str]:
+        """Every successful entry in the order a script needs them (the compile prefix)."""
+        return self.head + self.body
 
     # ------------------------------------------------------------ lazy parts
     def _ensure(self) -> Engine:
@@ -214,6 +243,7 @@ class ReplSession:
         from pytrace.runtime.syscalls import enable_stats
 
         check_privileges()
+        self._watch_signals()
         try:
             self._stats_fd = enable_stats()
         except OSError:
@@ -236,8 +266,30 @@ class ReplSession:
                     self.engine.detach(e.group)
             return self.engine.snapshots()
 
+    def _watch_signals(self) -> None:
+        """SIGUSR1 runs the live entries' self:signal:SIGUSR1 probes (from the poller)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._old_usr1 = signal.getsignal(signal.SIGUSR1)
+        signal.signal(signal.SIGUSR1, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self._signals += 1
+
+    def _run_signal_probes(self) -> None:
+        if not self._signals or self._engine is None:
+            return
+        self._signals = 0
+        with self.lock:
+            for e in self.entries:
+                if e.live:
+                    self.engine.run(e.group, "self")
+
     def close(self) -> None:
         """Stop the poller and release every fd (idempotent)."""
+        if self._old_usr1 is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGUSR1, self._old_usr1)
+            self._old_usr1 = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
@@ -251,41 +303,53 @@ class ReplSession:
             self._stats_fd = -1
 
     # ------------------------------------------------------------ entries
-    def compile(self, text: str, name: str = "stdin") -> tuple[BpfObject, int, str]:
-        """Compile `text` after the earlier entries: (object, first new probe spec,
-        warnings rendered). Raises EntryError with the rendered diagnostics."""
+    def compile(self, text: str, name: str = "stdin",
+                head: bool = False) -> tuple[BpfObject | None, int, str]:
+        """Compile `text` with the earlier entries (after the other config/import
+        entries when `head`, else after every entry): (object, first new probe spec,
+        warnings rendered); no object when the entries have no probe yet. Raises
+        EntryError with the rendered diagnostics."""
         from pytrace.diagnostics import CompileError
         from pytrace.driver import check_source, generate
         from pytrace.passes.context import Options
         from pytrace.source import Source
 
-        prefix = "".join(t + "\n" for t in self.texts)
-        lines = prefix.count("\n")
-        combined = Source(name, prefix + text)
+        before = self.head if head else self.head + self.body
+        after = self.body if head else []
+        prefix = "".join(t + "\n" for t in before)
+        lines, own_lines = prefix.count("\n"), text.count("\n") + 1
+        combined = Source(name, prefix + text + "".join("\n" + t for t in after))
         own = Source(name, text)
+        probes = bool(self.entries) or entry_kind(text, name) == "probes"
         try:
-            checked = check_source(combined, Options(params=self.params))
-            _ir, obj = generate(checked)
+            checked = check_source(combined, Options(params=self.params), require_probe=probes)
+            obj = generate(checked)[1] if probes else None
         except CompileError as exc:
-            raise EntryError(self._render(exc.diagnostics, lines, own, combined)) from None
+            raise EntryError(self._render(exc.diagnostics, lines, own_lines, own,
+                                          combined)) from None
         warnings = [d for d in checked.diagnostics if not d.is_error
-                    and (d.span is None or d.span.line > lines)]
-        skip = sum(len(cp.targets) for cp in checked.probes[:self.blocks])
+                    and (d.span is None or lines < d.span.line <= lines + own_lines)]
+        skip = sum(len(cp.live) for cp in checked.probes[:self.blocks])
         self._new_blocks = len(checked.probes)
-        return obj, skip, self._render(warnings, lines, own, combined) if warnings else ""
+        shown = self._render(warnings, lines, own_lines, own, combined) if warnings else ""
+        return obj, skip, shown
 
     @staticmethod
-    def _render(diags: Sequence[Diagnostic], lines: int, own: Source, combined: Source) -> str:
+    def _render(diags: Sequence[Diagnostic], lines: int, own_lines: int, own: Source,
+                combined: Source) -> str:
         from pytrace.diagnostics import render_all
 
-        mine = [d for d in diags if d.span is not None and d.span.line > lines]
+        mine = [d for d in diags if d.span is not None and d.span.source is None
+                and lines < d.span.line <= lines + own_lines]
         rest = [d for d in diags if d not in mine]
         return render_all(_shift(mine, lines), own) + (render_all(rest, combined) if rest else "")
 
-    def _attach(self, eid: int, text: str, obj: BpfObject, skip: int) -> Entry:
+    def _attach(self, eid: int, text: str, obj: BpfObject | None, skip: int) -> Entry:
         """Load and attach a compiled entry, record its text, run its BEGIN blocks."""
         from pytrace.runtime.errors import RuntimeFailure
 
+        if obj is None:
+            raise EntryError("ERROR: this entry has no probe to attach\n")
         self._tags += 1
         reused = any(e.id == eid for e in self.entries)
         tag = f"e{eid}r{self._tags}" if reused else f"e{eid}"
@@ -294,18 +358,31 @@ class ReplSession:
         except (RuntimeFailure, OSError) as exc:
             raise EntryError(f"ERROR: {exc}\n") from None
         entry = Entry(eid, text, group, self._new_blocks - self.blocks)
-        self.texts.append(text)
+        self.body.append(text)
         self.blocks = self._new_blocks
         self.engine.run(group, "BEGIN")
         return entry
 
-    def add(self, text: str, name: str = "stdin") -> tuple[Entry, str]:
-        """Compile, load, attach and start one entry; (entry, warnings). EntryError on
-        any problem, after undoing everything the entry created."""
+    def add(self, text: str, name: str = "stdin") -> tuple[Entry | None, str]:
+        """Compile, load, attach and start one entry; (entry, warnings). An entry of
+        only definitions (config, imports, macros, map declarations) is checked and
+        kept for the entries after it: no entry then. EntryError on any problem, after
+        undoing everything the entry created."""
         with self.lock:
+            kind = entry_kind(text, name)
+            if kind in ("head", "definitions"):
+                _, _, warnings = self.compile(text, name, head=kind == "head")
+                if kind == "head":
+                    self.head.append(text)
+                else:
+                    self.body.append(text)
+                    self._script.append(text)
+                return None, warnings
             obj, skip, warnings = self.compile(text, name)
             eid = max((e.id for e in self.entries), default=0) + 1
             entry = self._attach(eid, text, obj, skip)
+            entry.pos = len(self._script)
+            self._script.append(text)
             self.entries.append(entry)
             return entry, warnings
 
@@ -320,6 +397,9 @@ class ReplSession:
             if i is None:
                 raise KeyError(eid)
             old = self.entries[i]
+            if entry_kind(text, name) not in ("probes", "unknown"):
+                raise EntryError("ERROR: an edited probe entry must keep a probe block "
+                                 "(enter definitions as entries of their own)\n")
             obj, skip, warnings = self.compile(text, name)
             was_live = old.live
             if was_live:
@@ -331,6 +411,8 @@ class ReplSession:
                 state = "attached again" if restored else "detached"
                 raise EntryError(f"{str(exc).rstrip()}\n(probe {eid} is {state} "
                                  "with its old text)\n") from None
+            self.entries[i].pos = old.pos
+            self._script[old.pos] = text
             return self.entries[i], warnings
 
     def _restore(self, i: int, old: Entry) -> bool:
@@ -340,6 +422,7 @@ class ReplSession:
             self.entries[i] = self._attach(old.id, old.text, obj, skip)
         except EntryError:
             return False
+        self.entries[i].pos = old.pos
         return True
 
     def _exited(self, group: Group, code: int) -> None:
@@ -362,8 +445,9 @@ class ReplSession:
             return e
 
     def script(self) -> str:
-        """Every entry's current text, in order: the script `.save` writes."""
-        return "".join(e.text.rstrip("\n") + "\n" for e in self.entries)
+        """The script `.save` writes: config/import entries first, then every other
+        entry in order, an edited one with its current text."""
+        return "".join(t.rstrip("\n") + "\n" for t in self.head + self._script)
 
     # ------------------------------------------------------------ maps
     def map_names(self) -> list[str]:
@@ -387,6 +471,7 @@ class ReplSession:
             except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
                 self.notice(f"ERROR: while reading probe output: {exc}\n")
                 n = 0
+            self._run_signal_probes()
             note = self.limiter.tick()
             if note:
                 self.emit(note)

@@ -144,3 +144,12 @@ def test_menu_shows_signatures_and_types() -> None:
     hist = [x for x in complete("BEGIN { @h = hi", 15, ctx) if x.text == "hist"][0]
     assert hist.meta.startswith("hist(n[, k])")
     assert complete("BEGIN { @op", 11, ctx)[0].meta == "[string[16]]: count"
+
+
+def test_top_level_keywords_map_types_and_config_variables() -> None:
+    assert "macro" in suggestions("ma", 2, [], tracepoints=[])
+    assert suggestions("let @a = per", 12, []) == ["percpuarray(", "percpuhash(",
+                                                    "percpulruhash("]
+    assert suggestions("config = { missing", 18, []) == ["missing_probes"]
+    assert "tseries" in suggestions("begin { @x = tse", 16, [])
+    assert {"self:", "test:", "bench:"} <= set(suggestions("", 0, [], tracepoints=[]))

@@ -647,3 +647,47 @@ def test_terminal_attach_print_detach_exit_and_ctrl_c(term: Term) -> None:
     assert screen.count(f"{m}[{os.getpid()}]: 9") == 1  # printed
     assert screen.count(f"{m}[{os.getpid()}]: 10") == 1  # at exit
     assert f"{m}[{os.getpid()}]: 14" not in screen  # detached: no more counting
+
+
+def test_the_current_language_in_entries(session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    assert s.add("macro twice(x) { x * 2 }") == (None, "")
+    entry, warn = s.add("let @l = lruhash(4);")
+    assert entry is None and "Unused map: @l" in warn
+    assert s.add("config = { max_map_keys = 8 }")[0] is None
+    s.add('begin { @l[1] = twice(21); if @l[1] == 42 { printf("ok %d\\n", { $x = 2; $x }); } '
+          "for ($i : 0..20) { @m[$i] = 1; } }")
+    assert _wait(lambda: "ok 2\n" in lines)
+    assert s.map_specs["@l"].max_entries == 4 and s.map_specs["@m"].max_entries == 8
+    assert s.texts[0] == "config = { max_map_keys = 8 }"  # saved before every probe
+    with pytest.raises(EntryError) as info:
+        s.add("begin { twice(1, 2); }")
+    assert "Macro twice takes 1 argument(s) (2 provided)" in str(info.value)
+    assert "stdin:1:9-20" in str(info.value)  # located in the entry itself
+
+
+def test_self_signal_probe_in_an_entry(session: tuple[ReplSession, list[str]]) -> None:
+    import signal
+
+    s, lines = session
+    s.add('self:signal:SIGUSR1 { printf("usr1\\n"); }')
+    os.kill(os.getpid(), signal.SIGUSR1)
+    assert _wait(lambda: "usr1\n" in lines)
+
+
+def test_replace_keeps_definitions_and_the_script_order(
+        session: tuple[ReplSession, list[str]]) -> None:
+    s, _ = session
+    s.add("macro thrice(x) { x * 3 }")
+    e, _ = s.add(_mine("@rep_def = count();"))
+    s.add("config = { max_map_keys = 16 }")
+    assert e is not None
+    new, _ = s.replace(e.id, _mine("@rep_def = count(); @rep_t = thrice(2);"))
+    assert new.live and new.id == e.id
+    os.getppid()
+    assert s.snapshot("@rep_t").entries[0].value == 6  # the macro still applies
+    assert s.script().splitlines() == ["config = { max_map_keys = 16 }",
+                                       "macro thrice(x) { x * 3 }",
+                                       _mine("@rep_def = count(); @rep_t = thrice(2);")]
+    with pytest.raises(EntryError, match="must keep a probe block"):
+        s.replace(e.id, "macro other(x) { x }")
