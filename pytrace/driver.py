@@ -1,20 +1,16 @@
 """Wires the stages together: source -> parse -> passes -> codegen -> BpfObject.
 
-Owns no language logic. Compiled objects are cached by a hash of everything that
-changes them, so a second start skips parsing, the passes and llvmlite entirely.
+Owns no language logic. Compiled objects are cached (pytrace/cache.py) by a hash of
+everything that changes them, so a second start skips parsing, the passes and llvmlite.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
-import platform
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from pytrace import __version__
+from pytrace import cache
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.options import Options
 from pytrace.resources import BpfObject
@@ -32,72 +28,6 @@ class CompileResult:
     warnings: list[Diagnostic] = field(default_factory=list)
     checked: CheckedProgram | None = None
     cached: bool = False
-
-
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pytrace")
-
-
-def _build_id() -> str:
-    """Changes whenever pytrace's own code changes (a development checkout too)."""
-    pkg = os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256()
-    for root, _dirs, files in os.walk(pkg):
-        for name in sorted(files):
-            if name.endswith((".py", ".lark")):
-                st = os.stat(os.path.join(root, name))
-                h.update(f"{root}/{name}:{st.st_mtime_ns}:{st.st_size};".encode())
-    return h.hexdigest()
-
-
-def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
-    """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)."""
-    deps = []
-    for p in obj.resources.probes:
-        path = p.attach.get("path")
-        if isinstance(path, str):
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            deps.append((path, st.st_ino, st.st_size, st.st_mtime_ns))
-    return deps
-
-
-def cache_key(source: Source, options: Options) -> str:
-    h = hashlib.sha256()
-    for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
-                 repr(options.has_child), repr(options.unsafe), options.tracefs):
-        h.update(part.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    return h.hexdigest()[:32]
-
-
-def _cache_load(key: str) -> BpfObject | None:
-    if os.environ.get("PYTRACE_NO_CACHE"):
-        return None
-    try:
-        with open(os.path.join(cache_dir(), key + ".obj"), "rb") as f:
-            obj, deps = pickle.load(f)
-    except Exception:  # a stale or unreadable cache entry is just a miss
-        return None
-    if not isinstance(obj, BpfObject) or _file_deps(obj) != deps:
-        return None  # a probed binary changed: its symbol offsets may have moved
-    return obj
-
-
-def _cache_store(key: str, obj: BpfObject) -> None:
-    if os.environ.get("PYTRACE_NO_CACHE"):
-        return
-    try:
-        os.makedirs(cache_dir(), exist_ok=True)
-        tmp = os.path.join(cache_dir(), f"{key}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump((obj, _file_deps(obj)), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, os.path.join(cache_dir(), key + ".obj"))
-    except OSError:
-        pass
 
 
 def check_source(source: Source, options: Options) -> CheckedProgram:
@@ -132,9 +62,9 @@ def generate(checked: CheckedProgram) -> tuple[str, BpfObject]:
 def compile_source(source: Source, options: Options, debug: tuple[str, ...] = (),
                    out: TextIO | None = None) -> CompileResult:
     """Compile a program (or take it from the cache when nothing is being debugged)."""
-    key = cache_key(source, options)
+    key = cache.cache_key(source, options)
     if not debug:
-        cached = _cache_load(key)
+        cached = cache.load(key)
         if cached is not None:
             return CompileResult(cached, cached=True)
     checked = check_source(source, options)
@@ -158,6 +88,6 @@ def compile_source(source: Source, options: Options, debug: tuple[str, ...] = ()
         from pytrace.codegen.llvm import emit_assembly
 
         out.write(emit_assembly(ir_text) + "\n")
-    _cache_store(key, obj)
+    cache.store(key, obj)
     warnings = [d for d in checked.diagnostics if not d.is_error]
     return CompileResult(obj, warnings, checked)
