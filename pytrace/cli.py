@@ -124,7 +124,7 @@ def _run(ns: argparse.Namespace) -> int:
 
         child = shlex.split(ns.command)
     try:
-        return run_session(result.obj, out, child, exiting=True)
+        return run_session(result.obj, out, child, exiting=True, pid=ns.pid)
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -18,6 +18,7 @@ from typing import Any
 from pytrace.resources import BpfObject, EventSpec, Resources
 from pytrace.runtime import maps as bpfmaps
 from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
+from pytrace.runtime.child import Child, PidWatch
 from pytrace.runtime.decode import decode_value, snapshot
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
@@ -27,54 +28,6 @@ from pytrace.runtime.symbols import Symbolizer, session_symbolizer
 
 GLOBAL_START_NS = 0
 GLOBAL_CPID = 1
-
-
-class Child:
-    """A `-c CMD` child: forked at once, held before exec until release()."""
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: wait for the go-ahead, then exec
-            try:
-                os.close(w)
-                os.read(r, 1)
-                os.close(r)
-                os.execvp(argv[0], list(argv))
-            except OSError as exc:
-                os.write(2, f"ERROR: cannot run {argv[0]}: {exc.strerror}\n".encode())
-            os._exit(127)
-        os.close(r)
-        self.pid = pid
-        self._go = w
-        self.status: int | None = None
-
-    def release(self) -> None:
-        if self._go >= 0:
-            os.write(self._go, b"x")
-            os.close(self._go)
-            self._go = -1
-
-    def exited(self) -> bool:
-        if self.status is not None:
-            return True
-        pid, status = os.waitpid(self.pid, os.WNOHANG)
-        if pid == 0:
-            return False
-        self.status = status
-        return True
-
-    def kill(self) -> None:
-        if self._go >= 0:
-            os.close(self._go)
-            self._go = -1
-        if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.status = -1
 
 
 @dataclass(slots=True)
@@ -90,6 +43,7 @@ class Session:
     obj: BpfObject
     output: Any
     child: Child | None = None
+    watch: PidWatch | None = None  # -p PID: stop when it exits
     loaded: LoadedObject | None = None
     ring: RingBuffer | None = None
     attachments: list[Attachment] = field(default_factory=list)
@@ -149,7 +103,8 @@ class Session:
             self._handle(self.ring.poll(200))
             self._report_lost()
             self._check_full()
-            if self.child is not None and self.child.exited():
+            if (self.child is not None and self.child.exited()) or (
+                    self.watch is not None and self.watch.exited()):
                 self._handle(self.ring.drain())
                 break
         return self.finish()
@@ -190,6 +145,8 @@ class Session:
             self.loaded = None
         if self.child is not None:
             self.child.kill()
+        if self.watch is not None:
+            self.watch.close()
 
     # ------------------------------------------------------------ records
     def _decoder(self, ev: EventSpec) -> Callable[[memoryview], list[object]]:
@@ -305,13 +262,14 @@ def _fork_releaser() -> bool:
 
 
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
-                exiting: bool = False) -> int:
+                exiting: bool = False, pid: int | None = None) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
+    pid: the `-p` process; the session stops when it exits.
     """
     child = Child(child_argv) if child_argv else None
-    session = Session(obj, output, child)
+    session = Session(obj, output, child, PidWatch(pid) if pid is not None else None)
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in old:
         signal.signal(s, session.request_stop)
