@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, TextIO
 from pytrace import cache
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.options import Options
-from pytrace.resources import BpfObject
+from pytrace.resources import BpfObject, Resources
 from pytrace.source import Source
 
 if TYPE_CHECKING:
+    from pytrace.codegen.llvm import LLVMFailure
     from pytrace.passes.context import CheckedProgram
 
 STAGES = ("ast", "types", "ir", "ir-opt", "asm")
@@ -49,14 +50,43 @@ def generate(checked: CheckedProgram) -> tuple[str, BpfObject]:
     """IR text and the compiled object; codegen failures become located diagnostics."""
     from pytrace.codegen import generate_ir
     from pytrace.codegen.emitter import CodegenError
-    from pytrace.codegen.llvm import emit_object
+    from pytrace.codegen.llvm import LLVMFailure, emit_object
 
     try:
         ir_text, resources = generate_ir(checked)
     except CodegenError as exc:
         span = exc.node.span if exc.node is not None else None
         raise CompileError([Diagnostic(Severity.ERROR, str(exc), span)], checked.source) from None
-    return ir_text, BpfObject(emit_object(ir_text), resources)
+    try:
+        return ir_text, BpfObject(emit_object(ir_text), resources)
+    except LLVMFailure as exc:
+        raise CompileError([llvm_diagnostic(exc, checked, resources)], checked.source) from None
+
+
+_LLVM_HINTS = (
+    ("Branch target out of insn range", "the probe's code is too long for BPF's 16-bit jump "
+     "offsets: split its body into several probes or shorten it"),
+    ("stack limit", "the probe needs more than 512 bytes of BPF stack: use fewer or shorter "
+     "strings, tuples and variables"),
+)
+
+
+def llvm_diagnostic(exc: LLVMFailure, checked: CheckedProgram, resources: Resources) -> Diagnostic:
+    """LLVM's abort as one located error naming the probe it could not compile."""
+    spec = None
+    index = exc.probe_index
+    if index is not None and 0 <= index < len(resources.probes):
+        spec = resources.probes[index]
+    span = None
+    if spec is not None:
+        for cp in checked.probes:
+            if any(t.name == spec.name for t in cp.targets) or spec.covers > 1 and any(
+                    t.kind == "tracepoint" and t.attach.get("category") == "syscalls" for t in cp.targets):
+                span = cp.probe.attach_points[0].span if cp.probe.attach_points else cp.probe.span
+                break
+    what = f"probe {spec.name}" if spec is not None else "the program"
+    hints = tuple(h for key, h in _LLVM_HINTS if key in exc.message)
+    return Diagnostic(Severity.ERROR, f"LLVM cannot compile {what}: {exc.message}", span, hints)
 
 
 def compile_source(source: Source, options: Options, debug: tuple[str, ...] = (),
