@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from pytrace.output.guard import guard_output, session_stopping
 from pytrace.resources import BpfObject, EventSpec, Resources
 from pytrace.runtime import maps as bpfmaps
 from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
@@ -270,6 +271,7 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child, PidWatch(pid) if pid is not None else None)
+    guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in old:
         signal.signal(s, session.request_stop)
