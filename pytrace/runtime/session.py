@@ -6,7 +6,6 @@ Works from a BpfObject (ELF + Resources) only; never sees the AST.
 
 from __future__ import annotations
 
-import os
 import signal
 import struct
 import time
@@ -18,7 +17,14 @@ from typing import Any
 from pytrace.output.guard import guard_output, session_stopping
 from pytrace.resources import BpfObject, EventSpec, Resources
 from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
+from pytrace.runtime.attach import (
+    Attachment,
+    attach_all,
+    detach_all,
+    release_in_background,
+    run_test,
+    stop_all,
+)
 from pytrace.runtime.child import Child, PidWatch
 from pytrace.runtime.decode import decode_value, snapshot
 from pytrace.runtime.errors import RuntimeFailure
@@ -131,11 +137,8 @@ class Session:
         whose release costs the kernel one RCU grace period each, are released by a
         short-lived forked process, so the user does not wait for them."""
         stop_all(self.attachments)
-        if in_background and any(a.fds for a in self.attachments) and _fork_releaser():
-            for a in self.attachments:  # our copies: not the last references, so fast
-                for fd in a.fds:
-                    os.close(fd)
-                a.fds = []
+        if in_background:
+            release_in_background(self.attachments)
         detach_all(self.attachments)
         self.attachments = []
         if self.ring is not None:
@@ -247,19 +250,6 @@ class Session:
         if lost > self._lost_seen:
             self.output.lost(lost - self._lost_seen)
             self._lost_seen = lost
-
-
-def _fork_releaser() -> bool:
-    """Fork a process that only exits (releasing its copies of every fd); True in the
-    parent once forked. The process is not waited for: the parent is about to exit."""
-    try:
-        pid = os.fork()
-    except OSError:
-        return False
-    if pid == 0:
-        os.closerange(0, 3)  # never hold the caller's pipes open while the kernel works
-        os._exit(0)
-    return True
 
 
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
