@@ -173,20 +173,35 @@ def store(key: str, obj: BpfObject) -> None:
         data = dumps(obj)
     except (CodecError, TypeError, ValueError):
         return
-    d = cache_dir()
-    if not _ensure_dir(d):
-        return
-    tmp = os.path.join(d, f"{key}.{os.getpid()}.tmp")
+    write_private(os.path.join(cache_dir(), key + SUFFIX), data)
+
+
+# ------------------------------------------------------------------ other private data
+def read_private(path: str) -> bytes | None:
+    """A file under the cache directory, read only when it and its directory are safe."""
+    if not _safe_dir(os.path.dirname(path)):
+        return None
+    return _read_safe(path)
+
+
+def write_private(path: str, data: bytes) -> bool:
+    """Write a file under the cache directory (directories 0700, file 0600, atomic)."""
+    d = os.path.dirname(path)
+    if not (_ensure_dir(cache_dir()) and _ensure_dir(d)):
+        return False
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
-        return
+        return False
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, os.path.join(d, key + SUFFIX))
+        os.replace(tmp, path)
     except OSError:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        return False
+    return True

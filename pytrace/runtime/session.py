@@ -41,6 +41,7 @@ GLOBAL_CPID = 1
 class _Stop:
     requested: bool = False
     code: int = 0
+    signals: int = 0  # SIGINT/SIGTERM received; a second one hurries the exit
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Session:
         rb_spec = self.resources.map(self.resources.ringbuf_map)
         self.ring = RingBuffer(self.loaded.map_fd(rb_spec.name), rb_spec.max_entries)
         self.symbolizer = session_symbolizer(self.resources, self.loaded.map_fd)
+        self.symbolizer.give_up = lambda: self.stop.signals >= 2
         progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
         self.attachments = attach_all(progs, self.child.pid if self.child is not None else None)
         self.output.attached(sum(p.covers for p in self.resources.probes))
@@ -118,6 +120,7 @@ class Session:
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stop.requested = True
+        self.stop.signals += 1 if signum else 0
 
     def finish(self) -> int:
         """Stop every probe, run END, drain, print the maps at exit."""
