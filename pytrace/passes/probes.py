@@ -8,7 +8,7 @@ from pytrace.probes.base import ProbeContext, ProbeError
 
 
 def run(cp: CheckedProgram) -> None:
-    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid)
+    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid, unsafe=cp.options.unsafe)
     for probe in cp.program.probes:
         targets = []
         for ap in probe.attach_points:
