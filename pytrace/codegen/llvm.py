@@ -99,7 +99,8 @@ def _child(work: Callable[[], bytes], out: int, err: int) -> None:
         try:
             result = _OK + work()
         except BaseException as exc:  # noqa: BLE001  (reported to the parent)
-            result = _RAISED + f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")
+            text = str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}"
+            result = _RAISED + text.encode("utf-8", "replace")
         _write_fd(out, result)
     finally:
         os._exit(0)
