@@ -17,6 +17,7 @@ import stat
 import struct
 
 from pytrace import __version__
+from pytrace.cachedir import cache_dir
 from pytrace.options import Options
 from pytrace.resources import BpfObject, Resources
 from pytrace.source import Source
@@ -27,9 +28,6 @@ _LEN = struct.Struct("<Q")
 Deps = list[list[object]]
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pytrace")
 
 
 def enabled() -> bool:
@@ -62,10 +60,11 @@ def _build_id() -> str:
 
 
 def file_deps(obj: BpfObject) -> Deps:
-    """[path, inode, size, mtime] of every binary the probes attach to (uprobes, usdt)."""
+    """[path, inode, size, mtime] of every binary the probes attach to (uprobes, usdt)
+    and of every C header the program included."""
     deps: Deps = []
-    for p in obj.resources.probes:
-        path = p.attach.get("path")
+    paths = [p.attach.get("path") for p in obj.resources.probes]
+    for path in [*paths, *obj.resources.headers]:
         if isinstance(path, str):
             try:
                 st = os.stat(path)
@@ -78,7 +77,8 @@ def file_deps(obj: BpfObject) -> Deps:
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params),
-                 repr(options.pid), repr(options.has_child), repr(options.unsafe), options.tracefs):
+                 repr(options.pid), repr(options.has_child), repr(options.unsafe), options.tracefs,
+                 repr(options.include_dirs), repr(options.include_files)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]

@@ -33,13 +33,16 @@ class CompileResult:
 
 def check_source(source: Source, options: Options) -> CheckedProgram:
     """Parse and run every pass; raise CompileError with all errors of the failing stage."""
+    from pytrace.cdefs.frontend import front
     from pytrace.parser import parse
     from pytrace.passes import check
 
-    program, diags = parse(source)
+    pre = front(source, options.include_dirs, options.include_files)
+    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
-    checked = check(program, source, options)
+    checked = check(program, source, options, pre.types)
+    checked.headers = list(pre.headers)
     checked.diagnostics.extend(d for d in diags if not d.is_error)
     if checked.diagnostics.has_errors:
         raise CompileError(list(checked.diagnostics), source)

@@ -13,6 +13,33 @@ from enum import IntEnum
 
 from pytrace.types import Type
 
+# Internal maps every program has (user maps are named '@...'; internal ones '__...').
+RINGBUF_MAP = "__ringbuf"  # RINGBUF: every asynchronous record (printf, print, exit, ...)
+LOST_MAP = "__lost"  # PERCPU_ARRAY[1] u64: records that could not be reserved
+GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOBAL_*)
+STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
+
+# __globals slots
+GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
+GLOBAL_CPID = 1  # pid of the -c child (for `cpid`)
+GLOBAL_EXITING = 2  # set by exit(): every probe of the program does nothing from then on
+GLOBAL_SLOTS = 4
+
+
+class EventKind:
+    """The kinds of ring-buffer record (EventSpec.kind); plain strings so Resources stay
+    simple data. Each record is `u64 event id` followed by the EventSpec's fields."""
+
+    PRINTF = "printf"  # fmt + args
+    PRINT_VALUE = "print_value"  # args[0]
+    PRINT_MAP = "print_map"  # map_name; args: top, div
+    CLEAR = "clear"  # map_name
+    ZERO = "zero"  # map_name
+    EXIT = "exit"  # args[0]: the exit code
+    TIME = "time"  # fmt (strftime)
+
+    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME)
+
 
 class MapKind(IntEnum):
     """BPF map types (values are the kernel's BPF_MAP_TYPE_*)."""
@@ -53,6 +80,8 @@ class MapSpec:
       BPF key is a zero u64, or a u32 0 for array maps). For hist/lhist the BPF key is
       the user key followed by a u64 bucket index (key_size includes it).
     value_type: an AggT for aggregations, else the stored value's type.
+    key_names: one name per decoded key component, from the key expressions
+      (pytrace/keynames.py); empty when unkeyed or unknown. Prometheus label names.
     """
 
     name: str
@@ -63,6 +92,7 @@ class MapSpec:
     max_entries: int
     key_type: Type | None = None
     value_type: Type | None = None
+    key_names: tuple[str, ...] = ()
 
     @property
     def is_user(self) -> bool:
@@ -95,6 +125,7 @@ class ProbeSpec:
     attach: dict[str, str | int] = field(default_factory=dict)
     expected_attach_type: int = 0
     covers: int = 1  # user-visible probes this program serves (a syscall dispatcher serves many)
+    span: tuple[int, ...] = ()  # (line, col, end_line, end_col) of the probe's attach points
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +140,12 @@ class FieldSpec:
 class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
-    kind: 'printf' (fmt + args), 'print_value' (args[0]), 'print_map' (map_name; args:
-      top, div as u64), 'clear' / 'zero' (map_name), 'exit' (args[0]: code),
-      'time' (fmt), 'cat', 'system', 'join' …
+    kind: one of EventKind (what each carries is written there).
+    probe: the expanded attach point of the probe whose code sends this record
+      ('tracepoint:syscalls:sys_enter_read', 'BEGIN'); Python events carry it.
+    probe_offset: where one compiled body serves several probes (the wide syscall
+      dispatcher) the record carries the probe instead: a u64 index into
+      Resources.probe_names at this offset (0: none, `probe` says it).
     """
 
     id: int
@@ -120,6 +154,8 @@ class EventSpec:
     args: tuple[FieldSpec, ...] = ()
     map_name: str = ""
     size: int = 8
+    probe: str = ""
+    probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +163,12 @@ class Resources:
     maps: tuple[MapSpec, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
     events: tuple[EventSpec, ...] = ()
-    ringbuf_map: str = "__ringbuf"
-    lost_map: str = "__lost"  # PERCPU_ARRAY, 1 entry, u64: records that could not be submitted
+    ringbuf_map: str = RINGBUF_MAP
+    lost_map: str = LOST_MAP  # PERCPU_ARRAY, 1 entry, u64: records that could not be submitted
+    globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
     config: tuple[tuple[str, str | int], ...] = ()
+    headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

@@ -1,8 +1,9 @@
 """The builtins registry: every builtin identifier and function by name.
 
 Each entry (base.Builtin) carries how it may be written, its argument count range, its
-type rule, the probe kinds it is valid in, and its unsafe/aggregation/map flags. The
-typecheck pass consults it; codegen looks entries up by the same names.
+type rule, the probe kinds it is valid in, its unsafe/aggregation/map flags, its lowering
+to BPF and (for values userspace renders) its decoder. The passes consult it; codegen
+and the runtime's decoding look entries up by the same names. One module per family.
 """
 
 from __future__ import annotations
@@ -11,8 +12,27 @@ from pytrace.builtins.aggregations import AGGREGATIONS
 from pytrace.builtins.base import Builtin, TypeContext, UserFormatT, type_word
 from pytrace.builtins.functions import FUNCTIONS
 from pytrace.builtins.identifiers import ARGS_TYPE, IDENTIFIERS
+from pytrace.builtins.mapfuncs import MAP_FUNCTIONS
+from pytrace.builtins.output import OUTPUT
+from pytrace.builtins.stacks import STACKS
+from pytrace.builtins.strings import STRINGS
+from pytrace.builtins.typeinfo import TYPEINFO
 
-REGISTRY: dict[str, Builtin] = {b.name: b for b in (*IDENTIFIERS, *FUNCTIONS, *AGGREGATIONS)}
+FAMILIES: tuple[tuple[Builtin, ...], ...] = (
+    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, AGGREGATIONS, TYPEINFO)
+
+
+def _registry() -> dict[str, Builtin]:
+    out: dict[str, Builtin] = {}
+    for family in FAMILIES:
+        for b in family:
+            if b.name in out:
+                raise ValueError(f"builtin {b.name} is registered twice")
+            out[b.name] = b
+    return out
+
+
+REGISTRY: dict[str, Builtin] = _registry()
 
 
 def lookup(name: str) -> Builtin | None:

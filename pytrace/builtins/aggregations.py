@@ -1,10 +1,17 @@
-"""Map aggregations: count, sum, min, max, avg, stats, hist, lhist (value type AggT)."""
+"""Map aggregations: count, sum, min, max, avg, stats, hist, lhist (value type AggT).
+Type rules and lowering (`@m[k] = f(x)` updates the per-CPU value in place; the in-map
+layouts are described in pytrace/types.py)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pytrace import nodes
-from pytrace.builtins.base import Builtin, TypeContext, call_args, type_word
+from pytrace.builtins.base import Builtin, TypeContext, Update, call_args, type_word
 from pytrace.types import AggT, IntT, PtrT, Type
+
+if TYPE_CHECKING:
+    from pytrace.codegen.emitter import ProgEmitter
 
 MAX_HIST_BITS = 5
 
@@ -84,17 +91,51 @@ def _lhist(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
     return AggT("lhist", signed=_signed(args), lmin=lo, lmax=hi, lstep=max(step, 1))
 
 
-def _agg(name: str, rule, lo: int, hi: int) -> Builtin:  # type: ignore[no-untyped-def]
-    return Builtin(name, rule, min_args=lo, max_args=hi, aggregation=True)
+# ------------------------------------------------------------------ lowering
+def _value(p: ProgEmitter, call: nodes.Call) -> Any:
+    return p.as_i64(p.expr(call.args[0])) if call.args else p.c64(1)
+
+
+def _add(*slots: str) -> Update:
+    """Add to the value's 8-byte slots in place: 'x' the argument, '1' one."""
+
+    def update(p: ProgEmitter, target: nodes.MapRef, call: nodes.Call, agg: AggT) -> None:
+        x = _value(p, call) if "x" in slots else None
+        values = [x if s == "x" else p.c64(1) for s in slots]
+        p.maps.add_in_place(p.gen.map_global(target.name), p.map_key(target.name, target.keys),
+                            values)
+
+    return update
+
+
+def _minmax(is_max: bool) -> Update:
+    def update(p: ProgEmitter, target: nodes.MapRef, call: nodes.Call, agg: AggT) -> None:
+        x = _value(p, call)
+        p.maps.minmax(p.gen.map_global(target.name), p.map_key(target.name, target.keys), x,
+                      is_max, agg.signed)
+
+    return update
+
+
+def _bucketed(p: ProgEmitter, target: nodes.MapRef, call: nodes.Call, agg: AggT) -> None:
+    """hist/lhist: count one in the (key, bucket) slot."""
+    x = _value(p, call)
+    idx = p.hist_index(x, agg.hist_bits) if agg.kind == "hist" else p.lhist_index(x, agg)
+    p.maps.add_in_place(p.gen.map_global(target.name),
+                        p.map_key(target.name, target.keys, idx), [p.c64(1)])
+
+
+def _agg(name: str, rule, lo: int, hi: int, update: Update) -> Builtin:  # type: ignore[no-untyped-def]
+    return Builtin(name, rule, min_args=lo, max_args=hi, aggregation=True, update=update)
 
 
 AGGREGATIONS: tuple[Builtin, ...] = (
-    _agg("count", _count, 0, 0),
-    _agg("sum", _simple("sum"), 1, 1),
-    _agg("min", _simple("min"), 1, 1),
-    _agg("max", _simple("max"), 1, 1),
-    _agg("avg", _simple("avg"), 1, 1),
-    _agg("stats", _simple("stats"), 1, 1),
-    _agg("hist", _hist, 1, 2),
-    _agg("lhist", _lhist, 4, 4),
+    _agg("count", _count, 0, 0, _add("1")),
+    _agg("sum", _simple("sum"), 1, 1, _add("x")),
+    _agg("min", _simple("min"), 1, 1, _minmax(False)),
+    _agg("max", _simple("max"), 1, 1, _minmax(True)),
+    _agg("avg", _simple("avg"), 1, 1, _add("x", "1")),
+    _agg("stats", _simple("stats"), 1, 1, _add("x", "1")),
+    _agg("hist", _hist, 1, 2, _bucketed),
+    _agg("lhist", _lhist, 4, 4, _bucketed),
 )

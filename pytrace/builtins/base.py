@@ -1,17 +1,25 @@
 """The builtins registry's building blocks: the Builtin entry, the context a type rule
-sees, and helpers that name types the way bpftrace's error messages do."""
+sees, and helpers that name types the way bpftrace's error messages do.
+
+An entry holds everything about one builtin: how it may be written, its type rule, its
+lowering to BPF (`emit`, `emit_into`, `update`) and, for values that userspace renders
+itself, its decoder. Lowering functions receive the codegen's ProgEmitter and use only
+its methods and attributes, so importing the registry never imports llvmlite.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytrace import nodes
 from pytrace.diagnostics import Diagnostics
 from pytrace.probes.target import ProbeTarget
 
 if TYPE_CHECKING:
+    from pytrace.codegen.emitter import ProgEmitter
+    from pytrace.codegen.values import Val
     from pytrace.passes.context import Options
 from pytrace.types import (
     AggT,
@@ -65,6 +73,15 @@ class TypeContext(Protocol):
 
 # (ctx, the Call or Identifier node, the argument types) -> result type
 TypeRule = Callable[[TypeContext, nodes.Expr, list[Type]], Type]
+# (emitter, the Call or Identifier node) -> its value (a VoidT value for statements)
+Emit = Callable[["ProgEmitter", Any], "Val"]
+# (emitter, node, destination buffer, type laid out there, offset, zero first) -> whether
+# the value was written straight into the destination (else the caller copies emit()'s)
+EmitInto = Callable[["ProgEmitter", Any, Any, Type, int, bool], bool]
+# aggregations: (emitter, the map reference assigned to, the call, the map's value type)
+Update = Callable[["ProgEmitter", nodes.MapRef, nodes.Call, AggT], None]
+# values rendered in userspace: (the value's type, record bytes, offset) -> Python value
+Decode = Callable[[Type, Any, int], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +95,11 @@ class Builtin:
     unsafe: needs --unsafe. aggregation: only as `@m[...] = f(...)`.
     map_arg: the first argument is a whole map (`clear(@m)`), not a value read.
     raw_args: the arguments are keywords/literals the rule reads itself (kstack(perf)).
-    statement: returns no value (VoidT).
+    emit: the lowering of `name` / `name(...)`; None when pytrace cannot compile it (the
+      typecheck pass then refuses it with a located error).
+    emit_into: an optional faster lowering straight into a destination buffer.
+    update: the lowering of `@m[k] = name(...)` for aggregations.
+    decode: renders a value of this builtin's result type in userspace.
     """
 
     name: str
@@ -92,7 +113,15 @@ class Builtin:
     aggregation: bool = False
     map_arg: bool = False
     raw_args: bool = False
-    statement: bool = False
+    emit: Emit | None = None
+    emit_into: EmitInto | None = None
+    update: Update | None = None
+    decode: Decode | None = None
+
+    @property
+    def lowered(self) -> bool:
+        """Whether codegen can compile this builtin."""
+        return (self.update if self.aggregation else self.emit) is not None
 
 
 def type_word(t: Type | None) -> str:

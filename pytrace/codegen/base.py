@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from llvmlite import ir
 
+from pytrace.codegen.errors import StackOverflow
 from pytrace.types import align8
 
 I8 = ir.IntType(8)
@@ -25,16 +26,18 @@ P64 = ir.PointerType(I64)
 STACK_LIMIT = 448  # keep well under the kernel's 512 bytes: LLVM adds its own spills
 
 
-class StackOverflow(Exception):
-    """The program needs more BPF stack than allowed; becomes a diagnostic."""
-
-
 def c64(v: int) -> ir.Constant:
     return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF)
 
 
 class FnBase:
-    """Holds one BPF function being built and offers low-level emission helpers."""
+    """Holds one BPF function being built and offers low-level emission helpers.
+
+    The IR types and constant makers are also attributes, so code that receives an
+    emitter (the builtins' lowering functions) needs no llvmlite import of its own.
+    """
+
+    I8, I32, I64, P8 = I8, I32, I64, P8
 
     def __init__(self, module: ir.Module, name: str, section: str) -> None:
         self.module = module
@@ -50,6 +53,14 @@ class FnBase:
         self.ctx_copy: ir.Value | None = None  # a stack copy of the ctx record (dispatchers)
         self._free: dict[int, list[ir.Value]] = {}  # released temporary buffers by size
         self._temps: list[tuple[int, ir.Value]] = []  # temporaries of the current statement
+
+    @staticmethod
+    def c64(v: int) -> ir.Constant:
+        return c64(v)
+
+    @staticmethod
+    def c32(v: int) -> ir.Constant:
+        return ir.Constant(I32, v)
 
     def finish(self) -> None:
         """Close the entry block (allocas) with a jump to the body; return 0 at the end."""

@@ -1,32 +1,63 @@
 """ProgEmitter: the IR of one probe program (one expanded attach point).
 
 Expressions evaluate to `Val`s (codegen/values.py); statements emit into the current
-block. Builtin identifiers and function calls are emitted by codegen/builtins.py.
+block. Builtin identifiers and calls are lowered by their entries in the builtins
+registry (pytrace/builtins), which use the methods of the "builtins' interface" section
+below; map iteration (for loops, len) is built by the ModuleGen's mapiter module.
+Codegen reads only the CheckedProgram: types, constants, formats, map infos.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
-from pytrace import nodes
+from pytrace import builtins, nodes
+from pytrace.codegen import fields, memory
+from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I8, I64, P8, FnBase, c64
-from pytrace.codegen.maps import MapOps
+from pytrace.codegen.errors import CodegenError
+from pytrace.codegen.mapexpr import assign_map, build_key, incdec, read_map
+from pytrace.codegen.maps import MapOps, hist_index_ir, lhist_index_ir
+from pytrace.codegen.operators import arith, binary, unary
+from pytrace.codegen.usdt import emit_usdt_arg
 from pytrace.codegen.values import Val, is_scalar, is_signed
+from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
-from pytrace.types import AggT, IntT, StrT, TupleT, Type, VoidT
+from pytrace.resources import GLOBAL_EXITING, GLOBALS_MAP, LOST_MAP, RINGBUF_MAP
+from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
 
+# Probe kinds that `-p PID` filters with a predicate (uprobes and usdt are attached to
+# the process itself; interval and profile keep firing, as in bpftrace).
+PID_FILTERED_KINDS = frozenset({"tracepoint", "rawtracepoint", "kprobe", "kretprobe",
+                                "fentry", "fexit", "software", "hardware"})
 
-class CodegenError(Exception):
-    """A construct codegen cannot compile; becomes a located diagnostic."""
 
-    def __init__(self, message: str, node: nodes.Node | None = None) -> None:
-        super().__init__(message)
-        self.node = node
+def _args_fields(probe: nodes.Probe) -> set[str]:
+    """The names of the `args.NAME` fields a probe block reads."""
+    return {n.field_name for root in probe_roots(probe) for n in walk(root)
+            if isinstance(n, nodes.FieldAccess) and fields.is_args_field(n)}
+
+
+def _layout(target: ProbeTarget, names: list[str]) -> tuple[object, ...]:
+    """Where a tracepoint keeps the named fields (targets alike share compiled code)."""
+    out: list[object] = []
+    for name in names:
+        f = target.field_named(name)
+        out.append(None if f is None else (f.offset, f.size, f.signed, f.data_loc,
+                                           f.array_len))
+    return tuple(out)
+
+
+def _always_exits(body: nodes.Block) -> bool:
+    """Whether the block's own statements (not nested ones) include an exit() call."""
+    return any(isinstance(st, nodes.ExprStmt) and isinstance(st.expr, nodes.Call)
+               and st.expr.name == "exit" for st in body.stmts)
 
 
 class ProgEmitter(FnBase):
@@ -42,6 +73,7 @@ class ProgEmitter(FnBase):
         self.maps = MapOps(self)
         self.vars: dict[str, tuple[Type, ir.Value]] = {}
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
+        self.probe_slot: ir.Value | None = None  # see probe_id()
 
     # ------------------------------------------------------------ types
     def type_of(self, node: nodes.Node) -> Type:
@@ -73,12 +105,25 @@ class ProgEmitter(FnBase):
             if t.size > n:
                 self.zero(dest, t.size - n, off + n)
 
-    def emit_into(self, e: nodes.Expr, dest: ir.Value, t: Type, off: int = 0, zero: bool = True) -> None:
-        """Evaluate e straight into memory when that saves a copy (str(), comm)."""
-        from pytrace.codegen.builtins import emit_into_direct
+    def emit_into(self, e: nodes.Expr | Val, dest: ir.Value, t: Type, off: int = 0,
+                  zero: bool = True) -> None:
+        """Evaluate e straight into memory when that saves a copy (str(), comm, string
+        fields); a Val is stored as it is."""
+        if isinstance(e, Val):
+            self.store_into(e, dest, t, off)
+            return
+        if e not in self.checked.constants and self._emit_into_direct(e, dest, t, off, zero):
+            return
+        self.store_into(self.expr(e), dest, t, off)
 
-        if not emit_into_direct(self, e, dest, t, off, zero):
-            self.store_into(self.expr(e), dest, t, off)
+    def _emit_into_direct(self, e: nodes.Expr, dest: ir.Value, t: Type, off: int,
+                          zero: bool) -> bool:
+        if isinstance(e, nodes.Identifier | nodes.Call):
+            entry = builtins.lookup(e.name)
+            if entry is not None and entry.emit_into is not None:
+                return entry.emit_into(self, e, dest, t, off, zero)
+            return False
+        return fields.field_into_direct(self, e, dest, t, off, zero)
 
     def tuple_elem(self, val: Val, index: int) -> Val:
         assert isinstance(val.t, TupleT)
@@ -103,6 +148,95 @@ class ProgEmitter(FnBase):
         for off in range(0, len(data), 8):
             self.store64(c64(int.from_bytes(data[off:off + 8], "little")), buf, off)
         return Val(StrT(length), buf)
+
+    # ------------------------------------------------------------ the builtins' interface
+    def fail(self, message: str, node: nodes.Node | None = None) -> CodegenError:
+        """An error naming the construct (raise it)."""
+        return CodegenError(message, node)
+
+    def leave(self) -> None:
+        """End the probe program here (exit(), return)."""
+        self.b.ret(c64(0))
+
+    def format_of(self, call: nodes.Call) -> str:
+        """The format string the passes resolved for printf/time/... (a literal or a
+        #define'd name)."""
+        fmt = self.checked.formats.get(call)
+        if fmt is None:
+            raise CodegenError(f"internal: no format for {call.name}()", call)
+        return fmt
+
+    def probe_name_index(self, name: str) -> int:
+        return self.gen.probe_name_index(name)
+
+    def probe_id(self) -> ir.Value:
+        """The index of the current probe's name (`probe`): a constant, or a value set
+        per syscall where one compiled body serves several tracepoints."""
+        if self.probe_slot is not None:
+            return self.b.load(self.probe_slot)
+        return c64(self.probe_name_index(self.target.name))
+
+    def global_slot(self, index: int) -> ir.Value:
+        """The u64 userspace wrote into __globals[index] at start (0 if unreadable)."""
+        slot = self.maps.array_slot(self.gen.map_global(GLOBALS_MAP), index)
+        out = self.alloca_i64()
+        self.b.store(c64(0), out)
+        with self.b.if_then(self.not_null(slot)):
+            self.b.store(self.load64(slot), out)
+        return self.b.load(out)
+
+    def set_global(self, index: int, value: ir.Value) -> None:
+        slot = self.maps.array_slot(self.gen.map_global(GLOBALS_MAP), index)
+        with self.b.if_then(self.not_null(slot)):
+            self.store64(value, slot)
+
+    def event(self, kind: str, args: Sequence[nodes.Expr | Val], fmt: str = "",
+              map_name: str = "") -> None:
+        """Send one ring-buffer record (EventKind `kind`) holding `args`; a record that
+        cannot be reserved is counted in __lost. The record's EventSpec names the probe
+        being emitted; a body shared by several probes stores the probe's name index
+        after the fields instead (EventSpec.probe_offset)."""
+        types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
+        shared = self.probe_slot is not None
+        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared)
+        rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
+        rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
+        with self.b.if_else(self.not_null(rec)) as (ok, failed):
+            with ok:
+                self.store64(c64(spec.id), rec, 0)
+                for a, f in zip(args, spec.args):
+                    self.emit_into(a, rec, f.type, f.offset, zero=False)
+                if spec.probe_offset:
+                    self.store64(self.probe_id(), rec, spec.probe_offset)
+                self.helper(h.RINGBUF_SUBMIT, I64, [rec, c64(0)])
+            with failed:
+                slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)
+                with self.b.if_then(self.not_null(slot)):
+                    self.store64(self.b.add(self.load64(slot), c64(1)), slot)
+
+    def map_key(self, name: str, keys: list[nodes.Expr], bucket: ir.Value | None = None) -> ir.Value:
+        """The BPF key buffer of map `name` for `keys` (plus a hist bucket index)."""
+        return build_key(self, name, keys, bucket)
+
+    def map_len(self, name: str) -> ir.Value:
+        """The i64 number of elements of map `name` (bpf_for_each_map_elem)."""
+        return self.gen.emit_map_len(self, name)
+
+    def hist_index(self, x: ir.Value, bits: int) -> ir.Value:
+        return hist_index_ir(self, x, bits)
+
+    def lhist_index(self, x: ir.Value, agg: AggT) -> ir.Value:
+        return lhist_index_ir(self, x, agg)
+
+    def probe_read(self, dest: ir.Value, size: int, src: ir.Value, string: bool,
+                   user: bool) -> None:
+        fields.probe_read(self, dest, size, src, string, user)
+
+    def user_pointer(self, t: Type) -> bool:
+        return fields.user_pointer(self, t)
+
+    def usdt_arg(self, n: int, node: nodes.Node) -> Val:
+        return emit_usdt_arg(self, n, node)
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: nodes.Expr) -> Val:
@@ -134,24 +268,26 @@ class ProgEmitter(FnBase):
         return Val(t, c64(value))
 
     def resolved_constant(self, e: nodes.Expr) -> Val:
-        """$N and $# always have a value from the resolve pass."""
+        """$N, $# and sizeof always have a value from the passes."""
         const = self.constant(e)
         if const is None:
             raise CodegenError(f"internal: {type(e).__name__} was not resolved", e)
         return const
 
     def e_Identifier(self, e: nodes.Identifier) -> Val:
-        from pytrace.codegen.builtins import emit_identifier
-
         const = self.constant(e)
         if const is not None:
             return const
-        return emit_identifier(self, e)
+        return self._builtin(e)
 
     def e_Call(self, e: nodes.Call) -> Val:
-        from pytrace.codegen.builtins import emit_call
+        return self._builtin(e)
 
-        return emit_call(self, e)
+    def _builtin(self, e: nodes.Identifier | nodes.Call) -> Val:
+        entry = builtins.lookup(e.name)
+        if entry is None or entry.emit is None:  # the passes refuse these first
+            raise CodegenError(f"{e.name} cannot be compiled", e)
+        return entry.emit(self, e)
 
     def e_Variable(self, e: nodes.Variable) -> Val:
         t, slot = self.var_slot(e.name, e)
@@ -176,23 +312,15 @@ class ProgEmitter(FnBase):
         return self.vars[name]
 
     def e_MapRef(self, e: nodes.MapRef) -> Val:
-        from pytrace.codegen.mapexpr import read_map
-
         return read_map(self, e)
 
     def e_Binary(self, e: nodes.Binary) -> Val:
-        from pytrace.codegen.operators import binary
-
         return binary(self, e)
 
     def e_Unary(self, e: nodes.Unary) -> Val:
-        from pytrace.codegen.operators import unary
-
         return unary(self, e)
 
     def e_IncDec(self, e: nodes.IncDec) -> Val:
-        from pytrace.codegen.mapexpr import incdec
-
         return incdec(self, e)
 
     def e_Ternary(self, e: nodes.Ternary) -> Val:
@@ -236,13 +364,20 @@ class ProgEmitter(FnBase):
         return self.tuple_elem(base, e.index)
 
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
-        from pytrace.codegen.builtins import emit_field
+        if fields.is_args_field(e):
+            return fields.emit_field(self, e)
+        return memory.field(self, e)
 
-        return emit_field(self, e)
+    def e_Index(self, e: nodes.Index) -> Val:
+        return memory.index(self, e)
 
     def e_Cast(self, e: nodes.Cast) -> Val:
         t = self.type_of(e)
         val = self.expr(e.expr)
+        if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):
+            return memory.array_cast(self, e, val)
+        if isinstance(t, BoolT) and val.scalar:
+            return Val(t, self.b.zext(self.to_bool(val.v), I64))
         if isinstance(t, IntT) and val.scalar:
             v = val.v
             if t.bits < 64:
@@ -254,12 +389,10 @@ class ProgEmitter(FnBase):
         raise CodegenError(f"cannot cast {val.t} to {t}", e)
 
     def e_Sizeof(self, e: nodes.Sizeof) -> Val:
-        if isinstance(e.target, nodes.Expr):
-            t = self.type_of(e.target)
-            size = t.size
-        else:
-            size = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4}.get(e.target.name, 8)
-        return Val(IntT(64, False), c64(size))
+        return self.resolved_constant(e)  # the typecheck pass computed every sizeof
+
+    def e_Offsetof(self, e: nodes.Offsetof) -> Val:
+        return self.resolved_constant(e)
 
     # ------------------------------------------------------------ strings
     def _words_equal(self, buf: ir.Value, lit: bytes, masked: bool) -> ir.Value:
@@ -279,25 +412,19 @@ class ProgEmitter(FnBase):
         """`str(p) == "lit"` and `comm == "lit"` without a byte loop: read exactly
         len(lit)+1 bytes (a shorter string differs at its NUL; a longer one at the
         literal's NUL) and compare whole words."""
-        from pytrace.codegen import helpers as h
-
         b = self.b
         if isinstance(a, nodes.Identifier) and a.name == "comm" and a not in self.checked.constants:
             if len(lit) > 16:
                 return ir.Constant(ir.IntType(1), 0)
-            from pytrace.codegen.builtins import IDENTIFIERS
-
-            return self._words_equal(IDENTIFIERS["comm"](self).v, lit, masked=True)
+            return self._words_equal(self._builtin(a).v, lit, masked=True)
         if isinstance(a, nodes.Call) and a.name == "str" and len(a.args) == 1:
             src_t = self.type_of(a.args[0])
             if isinstance(src_t, StrT) or len(lit) > 200:
                 return None
-            from pytrace.codegen.builtins import _user_pointer
-
             ptr = self.as_i64(self.expr(a.args[0]))
             buf = self.alloca_buf(len(lit))
             self.store64(c64(0), buf, (len(lit) - 1) // 8 * 8)  # bytes past the literal read as 0
-            hid = h.PROBE_READ_USER if _user_pointer(self, src_t) else h.PROBE_READ_KERNEL
+            hid = h.PROBE_READ_USER if fields.user_pointer(self, src_t) else h.PROBE_READ_KERNEL
             self.helper(hid, I64, [buf, ir.Constant(ir.IntType(32), len(lit)), b.inttoptr(ptr, P8)])
             return self._words_equal(buf, lit, masked=False)
         return None
@@ -369,17 +496,19 @@ class ProgEmitter(FnBase):
         self.expr(s.expr)
 
     def s_Assign(self, s: nodes.Assign) -> None:
-        from pytrace.codegen.mapexpr import assign_map
-
         if isinstance(s.target, nodes.MapRef):
-            assign_map(self, s)
+            agg = self.checked.maps[s.target.name].value_type
+            entry = builtins.lookup(s.value.name) if isinstance(s.value, nodes.Call) else None
+            if entry is not None and entry.update is not None and isinstance(agg, AggT):
+                assert isinstance(s.value, nodes.Call)
+                entry.update(self, s.target, s.value, agg)
+            else:
+                assign_map(self, s)
             return
         if not isinstance(s.target, nodes.Variable):
             raise CodegenError("can only assign to variables and maps", s)
         t, slot = self.var_slot(s.target.name, s.target)
         if s.op is not None:
-            from pytrace.codegen.operators import arith
-
             cur = Val(t, self.b.load(slot))
             rhs = self.expr(s.value)
             self.b.store(arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t)), slot)
@@ -441,13 +570,11 @@ class ProgEmitter(FnBase):
         self.b.branch(self.loops[-1][0])
 
     def s_Return(self, s: nodes.Return) -> None:
-        self.b.ret(c64(0))
+        self.leave()
 
     def s_For(self, s: nodes.For) -> None:
         if not isinstance(s.iterable, nodes.Range):
-            from pytrace.codegen.mapiter import emit_for_map
-
-            emit_for_map(self, s)
+            self.gen.emit_for_map(self, s)
             return
         t, slot = self.var_slot(s.var, s)
         start = self.as_i64(self.expr(s.iterable.start))
@@ -468,11 +595,15 @@ class ProgEmitter(FnBase):
 
     # ------------------------------------------------------------ the program
     def emit_body(self, probe: nodes.Probe) -> None:
-        """The -p filter, the predicate and the statements (without the final return)."""
+        """The exit() check, the -p filter, the predicate and the statements (without the
+        final return)."""
+        if self.gen.uses_exit and self.target.kind != "END":
+            # after exit() no probe of the program does anything (END still runs)
+            exiting = self.global_slot(GLOBAL_EXITING)
+            with self.b.if_then(self.b.icmp_unsigned("!=", exiting, c64(0))):
+                self.b.ret(c64(0))
         pid = self.checked.options.pid
-        if pid is not None and self.target.kind not in ("BEGIN", "END"):
-            from pytrace.codegen import helpers as h
-
+        if pid is not None and self.target.kind in PID_FILTERED_KINDS:
             tgid = self.b.lshr(self.helper(h.GET_CURRENT_PID_TGID, I64, []), c64(32))
             with self.b.if_then(self.b.icmp_unsigned("!=", tgid, c64(pid))):
                 self.b.ret(c64(0))
@@ -480,7 +611,20 @@ class ProgEmitter(FnBase):
             cond = self.to_bool(self.as_i64(self.expr(probe.predicate)))
             with self.b.if_then(self.b.not_(cond)):
                 self.b.ret(c64(0))
+        if self.target.kind != "END" and _always_exits(probe.body):
+            self._claim_exit()
         self.block(probe.body)
+
+    def _claim_exit(self) -> None:
+        """A body that always ends in exit() runs at most once, whatever the CPUs do:
+        the first run swaps the exiting flag to 1; any concurrent run sees it set."""
+        slot = self.maps.array_slot(self.gen.map_global(GLOBALS_MAP), GLOBAL_EXITING)
+        with self.b.if_then(self.is_null(slot)):
+            self.b.ret(c64(0))
+        flag = self.b.bitcast(self.at(slot, 0), ir.PointerType(I64))
+        old = self.b.atomic_rmw("xchg", flag, c64(1), "seq_cst")
+        with self.b.if_then(self.b.icmp_unsigned("!=", old, c64(0))):
+            self.b.ret(c64(0))
 
     def emit_probe(self, probe: nodes.Probe) -> None:
         self.emit_body(probe)
@@ -488,12 +632,15 @@ class ProgEmitter(FnBase):
 
     def emit_dispatch(self, probe: nodes.Probe, cases: list[tuple[int, ProbeTarget]]) -> None:
         """One program on raw_syscalls for many syscall tracepoints: switch on the syscall
-        number (same record layout: nr at 8, arguments or ret from 16) and run the body
-        specialised for each tracepoint. Attaching/detaching once instead of per tracepoint
-        avoids one RCU grace period per probe."""
+        number (same record layout: nr at 8, arguments or ret from 16). Attaching and
+        detaching once instead of per tracepoint avoids one RCU grace period per probe.
+
+        The body is compiled once per distinct layout of the `args` fields it reads (one
+        body for all cases when it reads none): each case only stores its probe's name
+        index, which `probe` reads, and jumps to its layout's body."""
         # Copy the record (nr at 8, six arguments or ret from 16) to the stack once: the
-        # per-case loads then never go through a ctx pointer LLVM has offset (the
-        # verifier refuses "dereference of modified ctx ptr").
+        # loads then never go through a ctx pointer LLVM has offset (the verifier refuses
+        # "dereference of modified ctx ptr").
         size = 64 if str(cases[0][1].attach.get("event", "")).startswith("sys_enter_") else 24
         copy = self.alloca_buf(size, "record", temp=False)
         for off in range(8, size, 8):
@@ -502,16 +649,27 @@ class ProgEmitter(FnBase):
         nr = self.load_sized(self.ctx, 8, 8, True)
         default = self.fn.append_basic_block("dispatch.none")
         switch = self.b.switch(nr, default)
+        used = sorted(_args_fields(probe))
+        layouts: dict[tuple[object, ...], list[tuple[int, ProbeTarget]]] = {}
         for number, target in cases:
-            bb = self.fn.append_basic_block(f"nr{number}")
-            switch.add_case(c64(number), bb)
-            self.b.position_at_end(bb)
-            self.target = target
+            layouts.setdefault(_layout(target, used), []).append((number, target))
+        slot = self.alloca_i64("probe.id")
+        for members in layouts.values():
+            body = self.fn.append_basic_block("dispatch.body")
+            for number, target in members:
+                bb = self.fn.append_basic_block(f"nr{number}")
+                switch.add_case(c64(number), bb)
+                self.b.position_at_end(bb)
+                self.b.store(c64(self.probe_name_index(target.name)), slot)
+                self.b.branch(body)
+            self.b.position_at_end(body)
+            self.target = members[0][1]
+            self.probe_slot = slot if len(members) > 1 else None
             self.emit_body(probe)
             if not self.b.block.is_terminated:
                 self.b.ret(c64(0))
+        self.probe_slot = None
         self.b.position_at_end(default)
         self.finish()
 
-
-__all__ = ["ProgEmitter", "CodegenError", "P8", "AggT"]
+__all__ = ["CodegenError", "ProgEmitter"]

@@ -1,4 +1,5 @@
-"""IR for map keys, map reads, assignments, aggregations and ++/-- on maps."""
+"""IR for map keys, map reads, plain assignments and ++/-- on maps (aggregations are
+lowered by their builtins registry entries)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ from llvmlite import ir
 
 from pytrace import nodes
 from pytrace.codegen.base import c64
-from pytrace.codegen.maps import hist_index_ir, lhist_index_ir
+from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.operators import arith, signed_div
 from pytrace.codegen.values import Val, is_scalar, is_signed
-from pytrace.types import AggT, IntT, Type
+from pytrace.types import AggT, IntT, TupleT, Type
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
-
-AGGREGATIONS = {"count", "sum", "min", "max", "avg", "stats", "hist", "lhist"}
 
 
 def build_key(p: ProgEmitter, name: str, keys: list[nodes.Expr], bucket: ir.Value | None = None) -> ir.Value:
@@ -30,8 +29,6 @@ def build_key(p: ProgEmitter, name: str, keys: list[nodes.Expr], bucket: ir.Valu
     else:
         user_size = kt.size
         if info.multi_key:
-            from pytrace.types import TupleT
-
             assert isinstance(kt, TupleT)
             for k, et, off in zip(keys, kt.elems, kt.offsets()):
                 p.emit_into(k, buf, et, off)
@@ -69,36 +66,10 @@ def read_map(p: ProgEmitter, e: nodes.MapRef) -> Val:
     return Val(vt, buf)
 
 
-def _aggregate(p: ProgEmitter, target: nodes.MapRef, call: nodes.Call, agg: AggT) -> None:
-    gv = p.gen.map_global(target.name)
-    b = p.b
-    args = [p.as_i64(p.expr(a)) for a in call.args[:1]]
-    x = args[0] if args else c64(1)
-    if agg.kind in ("hist", "lhist"):
-        idx = hist_index_ir(p, x, agg.hist_bits) if agg.kind == "hist" else lhist_index_ir(p, x, agg)
-        key = build_key(p, target.name, target.keys, idx)
-        p.maps.add_in_place(gv, key, [c64(1)])
-        return
-    key = build_key(p, target.name, target.keys)
-    if agg.kind == "count":
-        p.maps.add_in_place(gv, key, [c64(1)])
-    elif agg.kind == "sum":
-        p.maps.add_in_place(gv, key, [x])
-    elif agg.kind in ("avg", "stats"):
-        p.maps.add_in_place(gv, key, [x, c64(1)])
-    elif agg.kind in ("min", "max"):
-        p.maps.minmax(gv, key, x, agg.kind == "max", agg.signed)
-    del b
-
-
 def assign_map(p: ProgEmitter, s: nodes.Assign) -> None:
     target = s.target
     assert isinstance(target, nodes.MapRef)
-    info = p.checked.maps[target.name]
-    vt = info.value_type
-    if isinstance(vt, AggT) and isinstance(s.value, nodes.Call) and s.value.name in AGGREGATIONS:
-        _aggregate(p, target, s.value, vt)
-        return
+    vt = p.checked.maps[target.name].value_type
     gv = p.gen.map_global(target.name)
     if s.op is not None and is_scalar(vt):
         if s.op in ("+", "-") and isinstance(vt, IntT):
@@ -136,6 +107,4 @@ def incdec(p: ProgEmitter, e: nodes.IncDec) -> Val:
         key = build_key(p, e.target.name, e.target.keys)
         old = p.maps.atomic_add(p.gen.map_global(e.target.name), key, delta, delta)
         return Val(vt if is_scalar(vt) else IntT(), b.add(old, delta) if e.prefix else old)
-    from pytrace.codegen.emitter import CodegenError
-
     raise CodegenError("++/-- needs a variable or a map", e)

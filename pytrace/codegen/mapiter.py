@@ -13,7 +13,7 @@ those addresses (current bpftrace does the same). The kernel runs the callback i
 new frame, but frames add up against the 512-byte stack limit, so the callback's
 stack is counted on top of the enclosing program's.
 
-Registers its emitters into codegen.builtins.CALLS when imported.
+The ModuleGen calls in here (`emit_for_map`, `emit_map_len`) for the program emitters.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from llvmlite import ir
 
 from pytrace import nodes
 from pytrace.codegen import helpers as h
-from pytrace.codegen.base import I64, P8, P64, STACK_LIMIT, StackOverflow, c64
-from pytrace.codegen.emitter import CodegenError, ProgEmitter
-from pytrace.codegen.values import Val, is_scalar
+from pytrace.codegen.base import I64, P8, P64, STACK_LIMIT, c64
+from pytrace.codegen.emitter import ProgEmitter
+from pytrace.codegen.errors import CodegenError, StackOverflow
+from pytrace.codegen.operators import signed_div
+from pytrace.codegen.values import is_scalar
 from pytrace.passes.walk import walk
-from pytrace.types import AggT, IntT, TupleT
+from pytrace.types import AggT, TupleT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -79,19 +81,12 @@ def _len_callback(module: ir.Module) -> ir.Function:
     return fn
 
 
-def _len(p: ProgEmitter, e: nodes.Call) -> Val:
-    m = e.args[0] if e.args else None
-    if not isinstance(m, nodes.MapRef) or m.keys:
-        raise CodegenError("len() expects a map without a key as argument", e)
-    vt = p.checked.maps[m.name].value_type
-    if isinstance(vt, AggT) and vt.is_hist:
-        raise CodegenError(f"len() of a {vt.kind}() map is not supported (its entries are "
-                           "buckets, not keys)", e)
+def emit_map_len(p: ProgEmitter, map_name: str) -> ir.Value:
+    """The number of elements of a map, counted by a shared callback."""
     counter = p.alloca_buf(8)
     p.store64(c64(0), counter)
-    _for_each(p, m.name, _len_callback(p.module), counter)
-    t = p.type_of(e)
-    return Val(t if is_scalar(t) else IntT(), p.load64(_launder(p, counter)))
+    _for_each(p, map_name, _len_callback(p.module), counter)
+    return p.load64(_launder(p, counter))
 
 
 def _launder(p: ProgEmitter, src: ir.Value) -> ir.Value:
@@ -156,13 +151,6 @@ class CallbackEmitter(ProgEmitter):
         self.b.store(c64(1), self.stop_flag(), align=8)
         self.b.ret(c64(1))
 
-    def s_Return(self, s: nodes.Return) -> None:
-        self.leave()
-
-    def s_ExprStmt(self, s: nodes.ExprStmt) -> None:
-        if isinstance(s.expr, nodes.Call) and s.expr.name == "exit":
-            self.b.store(c64(1), self.stop_flag(), align=8)  # exit() then returns 0
-        super().s_ExprStmt(s)
 
     def emit_loop(self, s: nodes.For, m: nodes.MapRef) -> None:
         b = self.b
@@ -203,8 +191,6 @@ class CallbackEmitter(ProgEmitter):
 def fold_percpu(p: ProgEmitter, map_name: str, agg: AggT) -> ir.Value:
     """count/sum/min/max/avg of the current element summed over every possible CPU."""
     assert isinstance(p, CallbackEmitter)
-    from pytrace.codegen.operators import signed_div
-
     b = p.b
     total, count, seen, cpu = (p.alloca_i64(n) for n in ("total", "count", "seen", "cpu"))
     for slot in (total, count, seen, cpu):
@@ -263,16 +249,5 @@ def emit_for_map(p: ProgEmitter, s: nodes.For) -> None:
     _for_each(p, m.name, cb.fn, ctx)
     stopped = p.b.icmp_unsigned("!=", p.load64(ctx, CTX_STOP), c64(0))
     with p.b.if_then(stopped):
-        if isinstance(p, CallbackEmitter):
-            p.leave()
-        else:
-            p.b.ret(c64(0))
+        p.leave()  # exit() or return ran inside the body
 
-
-def _register() -> None:
-    from pytrace.codegen.builtins import CALLS
-
-    CALLS["len"] = _len
-
-
-_register()

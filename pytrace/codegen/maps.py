@@ -13,7 +13,15 @@ from llvmlite import ir
 from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I64, P8, FnBase, c64
 from pytrace.passes.context import MapInfo
-from pytrace.resources import MapKind, MapSpec
+from pytrace.resources import (
+    GLOBAL_SLOTS,
+    GLOBALS_MAP,
+    LOST_MAP,
+    RINGBUF_MAP,
+    STACKS_MAP,
+    MapKind,
+    MapSpec,
+)
 from pytrace.types import AggT, IntT, Type, hist_bucket_index  # noqa: F401  (reference for the IR)
 
 DEFAULT_MAX_KEYS = 4096
@@ -24,10 +32,6 @@ RINGBUF_BYTES = 1 << 20
 # set-flag): userspace can tell an unwritten array slot from a written one.
 ARRAY_AGGREGATIONS = ("count", "min", "max", "avg", "stats")
 
-GLOBAL_START_NS = 0  # __globals[0]: CLOCK_MONOTONIC ns when tracing started (for elapsed)
-GLOBAL_CPID = 1  # __globals[1]: pid of the -c child
-
-STACKS_MAP = "__stacks"  # STACK_TRACE map for kstack/ustack, only when a program uses them
 STACK_MAX_FRAMES = 127
 STACK_MAX_IDS = 4096
 
@@ -57,14 +61,16 @@ def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
 
 def internal_map_specs() -> list[MapSpec]:
     return [
-        MapSpec("__ringbuf", "map___ringbuf", MapKind.RINGBUF, 0, 0, RINGBUF_BYTES),
-        MapSpec("__lost", "map___lost", MapKind.PERCPU_ARRAY, 4, 8, 1, None, IntT(64, False)),
-        MapSpec("__globals", "map___globals", MapKind.ARRAY, 4, 8, 4, None, IntT(64, False)),
+        MapSpec(RINGBUF_MAP, map_symbol(RINGBUF_MAP), MapKind.RINGBUF, 0, 0, RINGBUF_BYTES),
+        MapSpec(LOST_MAP, map_symbol(LOST_MAP), MapKind.PERCPU_ARRAY, 4, 8, 1, None,
+                IntT(64, False)),
+        MapSpec(GLOBALS_MAP, map_symbol(GLOBALS_MAP), MapKind.ARRAY, 4, 8, GLOBAL_SLOTS, None,
+                IntT(64, False)),
     ]
 
 
 def stack_map_spec() -> MapSpec:
-    return MapSpec(STACKS_MAP, "map___stacks", MapKind.STACK_TRACE, 4, 8 * STACK_MAX_FRAMES,
+    return MapSpec(STACKS_MAP, map_symbol(STACKS_MAP), MapKind.STACK_TRACE, 4, 8 * STACK_MAX_FRAMES,
                    STACK_MAX_IDS)
 
 

@@ -3,15 +3,20 @@
 Scalars (integers, pointers, probe ids) are i64 IR values; everything else (strings,
 tuples, buffers, records) is an i8* pointing at a zero-padded buffer laid out by the
 layout rule in pytrace/types.py.
+
+Imports no llvmlite at run time, so the builtins registry can name `Val` in its
+lowering functions without the front end loading LLVM.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from llvmlite import ir
+from typing import TYPE_CHECKING
 
 from pytrace.types import AggT, IntT, ProbeNameT, PtrT, Type
+
+if TYPE_CHECKING:
+    from llvmlite import ir
 
 
 def is_scalar(t: Type) -> bool:

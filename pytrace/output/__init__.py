@@ -29,12 +29,6 @@ class Output(Protocol):
     def lost(self, n: int) -> None: ...
     def warning(self, msg: str) -> None: ...
     def time(self, text: str) -> None: ...
-    def cat(self, text: str) -> None: ...
-    def join(self, text: str) -> None: ...
-    def syscall(self, text: str) -> None: ...
-    def runtime_error(
-        self, kind: str, msg: str, filename: str = "", line: int = 0, col: int = 0
-    ) -> None: ...
     def flush(self) -> None: ...
 
 
@@ -88,22 +82,6 @@ class TextOutput:
     def time(self, text: str) -> None:
         self.stream.write(text)
 
-    def cat(self, text: str) -> None:
-        self.stream.write(text)
-
-    def join(self, text: str) -> None:
-        self.stream.write(text + "\n")
-
-    def syscall(self, text: str) -> None:
-        self.stream.write(text)
-
-    def runtime_error(
-        self, kind: str, msg: str, filename: str = "", line: int = 0, col: int = 0
-    ) -> None:
-        where = f"{filename}:{line}:{col}: " if filename else ""
-        level = "WARNING" if kind in ("warnf", "helper_error") else "ERROR"
-        self.err.write(f"{where}{level}: {msg}\n")
-
     def flush(self) -> None:
         self.stream.flush()
         self.err.flush()
@@ -144,20 +122,6 @@ class JsonOutput:
 
     def time(self, text: str) -> None:
         self.stream.write(jsonout.text_record("time", text))
-
-    def cat(self, text: str) -> None:
-        self.stream.write(jsonout.text_record("cat", text))
-
-    def join(self, text: str) -> None:
-        self.stream.write(jsonout.text_record("join", text))
-
-    def syscall(self, text: str) -> None:
-        self.stream.write(jsonout.text_record("syscall", text))
-
-    def runtime_error(
-        self, kind: str, msg: str, filename: str = "", line: int = 0, col: int = 0
-    ) -> None:
-        self.stream.write(jsonout.error_record(kind, msg, filename, line, col))
 
     def flush(self) -> None:
         self.stream.flush()

@@ -160,7 +160,8 @@ def session_stopping(session: Any) -> Callable[[], bool]:
     def stopping() -> bool:
         if session.stop.requested:
             return True
-        ring = getattr(session, "ring", None)
+        group = getattr(session, "group", None)
+        ring = getattr(group, "ring", None) if group is not None else getattr(session, "ring", None)
         return bool(exit_ids) and ring is not None and ring.pending(exit_ids)
 
     return stopping

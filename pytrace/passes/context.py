@@ -10,6 +10,7 @@ from pytrace.options import Options
 from pytrace.probes.target import ProbeTarget
 from pytrace.source import Source, Span
 from pytrace.types import Type
+from pytrace.typetable import TypeTable
 
 
 @dataclass(slots=True)
@@ -26,6 +27,7 @@ class MapInfo:
     value_type: Type
     span: Span
     multi_key: bool = False
+    key_names: tuple[str, ...] = ()  # label names from the first keyed access (keynames.py)
 
 
 @dataclass(slots=True)
@@ -55,14 +57,22 @@ class CheckedProgram:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     defines: dict[str, str] = field(default_factory=dict)
     # Added by the passes (compatible additions):
-    # constants: the value of every PositionalParam, PositionalCount, Sizeof and
-    #   #define'd Identifier node (int or str; the node's type says which).
+    # constants: the value of every PositionalParam, PositionalCount, Sizeof, Offsetof
+    #   and #define'd Identifier node (int or str; the node's type says which).
     constants: dict[nodes.Node, int | str] = field(default_factory=dict)
     constants_by_name: dict[str, int | str] = field(default_factory=dict)  # #define values
-    # builtins: Identifier/Call nodes -> the builtins registry entry name they resolve to.
-    builtins: dict[nodes.Node, str] = field(default_factory=dict)
+    # formats: the format string of every printf/system/cat/time call (a literal or a
+    #   #define'd name), resolved by the printf pass; codegen reads only these.
+    formats: dict[nodes.Node, str] = field(default_factory=dict)
     config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
+    # type_table: named C types (the program's C definitions, then kernel BTF);
+    # headers: the C headers the preamble included (compile-cache dependencies).
+    type_table: TypeTable = field(default_factory=TypeTable)
+    # constant_types: the type of a constant that is not a plain int or string (an enum
+    #   value named in the program).
+    constant_types: dict[nodes.Node, Type] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
 
     def type_of(self, node: nodes.Node) -> Type:
         return self.types[node]

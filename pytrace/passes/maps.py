@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytrace import nodes
+from pytrace import builtins, nodes
 from pytrace.diagnostics import Diagnostics
+from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots
 from pytrace.source import Span
@@ -39,6 +40,7 @@ class MapUses:
     multi: bool = False
     span: Span | None = None
     used: list[nodes.Node] = field(default_factory=list)
+    names: tuple[str, ...] = ()  # label names from the first keyed access
 
 
 class MapCollector:
@@ -57,14 +59,34 @@ class MapCollector:
             return
         if isinstance(node, nodes.MapRef):
             self.use(node)
-        elif isinstance(node, nodes.Call) and node.name in KEYED_CALLS and len(node.args) == 2 \
-                and isinstance(node.args[0], nodes.MapRef) and not node.args[0].keys:
-            self.uses.setdefault(node.args[0].name, MapUses()).used.append(node.args[0])
-            self.check_keys(node.args[0].name, [node.args[1]], node.span)
-            self.visit(node.args[1])
+            return
+        if isinstance(node, nodes.For) and isinstance(node.iterable, nodes.MapRef):
+            self.whole(node.iterable)
+            self.visit(node.body)
+            return
+        if isinstance(node, nodes.Call) and self.map_call(node):
             return
         for child in children(node):
             self.visit(child)
+
+    def map_call(self, call: nodes.Call) -> bool:
+        """A call whose first argument is a map without keys (`clear(@m)`, `delete(@m, k)`);
+        False when the call is not one of those."""
+        entry = builtins.function(call.name)
+        first = call.args[0] if call.args else None
+        if entry is None or not entry.map_arg or not isinstance(first, nodes.MapRef) \
+                or first.keys:
+            return False
+        if call.name in KEYED_CALLS and len(call.args) == 2:
+            self.uses.setdefault(first.name, MapUses()).used.append(first)
+            self.check_keys(first.name, [call.args[1]], call.span)
+        elif call.name == "delete":
+            self.use(first, call.span)  # delete(@m): the element of a map without keys
+        else:
+            self.whole(first)
+        for arg in call.args[1:]:
+            self.visit(arg)
+        return True
 
     def define(self, m: nodes.MapRef) -> None:
         info = self.uses.setdefault(m.name, MapUses())
@@ -91,10 +113,14 @@ class MapCollector:
         elif info.keys:
             self.key_mismatch(m.name, [], info.keys, m.span)
 
-    def use(self, m: nodes.MapRef) -> None:
+    def use(self, m: nodes.MapRef, span: Span | None = None) -> None:
+        """A read of one element: its keys must match the map's (none for `@m`)."""
         self.uses.setdefault(m.name, MapUses()).used.append(m)
-        if m.keys:
-            self.check_keys(m.name, m.keys, m.span)
+        self.check_keys(m.name, m.keys, span or m.span)
+
+    def whole(self, m: nodes.MapRef) -> None:
+        """The whole map as an argument (print(@m), clear(@m), for (... : @m))."""
+        self.uses.setdefault(m.name, MapUses()).used.append(m)
 
     def check_keys(self, name: str, keys: list[nodes.Expr], span: Span) -> None:
         info = self.uses.setdefault(name, MapUses())
@@ -106,6 +132,7 @@ class MapCollector:
             got = list(got[0].elems)  # @m[(a, b)] on a map declared @m[a, b]
         if info.keys is None:
             info.keys, info.multi = got, len(got) > 1
+            info.names = key_names(keys)
             return
         if len(got) != len(info.keys):
             self.key_mismatch(name, got, info.keys, span)
@@ -142,7 +169,8 @@ def run(cp: CheckedProgram) -> None:
             cp.diagnostics.error(f"Undefined map: {name}", first)
             continue
         cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
-                                info.span or Span(0, 0, 0, 0), multi_key=info.multi)
+                                info.span or Span(0, 0, 0, 0), multi_key=info.multi,
+                                key_names=info.names)
 
 
 def _same_agg_kind(a: object, b: object, kind: str) -> bool:

@@ -1,5 +1,6 @@
 """Pass 6: printf-style calls (printf, system, cat): a literal format whose conversions
-match the arguments in number and type."""
+match the arguments in number and type; time(): a literal format. Every resolved format
+is recorded in CheckedProgram.formats for codegen."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pytrace.builtins.base import UserFormatT, type_word
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.printf_format import FormatError, parse_format
-from pytrace.types import BufT, IntT, ProbeNameT, PtrT, StackT, StrT, SymT, Type
+from pytrace.types import BufT, EnumT, IntT, ProbeNameT, PtrT, StackT, StrT, SymT, Type
 
 FORMAT_CALLS = frozenset({"printf", "system", "cat"})
 STRINGLIKE = (StrT, ProbeNameT, StackT, SymT, UserFormatT)
@@ -20,7 +21,7 @@ def accepts(kind: str, t: Type | None) -> bool:
         return isinstance(t, IntT | PtrT)
     if kind == "buffer":
         return isinstance(t, BufT)
-    return isinstance(t, STRINGLIKE)
+    return isinstance(t, (*STRINGLIKE, EnumT))  # an enum's %s is its enumerator's name
 
 
 def format_text(cp: CheckedProgram, e: nodes.Expr) -> str | None:
@@ -40,6 +41,7 @@ def check_call(cp: CheckedProgram, call: nodes.Call) -> None:
         diags.error(f"{call.name}() expects a string literal ({type_word(t)} provided)",
                     call.span)
         return
+    cp.formats[call] = fmt
     try:
         convs = parse_format(fmt)
     except FormatError as err:
@@ -61,9 +63,21 @@ def check_call(cp: CheckedProgram, call: nodes.Call) -> None:
                         f"{conv.kind} ({type_word(t)} supplied)", call.span)
 
 
+def check_time(cp: CheckedProgram, call: nodes.Call) -> None:
+    if not call.args:
+        return  # the default format (the builtin's lowering knows it)
+    fmt = format_text(cp, call.args[0])
+    if fmt is None:
+        cp.diagnostics.error("time() expects a string literal as format", call.args[0].span)
+    else:
+        cp.formats[call] = fmt
+
+
 def run(cp: CheckedProgram) -> None:
     for checked in cp.probes:
         for root in probe_roots(checked.probe):
             for node in walk(root):
                 if isinstance(node, nodes.Call) and node.name in FORMAT_CALLS:
                     check_call(cp, node)
+                elif isinstance(node, nodes.Call) and node.name == "time":
+                    check_time(cp, node)

@@ -85,9 +85,13 @@ class Resolver:
             return
         entry = builtins.identifier(node.name)
         if entry is None:
+            found = self.cp.type_table.enumerator(node.name)
+            if found is not None:  # an enum value (the program's C enums, then BTF's)
+                self.cp.constants[node] = found[1]
+                self.cp.constant_types[node] = found[0]
+                return
             self.diags.error(f"Unknown identifier: '{node.name}'", node.span)
             return
-        self.cp.builtins[node] = entry.name
         check_kinds(node.name, node, entry, self.targets, self.diags, call=False)
 
     def call(self, node: nodes.Call) -> None:
@@ -95,7 +99,6 @@ class Resolver:
         if entry is None:
             self.diags.error(f"Unknown function: {node.name}", name_span(node))
         else:
-            self.cp.builtins[node] = entry.name
             if entry.unsafe and not self.cp.options.unsafe:
                 self.diags.error(f"{node.name}() is an unsafe function being used in safe mode",
                                  node.span, "run with --unsafe to allow it")

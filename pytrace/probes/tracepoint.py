@@ -26,12 +26,26 @@ _FIELD_RE = re.compile(
 _NAME_RE = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(?P<len>[^\]]*)\])?\s*$")
 
 
+NOT_ROOT = ("pytrace currently only supports running as the root user "
+            "(or with CAP_BPF and CAP_PERFMON)")
+
+
 @lru_cache(maxsize=8)
 def all_tracepoints(tracefs: str = DEFAULT_TRACEFS) -> tuple[str, ...]:
     """Every 'category:event' under <tracefs>/events, sorted."""
     root = os.path.join(tracefs, "events")
+    if tracefs == DEFAULT_TRACEFS and not os.path.isdir(root) and os.geteuid() == 0:
+        from pytrace.runtime.errors import RuntimeFailure
+        from pytrace.runtime.tracefs import tracefs_root
+
+        try:  # root: mount tracefs where it belongs, as the runtime would
+            root = os.path.join(tracefs_root(), "events")
+        except RuntimeFailure as e:
+            raise ProbeError(str(e)) from None
     try:
         cats = os.listdir(root)
+    except PermissionError:
+        raise ProbeError(f"cannot read tracepoints from {root}: {NOT_ROOT}") from None
     except OSError as e:
         raise ProbeError(f"cannot read tracepoints from {root}: {e.strerror}",
                          "is tracefs mounted? (mount -t tracefs none /sys/kernel/tracing)") from None

@@ -4,34 +4,35 @@ against one set of shared maps, each entry with its own ring buffer.
 Design (see docs/architecture.md, "REPL"): an entry is compiled together with the text
 of every earlier successful entry, so map types unify exactly as in the saved script
 and a conflicting use is an ordinary located diagnostic; only the new entry's programs
-are loaded. User maps are shared by name in one LoadedObject; the entry's internal maps
-(`__ringbuf`, `__lost`, `__globals`, …) are renamed per entry so each entry gets its own
-ring buffer, decoded with its own Resources (event ids never collide). A failed entry
-closes every program and map it created.
+are loaded. Each entry is one program group of the runtime Engine (the same engine and
+record dispatcher as the CLI): user maps are shared by name, the entry's internal maps
+(`__ringbuf`, `__lost`, `__globals`, …) are private to it, and a failed entry closes
+every program and map it created.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import struct
+import io
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO, cast
 
 from pytrace.diagnostics import CompileError, Diagnostic, render_all
-from pytrace.resources import BpfObject, EventSpec, MapSpec, Resources
-from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test
+from pytrace.output import TextOutput
+from pytrace.resources import BpfObject, MapSpec
+from pytrace.runtime.engine import Engine, Group
+from pytrace.runtime.engine import private_maps as _suffix_internal  # noqa: F401 (tests)
 from pytrace.runtime.errors import RuntimeFailure
-from pytrace.runtime.loader import LoadedObject, LoadedProgram
-from pytrace.runtime.ringbuf import RingBuffer
-from pytrace.runtime.symbols import STACKS_MAP, Symbolizer, session_symbolizer
 from pytrace.source import Source, Span
 from pytrace.values import MapSnapshot
 
+if TYPE_CHECKING:
+    from pytrace.api.maps import Maps
+
 Emit = Callable[[str], None]
-EMPTY = BpfObject(b"", Resources())
 
 
 class EntryError(Exception):
@@ -40,43 +41,23 @@ class EntryError(Exception):
 
 @dataclass
 class Entry:
-    """One successfully entered program: its probes, ring buffer and Resources."""
+    """One successfully entered program: its text and its program group."""
 
     id: int
     text: str
-    resources: Resources
-    programs: list[LoadedProgram]
-    attachments: list[Attachment] = field(default_factory=list)
-    ring: RingBuffer | None = None
-    lost_seen: int = 0
-    live: bool = True
+    group: Group
+
+    @property
+    def live(self) -> bool:
+        return self.group.live
 
     @property
     def attach_points(self) -> list[str]:
-        return [p.spec.name for p in self.programs]
+        return [p.spec.name for p in self.group.programs]
 
     def events(self) -> int:
         """How many times this entry's programs ran (0 without BPF stats)."""
-        from pytrace.runtime.syscalls import prog_stats
-
-        total = 0
-        for p in self.programs:
-            try:
-                total += prog_stats(p.fd)[1]
-            except OSError:
-                pass
-        return total
-
-
-def _suffix_internal(res: Resources, tag: str) -> Resources:
-    """Rename the internal maps (`__…`) so this entry's do not clash with others'."""
-    def rename(name: str) -> str:
-        shared = name == STACKS_MAP  # stack ids in shared user maps index one stack map
-        return f"{name}.{tag}" if name.startswith("__") and not shared else name
-
-    maps = tuple(dataclasses.replace(m, name=rename(m.name)) for m in res.maps)
-    return dataclasses.replace(res, maps=maps, ringbuf_map=rename(res.ringbuf_map),
-                               lost_map=rename(res.lost_map))
+        return self.group.runs()
 
 
 def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
@@ -120,27 +101,50 @@ class RateLimiter:
         return note
 
 
+class _Screen(io.TextIOBase):
+    """A text stream onto the REPL's screen: each write goes above the prompt, rate
+    limited (the lines over the limit are counted and reported)."""
+
+    def __init__(self, emit: Emit, limiter: RateLimiter, limited: bool) -> None:
+        self.emit, self.limiter, self.limited = emit, limiter, limited
+
+    def write(self, text: str) -> int:
+        if text and (not self.limited or self.limiter.admit()):
+            self.emit(text)
+        return len(text)
+
+
 class ReplSession:
-    """Everything live in one REPL: shared maps, entries, and the ring-buffer poller."""
+    """Everything live in one REPL: an Engine (shared maps, one group per entry), and the
+    thread polling the entries' ring buffers."""
 
     def __init__(self, emit: Emit, options_params: Sequence[str] = ()) -> None:
-        self.zeroed: set[str] = set()  # maps zero()ed since their last clear()
         self.emit = emit  # writes text above the prompt
         self.params = list(options_params)
         self.entries: list[Entry] = []
         self.texts: list[str] = []  # every successful entry, for .save and recompiles
         self.blocks = 0  # probe blocks in self.texts
         self._new_blocks = 0
-        self.map_specs: dict[str, MapSpec] = {}
-        self.resources = Resources()  # the newest combined Resources (probe names, maps)
-        self.loaded = LoadedObject(EMPTY, load_probes=False)
-        self.lock = threading.RLock()
         self.limiter = RateLimiter()
-        self.start_ns = time.monotonic_ns()
-        self.symbolizer: Symbolizer | None = None
+        # probe output is rate limited; notices (lost events, warnings) always shown
+        self.output = TextOutput(cast(TextIO, _Screen(emit, self.limiter, True)),
+                                 cast(TextIO, _Screen(emit, self.limiter, False)), quiet=True)
+        self.engine = Engine(self.output)
+        self.lock = self.engine.lock
         self._stats_fd = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @property
+    def map_specs(self) -> dict[str, MapSpec]:
+        return self.engine.map_specs
+
+    @property
+    def maps(self) -> Maps:
+        """The session's user maps as the Python API's live MapViews."""
+        from pytrace.api.maps import Maps
+
+        return Maps(self.engine)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -162,12 +166,12 @@ class ReplSession:
         with self.lock:
             for e in self.entries:
                 if e.live:
-                    for p in e.programs:
-                        if p.spec.kind == "END":
-                            run_test(p.fd)
-            self._drain_all()
-            self._detach_all()
-            return [s for s in (self.snapshot(n) for n in sorted(self.map_specs)) if not s.empty]
+                    self.engine.run(e.group, "END")
+            self.engine.drain_all()
+            for e in self.entries:
+                if e.live:
+                    self.engine.detach(e.group)
+            return self.engine.snapshots()
 
     def close(self) -> None:
         """Stop the poller and release every fd (idempotent)."""
@@ -175,24 +179,12 @@ class ReplSession:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
-        with self.lock:
-            self._detach_all()
-            for e in self.entries:
-                if e.ring is not None:
-                    e.ring.close()
-                    e.ring = None
-            self.loaded.close()
+        self.engine.close()
         if self._stats_fd >= 0:
             from pytrace.runtime.syscalls import close_fd
 
             close_fd(self._stats_fd)
             self._stats_fd = -1
-
-    def _detach_all(self) -> None:
-        detach_all([a for e in self.entries for a in e.attachments])
-        for e in self.entries:
-            e.attachments = []
-            e.live = False
 
     # ------------------------------------------------------------ entries
     def compile(self, text: str, name: str = "stdin") -> tuple[BpfObject, int, str]:
@@ -228,64 +220,24 @@ class ReplSession:
         with self.lock:
             obj, skip, warnings = self.compile(text, name)
             eid = (self.entries[-1].id + 1) if self.entries else 1
-            res = _suffix_internal(obj.resources, f"e{eid}")
-            self._check_shapes(res)
-            probes = [p for p in res.probes if p.index >= skip]
-            before_maps = set(self.loaded.map_names())
-            entry = Entry(eid, text, res, [])
             try:
-                entry.programs = self.loaded.load_programs(obj.elf, probes, res.maps)
-                self._write_global(res, 0, self.start_ns)
-                rb = res.map(res.ringbuf_map)
-                entry.ring = RingBuffer(self.loaded.map_fd(rb.name), rb.max_entries)
-                entry.attachments = attach_all(p for p in entry.programs
-                                               if p.spec.kind not in ("BEGIN", "END"))
+                group = self.engine.add(obj, first_probe=skip, tag=f"e{eid}",
+                                        on_exit=self._exited)
             except (RuntimeFailure, OSError) as exc:
-                self._undo(entry, before_maps)
                 raise EntryError(f"ERROR: {exc}\n") from None
-            except BaseException:
-                self._undo(entry, before_maps)
-                raise
+            entry = Entry(eid, text, group)
             self.entries.append(entry)
             self.texts.append(text)
             self.blocks = self._new_blocks
-            self.resources = res
-            if self.symbolizer is None and STACKS_MAP in self.loaded.map_names():
-                self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
-            for m in res.maps:
-                if m.is_user:
-                    self.map_specs[m.name] = m
-            for p in entry.programs:
-                if p.spec.kind == "BEGIN":
-                    run_test(p.fd)
+            self.engine.run(group, "BEGIN")
             return entry, warnings
 
-    def _check_shapes(self, res: Resources) -> None:
-        for m in res.maps:
-            old = self.map_specs.get(m.name)
-            if old is not None and (old.kind, old.key_size, old.value_size) != (
-                    m.kind, m.key_size, m.value_size):
-                raise EntryError(f"ERROR: map {m.name} already exists with a different key or "
-                                 "value size\n")
-
-    def _undo(self, entry: Entry, before_maps: set[str]) -> None:
-        detach_all(entry.attachments)
-        entry.attachments = []
-        if entry.ring is not None:
-            entry.ring.close()
-        self.loaded.unload(entry.programs)
-        fds: dict[str, int] = self.loaded._map_fds  # noqa: SLF001 - loader has no removal API
-        for name in set(fds) - before_maps:
-            from pytrace.runtime.syscalls import close_fd
-
-            close_fd(fds.pop(name))
-            self.loaded.specs.pop(name, None)
-
-    def _write_global(self, res: Resources, index: int, value: int) -> None:
-        name = next((m.name for m in res.maps if m.name.startswith("__globals")), None)
-        if name is not None:
-            bpfmaps.update(self.loaded.map_fd(name), res.map(name), struct.pack("<I", index),
-                           struct.pack("<Q", value))
+    def _exited(self, group: Group, code: int) -> None:
+        """exit() in an entry detaches that entry only."""
+        entry = next((e for e in self.entries if e.group is group), None)
+        if entry is not None and entry.live:
+            self.engine.retire(group)
+            self.emit(f"probe {entry.id} called exit(): detached\n")
 
     def entry(self, eid: int) -> Entry | None:
         return next((e for e in self.entries if e.id == eid), None)
@@ -296,35 +248,25 @@ class ReplSession:
             e = self.entry(eid)
             if e is None or not e.live:
                 raise KeyError(eid)
-            detach_all(e.attachments)
-            e.attachments = []
-            e.live = False
-            self._drain(e)
+            self.engine.retire(e.group)
             return e
 
     # ------------------------------------------------------------ maps
     def map_names(self) -> list[str]:
-        return sorted(self.map_specs)
+        return self.engine.map_names()
 
     def snapshot(self, name: str) -> MapSnapshot:
         """Read and decode a user map now; KeyError if the session has no such map."""
-        from pytrace.runtime.decode import snapshot
-
-        spec = self.map_specs[name]
-        raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
-        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer, name in self.zeroed)
+        return self.engine.snapshot(name)
 
     def clear(self, name: str) -> None:
-        self.zeroed.discard(name)
-        spec = self.map_specs[name]
-        bpfmaps.clear(self.loaded.map_fd(name), spec)
+        self.engine.clear(name)
 
     # ------------------------------------------------------------ ring buffers
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                with self.lock:
-                    n = self._drain_all()
+                n = self.engine.drain_all(limit=4096)
             except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
                 self.emit(f"ERROR: while reading probe output: {exc}\n")
                 n = 0
@@ -333,60 +275,3 @@ class ReplSession:
                 self.emit(note)
             if not n:
                 self._stop.wait(0.05)
-
-    def _drain_all(self) -> int:
-        return sum(self._drain(e) for e in self.entries)
-
-    def _drain(self, e: Entry) -> int:
-        if e.ring is None:
-            return 0
-        records = e.ring.drain(limit=4096)
-        for raw in records:
-            self._handle(e, memoryview(raw))
-        lost = bpfmaps.read_lost(self.loaded.map_fd(e.resources.lost_map))
-        if lost > e.lost_seen:
-            self.emit(f"Lost {lost - e.lost_seen} events\n")
-            e.lost_seen = lost
-        return len(records)
-
-    def _handle(self, e: Entry, rec: memoryview) -> None:
-        from pytrace.runtime.decode import decode_value
-
-        if len(rec) < 8:
-            return
-        eid = int.from_bytes(rec[:8], "little")
-        if eid >= len(e.resources.events):
-            return
-        ev: EventSpec = e.resources.events[eid]
-        names = e.resources.probe_names
-        args = [decode_value(f.type, rec, f.offset, names, self.symbolizer) for f in ev.args]
-        if ev.kind == "printf":
-            from pytrace.printf_format import format_printf
-
-            self._show(format_printf(ev.fmt, args))
-        elif ev.kind == "print_value":
-            from pytrace.output.text import format_value
-
-            self._show(format_value(args[0]) + "\n")
-        elif ev.kind == "print_map" and ev.map_name in self.map_specs:
-            from pytrace.output.text import format_map
-
-            top = int(args[0]) if args else 0  # type: ignore[call-overload]
-            div = int(args[1]) if len(args) > 1 else 1  # type: ignore[call-overload]
-            self._show(format_map(self.snapshot(ev.map_name), top, div or 1))
-        elif ev.kind in ("clear", "zero") and ev.map_name in self.map_specs:
-            spec = self.map_specs[ev.map_name]
-            fn = bpfmaps.clear if ev.kind == "clear" else bpfmaps.zero
-            fn(self.loaded.map_fd(ev.map_name), spec)
-            (self.zeroed.add if ev.kind == "zero" else self.zeroed.discard)(ev.map_name)
-        elif ev.kind == "time":
-            self._show(time.strftime(ev.fmt))
-        elif ev.kind == "exit" and e.live:
-            detach_all(e.attachments)
-            e.attachments = []
-            e.live = False
-            self.emit(f"probe {e.id} called exit(): detached\n")
-
-    def _show(self, text: str) -> None:
-        if self.limiter.admit():
-            self.emit(text)

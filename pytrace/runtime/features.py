@@ -42,10 +42,9 @@ def check_privileges() -> None:
     has_admin = bool(caps >> CAP_SYS_ADMIN & 1)
     missing = [name for bit, name in ((CAP_BPF, "CAP_BPF"), (CAP_PERFMON, "CAP_PERFMON"))
                if not (caps >> bit & 1) and not has_admin]
-    if missing:
-        who = "not running as root" if os.geteuid() != 0 else "running as root"
-        raise PrivilegeError(f"pytrace needs root privileges: {who} and missing "
-                             f"{' and '.join(missing)}")
+    if missing:  # bpftrace's words, and what would be enough
+        raise PrivilegeError("pytrace currently only supports running as the root user "
+                             f"(or with CAP_BPF and CAP_PERFMON; missing {' and '.join(missing)})")
     tracefs_root()
 
 

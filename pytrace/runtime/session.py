@@ -1,40 +1,31 @@
-"""The tracing session loop: load, run BEGIN, attach, poll the ring buffer, stop,
-run END, print maps, and release every fd on any exit.
+"""One program's tracing session: one program group on an Engine — load, attach, run
+BEGIN, poll the ring buffer, stop, run END, show the maps, and release every fd on any
+exit. The one run loop under the CLI (`run_session`) and the Python API
+(`pytrace.Session`, which gives it an event-collecting output).
 
 Works from a BpfObject (ELF + Resources) only; never sees the AST.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
-import struct
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 from pytrace.output.guard import guard_output, session_stopping
-from pytrace.resources import BpfObject, EventSpec, Resources
-from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import (
-    Attachment,
-    attach_all,
-    detach_all,
-    release_in_background,
-    run_test,
-    stop_all,
-)
+from pytrace.resources import BpfObject, Resources
+from pytrace.runtime.attach import release_in_background, stop_all
 from pytrace.runtime.child import Child, PidWatch
-from pytrace.runtime.decode import decode_value, snapshot
-from pytrace.runtime.errors import RuntimeFailure
+from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.features import check_privileges, check_probe_kind
-from pytrace.runtime.loader import LoadedObject, LoadedProgram
-from pytrace.runtime.ringbuf import RingBuffer
-from pytrace.runtime.symbols import Symbolizer, session_symbolizer
+from pytrace.runtime.loader import LoadedObject
 
-GLOBAL_START_NS = 0
-GLOBAL_CPID = 1
+POLL_SECONDS = 0.2
 
 
 @dataclass(slots=True)
@@ -46,76 +37,90 @@ class _Stop:
 
 @dataclass
 class Session:
-    """Runs one compiled object. `output` implements pytrace.output.Output."""
+    """Runs one compiled object on an Engine. `output` implements pytrace.output.Output."""
 
     obj: BpfObject
     output: Any
     child: Child | None = None
-    watch: PidWatch | None = None  # -p PID: stop when it exits
-    loaded: LoadedObject | None = None
-    ring: RingBuffer | None = None
-    attachments: list[Attachment] = field(default_factory=list)
+    target_pid: int | None = None  # -p: uprobes/usdt attach to this process
+    engine: Engine | None = None
+    group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
-    _decoders: dict[int, Callable[[memoryview], list[object]]] = field(default_factory=dict)
-    symbolizer: Symbolizer | None = None
-    _lost_seen: int = 0
-    _full_warned: set[str] = field(default_factory=set)
-    _zeroed: set[str] = field(default_factory=set)  # maps zero()ed since their last clear()
-    _full_checked: float = 0.0
+    finished: bool = False
+    watch: PidWatch | None = None  # -p PID (no -c): the session stops when it exits
 
     @property
     def resources(self) -> Resources:
         return self.obj.resources
 
+    @property
+    def loaded(self) -> LoadedObject | None:
+        return self.engine.loaded if self.engine is not None else None
+
+    @property
+    def stopping(self) -> bool:
+        """exit(), a signal, a duration or the child's exit asked the program to stop."""
+        return self.stop.requested
+
     # ------------------------------------------------------------ setup
     def start(self) -> None:
-        """Load everything, run BEGIN, attach; raises RuntimeFailure on any problem."""
+        """Load everything, attach, run BEGIN; raises RuntimeFailure on any problem."""
         check_privileges()
         for kind in sorted({p.kind for p in self.resources.probes}):
             check_probe_kind(kind)
-        self.loaded = LoadedObject(self.obj)
-        self._write_global(GLOBAL_START_NS, time.monotonic_ns())
-        if self.child is not None:
-            self._write_global(GLOBAL_CPID, self.child.pid)
-        rb_spec = self.resources.map(self.resources.ringbuf_map)
-        self.ring = RingBuffer(self.loaded.map_fd(rb_spec.name), rb_spec.max_entries)
-        self.symbolizer = session_symbolizer(self.resources, self.loaded.map_fd)
-        self.symbolizer.give_up = lambda: self.stop.signals >= 2
-        progs = [p for p in self.loaded.programs if p.spec.kind not in ("BEGIN", "END")]
-        self.attachments = attach_all(progs, self.child.pid if self.child is not None else None)
+        self.engine = Engine(self.output)
+        child_pid = self.child.pid if self.child is not None else None
+        self.group = self.engine.add(self.obj, child_pid=child_pid,
+                                     target_pid=child_pid if child_pid is not None
+                                     else self.target_pid, on_exit=self._exit)
+        if self.engine.symbolizer is not None:
+            self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
+        if self.target_pid is not None and self.child is None and self.watch is None:
+            self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes))
-        for p in self._programs("BEGIN"):
-            run_test(p.fd)
+        self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
+        self.engine.drain(self.group)
+        if not self._has_live_probes() and self.child is None:
+            self.stop.requested = True  # BEGIN/END only: nothing will ever fire
 
-    def _programs(self, kind: str) -> list[LoadedProgram]:
-        assert self.loaded is not None
-        return [p for p in self.loaded.programs if p.spec.kind == kind]
-
-    def _write_global(self, index: int, value: int) -> None:
-        assert self.loaded is not None
-        spec = self.resources.map("__globals")
-        bpfmaps.update(self.loaded.map_fd("__globals"), spec, struct.pack("<I", index), struct.pack("<Q", value))
+    def _exit(self, group: Group, code: int) -> None:
+        if not self.stop.requested:
+            self.stop.code = code
+        self.stop.requested = True
 
     # ------------------------------------------------------------ loop
     def _has_live_probes(self) -> bool:
         return any(p.kind not in ("BEGIN", "END") for p in self.resources.probes)
 
-    def run(self) -> int:
-        """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code."""
-        assert self.ring is not None
-        self._handle(self.ring.drain())
-        if not self._has_live_probes() and self.child is None:
+    def step(self, timeout: float = POLL_SECONDS) -> bool:
+        """Wait up to `timeout` s for records and dispatch them; whether the program is
+        still running (False once exit(), a signal or the child's exit stopped it)."""
+        engine, group = self.engine, self.group
+        assert engine is not None and group is not None, "start() first"
+        if self.stop.requested:
+            return False
+        engine.wait(timeout)
+        engine.drain(group)
+        engine.check_full()
+        if (self.child is not None and self.child.exited()) or (
+                self.watch is not None and self.watch.exited()):
+            engine.drain(group)
             self.stop.requested = True
+        return not self.stop.requested
+
+    def run(self, duration: float | None = None) -> int:
+        """Poll until exit(), a signal, the child's exit or `duration` seconds; then
+        finish. Returns the exit code."""
+        deadline = None if duration is None else time.monotonic() + duration
         while not self.stop.requested:
-            self._handle(self.ring.poll(200))
-            self._report_lost()
-            self._check_full()
-            if (self.child is not None and self.child.exited()) or (
-                    self.watch is not None and self.watch.exited()):
-                self._handle(self.ring.drain())
-                break
+            wait = POLL_SECONDS
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            self.step(wait)
         return self.finish()
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
@@ -123,15 +128,20 @@ class Session:
         self.stop.signals += 1 if signum else 0
 
     def finish(self) -> int:
-        """Stop every probe, run END, drain, print the maps at exit."""
-        stop_all(self.attachments)  # programs stop now; close() releases the perf events
-        if self.loaded is not None and self.ring is not None:
-            for p in self._programs("END"):
-                run_test(p.fd)
-            self._handle(self.ring.drain())
-            self._report_lost()
-            self._check_full(force=True)
-            self.output.maps_at_exit(self._snapshots())
+        """Stop every probe, run END, drain, show the maps at exit (once; later calls
+        only return the exit code)."""
+        engine, group = self.engine, self.group
+        if engine is not None and group is not None and not self.finished:
+            self.finished = True
+            self.stop.requested = True
+            engine.stop(group)  # programs stop now; close() releases the perf events
+            engine.drain(group)  # records still in flight (after an exit(): dropped)
+            if group.dispatcher is not None:
+                group.dispatcher.exited = False  # END's own output is shown
+            engine.run(group, "END")
+            engine.drain(group)
+            engine.check_full(force=True)
+            self.output.maps_at_exit(engine.snapshots())
             self.output.flush()
         return self.stop.code
 
@@ -139,141 +149,63 @@ class Session:
         """Release every fd. in_background (for a process about to exit): the perf events,
         whose release costs the kernel one RCU grace period each, are released by a
         short-lived forked process, so the user does not wait for them."""
-        stop_all(self.attachments)
-        if in_background:
-            release_in_background(self.attachments)
-        detach_all(self.attachments)
-        self.attachments = []
-        if self.ring is not None:
-            self.ring.close()
-            self.ring = None
-        if self.loaded is not None:
-            self.loaded.close()
-            self.loaded = None
+        engine = self.engine
+        if engine is not None:
+            attachments = [a for g in engine.groups for a in g.attachments]
+            stop_all(attachments)
+            if in_background:
+                release_in_background(attachments)
+            engine.close()
+            self.engine = None
         if self.child is not None:
             self.child.kill()
         if self.watch is not None:
             self.watch.close()
 
-    # ------------------------------------------------------------ records
-    def _decoder(self, ev: EventSpec) -> Callable[[memoryview], list[object]]:
-        dec = self._decoders.get(ev.id)
-        if dec is None:
-            names = self.resources.probe_names
-            fields = ev.args
 
-            def dec(rec: memoryview) -> list[object]:
-                return [decode_value(f.type, rec, f.offset, names, self.symbolizer) for f in fields]
-
-            self._decoders[ev.id] = dec
-        return dec
-
-    def _handle(self, records: Sequence[bytes | memoryview]) -> None:
-        from pytrace.printf_format import format_printf  # once per batch, not per record
-
-        events = self.resources.events
-        out = self.output
-        for raw in records:
-            rec = memoryview(raw)
-            if len(rec) < 8:
-                continue
-            eid = int.from_bytes(rec[:8], "little")
-            if eid >= len(events):
-                continue
-            ev = events[eid]
-            kind = ev.kind
-            if kind == "printf":
-                out.printf(format_printf(ev.fmt, self._decoder(ev)(rec)))
-            elif kind == "print_value":
-                out.value(self._decoder(ev)(rec)[0], ev.args[0].type)
-            elif kind == "print_map":
-                vals = self._decoder(ev)(rec)
-                top = int(vals[0]) if vals else 0  # type: ignore[call-overload]
-                div = int(vals[1]) if len(vals) > 1 else 1  # type: ignore[call-overload]
-                snap = self._snapshot(ev.map_name)
-                if snap is not None:
-                    out.map(snap, top, div or 1)
-            elif kind in ("clear", "zero"):
-                self._map_op(kind, ev.map_name)
-            elif kind == "time":
-                out.time(time.strftime(ev.fmt))
-            elif kind == "exit":
-                if not self.stop.requested:
-                    code = self._decoder(ev)(rec)[0]
-                    self.stop.code = int(code) & 0xFF  # type: ignore[call-overload]
-                self.stop.requested = True
-
-    def _map_op(self, kind: str, name: str) -> None:
-        assert self.loaded is not None
-        if kind == "zero":
-            self._zeroed.add(name)
-        else:
-            self._zeroed.discard(name)
-        spec = self.resources.map(name)
-        fd = self.loaded.map_fd(name)
-        (bpfmaps.clear if kind == "clear" else bpfmaps.zero)(fd, spec)
-
-    def _snapshot(self, name: str):  # type: ignore[no-untyped-def]
-        assert self.loaded is not None
-        spec = self.resources.map(name)
-        raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
-        return snapshot(spec, raw, self.resources.probe_names, self.symbolizer, name in self._zeroed)
-
-    def _snapshots(self) -> list[Any]:
-        out = []
-        for spec in sorted((m for m in self.resources.maps if m.is_user), key=lambda m: m.name):
-            snap = self._snapshot(spec.name)
-            if not snap.empty:
-                out.append(snap)
-        return out
-
-    def _check_full(self, force: bool = False) -> None:
-        """Warn once per map that holds its maximum number of keys (at most once a second).
-
-        A full hash keeps updating existing keys in place; only new keys are dropped.
-        """
-        now = time.monotonic()
-        if self.loaded is None or (not force and now - self._full_checked < 1.0):
-            return
-        self._full_checked = now
-        for spec in self.resources.maps:
-            if not spec.is_user or spec.name in self._full_warned:
-                continue
-            if len(bpfmaps.keys(self.loaded.map_fd(spec.name), spec)) >= spec.max_entries:
-                self._full_warned.add(spec.name)
-                self.output.warning(
-                    f"Map {spec.name} is full ({spec.max_entries} keys): updates of existing "
-                    "keys continue, new keys are dropped"
-                )
-
-    def _report_lost(self) -> None:
-        if self.loaded is None:
-            return
-        lost = bpfmaps.read_lost(self.loaded.map_fd(self.resources.lost_map))
-        if lost > self._lost_seen:
-            self.output.lost(lost - self._lost_seen)
-            self._lost_seen = lost
-
-
-def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
-                exiting: bool = False, pid: int | None = None) -> int:
-    """Run a compiled object to completion with signal handling; always cleans up.
-
-    exiting: the caller exits right after (the CLI): release perf events in the background.
-    pid: the `-p` process; the session stops when it exits.
-    """
-    child = Child(child_argv) if child_argv else None
-    session = Session(obj, output, child, PidWatch(pid) if pid is not None else None)
-    guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+@contextlib.contextmanager
+def stop_on_signals(session: Session,
+                    signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """While inside: these signals ask the session to stop (the loop then finishes
+    cleanly) instead of raising KeyboardInterrupt. Outside the main thread, where Python
+    cannot set handlers, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.getsignal(s) for s in signums}
     for s in old:
         signal.signal(s, session.request_stop)
     try:
-        session.start()
-        return session.run()
-    except RuntimeFailure:
-        raise
+        yield
     finally:
-        session.close(in_background=exiting)
         for s, h in old.items():
             signal.signal(s, h)
+
+
+SessionHook = Callable[[Session], None]
+
+
+def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
+                exiting: bool = False, target_pid: int | None = None,
+                on_start: SessionHook | None = None, on_stop: SessionHook | None = None) -> int:
+    """Run a compiled object to completion with signal handling; always cleans up.
+
+    exiting: the caller exits right after (the CLI): release perf events in the background.
+    target_pid: -p PID.
+    on_start: called once the session has started (maps exist, probes attached), before
+      the loop; on_stop: called on every exit before any fd is closed (whether or not
+      on_start ran). `--prometheus` serves the maps between the two.
+    """
+    child = Child(child_argv) if child_argv else None
+    session = Session(obj, output, child, target_pid)
+    guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
+    with stop_on_signals(session):
+        try:
+            session.start()
+            if on_start is not None:
+                on_start(session)
+            return session.run()
+        finally:
+            if on_stop is not None:
+                on_stop(session)
+            session.close(in_background=exiting)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pytrace import nodes
 from pytrace.passes.resolve import param_value
 from pytrace.types import IntT, StrT
 
@@ -33,13 +32,6 @@ def test_defines(checked):
     assert cp.constants[first] == 16
 
 
-def test_builtins_recorded(checked):
-    cp = checked("BEGIN { @[pid] = count(); }")
-    names = sorted(cp.builtins.values())
-    assert names == ["count", "pid"]
-    assert all(isinstance(n, nodes.Identifier | nodes.Call) for n in cp.builtins)
-
-
 def test_unknown_identifier_and_function(errors):
     assert errors("BEGIN { print(foo); }") == [("Unknown identifier: 'foo'", (1, 15, 18))]
     assert errors("BEGIN { foo(); }") == [("Unknown function: foo", (1, 9, 12))]
@@ -67,7 +59,7 @@ def test_builtins_valid_in_their_kinds(checked):
 def test_unsafe(errors, checked):
     assert errors('BEGIN { system("ls"); }') == [
         ("system() is an unsafe function being used in safe mode", (1, 9, 21))]
-    checked('BEGIN { system("ls %d", 1); }', unsafe=True)
+    assert "unsafe" not in str(errors('BEGIN { system("ls %d", 1); }', unsafe=True))
     assert errors("t:syscalls:sys_enter_openat { signal(9); }")[0][0] == (
         "signal() is an unsafe function being used in safe mode")
 

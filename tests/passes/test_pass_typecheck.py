@@ -8,7 +8,7 @@ from pytrace.passes.walk import walk
 from pytrace.types import (
     AggT,
     ArrayT,
-    BufT,
+    BoolT,
     IntT,
     ProbeNameT,
     PtrT,
@@ -31,18 +31,17 @@ def stmt_types(cp: CheckedProgram, block: int = 0) -> list[Type | None]:
 
 def test_literals_and_builtins(checked):
     cp = checked('BEGIN { $a = 1; $b = "abc"; $c = true; $d = pid; $e = comm; $f = probe;'
-                 ' $h = username; $i = curtask; $j = kstack; $k = ustack(perf, 3);'
+                 ' $i = curtask; $j = kstack; $k = ustack(perf, 3);'
                  ' $l = nsecs; $m = cpid; }', has_child=True)
     v = {name: t for (b, name), t in cp.variables.items()}
     assert v["a"] == IntT(64, True)
     assert v["b"] == StrT(4)
-    assert v["c"] == IntT(64, True)
+    assert v["c"] == BoolT()  # true is a bool
     assert v["d"] == IntT(64, False)
     assert v["e"] == StrT(16)
     assert v["f"] == ProbeNameT()
-    assert v["h"] == StrT(64)
-    assert v["i"] == PtrT(StructT("struct task_struct"), user=False,
-                          ctype="struct task_struct *")
+    assert v["i"] == PtrT(StructT("struct task_struct"), ctype="struct task_struct *",
+                          kernel=True)
     assert v["j"] == StackT(True, 127, "bpftrace")
     assert v["k"] == StackT(False, 3, "perf")
     assert v["l"] == IntT(64, False) and v["m"] == IntT(64, False)
@@ -109,11 +108,10 @@ def test_args_field_missing_in_one_target(errors):
 
 def test_str_and_buf(checked):
     cp = checked("t:syscalls:sys_enter_openat { $a = str(args.filename);"
-                 " $b = str(args.filename, 4); $c = buf(args.filename, 8);"
+                 " $b = str(args.filename, 4);"
                  " $d = str($1); }", params=["hello"])
     assert cp.variables[(0, "a")] == StrT(64)
     assert cp.variables[(0, "b")] == StrT(5)
-    assert cp.variables[(0, "c")] == BufT(8)
     assert cp.variables[(0, "d")] == StrT(6)
 
 

@@ -216,3 +216,18 @@ def test_usdt_unknown_probe_lists_hint(usdt_prog: Path) -> None:
     assert r.returncode == 1
     assert "ERROR: USDT probe not found: " in r.stderr
     assert "did you mean: tick?" in r.stderr
+
+
+C_MANY_ARGS = r"""
+__attribute__((noinline)) long f8(long a, long b, long c, long d, long e, long f, long g,
+                                  long h) { return a + b + c + d + e + f + g + h; }
+int main(void) { volatile long s = 0; for (int i = 0; i < 3; i++) s += f8(1, 2, 3, 4, 5, 6, 70 + i, 80 + i); return 0; }
+"""
+
+
+def test_arguments_past_the_sixth_come_from_the_stack(tmp_path: Path) -> None:
+    prog = build(tmp_path, "many", C_MANY_ARGS)
+    r = pytrace("-e", f'uprobe:{prog}:f8 {{ printf("%d %d %d\\n", arg5, arg6, arg7); }}',
+                "-c", str(prog))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:3] == ["6 70 80", "6 71 81", "6 72 82"]

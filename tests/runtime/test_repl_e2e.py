@@ -47,6 +47,11 @@ def test_entries_share_maps_and_keep_their_own_events(session: tuple[ReplSession
     assert _wait(lambda: "one 1\n" in lines and "two x\n" in lines)
     assert s.snapshot("@shared").entries[0].value == 6
     assert [e.id for e in s.entries] == [1, 2]
+    shared = s.maps["@shared"]  # the Python API's view over the REPL's engine
+    assert shared[()] == 6
+    shared[()] = 41
+    s.add('BEGIN { printf("now %d\\n", @shared + 1); }')
+    assert _wait(lambda: "now 42\n" in lines)
 
 
 def test_conflicting_use_is_a_located_error_that_changes_nothing(
@@ -65,16 +70,16 @@ def test_failed_attach_leaks_no_maps_programs_or_fds(
         monkeypatch: pytest.MonkeyPatch) -> None:
     s, _ = session
     s.add("BEGIN { @kept = 1; }")
-    before = (open_fds(), s.map_names(), len(s.loaded.programs))
+    before = (open_fds(), s.map_names(), len(s.engine.loaded.programs))
 
-    def refuse(progs: object) -> list[object]:
+    def refuse(*args: object) -> list[object]:
         raise RuntimeFailure("refused for the test")
 
-    monkeypatch.setattr("pytrace.repl.session.attach_all", refuse)
+    monkeypatch.setattr("pytrace.runtime.engine.attach_all", refuse)
     with pytest.raises(EntryError, match="refused for the test"):
         s.add("tracepoint:syscalls:sys_enter_getppid { @leak_probe = count(); }")
-    assert (open_fds(), s.map_names(), len(s.loaded.programs)) == before
-    assert "@leak_probe" not in s.loaded.map_names()
+    assert (open_fds(), s.map_names(), len(s.engine.loaded.programs)) == before
+    assert "@leak_probe" not in s.engine.loaded.map_names()
 
 
 def test_detach_keeps_the_map_and_stops_counting(session: tuple[ReplSession, list[str]]) -> None:
@@ -88,6 +93,25 @@ def test_detach_keeps_the_map_and_stops_counting(session: tuple[ReplSession, lis
     counts = {e.key: e.value for e in s.snapshot("@repl_d").entries}
     assert counts[(os.getpid(),)] == 7
     assert not s.entries[0].live
+
+
+def test_detach_and_exit_release_the_entry_programs_and_ring_buffers(
+        session: tuple[ReplSession, list[str]], open_fds: Callable[[], int]) -> None:
+    s, lines = session
+    s.add("tracepoint:syscalls:sys_enter_getppid { @repl_kept[pid] = count(); }")
+    s.detach(1)
+    before = open_fds()
+    for _ in range(16):
+        e, _ = s.add("tracepoint:syscalls:sys_enter_getppid { @repl_kept[pid] = count(); }")
+        os.getppid()
+        s.detach(e.id)
+    assert open_fds() == before
+    e, _ = s.add("tracepoint:syscalls:sys_enter_getppid { exit(); }")
+    os.getppid()
+    assert _wait(lambda: not e.live and e.group.released)
+    assert open_fds() == before
+    assert f"probe {e.id} called exit(): detached\n" in lines
+    assert s.snapshot("@repl_kept").entries  # the shared map kept its contents
 
 
 # ---------------------------------------------------------------- the real terminal

@@ -2,7 +2,8 @@
 
 Workloads are small Python programs written to a tmp dir and started with `-c`, so the
 script ends when the workload does. Each renames itself (prctl) so its events can be
-told apart from the rest of the machine, and prints its pid.
+told apart from the rest of the machine, and writes its pid to a file (never to the
+stdout it shares with pytrace, where lines of the two processes could interleave).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ PRELUDE = """\
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 libc.prctl(15, sys.argv[1].encode(), 0, 0, 0)
-print(f"PID={os.getpid()}", flush=True)
+with open(sys.argv[2], "w") as _pidfile:
+    _pidfile.write(str(os.getpid()))
 """
 
 
@@ -31,13 +33,14 @@ def run_script(tmp_path: Path, name: str, comm: str, body: str, *args: str) -> t
     """Run scripts/NAME.bt with -c on a workload; (stdout, the workload's pid)."""
     wl = tmp_path / f"{comm}.py"
     wl.write_text(PRELUDE + body)
-    r = subprocess.run([sys.executable, "-m", "pytrace", "-c", f"{sys.executable} {wl} {comm}",
+    pidfile = tmp_path / f"{comm}.pid"
+    r = subprocess.run([sys.executable, "-m", "pytrace", "-c",
+                        f"{sys.executable} {wl} {comm} {pidfile}",
                         str(SCRIPTS / f"{name}.bt"), *args],
                        capture_output=True, text=True, timeout=120, env=ENV)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    pid = next(int(ln[4:]) for ln in r.stdout.splitlines() if ln.startswith("PID="))
-    return r.stdout, pid
+    return r.stdout, int(pidfile.read_text())
 
 
 def rows(out: str, first: str) -> list[list[str]]:
@@ -112,7 +115,7 @@ def test_opensnoop(tmp_path: Path) -> None:
 def test_syscount(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "syscount", "pt_sysc", "for _ in range(20000): os.getppid()\n")
     assert "Top 10 processes:" in out
-    counts = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@"))
+    counts = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@"))
     assert int(counts["@process[pt_sysc]"]) >= 20000
     assert int(counts["@syscall[110]"]) >= 20000  # getppid on x86_64
 
@@ -210,7 +213,7 @@ def test_sigsnoop(tmp_path: Path) -> None:
 def test_mallocbytes(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "mallocbytes", "pt_malloc",
                         "libc.malloc.restype = ctypes.c_void_p\nlibc.free(ctypes.c_void_p(libc.malloc(12345678)))\n")
-    sums = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@bytes["))
+    sums = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@bytes["))
     assert int(sums["@bytes[pt_malloc]"]) >= 12345678
     assert "@sizes:" in out
 
@@ -220,5 +223,5 @@ def test_errnos(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "errnos", "pt_errno",
                         f"for _ in range(3):\n    try:\n        os.open({missing!r}, 0)\n"
                         "    except OSError:\n        pass\n")
-    counts = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@errors["))
+    counts = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@errors["))
     assert counts["@errors[pt_errno, 257, 2]"] == "3"  # openat, ENOENT

@@ -12,7 +12,7 @@ import pytest
 from cbuild import build_c
 from harness import run
 
-from pytrace.codegen.stacks import PT_REGS, UsdtArg, parse_usdt_arg, parse_usdt_args
+from pytrace.codegen.usdt import PT_REGS, UsdtArg, parse_usdt_arg, parse_usdt_args
 
 PROG = r"""
 #include <sys/sdt.h>

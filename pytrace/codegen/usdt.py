@@ -1,7 +1,5 @@
-"""IR for kstack/ustack (bpf_get_stackid into a STACK_TRACE map), ksym/usym and usdt
-arguments (the stapsdt note's operand spec: register, memory at reg+off, constant).
-
-Registers its emitters into codegen.builtins when imported."""
+"""IR for usdt arguments: the stapsdt note's operand spec (a register, memory at
+register+offset, or a constant), read from the probe's pt_regs."""
 
 from __future__ import annotations
 
@@ -12,17 +10,15 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import nodes
-from pytrace.codegen import builtins
 from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I64, P8, c64
-from pytrace.codegen.maps import STACKS_MAP
+from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.values import Val
-from pytrace.types import IntT, StackT, SymT
+from pytrace.types import IntT
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
 
-BPF_F_USER_STACK = 256
 U64 = IntT(64, False)
 
 # x86_64 struct pt_regs offsets by 64-bit register name.
@@ -113,9 +109,9 @@ def emit_usdt_arg(p: ProgEmitter, n: int, node: nodes.Node) -> Val:
     try:
         args = parse_usdt_args(spec)
     except ValueError as exc:
-        raise builtins._err(str(exc), node) from None
+        raise CodegenError(str(exc), node) from None
     if n >= len(args):
-        raise builtins._err(f"arg{n} is not available: {p.target.name} has {len(args)} "
+        raise CodegenError(f"arg{n} is not available: {p.target.name} has {len(args)} "
                             "argument(s)", node)
     a = args[n]
     t = p.checked.types.get(node, U64)
@@ -129,43 +125,3 @@ def emit_usdt_arg(p: ProgEmitter, n: int, node: nodes.Node) -> Val:
     addr = p.b.inttoptr(p.b.add(reg, c64(a.offset)), P8)
     p.helper(h.PROBE_READ_USER, I64, [buf, ir.Constant(ir.IntType(32), a.size), addr])
     return Val(t, p.load_sized(buf, 0, a.size, a.signed))
-
-
-# ------------------------------------------------------------------ stacks
-def _stack(p: ProgEmitter, t: StackT) -> Val:
-    buf = p.alloca_buf(16)
-    stacks = p.map_ptr(p.gen.map_global(STACKS_MAP))
-    flags = 0 if t.kernel else BPF_F_USER_STACK
-    stack_id = p.helper(h.GET_STACKID, I64, [p.ctx, stacks, c64(flags)])
-    p.store64(stack_id, buf, 0)
-    p.store64(c64(0) if t.kernel else builtins.IDENTIFIERS["pid"](p).v, buf, 8)
-    return Val(t, buf)
-
-
-def _stack_call(kernel: bool):  # type: ignore[no-untyped-def]
-    def emit(p: ProgEmitter, e: nodes.Call) -> Val:
-        t = p.checked.types.get(e)
-        return _stack(p, t if isinstance(t, StackT) else StackT(kernel))
-
-    return emit
-
-
-def _sym_call(kernel: bool):  # type: ignore[no-untyped-def]
-    def emit(p: ProgEmitter, e: nodes.Call) -> Val:
-        if len(e.args) != 1:
-            raise builtins._err(f"{'ksym' if kernel else 'usym'}() takes one address", e)
-        addr = p.as_i64(p.expr(e.args[0]))
-        buf = p.alloca_buf(16)
-        p.store64(addr, buf, 0)
-        p.store64(c64(0) if kernel else builtins.IDENTIFIERS["pid"](p).v, buf, 8)
-        return Val(SymT(kernel), buf)
-
-    return emit
-
-
-builtins.IDENTIFIERS["kstack"] = lambda p: _stack(p, StackT(True))
-builtins.IDENTIFIERS["ustack"] = lambda p: _stack(p, StackT(False))
-builtins.CALLS["kstack"] = _stack_call(True)
-builtins.CALLS["ustack"] = _stack_call(False)
-builtins.CALLS["ksym"] = _sym_call(True)
-builtins.CALLS["usym"] = _sym_call(False)
