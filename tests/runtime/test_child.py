@@ -102,7 +102,7 @@ def test_cli_nonexistent_command_exits_nonzero(cmd: str) -> None:
                        capture_output=True, text=True, timeout=60, env=ENV)
     assert r.returncode != 0
     assert "hi" not in r.stdout
-    assert r.stderr.startswith("ERROR: Failed to fork child: path") and "Traceback" not in r.stderr
+    assert r.stderr.lower().startswith("error: failed to fork child: path") and "Traceback" not in r.stderr
 
 
 _HOLDER = textwrap.dedent("""
