@@ -25,6 +25,7 @@ from pytrace.runtime.errors import RuntimeFailure
 
 PR_SET_PDEATHSIG = 1
 GO = b"x"
+READY = b"r"
 KILL_GRACE_S = 1.0
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -45,13 +46,16 @@ def resolve_command(argv: Sequence[str]) -> str:
 
 
 def _child_main(path: str, argv: Sequence[str], go: int, err: int, parent: int) -> None:
-    """In the forked child: die with the parent, wait for the go-ahead, exec. Never returns."""
+    """In the forked child: die with the parent, say ready, wait for the go-ahead, exec.
+    Never returns. Its own syscalls before `ready` happen before any probe is attached
+    (the parent waits for it), so `/pid == cpid/` never counts them."""
     code = 1
     try:
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(s, signal.SIG_DFL)
         if _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
             os._exit(1)  # the parent is already gone (or cannot be followed)
+        os.write(err, READY)
         if os.read(go, 1) != GO:
             os._exit(1)  # the parent closed the pipe without a go-ahead: it failed
         os.close(go)
@@ -87,6 +91,9 @@ class Child:
         self._go = go_w
         self._err = err_r
         self.status: int | None = None
+        if os.read(err_r, 1) != READY:  # it died before it could follow us
+            self.kill()
+            raise RuntimeFailure(f"Failed to fork child for '{self.argv[0]}'")
 
     def release(self) -> None:
         """Let the command exec; RuntimeFailure when the exec failed."""

@@ -19,9 +19,15 @@ def _run_unread(program: str, sig: int | None, settle: float = 2.0) -> tuple[flo
     """(seconds from the signal (or from `settle`) to exit, exit code, stderr)."""
     r, w = os.pipe()
     p = subprocess.Popen([sys.executable, "-m", "pytrace", "-e", program], stdout=w,
-                         stderr=subprocess.PIPE, text=True, env=ENV)
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(ENV, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1"))
     os.close(w)
     try:
+        seen = b""
+        while b"__BPFTRACE_NOTIFY_PROBES_ATTACHED\n" not in seen:  # attached: stop reading
+            chunk = os.read(r, 1)
+            assert chunk, p.communicate()[1]
+            seen += chunk
         time.sleep(settle)  # the pipe is full long before this
         start = time.monotonic()
         if sig is not None:
