@@ -61,10 +61,10 @@ def _build_id() -> str:
 
 def file_deps(obj: BpfObject) -> Deps:
     """[path, inode, size, mtime] of every binary the probes attach to (uprobes, usdt)
-    and of every C header the program included."""
+    and of every file the program imports and every C header it included."""
     deps: Deps = []
     paths = [p.attach.get("path") for p in obj.resources.probes]
-    for path in [*paths, *obj.resources.headers]:
+    for path in [*paths, *obj.resources.imports, *obj.resources.headers]:
         if isinstance(path, str):
             try:
                 st = os.stat(path)
@@ -78,10 +78,16 @@ def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params),
                  repr(options.pid), repr(options.has_child), repr(options.unsafe), options.tracefs,
-                 repr(options.include_dirs), repr(options.include_files)):
+                 repr(options.probe_filter), options.mode, repr(sorted(options.config.items())),
+                 _import_key(source), repr(options.include_dirs), repr(options.include_files)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]
+
+
+def _import_key(source: Source) -> str:
+    """Relative imports of `-e` programs resolve from the working directory."""
+    return os.getcwd() if "import" in source.text else ""
 
 
 # ------------------------------------------------------------------ format

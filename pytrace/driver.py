@@ -31,18 +31,21 @@ class CompileResult:
     cached: bool = False
 
 
-def check_source(source: Source, options: Options) -> CheckedProgram:
-    """Parse and run every pass; raise CompileError with all errors of the failing stage."""
+def check_source(source: Source, options: Options,
+                 require_probe: bool = True) -> CheckedProgram:
+    """Parse and run every pass; raise CompileError with all errors of the failing stage.
+    require_probe: a program without probes is an error (the REPL checks definitions)."""
     from pytrace.cdefs.frontend import front
     from pytrace.parser import parse
     from pytrace.passes import check
 
     pre = front(source, options.include_dirs, options.include_files)
-    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source)
+    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source,
+                           require_probe)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
     checked = check(program, source, options, pre.types)
-    checked.headers = list(pre.headers)
+    checked.headers = list(pre.headers) + [h for h in checked.headers if h not in pre.headers]
     checked.diagnostics.extend(d for d in diags if not d.is_error)
     if checked.diagnostics.has_errors:
         raise CompileError(list(checked.diagnostics), source)
