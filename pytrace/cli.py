@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from pytrace import __version__
+from pytrace.options import Options
 
 USAGE = """\
 pytrace [options] filename [args...]
@@ -60,6 +61,19 @@ def _read_program(ns: argparse.Namespace) -> tuple[str, str, list[str]] | None:
         return path, f.read(), params
 
 
+def _options(ns: argparse.Namespace, words: list[str]) -> Options:
+    """Options from the flags, the words after the program and the environment."""
+    from pytrace.options import WARNINGS_DEFAULT, WARNINGS_HELPERS, WARNINGS_OFF, apply_environment
+    from pytrace.progargs import split_program_args
+
+    args = split_program_args(words)
+    level = WARNINGS_OFF if ns.no_warnings else WARNINGS_HELPERS if ns.helper_errors \
+        else WARNINGS_DEFAULT
+    options = Options(params=args.positional, pid=ns.pid, has_child=ns.command is not None,
+                      unsafe=ns.unsafe, named_params=args.named, warning_level=level)
+    return apply_environment(options)
+
+
 def _open_output(ns: argparse.Namespace) -> TextIO:
     if ns.output:
         return open(ns.output, "w", encoding="utf-8", errors="replace")
@@ -82,7 +96,6 @@ def _list(ns: argparse.Namespace) -> int:
 def _run(ns: argparse.Namespace) -> int:
     from pytrace.diagnostics import CompileError, render_all
     from pytrace.driver import compile_source
-    from pytrace.options import Options
     from pytrace.source import Source
 
     prog = _read_program(ns)
@@ -90,9 +103,13 @@ def _run(ns: argparse.Namespace) -> int:
         from pytrace.repl import start_repl
 
         return start_repl(ns)
-    name, text, params = prog
+    name, text, words = prog
     source = Source(name, text)
-    options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe)
+    try:
+        options = _options(ns, words)
+    except ValueError as exc:  # a bad BPFTRACE_* value or named parameter
+        sys.stderr.write(f"ERROR: {exc}\n")
+        return 1
     debug = tuple(("ast", "types", "ir", "ir-opt", "asm") if "all" in ns.debug else ns.debug)
     if not ns.dry_run:  # as bpftrace: no privileges, no compile (it also mounts tracefs)
         from pytrace.runtime.features import check_privileges

@@ -65,10 +65,19 @@ def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
     return deps
 
 
+def _pid_namespace() -> str:
+    """pid/tid read the namespace pytrace runs in: an object compiled in another one
+    must not be reused."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
-    for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
-                 repr(options.has_child), repr(options.unsafe), options.tracefs):
+    for part in (__version__, _build_id(), platform.release(), source.text, repr(options),
+                 _pid_namespace()):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]

@@ -17,6 +17,7 @@ RINGBUF_MAP = "__ringbuf"  # RINGBUF: every asynchronous record (printf, print, 
 LOST_MAP = "__lost"  # PERCPU_ARRAY[1] u64: records that could not be reserved
 GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOBAL_*)
 STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
+SCRATCH_MAP = "__scratch"  # PERCPU_ARRAY, one element per probe block: large values
 
 # __globals slots
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
@@ -36,8 +37,18 @@ class EventKind:
     ZERO = "zero"  # map_name
     EXIT = "exit"  # args[0]: the exit code
     TIME = "time"  # fmt (strftime)
+    CAT = "cat"  # fmt + args: the path of a file userspace prints
+    SYSTEM = "system"  # fmt + args: a command userspace runs (--unsafe)
+    JOIN = "join"  # args[0]: the joined strings (NUL-separated); fmt: the separator
+    ERRORF = "errorf"  # fmt + args, printed as a located ERROR (loc)
+    WARNF = "warnf"  # fmt + args, printed as a located WARNING (loc)
+    DEBUGF = "debugf"  # fmt + args, printed as a located DEBUG line (loc)
+    RUNTIME_ERROR = "runtime_error"  # fmt: the message (divide by zero ...); loc
+    HELPER_ERROR = "helper_error"  # fmt: the helper's name; args[0]: its return code; loc
 
-    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME)
+    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME, CAT, SYSTEM, JOIN,
+           ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR)
+    LOCATED = (ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR)
 
 
 class MapKind(IntEnum):
@@ -132,10 +143,27 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLoc:
+    """Where in the program a record was sent from (errorf, runtime warnings): enough
+    for userspace to print `FILE:LINE:COL-END: WARNING: ...`, the line and `~~~`."""
+
+    filename: str
+    line: int
+    col: int
+    end_col: int
+    text: str  # the source line
+
+    @property
+    def location(self) -> str:
+        return f"{self.filename}:{self.line}:{self.col}-{self.end_col}"
+
+
+@dataclass(frozen=True, slots=True)
 class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
     kind: one of EventKind (what each carries is written there).
+    loc: the source location, for EventKind.LOCATED kinds.
     """
 
     id: int
@@ -144,6 +172,7 @@ class EventSpec:
     args: tuple[FieldSpec, ...] = ()
     map_name: str = ""
     size: int = 8
+    loc: SourceLoc | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +185,14 @@ class Resources:
     globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
     config: tuple[tuple[str, str | int], ...] = ()
+    # How strings print: one that fills max_strlen bytes (NUL included) was truncated
+    # and gets the trailer. warnings: runtime warnings are shown (not --no-warnings).
+    max_strlen: int = 1024
+    str_trunc_trailer: str = ".."
+    warnings: bool = True
+    max_cat_bytes: int = 10240
+    # getopt() names the program reads: (name, type word, default, description)
+    named_params: tuple[tuple[str, str, str, str], ...] = ()
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

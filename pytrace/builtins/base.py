@@ -32,27 +32,8 @@ from pytrace.types import (
     SymT,
     TupleT,
     Type,
+    UserFormatT,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class UserFormatT(Type):
-    """A value stored raw in BPF and rendered in userspace.
-
-    kind: 'strftime' (u64 ns; fmt in `fmt`), 'inet' (ntop: u64 family + 16 address
-    bytes), 'macaddr' (6 bytes), 'strerror' (u64 errno), 'cgroup_path' (u64 id).
-    """
-
-    kind: str
-    payload: int = 8
-    fmt: str = ""
-
-    @property
-    def size(self) -> int:
-        return (self.payload + 7) & ~7
-
-    def __str__(self) -> str:
-        return self.kind
 
 
 class TypeContext(Protocol):

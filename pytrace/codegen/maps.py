@@ -18,6 +18,7 @@ from pytrace.resources import (
     GLOBALS_MAP,
     LOST_MAP,
     RINGBUF_MAP,
+    SCRATCH_MAP,
     STACKS_MAP,
     MapKind,
     MapSpec,
@@ -67,6 +68,12 @@ def internal_map_specs() -> list[MapSpec]:
         MapSpec(GLOBALS_MAP, map_symbol(GLOBALS_MAP), MapKind.ARRAY, 4, 8, GLOBAL_SLOTS, None,
                 IntT(64, False)),
     ]
+
+
+def scratch_map_spec(size: int, blocks: int) -> MapSpec:
+    """Per-CPU memory for large values (one element per probe block)."""
+    return MapSpec(SCRATCH_MAP, map_symbol(SCRATCH_MAP), MapKind.PERCPU_ARRAY, 4,
+                   max(8, size), blocks)
 
 
 def stack_map_spec() -> MapSpec:

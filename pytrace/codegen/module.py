@@ -16,6 +16,7 @@ from pytrace.codegen.llvm import DATA_LAYOUT, TRIPLE
 from pytrace.codegen.maps import (
     declare_map_global,
     internal_map_specs,
+    scratch_map_spec,
     stack_map_spec,
     user_map_spec,
 )
@@ -23,10 +24,18 @@ from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
-from pytrace.resources import MapSpec, ProbeSpec, Resources
+from pytrace.resources import SCRATCH_MAP, MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT
 
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
+
+
+def no_builtins(ir_text: str) -> str:
+    """Mark every function "no-builtins": LLVM must never turn a byte loop into a call
+    to memset/memcpy/bcmp/strlen, which BPF cannot make (the backend would abort)."""
+    return "\n".join(line.replace(") nounwind ", ') nounwind "no-builtins" ', 1)
+                     if line.startswith("define ") else line
+                     for line in ir_text.split("\n"))
 
 
 def possible_cpus() -> int:
@@ -62,6 +71,7 @@ class ModuleGen:
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
         self.probes: list[ProbeSpec] = []
+        self.scratch_size = 0  # the largest scratch element any function uses
         self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
                              for cp in checked.probes for root in probe_roots(cp.probe)
                              for n in walk(root))
@@ -69,6 +79,16 @@ class ModuleGen:
     def _add_map(self, spec: MapSpec) -> None:
         self.specs[spec.name] = spec
         self.globals[spec.name] = declare_map_global(self.module, spec)
+
+    def scratch_global(self) -> ir.GlobalVariable:
+        """The per-CPU scratch map (one element per probe block), declared on first use;
+        its value size is known once every function is built."""
+        if SCRATCH_MAP not in self.globals:
+            self.globals[SCRATCH_MAP] = declare_map_global(self.module, scratch_map_spec(0, 1))
+        return self.globals[SCRATCH_MAP]
+
+    def note_scratch(self, used: int) -> None:
+        self.scratch_size = max(self.scratch_size, used)
 
     def map_spec(self, name: str) -> MapSpec:
         return self.specs[name]
@@ -133,12 +153,16 @@ class ModuleGen:
                         em.emit_dispatch(cp.probe, group[1])
                 except StackOverflow as exc:
                     raise CodegenError(str(exc), cp.probe) from None
+                self.note_scratch(em.scratch_used)
                 self.probes.append(spec)
                 n += 1
+        if SCRATCH_MAP in self.globals:
+            self.specs[SCRATCH_MAP] = scratch_map_spec(self.scratch_size,
+                                                       max(1, len(self.checked.probes)))
         resources = Resources(
             maps=tuple(self.specs.values()),
             probes=tuple(self.probes),
             events=tuple(self.events.events),
             probe_names=tuple(self.probe_names),
         )
-        return str(self.module), resources
+        return no_builtins(str(self.module)), resources

@@ -30,7 +30,7 @@ from pytrace.resources import (
 )
 from pytrace.runtime import maps as bpfmaps
 from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
-from pytrace.runtime.decode import snapshot
+from pytrace.runtime.decode import StrFormat, snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
@@ -267,8 +267,10 @@ class Engine:
             raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
             # probe ids index the newest group's names: a REPL entry is compiled after
             # every earlier one, so its list extends theirs
-            names = self.groups[-1].resources.probe_names if self.groups else ()
-            return snapshot(spec, raw, names, self.symbolizer, name in self.zeroed)
+            res = self.groups[-1].resources if self.groups else None
+            names = res.probe_names if res is not None else ()
+            strings = StrFormat(res.max_strlen, res.str_trunc_trailer) if res else None
+            return snapshot(spec, raw, names, self.symbolizer, name in self.zeroed, strings)
 
     def snapshots(self) -> list[MapSnapshot]:
         """Every non-empty user map, by name."""
