@@ -23,6 +23,7 @@ SCRATCH_MAP = "__scratch"  # PERCPU_ARRAY, one element per probe block: large va
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
 GLOBAL_CPID = 1  # pid of the -c child (for `cpid`)
 GLOBAL_EXITING = 2  # set by exit(): every probe of the program does nothing from then on
+GLOBAL_TAI_OFFSET = 3  # CLOCK_TAI - CLOCK_BOOTTIME in ns at start (for `nsecs(sw_tai)`)
 GLOBAL_SLOTS = 4
 
 
@@ -45,9 +46,10 @@ class EventKind:
     DEBUGF = "debugf"  # fmt + args, printed as a located DEBUG line (loc)
     RUNTIME_ERROR = "runtime_error"  # fmt: the message (divide by zero ...); loc
     HELPER_ERROR = "helper_error"  # fmt: the helper's name; args[0]: its return code; loc
+    UNWATCH = "unwatch"  # args[0]: the address whose watchpoints userspace removes
 
     ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME, CAT, SYSTEM, JOIN,
-           ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR)
+           ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR, UNWATCH)
     LOCATED = (ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR)
 
 

@@ -229,6 +229,11 @@ class UserFormatT(Type):
     def size(self) -> int:
         return (self.payload + 7) & ~7
 
+    @property
+    def scalar(self) -> bool:
+        """Held in one register (every kind but ntop's family + address)."""
+        return self.payload <= 8
+
     def __str__(self) -> str:
         return {"strftime": "timestamp", "cgroup_path": "cgroup_path_t",
                 "macaddr": "macaddr_t"}.get(self.kind, self.kind if self.kind == "inet"

@@ -76,6 +76,7 @@ class Builtin:
     unsafe: needs --unsafe. aggregation: only as `@m[...] = f(...)`.
     map_arg: the first argument is a whole map (`clear(@m)`), not a value read.
     raw_args: the arguments are keywords/literals the rule reads itself (kstack(perf)).
+    out_arg: the index of a scratch-variable argument the call writes (find's result).
     emit: the lowering of `name` / `name(...)`; None when pytrace cannot compile it (the
       typecheck pass then refuses it with a located error).
     emit_into: an optional faster lowering straight into a destination buffer.
@@ -94,6 +95,7 @@ class Builtin:
     aggregation: bool = False
     map_arg: bool = False
     raw_args: bool = False
+    out_arg: int | None = None  # this argument is a variable the call assigns (find)
     emit: Emit | None = None
     emit_into: EmitInto | None = None
     update: Update | None = None

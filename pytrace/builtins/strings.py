@@ -217,15 +217,8 @@ def _strcap(p: ProgEmitter, e: nodes.Call) -> Val:
     return Val(I64, p.c64(cap))
 
 
-def _count_arg(p: ProgEmitter, e: nodes.Expr) -> int:
-    const = p.constant(e)
-    if const is not None:
-        return int(const.v.constant)
-    return int(e.value) if isinstance(e, nodes.Int) else 0
-
-
 def _strncmp(p: ProgEmitter, e: nodes.Call) -> Val:
-    n = _count_arg(p, e.args[2])
+    n = p.const_int(e.args[2])
     a, la = p.string_operand(e.args[0])
     b, lb = p.string_operand(e.args[1])
     same = p.str_equal_bufs(a, la, b, lb, n)
@@ -262,7 +255,7 @@ def _str_concat(p: ProgEmitter, e: nodes.Call) -> Val:
 
 
 def _memcmp(p: ProgEmitter, e: nodes.Call) -> Val:
-    n = _count_arg(p, e.args[2])
+    n = p.const_int(e.args[2])
     bufs = []
     for arg in e.args[:2]:
         t = p.type_of(arg)

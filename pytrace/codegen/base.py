@@ -263,6 +263,17 @@ class FnBase:
         asm = ir.InlineAsm(ir.FunctionType(I64, [I64]), "", "=r,0", side_effect=True)
         return self.b.inttoptr(self.b.call(asm, [self.b.ptrtoint(ptr, I64)]), P8)
 
+    def bswap(self, v: ir.Value, bits: int) -> ir.Value:
+        """The low `bits` of v with their bytes reversed (llvm.bswap, BPF's endian
+        instructions), zero-extended to i64."""
+        ty = ir.IntType(bits)
+        name = f"llvm.bswap.i{bits}"
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ty, [ty]), name)
+        out = self.b.call(fn, [v if bits == 64 else self.b.trunc(v, ty)])
+        return out if bits == 64 else self.b.zext(out, I64)
+
     def load8(self, ptr: ir.Value, index: ir.Value | int = 0) -> ir.Value:
         """The byte at ptr[index], zero-extended to i64."""
         at = self.b.gep(ptr, [c64(index) if isinstance(index, int) else index])

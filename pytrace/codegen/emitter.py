@@ -64,6 +64,7 @@ class ProgEmitter(FnBase):
         self.vars: dict[str, tuple[Type, ir.Value]] = {}
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
         self.scratch_key = block_index
+        self.discarded: nodes.Expr | None = None  # the expression statement being emitted
 
     def scratch_map(self) -> ir.GlobalVariable:
         return self.gen.scratch_global()
@@ -158,6 +159,26 @@ class ProgEmitter(FnBase):
         if fmt is None:
             raise CodegenError(f"internal: no format for {call.name}()", call)
         return fmt
+
+    def const_string(self, e: nodes.Expr) -> str:
+        """The text of a string literal argument (or of a string constant)."""
+        if isinstance(e, nodes.Str):
+            return e.value
+        value = self.checked.constants.get(e)
+        if isinstance(value, str):
+            return value
+        raise CodegenError("expected a string literal", e)
+
+    def const_int(self, e: nodes.Expr) -> int:
+        """The value of an integer literal argument (or of an integer constant)."""
+        if isinstance(e, nodes.Int):
+            return e.value
+        if isinstance(e, nodes.Unary) and e.op == "-":
+            return -self.const_int(e.operand)
+        value = self.checked.constants.get(e)
+        if isinstance(value, int):
+            return value
+        raise CodegenError("expected an integer literal", e)
 
     def probe_name_index(self, name: str) -> int:
         return self.gen.probe_name_index(name)
@@ -528,7 +549,9 @@ class ProgEmitter(FnBase):
         method(s)
 
     def s_ExprStmt(self, s: nodes.ExprStmt) -> None:
+        self.discarded = s.expr  # its value is not used (delete() warns when it fails)
         self.expr(s.expr)
+        self.discarded = None
 
     def s_Assign(self, s: nodes.Assign) -> None:
         if isinstance(s.target, nodes.MapRef):

@@ -103,9 +103,9 @@ class MapOps:
         fb = self.fb
         fb.helper(h.MAP_UPDATE_ELEM, I64, [fb.map_ptr(gv), key, value, c64(flags)])
 
-    def delete(self, gv: ir.GlobalVariable, key: ir.Value) -> None:
+    def delete(self, gv: ir.GlobalVariable, key: ir.Value) -> ir.Value:
         fb = self.fb
-        fb.helper(h.MAP_DELETE_ELEM, I64, [fb.map_ptr(gv), key])
+        return fb.helper(h.MAP_DELETE_ELEM, I64, [fb.map_ptr(gv), key])
 
     def array_slot(self, gv: ir.GlobalVariable, index: int) -> ir.Value:
         """Pointer to element `index` of an (per-CPU) array map; NULL-checked by caller."""

@@ -159,10 +159,16 @@ class ModuleGen:
         if SCRATCH_MAP in self.globals:
             self.specs[SCRATCH_MAP] = scratch_map_spec(self.scratch_size,
                                                        max(1, len(self.checked.probes)))
+        opts = self.checked.options
         resources = Resources(
             maps=tuple(self.specs.values()),
             probes=tuple(self.probes),
             events=tuple(self.events.events),
             probe_names=tuple(self.probe_names),
+            max_strlen=opts.max_strlen,
+            str_trunc_trailer=opts.str_trunc_trailer,
+            warnings=opts.warning_level > 0,
+            max_cat_bytes=opts.max_cat_bytes,
+            named_params=tuple(self.checked.named_params),
         )
         return no_builtins(str(self.module)), resources

@@ -63,6 +63,8 @@ class CheckedProgram:
     #   #define'd name), resolved by the printf pass; codegen reads only these.
     formats: dict[nodes.Node, str] = field(default_factory=dict)
     config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
+    # getopt() parameters the program reads: (name, type word, default text, description)
+    named_params: list[tuple[str, str, str, str]] = field(default_factory=list)
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
 
     def type_of(self, node: nodes.Node) -> Type:

@@ -46,6 +46,7 @@ class MapAccess(Protocol):
     def snapshot(self, name: str) -> MapSnapshot: ...
     def clear(self, name: str) -> None: ...
     def zero(self, name: str) -> None: ...
+    def unwatch(self, address: int) -> None: ...
 
 
 Decoder = Callable[[memoryview], list[object]]
@@ -170,6 +171,8 @@ class Dispatcher:
         elif kind == EventKind.JOIN:
             count, *parts = self._decoder(ev)(rec)
             sink.join(ev.fmt.join(str(p) for p in parts[:int(count)]))  # type: ignore[call-overload]
+        elif kind == EventKind.UNWATCH:
+            self.maps.unwatch(int(self._decoder(ev)(rec)[0]))  # type: ignore[call-overload]
         elif kind == EventKind.HELPER_ERROR and ev.loc is not None:
             retcode = int(self._decoder(ev)(rec)[0])  # type: ignore[call-overload]
             sink.located(kind, ev.loc, helper_message(ev.fmt, retcode),

@@ -23,6 +23,7 @@ from typing import Protocol
 from pytrace.resources import (
     GLOBAL_CPID,
     GLOBAL_START_NS,
+    GLOBAL_TAI_OFFSET,
     STACKS_MAP,
     BpfObject,
     MapSpec,
@@ -40,6 +41,12 @@ from pytrace.values import MapSnapshot
 
 EMPTY = BpfObject(b"", Resources())
 FULL_CHECK_SECONDS = 1.0
+
+
+def tai_offset_ns() -> int:
+    """CLOCK_TAI - CLOCK_BOOTTIME now (what nsecs(sw_tai) adds to the boot clock)."""
+    return (time.clock_gettime_ns(time.CLOCK_TAI) - time.clock_gettime_ns(
+        time.CLOCK_BOOTTIME)) & ((1 << 64) - 1)
 
 
 class EngineSink(Sink, Protocol):
@@ -132,6 +139,7 @@ class Engine:
                 probes = [p for p in res.probes if p.index >= first_probe]
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
+                self._write_global(res, GLOBAL_TAI_OFFSET, tai_offset_ns())
                 if child_pid is not None:
                     self._write_global(res, GLOBAL_CPID, child_pid)
                 rb = res.map(res.ringbuf_map)
@@ -290,6 +298,19 @@ class Engine:
         with self.lock:
             self.zeroed.add(name)
             bpfmaps.zero(self.loaded.map_fd(name), self.map_specs[name])
+
+    def unwatch(self, address: int) -> None:
+        """unwatch(addr): detach every watchpoint on that address."""
+        with self.lock:
+            for g in self.groups:
+                keep = []
+                for a in g.attachments:
+                    if a.spec.kind == "watchpoint" and \
+                            int(a.spec.attach.get("address", -1)) == address:
+                        a.close()
+                    else:
+                        keep.append(a)
+                g.attachments = keep
 
     def check_full(self, force: bool = False) -> None:
         """Warn once per hash map that holds its maximum number of keys (checked at most
