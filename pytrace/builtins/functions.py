@@ -136,7 +136,8 @@ def _getopt_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
     cargs = call_args(node)
     name = ctx.const_str(cargs[0]) if cargs else None
     if name is None:
-        ctx.diags.error("getopt() expects a string literal name as first argument", node.span)
+        ctx.diags.error("First argument to 'getopt' must be a string literal.",
+                        cargs[0].span if cargs else node.span)
         return BoolT()
     default = cargs[1] if len(cargs) > 1 else None
     value: int | str | None = None
@@ -145,8 +146,8 @@ def _getopt_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
         if value is None:
             value = ctx.const_int(default)
         if value is None:
-            ctx.diags.error("getopt() expects a literal default value (integer, string or "
-                            "boolean)", default.span)
+            ctx.diags.error("Second argument to 'getopt' must be a string literal, integer "
+                            "literal, or a boolean literal.", default.span)
             return I64
     if len(cargs) > 2 and ctx.const_str(cargs[2]) is None:
         ctx.diags.error("getopt() expects a string literal description", cargs[2].span)

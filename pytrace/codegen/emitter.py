@@ -569,7 +569,7 @@ class ProgEmitter(FnBase):
         if s.op is not None:
             cur = Val(t, self.b.load(slot))
             rhs = self.expr(s.value)
-            self.b.store(arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t)), slot)
+            self.b.store(arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t), s), slot)
         elif is_scalar(t):
             self.b.store(self.as_i64(self.expr(s.value)), slot)
         else:

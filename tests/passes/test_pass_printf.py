@@ -27,7 +27,7 @@ def test_argument_types(errors):
         "printf: %x specifier expects a value of type integer (tuple supplied)")
     assert errors('BEGIN { printf("%r\\n", 5); }')[0][0] == (
         "printf: %r specifier expects a value of type buffer (integer supplied)")
-    assert len(errors('BEGIN { printf("%d %s\\n", "a", 1); }')) == 2
+    assert len(errors('BEGIN { printf("%d %r\\n", "a", 1); }')) == 2
 
 
 def test_format_must_be_literal(errors, checked):
