@@ -17,7 +17,7 @@ from functools import cache
 KALLSYMS = "/proc/kallsyms"
 VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 BTF_MAGIC = 0xEB9F
-STRUCT, UNION, ENUM, FUNC, ENUM64 = 4, 5, 6, 12, 19
+STRUCT, UNION, ENUM, FUNC, VAR, DATASEC, ENUM64 = 4, 5, 6, 12, 14, 15, 19
 # trailing bytes per kind: fixed part, bytes per vlen item
 _TRAIL = {1: (4, 0), 3: (12, 0), 4: (0, 12), 5: (0, 12), 6: (0, 8), 13: (0, 8), 14: (4, 0),
           15: (0, 12), 17: (4, 0), 19: (0, 12)}
@@ -54,6 +54,8 @@ class BtfFacts:
     members: dict[str, dict[str, int]] = field(default_factory=dict)  # struct -> byte offsets
     enumerators: dict[str, int] = field(default_factory=dict)
     functions: set[str] = field(default_factory=set)
+    variables: dict[str, int] = field(default_factory=dict)  # VAR name -> BTF type id
+    percpu: set[int] = field(default_factory=set)  # VAR ids in the .data..percpu section
 
 
 def _name(strings: bytes, off: int) -> str:
@@ -77,11 +79,12 @@ def btf_facts(path: str = VMLINUX_BTF, structs: tuple[str, ...] = ("task_struct"
     strings = data[hdr_len + str_off:hdr_len + str_off + str_len]
     facts = BtfFacts()
     wanted = {s.encode() for s in structs}
-    pos = 0
+    pos, type_id = 0, 0
     while pos + 12 <= len(types):
         name_off, info, _size = struct.unpack_from("<III", types, pos)
         kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
         pos += 12
+        type_id += 1
         fixed, per = _TRAIL.get(kind, (0, 0))
         body = pos + fixed
         if kind in (STRUCT, UNION) and name_off:
@@ -103,6 +106,11 @@ def btf_facts(path: str = VMLINUX_BTF, structs: tuple[str, ...] = ("task_struct"
                 facts.enumerators.setdefault(_name(strings, e_name), lo | hi << 32)
         elif kind == FUNC and name_off:
             facts.functions.add(_name(strings, name_off))
+        elif kind == VAR and name_off:
+            facts.variables.setdefault(_name(strings, name_off), type_id)
+        elif kind == DATASEC and _name(strings, name_off) == ".data..percpu":
+            facts.percpu.update(struct.unpack_from("<I", types, body + 12 * i)[0]
+                                for i in range(vlen))
         pos = body + per * vlen
     return facts
 
@@ -121,6 +129,16 @@ def enumerator(name: str) -> int | None:
         return btf_facts().enumerators.get(name)
     except KernelInfoError:
         return None
+
+
+def percpu_variable(name: str) -> int | None:
+    """The BTF type id of per-CPU kernel variable `name` (in .data..percpu), or None."""
+    try:
+        facts = btf_facts()
+    except KernelInfoError:
+        return None
+    vid = facts.variables.get(name)
+    return vid if vid is not None and vid in facts.percpu else None
 
 
 def kernel_function_exists(name: str) -> bool:

@@ -195,6 +195,9 @@ class Resources:
     max_cat_bytes: int = 10240
     # getopt() names the program reads: (name, type word, default, description)
     named_params: tuple[tuple[str, str, str, str], ...] = ()
+    # kernel variables the code refers to (percpu_kaddr): ELF symbol -> vmlinux BTF id;
+    # the loader turns each ld_imm64 of one into a BPF_PSEUDO_BTF_ID load
+    ksyms: tuple[tuple[str, int], ...] = ()
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

@@ -187,7 +187,41 @@ def _cgroup_path(p: ProgEmitter, e: nodes.Call) -> Val:
     return Val(p.type_of(e), p.as_i64(p.expr(e.args[0])))
 
 
+# ------------------------------------------------------------------ percpu_kaddr
+THIS_CPU_PTR = 154
+PER_CPU_PTR = 153
+
+
+def _percpu_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
+    from pytrace.kernelinfo import percpu_variable
+
+    name = _literal(ctx, node)
+    if name is not None and percpu_variable(name) is None:
+        ctx.diags.error(f"Could not resolve per-CPU kernel variable: {name} (kernel BTF has "
+                        "no such variable in .data..percpu)", node.span)
+    if len(args) > 1 and not is_int(args[1]):
+        ctx.diags.error(f"percpu_kaddr() expects an integer cpu ({type_word(args[1])} "
+                        "provided)", call_args(node)[1].span)
+    return PtrT(IntT(64, False), user=False, ctype="uint64 *")
+
+
+def _percpu_kaddr(p: ProgEmitter, e: nodes.Call) -> Val:
+    """bpf_this_cpu_ptr / bpf_per_cpu_ptr of the variable (NULL for a CPU that does
+    not exist)."""
+    from pytrace.kernelinfo import percpu_variable
+
+    name = _arg_text(p, e)
+    var = p.b.bitcast(p.gen.ksym(name, percpu_variable(name) or 0), p.P8)
+    if len(e.args) == 1:
+        ptr = p.helper(THIS_CPU_PTR, p.P8, [var])
+    else:
+        cpu = p.b.trunc(p.as_i64(p.expr(e.args[1])), p.I32)
+        ptr = p.helper(PER_CPU_PTR, p.P8, [var, cpu])
+    return Val(p.type_of(e), p.b.ptrtoint(ptr, p.I64))
+
+
 ADDRESSES: tuple[Builtin, ...] = (
+    Builtin("percpu_kaddr", _percpu_rule, min_args=1, max_args=2, emit=_percpu_kaddr),
     Builtin("kaddr", _kaddr_rule, min_args=1, max_args=1, raw_args=True, emit=_kaddr),
     Builtin("uaddr", _uaddr_rule, min_args=1, max_args=1, raw_args=True, kinds=UPROBE_KINDS,
             emit=_uaddr),

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 # Probe kinds that `-p PID` filters with a predicate (uprobes and usdt are attached to
 # the process itself; interval and profile keep firing, as in bpftrace).
+UNROLLED_COMPARE = 64  # longer strings are compared by a bpf_loop
 PID_FILTERED_KINDS = frozenset({"tracepoint", "rawtracepoint", "kprobe", "kretprobe",
                                 "fentry", "fexit", "software", "hardware"})
 
@@ -494,6 +495,12 @@ class ProgEmitter(FnBase):
             if fast is not None:
                 return fast
         left = self.expr(a)
+        if not isinstance(b_, nodes.Str):
+            right = self.expr(b_)
+            la = left.t.length if isinstance(left.t, StrT) else left.t.size
+            lb = right.t.length if isinstance(right.t, StrT) else right.t.size
+            if min(la, lb) > UNROLLED_COMPARE:  # a bpf_loop, not thousands of branches
+                return strops.equal(self, left.v, la, right.v, lb)
         b = self.b
         result = self.alloca_i64()
         b.store(c64(0), result)
@@ -515,9 +522,6 @@ class ProgEmitter(FnBase):
             if not b.block.is_terminated:
                 b.branch(equal)
         else:
-            right = self.expr(b_)
-            la = left.t.length if isinstance(left.t, StrT) else left.t.size
-            lb = right.t.length if isinstance(right.t, StrT) else right.t.size
             for i in range(min(la, lb)):
                 ca = b.load(self.at(left.v, i))
                 cb = b.load(self.at(right.v, i))

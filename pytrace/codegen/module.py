@@ -72,6 +72,7 @@ class ModuleGen:
             self._add_map(stack_map_spec())
         self.probes: list[ProbeSpec] = []
         self.scratch_size = 0  # the largest scratch element any function uses
+        self.ksyms: dict[str, int] = {}  # ELF symbol of a kernel variable -> BTF id
         self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
                              for cp in checked.probes for root in probe_roots(cp.probe)
                              for n in walk(root))
@@ -86,6 +87,16 @@ class ModuleGen:
         if SCRATCH_MAP not in self.globals:
             self.globals[SCRATCH_MAP] = declare_map_global(self.module, scratch_map_spec(0, 1))
         return self.globals[SCRATCH_MAP]
+
+    def ksym(self, name: str, btf_id: int) -> ir.GlobalVariable:
+        """An external symbol standing for kernel variable `name` (its address is
+        loaded through BTF, see runtime/loader.py)."""
+        symbol = f"ksym_{name}"
+        gv = self.module.globals.get(symbol)
+        if gv is None:
+            gv = ir.GlobalVariable(self.module, ir.IntType(8), symbol)
+            self.ksyms[symbol] = btf_id
+        return gv  # type: ignore[return-value]
 
     def note_scratch(self, used: int) -> None:
         self.scratch_size = max(self.scratch_size, used)
@@ -170,5 +181,6 @@ class ModuleGen:
             warnings=opts.warning_level > 0,
             max_cat_bytes=opts.max_cat_bytes,
             named_params=tuple(self.checked.named_params),
+            ksyms=tuple(self.ksyms.items()),
         )
         return no_builtins(str(self.module)), resources

@@ -34,6 +34,7 @@ from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test,
 from pytrace.runtime.decode import StrFormat, snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
+from pytrace.runtime.features import check_kernel_variables
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
@@ -133,11 +134,12 @@ class Engine:
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
+            check_kernel_variables(res.ksyms)
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
                 probes = [p for p in res.probes if p.index >= first_probe]
-                group.programs = self.loaded.load_programs(obj.elf, probes, res.maps)
+                group.programs = self.loaded.load_programs(obj.elf, probes, res.maps, res.ksyms)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
                 self._write_global(res, GLOBAL_TAI_OFFSET, tai_offset_ns())
                 if child_pid is not None:

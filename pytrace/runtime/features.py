@@ -157,6 +157,19 @@ def _check_cached(kind: str) -> FeatureUnavailable | None:
     return None
 
 
+def check_kernel_variables(ksyms: tuple[tuple[str, int], ...]) -> None:
+    """percpu_kaddr(): the verifier finds a variable's address through kallsyms, which
+    lists data symbols only on kernels built with CONFIG_KALLSYMS_ALL."""
+    from pytrace.kernelinfo import kernel_symbol
+
+    for symbol, _btf_id in ksyms:
+        name = symbol.removeprefix("ksym_")
+        if kernel_symbol(name) is None:
+            raise FeatureUnavailable(
+                f"percpu_kaddr(\"{name}\") is not available on this kernel: /proc/kallsyms "
+                "lists no data symbols (built without CONFIG_KALLSYMS_ALL)")
+
+
 def check_probe_kind(kind: str) -> None:
     """Raise FeatureUnavailable (one line) when this kernel cannot run probes of `kind`."""
     failure = _check_cached(kind)

@@ -36,6 +36,7 @@ __all__ = ["LoadedObject", "LoadedProgram", "create_map", "load_program", "patch
 
 BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
+BPF_PSEUDO_BTF_ID = 3
 LOG_SIZE = 1 << 20
 BTF_LOAD = 18
 _BTF_INT, _BTF_PTR, _BTF_FUNC, _BTF_FUNC_PROTO = 1, 2, 12, 13
@@ -97,12 +98,18 @@ def _create_rodata_map(section: str, data: bytes) -> int:
 
 
 def patch_relocations(code: bytes, relocs: Iterable[Relocation], map_fds: Mapping[str, int],
-                      data_fds: Mapping[str, int], section: str) -> bytes:
-    """Patch every ld_imm64 relocation; refuse targets that are neither maps nor data."""
+                      data_fds: Mapping[str, int], section: str,
+                      ksyms: Mapping[str, int] | None = None) -> bytes:
+    """Patch every ld_imm64 relocation; refuse targets that are neither maps, data nor
+    kernel variables (ksyms: their vmlinux BTF ids)."""
     buf = bytearray(code)
     for r in relocs:
         off = r.offset
-        if r.symbol.name in map_fds and r.symbol.type != 3:
+        if ksyms and r.symbol.name in ksyms and r.symbol.section == "":
+            buf[off + 1] = (buf[off + 1] & 0x0F) | (BPF_PSEUDO_BTF_ID << 4)
+            struct.pack_into("<i", buf, off + 4, ksyms[r.symbol.name])
+            struct.pack_into("<i", buf, off + 12, 0)  # the BTF object: vmlinux
+        elif r.symbol.name in map_fds and r.symbol.type != 3:
             buf[off + 1] = (buf[off + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4)
             struct.pack_into("<i", buf, off + 4, map_fds[r.symbol.name])
         elif r.symbol.section in data_fds:
@@ -237,11 +244,12 @@ class LoadedObject:
         self._map_fds: dict[str, int] = {}  # by MapSpec.name
         self._data_fds: dict[tuple[bytes, str], int] = {}
         self.programs: list[LoadedProgram] = []
+        self._ksyms: dict[str, int] = {}
         try:
             self.add_maps(obj.resources.maps)
             if load_probes:
                 self.load_programs(parse_bpf_elf(obj.elf), obj.resources.probes,
-                                   obj.resources.maps)
+                                   obj.resources.maps, obj.resources.ksyms)
         except BaseException:
             self.close()
             raise
@@ -292,8 +300,10 @@ class LoadedObject:
 
     # ---- programs ---------------------------------------------------------------
     def load_programs(self, elf: BpfElf | bytes, probes: Sequence[ProbeSpec],
-                      maps: Iterable[MapSpec] = ()) -> list[LoadedProgram]:
+                      maps: Iterable[MapSpec] = (),
+                      ksyms: Iterable[tuple[str, int]] = ()) -> list[LoadedProgram]:
         """Load a group of probes (creating any new maps first); all or nothing."""
+        self._ksyms = dict(ksyms)
         if isinstance(elf, bytes):
             elf = parse_bpf_elf(elf)
         maps = list(maps)
@@ -313,7 +323,8 @@ class LoadedObject:
 
     def add_object(self, obj: BpfObject) -> list[LoadedProgram]:
         """Load another compiled object's probes against these maps (REPL)."""
-        return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps)
+        return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps,
+                                  obj.resources.ksyms)
 
     def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int]) -> int:
         if elf.programs.get(probe.section) is None:
@@ -324,7 +335,8 @@ class LoadedObject:
                   if r.symbol.name not in sym_fds and r.symbol.section in elf.data_sections
                   and r.symbol.section.startswith(".rodata")}
         data_fds = self._data_section_fds(elf, needed)
-        code = patch_relocations(linked.code, relocs, sym_fds, data_fds, probe.section)
+        code = patch_relocations(linked.code, relocs, sym_fds, data_fds, probe.section,
+                                 self._ksyms)
         return load_program(probe, code, linked.functions)
 
     def prog_fd(self, name: str) -> int:

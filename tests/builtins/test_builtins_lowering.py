@@ -81,6 +81,7 @@ USES: dict[str, str] = {
     "signal_name": "BEGIN { @ = signal_name(2); }",
     "syscall_name": "BEGIN { @ = syscall_name(0); }",
     "kptr": "BEGIN { @ = kptr(0); }",
+    "percpu_kaddr": 'BEGIN { @ = percpu_kaddr("process_counts"); }',
     "uptr": "BEGIN { @ = uptr(0); }",
     "unwatch": "BEGIN { unwatch(0); }",
     "write_user": f"{T} {{ write_user(args.filename, \"/x\", 2); }}",

@@ -20,9 +20,12 @@ class Result:
 
 
 def run(text: str, params: list[str] | None = None, fmt: str = "text",
-        child: list[str] | None = None) -> Result:
+        child: list[str] | None = None, **options: object) -> Result:
+    """Compile and run; `options` are further Options fields (unsafe, named_params,
+    warning_level, max_strlen...)."""
     src = Source("stdin", text)
-    result = compile_source(src, Options(params=params or [], has_child=child is not None))
+    opts = Options(params=params or [], has_child=child is not None, **options)  # type: ignore[arg-type]
+    result = compile_source(src, opts)
     out, err = io.StringIO(), io.StringIO()
     code = run_session(result.obj, make_output(fmt, out, err, quiet=True), child)
     return Result(out.getvalue(), err.getvalue(), code)
