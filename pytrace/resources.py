@@ -198,6 +198,8 @@ class Resources:
     # kernel variables the code refers to (percpu_kaddr): ELF symbol -> vmlinux BTF id;
     # the loader turns each ld_imm64 of one into a BPF_PSEUDO_BTF_ID load
     ksyms: tuple[tuple[str, int], ...] = ()
+    # helpers the kernel may refuse, checked at start (runtime/features.check_feature)
+    features: tuple[str, ...] = ()
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pytrace import nodes
 from pytrace.builtins.base import U64, Builtin, TypeContext, call_args, is_int, type_word
 from pytrace.codegen.values import Val
-from pytrace.types import ArrayT, IntT, StrT, Type, UserFormatT
+from pytrace.types import ArrayT, BufT, IntT, StrT, Type, UserFormatT
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
@@ -22,8 +22,10 @@ TRACING_KINDS = frozenset({"fentry", "fexit"})
 
 
 def raw_size(t: Type | None) -> int:
-    """Bytes of a char/u8 array or string value (its C size)."""
+    """Bytes of a char/u8 array, string or buffer value (its C size)."""
     if isinstance(t, StrT):
+        return t.length
+    if isinstance(t, BufT):
         return t.length
     if isinstance(t, ArrayT):
         bits = t.elem.bits if isinstance(t.elem, IntT) else 64
@@ -105,8 +107,8 @@ def _macaddr(p: ProgEmitter, e: nodes.Call) -> Val:
     val = p.expr(e.args[0])
     if val.scalar:
         p.probe_read(buf, 6, p.b.inttoptr(val.v, p.P8), False, p.user_pointer(t), e)
-    else:
-        p.copy(buf, val.v, 8)
+    else:  # a buffer's bytes follow its length
+        p.copy(buf, val.v, 8, 0, 8 if isinstance(t, BufT) else 0)
     return Val(UserFormatT("macaddr", 6), p.b.and_(p.load64(buf), p.c64((1 << 48) - 1)))
 
 

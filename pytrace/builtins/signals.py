@@ -110,6 +110,7 @@ def _write_user(p: ProgEmitter, e: nodes.Call) -> Val:
         size = src_t.length if isinstance(src_t, BufT) else src_t.size
     if n > size:
         raise p.fail(f"write_user() length {n} is larger than the source ({size} bytes)", e)
+    p.gen.require("probe_write_user")
     ret = p.helper(PROBE_WRITE_USER, p.I64, [dst, src, p.c32(n)])
     p.check_helper(ret, "probe_write_user", e)
     return Val(BoolT(), p.b.zext(p.b.icmp_signed("==", ret, p.c64(0)), p.I64))

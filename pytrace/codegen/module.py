@@ -73,6 +73,7 @@ class ModuleGen:
         self.probes: list[ProbeSpec] = []
         self.scratch_size = 0  # the largest scratch element any function uses
         self.ksyms: dict[str, int] = {}  # ELF symbol of a kernel variable -> BTF id
+        self.features: list[str] = []  # helpers to check at start (Resources.features)
         self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
                              for cp in checked.probes for root in probe_roots(cp.probe)
                              for n in walk(root))
@@ -97,6 +98,11 @@ class ModuleGen:
             gv = ir.GlobalVariable(self.module, ir.IntType(8), symbol)
             self.ksyms[symbol] = btf_id
         return gv  # type: ignore[return-value]
+
+    def require(self, feature: str) -> None:
+        """The program needs a helper the kernel may refuse (checked at start)."""
+        if feature not in self.features:
+            self.features.append(feature)
 
     def note_scratch(self, used: int) -> None:
         self.scratch_size = max(self.scratch_size, used)
@@ -182,5 +188,6 @@ class ModuleGen:
             max_cat_bytes=opts.max_cat_bytes,
             named_params=tuple(self.checked.named_params),
             ksyms=tuple(self.ksyms.items()),
+            features=tuple(self.features),
         )
         return no_builtins(str(self.module)), resources

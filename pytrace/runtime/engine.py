@@ -34,7 +34,7 @@ from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test,
 from pytrace.runtime.decode import StrFormat, snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
-from pytrace.runtime.features import check_kernel_variables
+from pytrace.runtime.features import check_feature, check_kernel_variables
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
@@ -135,6 +135,8 @@ class Engine:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
             check_kernel_variables(res.ksyms)
+            for feature in res.features:
+                check_feature(feature)
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
