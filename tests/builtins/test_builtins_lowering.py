@@ -27,6 +27,7 @@ USES: dict[str, str] = {
     "args": f"{T} {{ @ = args.flags; }}",
     "kstack": f"{T} {{ @[kstack] = count(); }}",
     "ustack": f"{U} {{ @[ustack(perf, 5)] = count(); }}",
+    "dw_ustack": f"{U} {{ @[dw_ustack(5)] = count(); }}",
     "ksym": "BEGIN { @ = ksym(0); }",
     "usym": f"{U} {{ @ = usym(arg0); }}",
     "printf": 'BEGIN { printf("%d %s\\n", 1, "a"); }',
