@@ -2,13 +2,11 @@
 passes so a cached start-up can build its cache key without importing the compiler).
 
 Everything here is plain data: the CLI fills it from the flags and the `BPFTRACE_*`
-environment, the passes, codegen and runtime read it.
+environment (see pytrace/envconfig.py), the passes, codegen and runtime read it.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # -k / --warnings and --no-warnings, as bpftrace counts them.
@@ -18,7 +16,6 @@ WARNINGS_HELPERS = 2
 
 DEFAULT_MAX_STRLEN = 1024
 DEFAULT_STR_TRUNC_TRAILER = ".."
-DEFAULT_ON_STACK_LIMIT = 32
 DEFAULT_MAX_CAT_BYTES = 10240
 
 
@@ -35,9 +32,22 @@ class Options:
     # for getopt(); kept in the order given.
     named_params: dict[str, str] = field(default_factory=dict)
     warning_level: int = WARNINGS_DEFAULT  # 0 --no-warnings, 2 -k (helper error checks)
-    # Config variables (BPFTRACE_MAX_STRLEN, `config = { max_strlen = ... }`): the size
-    # of strings read by str()/buf()/path(), and the mark printed after a string that
-    # filled it.
+    usdt_file_activation: bool = False  # --usdt-file-activation
+    include_dirs: list[str] = field(default_factory=list)  # -I DIR
+    include_files: list[str] = field(default_factory=list)  # --include FILE
+    probe_filter: str | None = None  # --probe-filter REGEX
+    # Config variables set through the environment (`BPFTRACE_MAX_MAP_KEYS=8192` ->
+    # {'max_map_keys': 8192}); they win over a script's `config = { ... }` block.
+    config: dict[str, int | str | bool] = field(default_factory=dict)
+    # Environment-only settings (BPFTRACE_BTF, _KERNEL_SOURCE, _KERNEL_BUILD, _VMLINUX).
+    btf_path: str | None = None
+    kernel_source: str | None = None
+    kernel_build: str | None = None
+    vmlinux: str | None = None
+    # String config variables as the program is compiled with them (the CLI takes them
+    # from BPFTRACE_MAX_STRLEN & co., see string_config; a script's config block may set
+    # them too): the size of strings read by str()/buf()/path(), the mark printed after
+    # a string that filled it, and how much of a file cat() prints.
     max_strlen: int = DEFAULT_MAX_STRLEN
     str_trunc_trailer: str = DEFAULT_STR_TRUNC_TRAILER
     max_cat_bytes: int = DEFAULT_MAX_CAT_BYTES
@@ -47,29 +57,24 @@ class Options:
         """-k: report failing BPF helpers (probe reads, map lookups) at run time."""
         return self.warning_level >= WARNINGS_HELPERS
 
+    def apply_string_config(self, script: dict[str, int | str] | None = None) -> None:
+        """max_strlen, str_trunc_trailer and max_cat_bytes from the environment's config
+        variables (then the script's config block), as config_value resolves them."""
+        strlen = self.config_value("max_strlen", script, self.max_strlen)
+        trailer = self.config_value("str_trunc_trailer", script, self.str_trunc_trailer)
+        cat = self.config_value("max_cat_bytes", script, self.max_cat_bytes)
+        self.max_strlen = int(strlen) if strlen is not None else self.max_strlen
+        self.str_trunc_trailer = str(trailer) if trailer is not None else ""
+        self.max_cat_bytes = int(cat) if cat is not None else self.max_cat_bytes
 
-class OptionError(ValueError):
-    """A BPFTRACE_* variable with a value bpftrace refuses (one message line)."""
-
-
-def _uint(var: str, text: str) -> int:
-    digits = text.strip().lstrip("+")
-    if not digits.isdigit() or int(digits) == 0:
-        raise OptionError(f"Env var '{var}' did not contain a valid uint64_t, or was "
-                          "zero-valued.")
-    return int(digits)
-
-
-def apply_environment(options: Options, env: Mapping[str, str] | None = None) -> Options:
-    """Fill the string-related config variables from BPFTRACE_MAX_STRLEN (0.17's
-    BPFTRACE_STRLEN too), BPFTRACE_STR_TRUNC_TRAILER and BPFTRACE_MAX_CAT_BYTES."""
-    env = os.environ if env is None else env
-    for var in ("BPFTRACE_STRLEN", "BPFTRACE_MAX_STRLEN"):
-        if var in env:
-            options.max_strlen = _uint(var, env[var])
-    if "BPFTRACE_STR_TRUNC_TRAILER" in env:
-        options.str_trunc_trailer = env["BPFTRACE_STR_TRUNC_TRAILER"]
-    for var in ("BPFTRACE_CAT_BYTES_MAX", "BPFTRACE_MAX_CAT_BYTES"):
-        if var in env:
-            options.max_cat_bytes = _uint(var, env[var])
-    return options
+    def config_value(self, name: str, script: dict[str, int | str] | None = None,
+                     default: int | str | bool | None = None) -> int | str | bool | None:
+        """A config variable's value: the environment first, then the script's config
+        block, then `default` (bpftrace's precedence)."""
+        if name in self.config:
+            return self.config[name]
+        if script is not None:
+            for key in (name, name.upper(), f"BPFTRACE_{name.upper()}"):
+                if key in script:
+                    return script[key]
+        return default

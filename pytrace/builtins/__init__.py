@@ -19,10 +19,11 @@ from pytrace.builtins.output import OUTPUT
 from pytrace.builtins.signals import SIGNALS
 from pytrace.builtins.stacks import STACKS
 from pytrace.builtins.strings import STRINGS
+from pytrace.builtins.typeinfo import TYPEINFO
 
 FAMILIES: tuple[tuple[Builtin, ...], ...] = (
     IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, ADDRESSES, NETWORK,
-    SIGNALS, AGGREGATIONS)
+    SIGNALS, AGGREGATIONS, TYPEINFO)
 
 
 def _registry() -> dict[str, Builtin]:

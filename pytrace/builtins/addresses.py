@@ -143,8 +143,8 @@ def _space_rule(user: bool):  # type: ignore[no-untyped-def]
                             f"({type_word(t)} provided)", node.span)
             return PtrT(None, user=user)
         if isinstance(t, PtrT):
-            return PtrT(t.pointee, user=user, ctype=t.ctype)
-        return PtrT(None, user=user)
+            return PtrT(t.pointee, user=user, ctype=t.ctype, kernel=not user)
+        return PtrT(None, user=user, kernel=not user)
 
     return rule
 

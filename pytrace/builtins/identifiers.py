@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 ARGS_TYPE = StructT("args")  # the `args` builtin; fields come from the probe targets
 RETVAL_KINDS = frozenset({"kretprobe", "uretprobe", "fexit"})
-ARGS_KINDS = frozenset({"tracepoint", "fentry", "fexit"})
+ARGS_KINDS = frozenset({"tracepoint", "rawtracepoint", "fentry", "fexit"})
 ARGN_KINDS = frozenset({"kprobe", "uprobe", "usdt", "rawtracepoint"})
 FUNC_KINDS = frozenset({"kprobe", "kretprobe", "uprobe", "uretprobe", "usdt",
                         "fentry", "fexit"})
@@ -43,7 +43,7 @@ REGS_CONTEXT_KINDS = frozenset({*PT_REGS_KINDS, "profile", "software", "hardware
 PROC_PID_INIT_INO = 0xEFFFFFFC  # the initial pid namespace's inode number
 TIME_MODES = ("monotonic", "boot", "tai", "sw_tai")
 NS_MODES = ("curr_ns", "init")
-TASK = PtrT(StructT("struct task_struct"), user=False, ctype="struct task_struct *")
+TASK = PtrT(StructT("struct task_struct"), ctype="struct task_struct *", kernel=True)
 KTIME_GET_BOOT_NS = 125
 KTIME_GET_TAI_NS = 208
 GET_NS_CURRENT_PID_TGID = 120
@@ -243,7 +243,7 @@ def _retval(p: ProgEmitter, node: nodes.Expr) -> Val:
 
 
 def _probe(p: ProgEmitter, node: nodes.Expr) -> Val:
-    return Val(ProbeNameT(), p.c64(p.probe_name_index(p.target.name)))
+    return Val(ProbeNameT(), p.probe_id())
 
 
 def probe_type(kind: str) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import builtins, nodes
-from pytrace.codegen import fields, strops
+from pytrace.codegen import fields, memory, strops
 from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I8, I64, P8, FnBase, c64
 from pytrace.codegen.errors import CodegenError
@@ -24,6 +24,7 @@ from pytrace.codegen.maps import MapOps, hist_index_ir, lhist_index_ir
 from pytrace.codegen.operators import arith, binary, unary
 from pytrace.codegen.usdt import emit_usdt_arg
 from pytrace.codegen.values import Val, is_scalar, is_signed
+from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import (
     GLOBAL_EXITING,
@@ -33,7 +34,7 @@ from pytrace.resources import (
     EventKind,
     SourceLoc,
 )
-from pytrace.types import AggT, ArrayT, IntT, StrT, TupleT, Type, VoidT
+from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -43,6 +44,22 @@ if TYPE_CHECKING:
 UNROLLED_COMPARE = 64  # longer strings are compared by a bpf_loop
 PID_FILTERED_KINDS = frozenset({"tracepoint", "rawtracepoint", "kprobe", "kretprobe",
                                 "fentry", "fexit", "software", "hardware"})
+
+
+def _args_fields(probe: nodes.Probe) -> set[str]:
+    """The names of the `args.NAME` fields a probe block reads."""
+    return {n.field_name for root in probe_roots(probe) for n in walk(root)
+            if isinstance(n, nodes.FieldAccess) and fields.is_args_field(n)}
+
+
+def _layout(target: ProbeTarget, names: list[str]) -> tuple[object, ...]:
+    """Where a tracepoint keeps the named fields (targets alike share compiled code)."""
+    out: list[object] = []
+    for name in names:
+        f = target.field_named(name)
+        out.append(None if f is None else (f.offset, f.size, f.signed, f.data_loc,
+                                           f.array_len))
+    return tuple(out)
 
 
 def _always_exits(body: nodes.Block) -> bool:
@@ -64,6 +81,7 @@ class ProgEmitter(FnBase):
         self.maps = MapOps(self)
         self.vars: dict[str, tuple[Type, ir.Value]] = {}
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
+        self.probe_slot: ir.Value | None = None  # see probe_id()
         self.scratch_key = block_index
         self.discarded: nodes.Expr | None = None  # the expression statement being emitted
 
@@ -184,6 +202,13 @@ class ProgEmitter(FnBase):
     def probe_name_index(self, name: str) -> int:
         return self.gen.probe_name_index(name)
 
+    def probe_id(self) -> ir.Value:
+        """The index of the current probe's name (`probe`): a constant, or a value set
+        per syscall where one compiled body serves several tracepoints."""
+        if self.probe_slot is not None:
+            return self.b.load(self.probe_slot)
+        return c64(self.probe_name_index(self.target.name))
+
     def global_slot(self, index: int) -> ir.Value:
         """The u64 userspace wrote into __globals[index] at start (0 if unreadable)."""
         slot = self.maps.array_slot(self.gen.map_global(GLOBALS_MAP), index)
@@ -203,12 +228,16 @@ class ProgEmitter(FnBase):
               fill: Callable[[ir.Value], None] | None = None,
               types: Sequence[Type] | None = None) -> None:
         """Send one ring-buffer record (EventKind `kind`) holding `args`; a record that
-        cannot be reserved is counted in __lost. `node` locates errorf/warnings; `fill`
-        writes fields itself (join) into the record, laid out by `types`."""
+        cannot be reserved is counted in __lost. The record's EventSpec names the probe
+        being emitted; a body shared by several probes stores the probe's name index
+        after the fields instead (EventSpec.probe_offset). `node` locates errorf and
+        warnings; `fill` writes fields itself (join) into the record, laid out by
+        `types`."""
         if types is None:
             types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
+        shared = self.probe_slot is not None
         loc = self.source_loc(node) if node is not None else None
-        spec = self.gen.events.add(kind, types, fmt, map_name, loc)
+        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared, loc)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):
@@ -218,6 +247,8 @@ class ProgEmitter(FnBase):
                     self.emit_into(a, rec, f.type, f.offset, zero=False)
                 if fill is not None:
                     fill(rec)
+                if spec.probe_offset:
+                    self.store64(self.probe_id(), rec, spec.probe_offset)
                 self.helper(h.RINGBUF_SUBMIT, I64, [rec, c64(0)])
             with failed:
                 slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)
@@ -430,11 +461,20 @@ class ProgEmitter(FnBase):
         return self.tuple_elem(base, e.index)
 
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
-        return fields.emit_field(self, e)
+        if fields.is_args_field(e):
+            return fields.emit_field(self, e)
+        return memory.field(self, e)
+
+    def e_Index(self, e: nodes.Index) -> Val:
+        return memory.index(self, e)
 
     def e_Cast(self, e: nodes.Cast) -> Val:
         t = self.type_of(e)
         val = self.expr(e.expr)
+        if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):
+            return memory.array_cast(self, e, val)
+        if isinstance(t, BoolT) and val.scalar:
+            return Val(t, self.b.zext(self.to_bool(val.v), I64))
         if isinstance(t, IntT) and val.scalar:
             v = val.v
             if t.bits < 64:
@@ -694,12 +734,15 @@ class ProgEmitter(FnBase):
 
     def emit_dispatch(self, probe: nodes.Probe, cases: list[tuple[int, ProbeTarget]]) -> None:
         """One program on raw_syscalls for many syscall tracepoints: switch on the syscall
-        number (same record layout: nr at 8, arguments or ret from 16) and run the body
-        specialised for each tracepoint. Attaching/detaching once instead of per tracepoint
-        avoids one RCU grace period per probe."""
+        number (same record layout: nr at 8, arguments or ret from 16). Attaching and
+        detaching once instead of per tracepoint avoids one RCU grace period per probe.
+
+        The body is compiled once per distinct layout of the `args` fields it reads (one
+        body for all cases when it reads none): each case only stores its probe's name
+        index, which `probe` reads, and jumps to its layout's body."""
         # Copy the record (nr at 8, six arguments or ret from 16) to the stack once: the
-        # per-case loads then never go through a ctx pointer LLVM has offset (the
-        # verifier refuses "dereference of modified ctx ptr").
+        # loads then never go through a ctx pointer LLVM has offset (the verifier refuses
+        # "dereference of modified ctx ptr").
         size = 64 if str(cases[0][1].attach.get("event", "")).startswith("sys_enter_") else 24
         copy = self.alloca_buf(size, "record", temp=False)
         for off in range(8, size, 8):
@@ -708,16 +751,27 @@ class ProgEmitter(FnBase):
         nr = self.load_sized(self.ctx, 8, 8, True)
         default = self.fn.append_basic_block("dispatch.none")
         switch = self.b.switch(nr, default)
+        used = sorted(_args_fields(probe))
+        layouts: dict[tuple[object, ...], list[tuple[int, ProbeTarget]]] = {}
         for number, target in cases:
-            bb = self.fn.append_basic_block(f"nr{number}")
-            switch.add_case(c64(number), bb)
-            self.b.position_at_end(bb)
-            self.target = target
+            layouts.setdefault(_layout(target, used), []).append((number, target))
+        slot = self.alloca_i64("probe.id")
+        for members in layouts.values():
+            body = self.fn.append_basic_block("dispatch.body")
+            for number, target in members:
+                bb = self.fn.append_basic_block(f"nr{number}")
+                switch.add_case(c64(number), bb)
+                self.b.position_at_end(bb)
+                self.b.store(c64(self.probe_name_index(target.name)), slot)
+                self.b.branch(body)
+            self.b.position_at_end(body)
+            self.target = members[0][1]
+            self.probe_slot = slot if len(members) > 1 else None
             self.emit_body(probe)
             if not self.b.block.is_terminated:
                 self.b.ret(c64(0))
+        self.probe_slot = None
         self.b.position_at_end(default)
         self.finish()
-
 
 __all__ = ["CodegenError", "ProgEmitter"]

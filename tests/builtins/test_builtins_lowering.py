@@ -21,6 +21,9 @@ USES: dict[str, str] = {
         "ncpus", "jiffies", "comm", "probe", "curtask", "username", "probetype", "usermode",
         "has_cpid", "ppid", "pcomm", "leader_tid", "leader_comm", "default_str_length")},
     "cpid": "BEGIN { @ = cpid; }",
+    **{n: f"BEGIN {{ @ = {n}(curtask); }}" for n in (
+        "is_array", "is_integer", "is_unsigned_integer", "is_ptr", "is_str", "is_literal",
+        "is_err")},
     **{f"arg{i}": f"{U} {{ @ = arg{i}; }}" for i in range(10)},
     "retval": "uretprobe:/bin/bash:readline { @ = retval; }",
     "func": f"{U} {{ @ = func; }}",
