@@ -164,10 +164,9 @@ def check_named_params(cp: CheckedProgram) -> None:
                 if isinstance(n, nodes.Call) and n.name == "getopt" and n.args:
                     _declare(cp, seen, n)
     for name in cp.options.named_params:
-        if name not in seen:
-            known = ", ".join(f"--{n}" for n in seen) or "none"
-            cp.diagnostics.error(f"Unexpected named program argument: --{name} (this program "
-                                 f"reads: {known})")
+        if name not in seen:  # the CLI's wording (it checks before compiling)
+            cp.diagnostics.error(f"unknown named parameter: --{name} (the program has no "
+                                 f'getopt("{name}"))')
 
 
 def _declare(cp: CheckedProgram, seen: dict[str, tuple[object, str, str]],
