@@ -20,7 +20,12 @@ UPROG = """
 int counter = 42;
 char message[32] = "hello from prog";
 __attribute__((noinline)) int work(const char *s, int n) { counter += n; return (int)strlen(s) + n; }
-int main(void) { int t = 0; for (int i = 0; i < 3; i++) t += work(message, i); return t > 1000; }
+int main(void) {
+    int t = 0;
+    for (int i = 0; i < 3; i++) t += work(message, i);
+    usleep(300000);  /* alive while usym() is resolved in userspace */
+    return t > 1000;
+}
 """
 
 
