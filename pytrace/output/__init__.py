@@ -167,6 +167,8 @@ class JsonOutput:
 
     def located(self, kind: str, loc: SourceLoc, msg: str,
                 extra: dict[str, object] | None = None) -> None:
+        if kind == "helper_error" and extra and isinstance(extra.get("retcode"), int):
+            msg = os.strerror(-int(extra["retcode"]))  # type: ignore[call-overload]
         self.stream.write(jsonout.error_record(kind, msg, loc.filename, loc.line, loc.col,
                                                **(extra or {})))
 
