@@ -1,8 +1,10 @@
 """Compile options from the command line that change the program (kept apart from the
 passes so a cached start-up can build its cache key without importing the compiler).
 
-Everything here is plain data: the CLI fills it from the flags and the `BPFTRACE_*`
-environment (see pytrace/envconfig.py), the passes, codegen and runtime read it.
+Everything here is plain data. The config variables (pytrace/config.py) are fields too:
+the CLI puts what the `BPFTRACE_*` environment sets in `config`; the config pass fills
+each field from the environment, the script's `config = { ... }` block or the default,
+and the passes, codegen and (through Resources.config) the runtime read the fields.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ WARNINGS_OFF = 0
 WARNINGS_DEFAULT = 1
 WARNINGS_HELPERS = 2
 
-DEFAULT_MAX_STRLEN = 1024
-DEFAULT_STR_TRUNC_TRAILER = ".."
-DEFAULT_MAX_CAT_BYTES = 10240
 
 
 @dataclass(slots=True)
@@ -44,28 +43,35 @@ class Options:
     kernel_source: str | None = None
     kernel_build: str | None = None
     vmlinux: str | None = None
-    # String config variables as the program is compiled with them (the CLI takes them
-    # from BPFTRACE_MAX_STRLEN & co., see string_config; a script's config block may set
-    # them too): the size of strings read by str()/buf()/path(), the mark printed after
-    # a string that filled it, and how much of a file cat() prints.
-    max_strlen: int = DEFAULT_MAX_STRLEN
-    str_trunc_trailer: str = DEFAULT_STR_TRUNC_TRAILER
-    max_cat_bytes: int = DEFAULT_MAX_CAT_BYTES
+    mode: str = "run"  # 'run', 'test' (--test) or 'bench' (--mode bench / --bench)
+    # ---- config variables, as resolved by the config pass (defaults: the reference's)
+    cache_user_symbols: str = "PER_PID"
+    cpp_demangle: bool = True
+    lazy_symbolication: bool = False
+    license: str = "GPL"
+    log_size: int = 1000000
+    max_bpf_progs: int = 1024
+    max_cat_bytes: int = 10240
+    max_map_keys: int = 4096
+    max_probes: int = 1024
+    max_strlen: int = 1024
+    missing_probes: str = "error"
+    on_stack_limit: int = 32
+    perf_rb_pages: int = 0  # 0: pytrace's default ring buffer size
+    print_maps_on_exit: bool = True
+    show_debug_info: bool = False
+    stack_mode: str = "bpftrace"
+    str_trunc_trailer: str = ".."
+    unstable_tseries: str = "warn"
+    unstable_dw_ustack: str = "warn"
+    unstable_map_decl: str = "enable"
+    unstable_macro: str = "enable"
+    unstable_import: str = "enable"
 
     @property
     def helper_errors(self) -> bool:
         """-k: report failing BPF helpers (probe reads, map lookups) at run time."""
         return self.warning_level >= WARNINGS_HELPERS
-
-    def apply_string_config(self, script: dict[str, int | str] | None = None) -> None:
-        """max_strlen, str_trunc_trailer and max_cat_bytes from the environment's config
-        variables (then the script's config block), as config_value resolves them."""
-        strlen = self.config_value("max_strlen", script, self.max_strlen)
-        trailer = self.config_value("str_trunc_trailer", script, self.str_trunc_trailer)
-        cat = self.config_value("max_cat_bytes", script, self.max_cat_bytes)
-        self.max_strlen = int(strlen) if strlen is not None else self.max_strlen
-        self.str_trunc_trailer = str(trailer) if trailer is not None else ""
-        self.max_cat_bytes = int(cat) if cat is not None else self.max_cat_bytes
 
     def config_value(self, name: str, script: dict[str, int | str] | None = None,
                      default: int | str | bool | None = None) -> int | str | bool | None:

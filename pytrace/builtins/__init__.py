@@ -19,11 +19,12 @@ from pytrace.builtins.output import OUTPUT
 from pytrace.builtins.signals import SIGNALS
 from pytrace.builtins.stacks import STACKS
 from pytrace.builtins.strings import STRINGS
+from pytrace.builtins.tseries import TSERIES
 from pytrace.builtins.typeinfo import TYPEINFO
 
 FAMILIES: tuple[tuple[Builtin, ...], ...] = (
     IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, ADDRESSES, NETWORK,
-    SIGNALS, AGGREGATIONS, TYPEINFO)
+    SIGNALS, AGGREGATIONS, TYPEINFO, TSERIES)
 
 
 def _registry() -> dict[str, Builtin]:

@@ -106,7 +106,7 @@ def _len(p: ProgEmitter, e: nodes.Call) -> Val:
     if not isinstance(arg, nodes.MapRef):
         return _stack_depth(p, arg)
     vt = p.checked.maps[arg.name].value_type
-    if isinstance(vt, AggT) and vt.is_hist:
+    if isinstance(vt, AggT) and vt.is_bucketed:
         raise p.fail(f"len() of a {vt.kind}() map is not supported (its entries are "
                      "buckets, not keys)", e)
     return Val(I64, p.map_len(arg.name))

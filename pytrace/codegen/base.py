@@ -34,7 +34,7 @@ P8 = ir.PointerType(I8)
 P64 = ir.PointerType(I64)
 
 STACK_LIMIT = 448  # keep well under the kernel's 512 bytes: LLVM adds its own spills
-ON_STACK_LIMIT = 64  # larger buffers live in the per-CPU scratch map
+ON_STACK_LIMIT = 64  # larger buffers live in the per-CPU scratch map (on_stack_limit)
 SCRATCH_LIMIT = 32768  # bytes per CPU: the largest value of a per-CPU array map
 
 
@@ -62,6 +62,7 @@ class FnBase:
         self.ctx_copy: ir.Value | None = None  # a stack copy of the ctx record (dispatchers)
         self._free: dict[tuple[bool, int], list[ir.Value]] = {}  # released temporaries
         self._temps: list[tuple[tuple[bool, int], ir.Value]] = []  # this statement's
+        self.on_stack_limit = ON_STACK_LIMIT  # larger buffers go to scratch memory
         self.scratch_used = 0  # bytes of the scratch element this function uses
         self.scratch_key = 0  # which element of __scratch (the probe block's)
         self.scratch_fail = 0  # what the function returns if the lookup fails
@@ -117,7 +118,7 @@ class FnBase:
         later statements reuse them: the BPF stack is only 512 bytes.
         """
         size = max(8, align8(size))
-        scratch = size > ON_STACK_LIMIT and not stack
+        scratch = size > self.on_stack_limit and not stack
         pool = (scratch, size)
         if temp and self._free.get(pool):
             buf = self._free[pool].pop()

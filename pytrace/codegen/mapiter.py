@@ -128,6 +128,7 @@ class CallbackEmitter(ProgEmitter):
         # the body's large buffers lie above everything the enclosing program has so far
         self.scratch_used = outer.scratch_used
         self.scratch_fail = 1  # no scratch memory: stop iterating
+        self.on_stack_limit = outer.on_stack_limit
         a = self.alloca_builder
         self.ctx = a.inttoptr(a.load(a.bitcast(self.cb_ctx, P64), align=8), P8)
         self.write_back: list[tuple[ir.Value, ir.Value]] = []  # (local copy, outer slot)

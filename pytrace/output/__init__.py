@@ -11,6 +11,7 @@ import os
 from typing import Protocol, TextIO
 
 from pytrace.output import json as jsonout
+from pytrace.output import reports
 from pytrace.output import text as textout
 from pytrace.resources import SourceLoc
 from pytrace.types import Type
@@ -36,6 +37,9 @@ class Output(Protocol):
     def error(self, msg: str) -> None: ...
     def located(self, kind: str, loc: SourceLoc, msg: str,
                 extra: dict[str, object] | None = None) -> None: ...
+    def bench(self, results: list[tuple[str, int]]) -> None: ...
+    def test_result(self, result: reports.Outcome) -> None: ...
+    def test_summary(self, results: list[reports.Outcome]) -> None: ...
     def flush(self) -> None: ...
 
 
@@ -110,6 +114,15 @@ class TextOutput:
         self.err.write(textout.located_message(kind, loc, msg))
         self.err.flush()
 
+    def bench(self, results: list[tuple[str, int]]) -> None:
+        self.stream.write("\n\n" + reports.bench_table(results))
+
+    def test_result(self, result: reports.Outcome) -> None:
+        self.stream.write(reports.outcome_lines(result))
+
+    def test_summary(self, results: list[reports.Outcome]) -> None:
+        self.stream.write(reports.outcomes_summary(results))
+
     def flush(self) -> None:
         self.stream.flush()
         self.err.flush()
@@ -171,6 +184,15 @@ class JsonOutput:
             msg = os.strerror(-int(extra["retcode"]))  # type: ignore[call-overload]
         self.stream.write(jsonout.error_record(kind, msg, loc.filename, loc.line, loc.col,
                                                **(extra or {})))
+
+    def bench(self, results: list[tuple[str, int]]) -> None:
+        self.stream.write(reports.bench_record(results))
+
+    def test_result(self, result: reports.Outcome) -> None:
+        self.stream.write(reports.outcome_record(result))
+
+    def test_summary(self, results: list[reports.Outcome]) -> None:
+        pass  # every test has its own record
 
     def flush(self) -> None:
         self.stream.flush()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pytrace.printf_format import format_buffer
 from pytrace.resources import SourceLoc
-from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, apply_top_div
+from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, TimeSeries, apply_top_div
 
 __all__ = [
     "attached_line",
@@ -209,6 +209,10 @@ def format_map(snap: MapSnapshot, top: int = 0, div: int = 1) -> str:
         v = e.value
         if isinstance(v, Histogram):
             out.append(f"{head}:\n{format_histogram(v)}\n")
+        elif isinstance(v, TimeSeries):
+            from pytrace.output.tseries import format_tseries
+
+            out.append(f"{head}:\n{format_tseries(v)}\n")
         else:
             out.append(f"{head}: {format_prim(v)}\n")
     return "".join(out)

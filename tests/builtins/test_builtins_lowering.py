@@ -92,6 +92,7 @@ USES: dict[str, str] = {
     "socket_cookie": "fentry:tcp_rcv_established { @ = socket_cookie(0); }",
     "skboutput": 'fentry:napi_gro_receive { skboutput("x.pcap", 0, 1, 0); }',
     "lhist": "BEGIN { @ = lhist(1, 0, 10, 1); }",
+    "tseries": "BEGIN { @ = tseries(1, 100ms, 5, \"max\"); }",
 }
 
 

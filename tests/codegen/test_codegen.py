@@ -62,7 +62,7 @@ def test_no_signed_division_instructions() -> None:
 
 
 def test_stack_overflow_is_a_located_error() -> None:
-    body = " ".join(f'$s{i} = str(arg0, 64);' for i in range(12))  # small: on the stack
+    body = " ".join(f'$s{i} = str(arg0, 32);' for i in range(16))  # small: on the stack
     with pytest.raises(CompileError) as exc:
         build(f"rawtracepoint:sys_enter {{ {body} }}")
     assert "stack" in exc.value.diagnostics[0].message
