@@ -96,6 +96,7 @@ class Builtin:
     map_arg: bool = False
     raw_args: bool = False
     out_arg: int | None = None  # this argument is a variable the call assigns (find)
+    discardable: bool = False  # a statement may drop its value without a warning (delete)
     emit: Emit | None = None
     emit_into: EmitInto | None = None
     update: Update | None = None

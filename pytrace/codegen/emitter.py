@@ -609,7 +609,8 @@ class ProgEmitter(FnBase):
         method(s)
 
     def s_ExprStmt(self, s: nodes.ExprStmt) -> None:
-        self.discarded = s.expr  # its value is not used (delete() warns when it fails)
+        # its value is not used (delete() then warns when it fails); `_ = e` uses it
+        self.discarded = None if getattr(s, "discard", False) else s.expr
         self.expr(s.expr)
         self.discarded = None
 

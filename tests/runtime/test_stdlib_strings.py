@@ -43,11 +43,12 @@ def test_short_strings_have_no_trailer_and_str_n_keeps_n_minus_1_bytes() -> None
     assert out.splitlines()[0] == "[/nonexistent/x] [/non]"
 
 
-def test_max_strlen_and_the_trailer_come_from_options() -> None:
-    out = traced('printf("%s\\n", str(args.filename));', max_strlen=8,
-                 str_trunc_trailer="~~")
+def test_max_strlen_and_the_trailer_come_from_the_config() -> None:
+    out = traced('printf("%s\\n", str(args.filename));',
+                 config={"max_strlen": 8, "str_trunc_trailer": "~~"})
     assert out.splitlines()[0] == "/ab/ab/~~"
-    out = traced('printf("%s\\n", str(args.filename));', max_strlen=8, str_trunc_trailer="")
+    out = traced('printf("%s\\n", str(args.filename));',
+                 config={"max_strlen": 8, "str_trunc_trailer": ""})
     assert out.splitlines()[0] == "/ab/ab/"
 
 
@@ -55,7 +56,7 @@ def test_kilobyte_strings_as_keys_tuples_and_loop_values() -> None:
     out = traced('@k[str(args.filename)] = count(); @t = (1, str(args.filename)); '
                  '@v[1] = str(args.filename); '
                  'for ($kv : @v) { printf("loop %d %s\\n", strlen($kv.1), $kv.1); }',
-                 times=3, max_strlen=4096)
+                 times=3, config={"max_strlen": 4096})
     text = LONG
     assert f"loop {len(text)} {text}\n" in out
     assert f"@k[{text}]: 3\n" in out
@@ -75,7 +76,8 @@ def test_string_functions() -> None:
 def test_string_functions_on_kernel_read_strings() -> None:
     out = traced('$f = str(args.filename); printf("%d %d %d\\n", strlen($f), '
                  'strstr($f, "end"), strcontains($f, "ab/ab")); '
-                 'printf("%s\\n", str_concat(str(args.filename, 4), "-x"));', max_strlen=4096)
+                 'printf("%s\\n", str_concat(str(args.filename, 4), "-x"));',
+                 config={"max_strlen": 4096})
     assert out.splitlines()[:2] == [f"{len(LONG)} {LONG.index('end')} 1", "/ab-x"]
 
 
@@ -88,3 +90,10 @@ def test_buf_of_a_user_pointer_and_a_runtime_length() -> None:
     out = traced('printf("%r %r\\n", buf(args.filename, 4), buf(args.filename, 2 + 1));',
                  path="/nonexistent")
     assert out.splitlines()[0] == "/non /no"
+
+
+def test_the_config_block_sizes_strings() -> None:
+    r = run('config = { max_strlen = 6; str_trunc_trailer = "+" } '
+            "tracepoint:syscalls:sys_enter_execve /pid == cpid/ { "
+            'printf("%s\\n", str(args.filename)); }', child=["/bin/true"])
+    assert r.out.startswith("/bin/+\n"), r.err
