@@ -20,6 +20,7 @@ def pipeline() -> list[Pass]:
     """The passes in order. Imported on first use: a cached object needs none of them,
     and importing `pytrace.passes.context` alone must stay cheap."""
     from pytrace.passes import (
+        compiletime,
         config,
         imports,
         macros,
@@ -34,7 +35,7 @@ def pipeline() -> list[Pass]:
     )
 
     return [config.run, imports.run, macros.run, preamble.run, mapdecls.run, probes.run, scopes.run,
-            resolve.run, typecheck.run, maps.run, printf.run]
+            resolve.run, typecheck.run, maps.run, printf.run, compiletime.run]
 
 
 def __getattr__(name: str) -> object:

@@ -17,7 +17,8 @@ TAIL = "\n\n"
     ("-7 / 2", -3),           # C: truncation toward zero
     ("-7 % 2", -1),
     ("7 / -2", -3),
-    ("7 / 0", 0),             # BPF: x / 0 = 0
+    ("7 / 0", 1),             # bpftrace: a warning, and 1 is the result
+    ("7 % 0", 1),
     ("1 << 10 | 3", 1027),
     ("0xf0 & 0x3c ^ 0x1", 0x31),
     ("-16 >> 2", -4),         # arithmetic shift on signed
