@@ -279,7 +279,8 @@ def _char_error(e: UnexpectedCharacters, text: str) -> Diagnostic:
     if rest.startswith('"'):
         return _error("unterminated string", _to_eol(line, col, rest))
     char = rest[:1]
-    shown = repr(char)[1:-1] if char.isprintable() else f"\\x{ord(char):02x}"
+    code = ord(char) - 0xDC00 if "\udc80" <= char <= "\udcff" else ord(char)  # a non-UTF-8 byte
+    shown = repr(char)[1:-1] if char.isprintable() else f"\\x{code:02x}"
     return _error(f"syntax error, invalid character '{shown}'", Span(line, col, line, col + 1))
 
 

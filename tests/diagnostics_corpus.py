@@ -73,6 +73,8 @@ end of file during comment || BEGIN { @ = 1; /* x */ } /* never closed
     Case("BEGIN { @ = 1" + " + 1" * 400 + "; }", NESTED),
     Case("BEGIN { @ = 1" + " && 1" * 300 + "; }", NESTED),
     Case("BEGIN { @ = 1 \x01 2; }", "syntax error, invalid character '\\x01'"),
+    # bytes that are not UTF-8 (a file or argv decoded with surrogateescape)
+    Case("BEGIN { @\udcff = 1; }", "syntax error, invalid character '\\xff'"),
 ]
 
 # ----------------------------------------------------------------- probes (probes/)
@@ -127,7 +129,11 @@ USDT probe not found: || usdt:/bin/sh:no_such_probe { }
 ]
 
 # ------------------------------------------------------------- the passes (passes/)
-PASSES = _cases(r"""
+PASSES = [
+    Case('BEGIN { printf("%s\\n", $1); }', "invalid UTF-8 in positional parameter $1 (byte 0xff)",
+         params=("a\udcff",)),
+    Case('#define X "a\udcfeb"\nBEGIN { printf("%s\\n", X); }', "invalid UTF-8 in #define X (byte 0xfe)"),
+] + _cases(r"""
 invalid value for config key 'max_map_keys' || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }
 Unknown function: foo || BEGIN { @ = foo(); }
