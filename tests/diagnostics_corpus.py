@@ -105,6 +105,12 @@ invalid interval rate: 'abc' is not a number || interval:s:abc { }
 invalid interval rate: '1.5' is not an integer || interval:s:1.5 { }
 invalid interval rate: 0 must be greater than 0 || interval:s:0 { }
 frequency 2000000000 hz is too high || interval:hz:2000000000 { }
+invalid interval rate: 99999999999999999999 is too large || interval:s:99999999999999999999 { }
+invalid software count: 99999999999999999999 is too large || software:faults:99999999999999999999 { }
+a period of 18446744073 s is too long || interval:s:18446744073 { }
+invalid address '0x99999999999999999999' || uprobe:/bin/sh:0x99999999999999999999 { }
+invalid offset '99999999999999999999' || uprobe:/bin/sh:main+99999999999999999999 { }
+invalid watchpoint address '0x99999999999999999999' || watchpoint:0x99999999999999999999:8:w { }
 invalid software attach point || software:a:b:c { }
 Unknown software event: nosuch || software:nosuch { }
 Unknown hardware event: nosuch || hardware:nosuch:100 { }

@@ -13,7 +13,15 @@ import struct
 import subprocess
 from functools import lru_cache
 
-from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, split_offset, suggest
+from pytrace.probes.base import (
+    U64_MAX,
+    ProbeContext,
+    ProbeError,
+    has_wildcard,
+    match,
+    split_offset,
+    suggest,
+)
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -168,7 +176,9 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
         try:
             addr = int(func, 0)
         except ValueError:
-            raise ProbeError(f"invalid address '{func}'") from None
+            addr = -1
+        if not 0 <= addr <= U64_MAX:
+            raise ProbeError(f"invalid address '{func}'")
         off = address_offset(path, addr)
         return [ProbeTarget(kind, f"{kind}:{path}:{func}", ProgType.KPROBE,
                             _with_pid({"path": path, "offset": off + extra,
