@@ -136,6 +136,7 @@ USDT probe not found: || usdt:/bin/sh:no_such_probe { }
 
 # ------------------------------------------------------------- the passes (passes/)
 PASSES = [
+    Case('BEGIN { printf("%d"' + ", 1" * 130 + "); }", "printf() takes up to 128 arguments (131 provided)"),
     Case('BEGIN { printf("%s\\n", $1); }', "invalid UTF-8 in positional parameter $1 (byte 0xff)",
          params=("a\udcff",)),
     Case('#define X "a\udcfeb"\nBEGIN { printf("%s\\n", X); }', "invalid UTF-8 in #define X (byte 0xfe)"),

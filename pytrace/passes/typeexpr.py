@@ -212,6 +212,8 @@ class ExprTyper:
                  3: "three arguments", 4: "four arguments"}
         if lo == hi:
             want = f"requires {words.get(lo, f'{lo} arguments')}"
+        elif hi >= 128 and n > hi:
+            want = f"takes up to {hi} arguments"
         elif hi >= 128:
             want = f"requires at least {words.get(lo, f'{lo} arguments')}"
         else:
