@@ -1,174 +1,275 @@
-"""Command-line flags (bpftrace-compatible); hands the work to the driver or the REPL."""
+"""The `pytrace` command: flags parsed as bpftrace parses them (cliargs), the
+environment, -p and -c checked first, then a listing, `--info`, the REPL, or a program
+compiled and run. Every failure is one `ERROR:` line (never a traceback)."""
 
 from __future__ import annotations
 
-import argparse
-import io
 import os
+import re
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from pytrace import __version__
+from pytrace.cliargs import Args, Exit, fatal, parse_args, usage_error
 
-USAGE = """\
-pytrace [options] filename [args...]
-pytrace [options] -e 'program' [args...]
-pytrace                      (no program: interactive REPL)"""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="pytrace", usage=USAGE, add_help=False,
-                                 description="A bpftrace-compatible tracer in Python.")
-    ap.add_argument("-e", dest="program", metavar="PROGRAM", help="program text to run")
-    ap.add_argument("-l", dest="list", action="store_true", help="list probes (optionally matching a pattern)")
-    ap.add_argument("-v", dest="verbose", action="store_true", help="verbose: with -l show tracepoint fields")
-    ap.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits")
-    ap.add_argument("-p", dest="pid", type=int, metavar="PID", help="trace only this process")
-    ap.add_argument("-q", dest="quiet", action="store_true", help="quiet: no 'Attached N probes'")
-    ap.add_argument("-o", dest="output", metavar="FILE", help="write output to FILE")
-    ap.add_argument("-f", dest="format", choices=("text", "json"), default=None, help="output format")
-    ap.add_argument("-B", dest="buffering", choices=("none", "line", "full"), default=None,
-                    help="output buffering")
-    ap.add_argument("-d", dest="debug", action="append", default=[], metavar="STAGE",
-                    choices=("ast", "types", "ir", "ir-opt", "asm", "all"),
-                    help="print a compiler stage: ast, types, ir, ir-opt, asm, all")
-    ap.add_argument("--dry-run", action="store_true", help="compile only; no root needed")
-    ap.add_argument("--emit-elf", metavar="FILE", help="write the compiled BPF object to FILE")
-    ap.add_argument("--emit-llvm", metavar="FILE", help="write the LLVM IR to FILE")
-    ap.add_argument("--unsafe", action="store_true", help="allow unsafe functions (system, signal)")
-    ap.add_argument("--no-warnings", action="store_true", help="do not print warnings")
-    ap.add_argument("-k", dest="helper_errors", action="store_true", help="report helper errors")
-    ap.add_argument("-I", "--include", dest="include", action="append", default=[], help="include path")
-    ap.add_argument("-h", "--help", action="help", help="show this help and exit")
-    ap.add_argument("-V", "--version", action="version", version=f"pytrace v{__version__}")
-    ap.add_argument("args", nargs=argparse.REMAINDER, help="script file and positional parameters")
-    return ap
-
-
-def _read_program(ns: argparse.Namespace) -> tuple[str, str, list[str]] | None:
-    """(source name, text, positional params) or None when there is no program."""
-    from pytrace.source import Source  # noqa: F401  (keeps the import graph obvious)
-
-    if ns.program is not None:
-        return "stdin", ns.program, list(ns.args)
-    if not ns.args:
-        return None
-    path, params = ns.args[0], list(ns.args[1:])
-    if path == "-":
-        return "stdin", sys.stdin.read(), params
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        return path, f.read(), params
-
-
-def _open_output(ns: argparse.Namespace) -> TextIO:
-    if ns.output:
-        return open(ns.output, "w", encoding="utf-8", errors="replace")
-    stream = sys.stdout
-    if isinstance(stream, io.TextIOWrapper):
-        if ns.buffering == "line" or (ns.buffering is None and stream.isatty()):
-            stream.reconfigure(line_buffering=True)
-        elif ns.buffering == "none":
-            stream.reconfigure(line_buffering=True, write_through=True)
-    return stream
-
-
-def _list(ns: argparse.Namespace) -> int:
-    from pytrace import listing
-
-    pattern = ns.program or (ns.args[0] if ns.args else "")
-    return listing.print_listing(pattern, verbose=ns.verbose, out=sys.stdout)
-
-
-def _run(ns: argparse.Namespace) -> int:
-    from pytrace.diagnostics import CompileError, render_all
-    from pytrace.driver import compile_source
+if TYPE_CHECKING:
+    from pytrace.driver import CompileResult
+    from pytrace.envconfig import Environment
     from pytrace.options import Options
     from pytrace.source import Source
 
-    prog = _read_program(ns)
-    if prog is None:
-        from pytrace.repl import start_repl
 
-        return start_repl(ns)
-    name, text, params = prog
-    source = Source(name, text)
-    options = Options(params=params, pid=ns.pid, has_child=ns.command is not None, unsafe=ns.unsafe)
-    debug = tuple(("ast", "types", "ir", "ir-opt", "asm") if "all" in ns.debug else ns.debug)
-    if not ns.dry_run:  # as bpftrace: no privileges, no compile (it also mounts tracefs)
-        from pytrace.runtime.features import check_privileges
+def _write(stream: TextIO, text: str) -> None:
+    if text:
+        stream.write(text)
+        stream.flush()
 
-        check_privileges()
+
+def _info() -> int:
+    from pytrace.info import report
+    from pytrace.runtime.features import check_privileges
+
+    check_privileges()
+    _write(sys.stdout, report())
+    return 0
+
+
+def _environment(args: Args) -> Environment:
+    from pytrace.envconfig import EnvError, read_environment
+
     try:
-        result = compile_source(source, options, debug)
+        env = read_environment()
+    except EnvError as exc:
+        raise fatal(str(exc)) from None
+    if not args.no_warnings:
+        _write(sys.stderr, "".join(f"WARNING: {w}\n" for w in env.warnings))
+    return env
+
+
+def _targets(args: Args) -> list[str] | None:
+    """Check -p (args.pid is set) and -c (its argv is returned) before anything else."""
+    from pytrace.clitargets import TargetError, parse_pid, split_command
+
+    try:
+        if args.pid_text:  # an empty -p is no -p, as in bpftrace
+            args.pid = parse_pid(args.pid_text)
+        return split_command(args.command) if args.command is not None else None
+    except TargetError as exc:
+        raise fatal(str(exc)) from None
+
+
+def _looks_like_program(text: str) -> bool:
+    return any(c in text for c in "{}") or " " in text.strip()
+
+
+def _read_program(args: Args) -> tuple[str, str] | None:
+    """(source name, text) of the program to run or list; None when there is none."""
+    if args.filename is None:
+        return None if args.program is None else ("stdin", args.program)
+    if args.filename == "-":
+        return "stdin", sys.stdin.read()
+    try:
+        with open(args.filename, encoding="utf-8", errors="surrogateescape") as f:
+            return args.filename, f.read()
+    except OSError as exc:
+        hint = ("HINT: to run program text, give it with -e 'program'\n"
+                if _looks_like_program(args.filename) else "")
+        raise Exit(1, f"ERROR: failed to open file '{args.filename}': {exc.strerror}\n"
+                      + hint) from None
+
+
+def _list(args: Args) -> int:
+    from pytrace import listing
+
+    prog = _read_program(args)
+    if prog is None:
+        return listing.print_listing(args.search, args.verbose, sys.stdout, sys.stderr,
+                                     pid=args.pid, warnings=not args.no_warnings)
+    from pytrace.diagnostics import CompileError, render_all
+    from pytrace.listing.program import program_listing
+    from pytrace.probes.base import ProbeError
+    from pytrace.runtime.errors import RuntimeFailure
+
+    ctx = listing.ListContext(args.verbose, args.pid)
+    try:
+        lines = program_listing(prog[0], prog[1], ctx)
     except CompileError as exc:
-        sys.stderr.write(render_all(exc.diagnostics, exc.source or source))
+        _write(sys.stderr, render_all(exc.diagnostics, exc.source))
         return 1
-    if result.warnings and not ns.no_warnings:
-        sys.stderr.write(render_all(result.warnings, source))
-    if ns.emit_elf:
-        with open(ns.emit_elf, "wb") as f:
+    except (ProbeError, RuntimeFailure) as exc:
+        _write(sys.stderr, listing.render_error(exc))
+        return 1
+    listing.emit(lines, ctx, sys.stdout, sys.stderr, not args.no_warnings)
+    return 0
+
+
+def _options(args: Args, env: Environment) -> Options:
+    from pytrace.cliargs import named_params
+    from pytrace.options import Options
+
+    return Options(params=list(args.params), pid=args.pid, has_child=args.command is not None,
+                   unsafe=args.unsafe, named_params=named_params(args.named_params),
+                   warning_level=args.warning_level,
+                   usdt_file_activation=args.usdt_file_activation,
+                   include_dirs=list(args.include), include_files=list(args.include_files),
+                   probe_filter=args.probe_filter, config=dict(env.config),
+                   btf_path=env.btf_path, kernel_source=env.kernel_source,
+                   kernel_build=env.kernel_build, vmlinux=env.vmlinux)
+
+
+def _unsupported(args: Args) -> None:
+    if args.aot is not None:
+        raise fatal("--aot is not supported by pytrace (its compiled objects are cached "
+                    "instead)")
+    if args.mode not in (None, "codegen"):
+        flag = {"format": "--fmt", "bench": "--bench", "test": "--test"}.get(args.mode or "")
+        raise fatal(f"{flag or '--mode ' + str(args.mode)} is not supported by pytrace")
+    if args.format not in (None, "text", "json"):
+        raise fatal(f"Invalid output format \"{args.format}\"\nValid formats: 'text', 'json'")
+    if args.traceable_functions is not None and not os.path.isfile(args.traceable_functions):
+        raise fatal(f"Failed to open kernel function info: {args.traceable_functions}: "
+                    "No such file or directory")
+
+
+def _check_named_params(args: Args, text: str) -> None:
+    """Named parameters are read with getopt(); one the program never asks for is an error."""
+    for item in args.named_params:
+        name = item.partition("=")[0]
+        if not re.search(r'\bgetopt\s*\(\s*"' + re.escape(name) + '"', text):
+            raise fatal(f"unknown named parameter: --{name} (the program has no "
+                        f"getopt(\"{name}\"))")
+
+
+def _compile(args: Args, source: Source, options: Options) -> CompileResult:
+    from pytrace.driver import compile_source
+
+    debug = tuple(s for s in args.debug if s in ("ast", "types", "ir", "ir-opt", "asm"))
+    if args.probe_filter is None:
+        return compile_source(source, options, debug)
+    from pytrace.clirun import compile_filtered
+
+    return compile_filtered(source, options, args.probe_filter)
+
+
+def _emit_files(args: Args, result: CompileResult, source: Source, options: Options) -> None:
+    if args.emit_elf:
+        with open(args.emit_elf, "wb") as f:
             f.write(result.obj.elf)
-    if ns.emit_llvm:
+    if args.emit_llvm:
+        from pytrace.codegen.llvm import optimize
         from pytrace.driver import check_source, generate
 
         ir_text, _ = generate(result.checked or check_source(source, options))
-        with open(ns.emit_llvm, "w") as f:
+        with open(args.emit_llvm + ".original.ll", "w") as f:
             f.write(ir_text)
-    if ns.dry_run:
-        return 0
-    from pytrace.output import make_output
-    from pytrace.runtime.session import run_session
+        with open(args.emit_llvm + ".optimized.ll", "w") as f:
+            f.write(optimize(ir_text))
 
-    stream = _open_output(ns)
-    fmt = ns.format or ("rich" if ns.output is None and stream.isatty() else "text")
-    out = make_output(fmt, stream, sys.stderr, ns.quiet)
-    child = None
-    if ns.command:
-        import shlex
 
-        child = shlex.split(ns.command)
+def _run(args: Args, env: Environment, child: list[str] | None) -> int:
+    _unsupported(args)
+    prog = _read_program(args)
+    if prog is None:
+        if sys.stdin.isatty():
+            from pytrace.repl import start_repl
+
+            return start_repl(args)  # type: ignore[arg-type]
+        raise fatal("USAGE: filename or -e 'program' required.")
+    from pytrace.diagnostics import CompileError, render_all
+    from pytrace.source import Source
+
+    source = Source(*prog)
+    _check_named_params(args, source.text)
+    options = _options(args, env)
+    if not (args.dry_run or args.mode == "codegen"):
+        from pytrace.runtime.features import check_privileges
+
+        check_privileges()  # as bpftrace: no privileges, no compile (tracefs mounted too)
     try:
-        return run_session(result.obj, out, child, exiting=True)
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+        result = _compile(args, source, options)
+    except CompileError as exc:
+        _write(sys.stderr, render_all(exc.diagnostics, exc.source or source))
+        return 1
+    if result.warnings and not args.no_warnings:
+        _write(sys.stderr, render_all(result.warnings, source))
+    _emit_files(args, result, source, options)
+    from pytrace.clirun import check_limits, run_program
+
+    check_limits(result.obj, options)
+    if args.dry_run or args.mode == "codegen":
+        return 0
+    return run_program(args, env, options, result, child, source)
+
+
+def _dispatch(args: Args) -> int:
+    env = _environment(args)
+    child = _targets(args)
+    if args.listing:
+        return _list(args)
+    return _run(args, env, child)
+
+
+def _runtime_failure(exc: Exception, verbose: bool) -> int:
+    from pytrace.runtime.errors import RuntimeFailure, VerifierError
+
+    if not isinstance(exc, RuntimeFailure):
+        if os.environ.get("PYTRACE_DEBUG"):
+            raise exc
+        _write(sys.stderr, f"ERROR: internal error: {type(exc).__name__}: {exc}\n")
+        return 1
+    _write(sys.stderr, f"ERROR: {exc}\n")
+    if isinstance(exc, VerifierError):
+        log = exc.log if verbose else exc.last_lines(8)
+        _write(sys.stderr, "".join(f"  {line}\n" for line in log.splitlines()))
+    return 1
+
+
+def _broken_pipe() -> int:
+    try:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    except OSError:
+        pass
+    return 0
+
+
+def _os_error(exc: OSError) -> int:
+    where = f"{exc.filename}: " if exc.filename else ""
+    _write(sys.stderr, f"ERROR: {where}{exc.strerror or exc}\n")
+    return 1
+
+
+def _finish(exc: Exit) -> int:
+    _write(sys.stdout, exc.stdout)
+    _write(sys.stderr, exc.stderr)
+    return exc.code
 
 
 def main(argv: list[str] | None = None) -> int:
-    ns = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args: Any = None
     try:
-        if ns.list:
-            return _list(ns)
-        return _run(ns)
+        if not argv:
+            if sys.stdin.isatty():
+                from pytrace.repl import start_repl
+
+                return start_repl(Args())  # type: ignore[arg-type]
+            raise usage_error()
+        try:
+            args = parse_args(argv)
+        except Exit as exc:
+            if exc.code != -1:
+                raise
+            return _info()
+        return _dispatch(args)
+    except Exit as exc:
+        return _finish(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
-        return 0
+        return _broken_pipe()
     except OSError as exc:
-        if exc.filename:
-            sys.stderr.write(f"ERROR: {exc.filename}: {exc.strerror}\n")
-        else:
-            sys.stderr.write(f"ERROR: {exc.strerror or exc}\n")
-        return 1
+        return _os_error(exc)
     except Exception as exc:  # an environment failure: one clear line, never a traceback
-        from pytrace.runtime.errors import RuntimeFailure
-
-        if isinstance(exc, RuntimeFailure):
-            sys.stderr.write(f"ERROR: {exc}\n")
-            from pytrace.runtime.errors import VerifierError
-
-            if isinstance(exc, VerifierError):
-                log = exc.log if ns.verbose else exc.last_lines(8)
-                sys.stderr.write("".join(f"  {line}\n" for line in log.splitlines()))
-            return 1
-        if os.environ.get("PYTRACE_DEBUG"):
-            raise
-        sys.stderr.write(f"ERROR: internal error: {type(exc).__name__}: {exc}\n")
-        return 1
+        return _runtime_failure(exc, bool(args is not None and args.verbose))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,18 @@
 """Compile options from the command line that change the program (kept apart from the
-passes so a cached start-up can build its cache key without importing the compiler)."""
+passes so a cached start-up can build its cache key without importing the compiler).
+
+Everything here is plain data: the CLI fills it from the flags and the `BPFTRACE_*`
+environment (see pytrace/envconfig.py), the passes, codegen and runtime read it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+# -k / --warnings and --no-warnings, as bpftrace counts them.
+WARNINGS_OFF = 0
+WARNINGS_DEFAULT = 1
+WARNINGS_HELPERS = 2
 
 
 @dataclass(slots=True)
@@ -15,3 +24,31 @@ class Options:
     has_child: bool = False  # -c: cpid is valid
     unsafe: bool = False
     tracefs: str = "/sys/kernel/tracing"
+    # Named program parameters after `--` (`--aa=20` -> {'aa': '20'}, `--bb` -> {'bb': ''}),
+    # for getopt(); kept in the order given.
+    named_params: dict[str, str] = field(default_factory=dict)
+    warning_level: int = WARNINGS_DEFAULT  # 0 --no-warnings, 2 -k (helper error checks)
+    usdt_file_activation: bool = False  # --usdt-file-activation
+    include_dirs: list[str] = field(default_factory=list)  # -I DIR
+    include_files: list[str] = field(default_factory=list)  # --include FILE
+    probe_filter: str | None = None  # --probe-filter REGEX
+    # Config variables set through the environment (`BPFTRACE_MAX_MAP_KEYS=8192` ->
+    # {'max_map_keys': 8192}); they win over a script's `config = { ... }` block.
+    config: dict[str, int | str | bool] = field(default_factory=dict)
+    # Environment-only settings (BPFTRACE_BTF, _KERNEL_SOURCE, _KERNEL_BUILD, _VMLINUX).
+    btf_path: str | None = None
+    kernel_source: str | None = None
+    kernel_build: str | None = None
+    vmlinux: str | None = None
+
+    def config_value(self, name: str, script: dict[str, int | str] | None = None,
+                     default: int | str | bool | None = None) -> int | str | bool | None:
+        """A config variable's value: the environment first, then the script's config
+        block, then `default` (bpftrace's precedence)."""
+        if name in self.config:
+            return self.config[name]
+        if script is not None:
+            for key in (name, name.upper(), f"BPFTRACE_{name.upper()}"):
+                if key in script:
+                    return script[key]
+        return default

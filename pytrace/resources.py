@@ -79,6 +79,8 @@ class MapSpec:
       BPF key is a zero u64, or a u32 0 for array maps). For hist/lhist the BPF key is
       the user key followed by a u64 bucket index (key_size includes it).
     value_type: an AggT for aggregations, else the stored value's type.
+    key_names: one name per decoded key component, from the key expressions
+      (pytrace/keynames.py); empty when unkeyed or unknown. Prometheus label names.
     """
 
     name: str
@@ -89,6 +91,7 @@ class MapSpec:
     max_entries: int
     key_type: Type | None = None
     value_type: Type | None = None
+    key_names: tuple[str, ...] = ()
 
     @property
     def is_user(self) -> bool:
@@ -121,6 +124,7 @@ class ProbeSpec:
     attach: dict[str, str | int] = field(default_factory=dict)
     expected_attach_type: int = 0
     covers: int = 1  # user-visible probes this program serves (a syscall dispatcher serves many)
+    span: tuple[int, ...] = ()  # (line, col, end_line, end_col) of the probe's attach points
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,11 @@ class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
     kind: one of EventKind (what each carries is written there).
+    probe: the expanded attach point of the probe whose code sends this record
+      ('tracepoint:syscalls:sys_enter_read', 'BEGIN'); Python events carry it.
+    probe_offset: where one compiled body serves several probes (the wide syscall
+      dispatcher) the record carries the probe instead: a u64 index into
+      Resources.probe_names at this offset (0: none, `probe` says it).
     """
 
     id: int
@@ -144,6 +153,8 @@ class EventSpec:
     args: tuple[FieldSpec, ...] = ()
     map_name: str = ""
     size: int = 8
+    probe: str = ""
+    probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +167,7 @@ class Resources:
     globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
     config: tuple[tuple[str, str | int], ...] = ()
+    headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

@@ -4,6 +4,7 @@ expanded attach point — and the Resources that describe it to the runtime."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from llvmlite import ir
 
@@ -27,6 +28,30 @@ from pytrace.resources import MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT
 
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
+MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
+
+
+def _maps_of(fn: ir.Function, globals_: dict[str, ir.GlobalVariable]) -> set[str]:
+    """Names of the maps whose globals fn's instructions refer to."""
+    by_global = {id(gv): name for name, gv in globals_.items()}
+    out: set[str] = set()
+    for block in fn.blocks:
+        for ins in block.instructions:
+            for op in getattr(ins, "operands", ()):
+                name = by_global.get(id(op))
+                if name is not None:
+                    out.add(name)
+    return out
+
+
+def _attach_span(probe: nodes.Probe) -> tuple[int, ...]:
+    """Where a probe's attach points are written (what errors about the probe underline)."""
+    if not probe.attach_points:
+        return ()
+    first, last = probe.attach_points[0].span, probe.attach_points[-1].span
+    if first.line <= 0:
+        return ()
+    return (first.line, first.col, last.end_line, last.end_col)
 
 
 def possible_cpus() -> int:
@@ -56,7 +81,7 @@ class ModuleGen:
         self.specs: dict[str, MapSpec] = {}
         self.globals: dict[str, ir.GlobalVariable] = {}
         for info in checked.maps.values():
-            self._add_map(user_map_spec(info, max_keys))
+            self._add_map(replace(user_map_spec(info, max_keys), key_names=info.key_names))
         for spec in internal_map_specs():
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):
@@ -75,6 +100,22 @@ class ModuleGen:
 
     def map_global(self, name: str) -> ir.GlobalVariable:
         return self.globals[name]
+
+    def _check_map_count(self, fn: ir.Function, probe: nodes.Probe) -> None:
+        """The kernel lets one program use at most 64 maps: say so where it is written."""
+        used = {name for f in self._with_callbacks(fn) for name in _maps_of(f, self.globals)}
+        if len(used) > MAX_MAPS_PER_PROGRAM:
+            users = sorted(n for n in used if not n.startswith("__"))
+            raise CodegenError(f"this probe uses {len(used)} maps, but one BPF program may use "
+                               f"at most {MAX_MAPS_PER_PROGRAM} ({', '.join(users[:5])}, ...): "
+                               "use fewer maps (one map with a key can hold what several "
+                               "maps hold)", probe.attach_points[0] if probe.attach_points
+                               else probe)
+
+    def _with_callbacks(self, fn: ir.Function) -> list[ir.Function]:
+        """fn and the for-loop callbacks it calls (linked into the same program)."""
+        return [fn] + [f for f in self.module.functions
+                       if f.name.startswith(f"{fn.name}_for") and f is not fn]
 
     def emit_for_map(self, p: ProgEmitter, s: nodes.For) -> None:
         """`for ($kv : @m)` inside program p (a callback of its own)."""
@@ -135,6 +176,8 @@ class ModuleGen:
                         em.emit_dispatch(cp.probe, group[1])
                 except StackOverflow as exc:
                     raise CodegenError(str(exc), cp.probe) from None
+                self._check_map_count(em.fn, cp.probe)
+                spec = replace(spec, span=_attach_span(cp.probe))
                 self.probes.append(spec)
                 n += 1
         resources = Resources(
@@ -142,5 +185,6 @@ class ModuleGen:
             probes=tuple(self.probes),
             events=tuple(self.events.events),
             probe_names=tuple(self.probe_names),
+            headers=tuple(self.checked.headers),
         )
         return str(self.module), resources

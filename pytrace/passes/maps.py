@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pytrace import builtins, nodes
 from pytrace.diagnostics import Diagnostics
+from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots
 from pytrace.source import Span
@@ -39,6 +40,7 @@ class MapUses:
     multi: bool = False
     span: Span | None = None
     used: list[nodes.Node] = field(default_factory=list)
+    names: tuple[str, ...] = ()  # label names from the first keyed access
 
 
 class MapCollector:
@@ -130,6 +132,7 @@ class MapCollector:
             got = list(got[0].elems)  # @m[(a, b)] on a map declared @m[a, b]
         if info.keys is None:
             info.keys, info.multi = got, len(got) > 1
+            info.names = key_names(keys)
             return
         if len(got) != len(info.keys):
             self.key_mismatch(name, got, info.keys, span)
@@ -166,7 +169,8 @@ def run(cp: CheckedProgram) -> None:
             cp.diagnostics.error(f"Undefined map: {name}", first)
             continue
         cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
-                                info.span or Span(0, 0, 0, 0), multi_key=info.multi)
+                                info.span or Span(0, 0, 0, 0), multi_key=info.multi,
+                                key_names=info.names)
 
 
 def _same_agg_kind(a: object, b: object, kind: str) -> bool:

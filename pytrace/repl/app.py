@@ -7,12 +7,16 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from pytrace.repl import meta
 from pytrace.repl.session import EntryError, ReplSession
+
+if TYPE_CHECKING:
+    from pytrace.prometheus import Server
 
 BANNER = "pytrace interactive session: enter probe blocks, .help for commands, Ctrl-D to quit"
 
@@ -36,6 +40,7 @@ class Repl:
         self.prompt = prompt
         self.rich = rich
         self.done = False
+        self.server: Server | None = None  # `.serve`: the /metrics endpoint
 
     # ------------------------------------------------------------ loop
     def run(self) -> int:
@@ -118,6 +123,8 @@ class Repl:
                 self.load(path)
             case meta.Quit():
                 self.done = True
+            case meta.Serve(address):
+                self.serve(address)
 
     def probes(self) -> None:
         entries = self.session.entries
@@ -210,8 +217,29 @@ class Repl:
         if text.strip():
             self.enter(text, path)
 
+    def serve(self, address: tuple[str, int] | None) -> None:
+        """`.serve [HOST:]PORT`: serve the session's maps at scrape time; `.serve off`."""
+        from pytrace.prometheus import repl_source, serve
+
+        if address is None:
+            if self.server is not None:
+                self.server.close()
+                self.server = None
+                _write("stopped serving Prometheus metrics\n")
+            return
+        if self.server is not None:
+            _error(f"ERROR: already serving on {self.server.url} (.serve off first)")
+            return
+        emit = self.session.emit
+        self.server = serve(repl_source(self.session), *address,
+                            warn=lambda msg: emit(f"WARNING: {msg}\n"))
+        _write(f"serving Prometheus metrics on {self.server.url}\n")
+
     def quit(self) -> None:
         """END blocks run, the maps print, everything is detached and closed."""
+        if self.server is not None:  # before any map fd closes
+            self.server.close()
+            self.server = None
         try:
             snaps = self.session.finish()
             from pytrace.output.text import format_map

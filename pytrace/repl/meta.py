@@ -65,7 +65,14 @@ class Quit:
     pass
 
 
-MetaCommand = Help | Probes | Detach | Maps | Print | Watch | Clear | Save | Load | Quit
+@dataclass(frozen=True)
+class Serve:
+    """`.serve [HOST:]PORT` (host, port) or `.serve off` (None)."""
+
+    address: tuple[str, int] | None
+
+
+MetaCommand = Help | Probes | Detach | Maps | Print | Watch | Clear | Save | Load | Quit | Serve
 _Parser = Callable[["CommandInfo", list[str]], MetaCommand]
 
 
@@ -90,6 +97,8 @@ COMMANDS: dict[str, CommandInfo] = {c.name: c for c in (
     CommandInfo(".save", ".save FILE", "write every entry typed so far as a runnable script"),
     CommandInfo(".load", ".load FILE", "run a script's probes in this session"),
     CommandInfo(".quit", ".quit", "run END blocks, print the maps, detach all, exit (Ctrl-D)"),
+    CommandInfo(".serve", ".serve [HOST:]PORT|off",
+                "serve every map as Prometheus metrics on http://HOST:PORT/metrics"),
 )}
 
 _MAP = re.compile(r"@\w*")
@@ -210,6 +219,18 @@ def _path(cls: Callable[[str], MetaCommand]) -> _Parser:
     return parse
 
 
+def _serve(info: CommandInfo, args: list[str]) -> MetaCommand:
+    from pytrace.prometheus.address import AddressError, parse_address
+
+    _arity(info, args, 1, 1)
+    if args[0] == "off":
+        return Serve(None)
+    try:
+        return Serve(parse_address(args[0]))
+    except AddressError as exc:
+        raise MetaError(f"{exc}; usage: {info.usage}") from None
+
+
 _PARSERS: dict[str, _Parser] = {
     ".help": _help,
     ".probes": _no_args(Probes),
@@ -221,4 +242,5 @@ _PARSERS: dict[str, _Parser] = {
     ".save": _path(Save),
     ".load": _path(Load),
     ".quit": _no_args(Quit),
+    ".serve": _serve,
 }

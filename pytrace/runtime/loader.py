@@ -15,7 +15,7 @@ import errno
 import os
 import re
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pytrace.resources import BpfObject, MapKind, MapSpec, ProbeSpec
@@ -37,6 +37,16 @@ __all__ = ["LoadedObject", "LoadedProgram", "create_map", "load_program", "patch
 BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
 LOG_SIZE = 1 << 20
+# -v / -d verifier: called with (probe, program fd, verifier log) after each load.
+LogSink = Callable[[ProbeSpec, int, str], None]
+_log_sink: tuple[LogSink, int] | None = None
+
+
+def set_log_sink(sink: LogSink | None, level: int = 1) -> None:
+    """Report every successful load with its verifier log (level 1: the summary,
+    2: the whole trace); None stops it."""
+    global _log_sink
+    _log_sink = (sink, level) if sink is not None else None
 BTF_LOAD = 18
 _BTF_INT, _BTF_PTR, _BTF_FUNC, _BTF_FUNC_PROTO = 1, 2, 12, 13
 _NAME_BAD = re.compile(r"[^A-Za-z0-9_.]")
@@ -201,8 +211,26 @@ def load_program(probe: ProbeSpec, code: bytes,
             sc.close_fd(funcs.btf_fd)
 
 
+def _load_logged(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
+                 funcs: _FuncInfo | None) -> int:
+    """A load with the verifier log requested; the sink hears of a success."""
+    assert _log_sink is not None
+    sink, level = _log_sink
+    log = sc.Buffer(LOG_SIZE)
+    attr = _prog_attr(probe, insns, count, lic, funcs)
+    struct.pack_into("<IIQ", attr, 24, level, LOG_SIZE, log.addr)
+    fd, _ = sc.bpf_errno(sc.PROG_LOAD, attr)
+    if fd >= 0:
+        sink(probe, fd, log.raw.value.decode("utf-8", "replace"))
+    return fd
+
+
 def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None) -> int:
     insns, lic = sc.Buffer(code), sc.cstr("GPL")
+    if _log_sink is not None:
+        fd = _load_logged(probe, insns, len(code) // 8, lic, funcs)
+        if fd >= 0:
+            return fd
     attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs)
     fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:
@@ -218,7 +246,7 @@ def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None) -> int:
     if err == errno.EPERM and not text.strip():
         raise FeatureUnavailable(f"the kernel refused to load the program for {probe.name} "
                                  "(EPERM with no verifier log: blocked by a security policy)")
-    raise VerifierError(probe.name, text, errno.errorcode.get(err, str(err)))
+    raise VerifierError(probe.name, text, errno.errorcode.get(err, str(err)), probe.span)
 
 
 @dataclass(frozen=True, slots=True)

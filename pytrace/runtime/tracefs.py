@@ -35,6 +35,9 @@ def tracefs_root() -> str:
         if _mounted(path):
             return path
     if os.geteuid() != 0:
+        if os.path.isdir(TRACEFS) and not os.access(TRACEFS, os.R_OK | os.X_OK):
+            raise PrivilegeError(f"cannot read tracefs at {TRACEFS}: permission denied "
+                                 "(tracing needs root)")
         raise PrivilegeError(f"tracefs is not mounted at {TRACEFS} (mount it as root: "
                              f"mount -t tracefs nodev {TRACEFS})")
     if not os.path.isdir(TRACEFS):

@@ -62,7 +62,7 @@ def test_map_names() -> None:
 def test_meta_commands() -> None:
     assert s(".d") == [".detach"]
     assert s(".") == sorted([".help", ".probes", ".detach", ".maps", ".print", ".watch",
-                             ".clear", ".save", ".load", ".quit"])
+                             ".clear", ".save", ".load", ".quit", ".serve"])
     assert "watch" in s(".help ")
     assert s(".quit ") == []
 

@@ -17,6 +17,7 @@ from pytrace.repl.meta import (
     Probes,
     Quit,
     Save,
+    Serve,
     Watch,
 )
 
@@ -38,6 +39,10 @@ from pytrace.repl.meta import (
     (".save session.bt", Save("session.bt")),
     (".load /tmp/a.bt", Load("/tmp/a.bt")),
     (".quit", Quit()),
+    (".serve 9100", Serve(("0.0.0.0", 9100))),
+    (".serve 127.0.0.1:0", Serve(("127.0.0.1", 0))),
+    (".serve [::1]:9100", Serve(("::1", 9100))),
+    (".serve off", Serve(None)),
 ])
 def test_parses(line: str, expected: meta.MetaCommand) -> None:
     assert meta.parse_meta(line) == expected
@@ -55,6 +60,9 @@ def test_parses(line: str, expected: meta.MetaCommand) -> None:
     (".quit now", "usage: .quit"),
     (".save", "usage: .save FILE"),
     (".help nothing", "unknown command 'nothing'"),
+    (".serve", "usage: .serve [HOST:]PORT|off"),
+    (".serve host:port", "invalid address 'host:port'"),
+    (".serve 1 2", "usage: .serve"),
     ("probes", "not a meta command"),
     ("", "not a meta command"),
 ])

@@ -115,7 +115,7 @@ def test_opensnoop(tmp_path: Path) -> None:
 def test_syscount(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "syscount", "pt_sysc", "for _ in range(20000): os.getppid()\n")
     assert "Top 10 processes:" in out
-    counts = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@"))
+    counts = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@"))
     assert int(counts["@process[pt_sysc]"]) >= 20000
     assert int(counts["@syscall[110]"]) >= 20000  # getppid on x86_64
 
@@ -213,7 +213,7 @@ def test_sigsnoop(tmp_path: Path) -> None:
 def test_mallocbytes(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "mallocbytes", "pt_malloc",
                         "libc.malloc.restype = ctypes.c_void_p\nlibc.free(ctypes.c_void_p(libc.malloc(12345678)))\n")
-    sums = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@bytes["))
+    sums = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@bytes["))
     assert int(sums["@bytes[pt_malloc]"]) >= 12345678
     assert "@sizes:" in out
 
@@ -223,5 +223,5 @@ def test_errnos(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "errnos", "pt_errno",
                         f"for _ in range(3):\n    try:\n        os.open({missing!r}, 0)\n"
                         "    except OSError:\n        pass\n")
-    counts = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@errors["))
+    counts = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@errors["))
     assert counts["@errors[pt_errno, 257, 2]"] == "3"  # openat, ENOENT
