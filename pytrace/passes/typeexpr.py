@@ -29,6 +29,7 @@ ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"&&", "||"})
 I64 = IntT(64, True)
+RECORDS_LOWERED = False  # True once codegen lowers RecordExpr and record fields
 READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 
 
@@ -342,5 +343,8 @@ class ExprTyper(MemoryTyper):
     def e_RecordExpr(self, e: nodes.RecordExpr) -> Type | None:
         types = [(name, self.value(x)) for name, x in e.fields]
         if any(t is None for _, t in types):
+            return None
+        if not RECORDS_LOWERED:  # codegen has no lowering for records yet
+            self.diags.error("Records ((name=value, ...)) are not implemented by pytrace", e.span)
             return None
         return RecordT(tuple((n, t) for n, t in types if t is not None))
