@@ -4,8 +4,9 @@ diagnostic, and turns each site's message into a regex matcher.
 A site is a call that makes a message a user sees when a program does not compile:
 `X.error(msg, ...)` / `X.warning(msg, ...)` on a Diagnostics collector, the exceptions
 the passes, the driver and codegen turn into diagnostics (`ProbeError`, `CodegenError`,
-`TransformError`, `FormatError`, `StackOverflow`), a builtin's `p.fail(msg, ...)`, the
-parser's `_error(msg, ...)` and `Diagnostic(severity, msg, ...)`. A message is a str
+`TransformError`, `FormatError`, `StackOverflow`, the C front end's `CDefsError`), a
+builtin's `p.fail(msg, ...)`, the parser's `_error(msg, ...)` and
+`Diagnostic(severity, msg, ...)`. A message is a str
 literal or an f-string (its literal parts escaped, each `{...}` a lazy wildcard); a
 conditional message gives one site per branch. A message that is not written at the
 site (`e.message`, `str(exc)`) only forwards another site's message and is skipped.
@@ -21,13 +22,15 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pytrace"
 
-# Code that runs after compilation (loading, attaching, output, the REPL's own
-# commands, `-l` listings): its errors are not compile-time diagnostics.
-OUT_OF_SCOPE = ("runtime/", "repl/", "output/", "listing.py", "cli.py")
+# Code that is not the compiler (loading and running, output, the REPL's own commands,
+# `-l` listings, the command line, the Python API, the Prometheus exporter): its errors
+# are not compile-time diagnostics.
+OUT_OF_SCOPE = ("runtime/", "repl/", "output/", "listing/", "api/", "prometheus/", "cli",
+                "info.py", "envconfig.py")
 
 # Exceptions whose message becomes a diagnostic's message (or its tail).
 DIAGNOSTIC_EXCEPTIONS = frozenset({"ProbeError", "CodegenError", "TransformError", "FormatError",
-                                   "StackOverflow"})
+                                   "StackOverflow", "CDefsError"})
 # (file, constructor) pairs where a plain exception carries a diagnostic's message.
 LOCAL_DIAGNOSTIC_EXCEPTIONS = frozenset({("codegen/usdt.py", "ValueError")})
 COLLECTOR_NAMES = ("diags", "diagnostics")

@@ -10,14 +10,15 @@ Adding a diagnostic to pytrace means adding a case here (or, when no program can
 it, an UNREACHABLE entry saying why). Placeholders in a program are filled by the test:
 `{not_elf}` (a file that is not an ELF object), `{bad_elf}` (an ELF file whose header
 points past its end), `{usdt_bin}` (a binary whose USDT notes
-have operands pytrace cannot read, built by the test) and `{nowhere}` (a missing path).
+have operands pytrace cannot read, built by the test), `{err_h}` (a header whose `#error`
+stops the preprocessor) and `{nowhere}` (a missing path).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PLACEHOLDERS = ("not_elf", "bad_elf", "usdt_bin", "nowhere")
+PLACEHOLDERS = ("not_elf", "bad_elf", "usdt_bin", "nowhere", "err_h")
 LONG = "x" * 200
 NESTED = "program is nested too deeply"  # a string literal big enough to fill the BPF stack quickly
 
@@ -134,19 +135,32 @@ USDT probe not found: || usdt:/bin/sh:no_such_probe { }
          tracefs="{nowhere}"),
 ]
 
+# ------------------------------------------------- C definitions (cdefs/: the front end)
+CDEFS = _cases(r"""
+'nosuch.h' file not found || #include <nosuch.h><NL>BEGIN { }
+malformed #include: nosuch || #include nosuch<NL>BEGIN { }
+#error stop here || #error stop here<NL>BEGIN { }
+Unterminated #if 1 || #if 1<NL>BEGIN { }
+Invalid declaration || typedef;<NL>BEGIN { }
+Invalid expression || typedef enum { A = } e;<NL>BEGIN { }
+syntax error before ';' || struct foo { int a[; };<NL>BEGIN { }
+field has incomplete type 'struct b' || struct a { struct b inner; };<NL>BEGIN { @ = sizeof(struct a); }
+#error this header refuses || #include "{err_h}"<NL>BEGIN { }
+""")
+
 # ------------------------------------------------------------- the passes (passes/)
 PASSES = [
     Case('BEGIN { printf("%d"' + ", 1" * 130 + "); }", "printf() takes up to 128 arguments (131 provided)"),
     Case('BEGIN { printf("%s\\n", $1); }', "invalid UTF-8 in positional parameter $1 (byte 0xff)",
          params=("a\udcff",)),
-    Case('#define X "a\udcfeb"\nBEGIN { printf("%s\\n", X); }', "invalid UTF-8 in #define X (byte 0xfe)"),
+    Case('#define X "a\udcfeb"\nBEGIN { printf("%s\\n", X); }', "invalid UTF-8 in string literal (byte 0xfe)"),
 ] + _cases(r"""
 invalid value for config key 'max_map_keys' || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }
 Unknown function: foo || BEGIN { @ = foo(); }
 system() is an unsafe function being used in safe mode || BEGIN { system("ls"); }
 The arg0 builtin can not be used with 'BEGIN' probes || BEGIN { @ = arg0; }
-#define X is not an integer or string constant || #define X (1 +<NL>BEGIN { @ = X; }
+syntax error, unexpected ; || #define X (1 +<NL>BEGIN { @ = X; }
 Invalid type for if condition || BEGIN { if ("a") { } }
 Invalid type for predicate || BEGIN /"a"/ { }
 count() should be directly assigned to a map || BEGIN { count(); }
@@ -183,14 +197,14 @@ count() requires no arguments (1 provided) || BEGIN { @x = count(1); }
 printf() requires at least one argument (0 provided) || BEGIN { printf(); }
 delete() expects a map element as argument || BEGIN { delete(1); }
 Type mismatch for '==': comparing 'int64' with 'string[2]' || BEGIN { @ = 1 == "a"; }
-The & (address-of) operator is not supported || BEGIN { @ = &pid; }
+Can not take the address of this expression || BEGIN { @ = &pid; }
 The ! operator can not be used on expressions of type 'string[2]' || BEGIN { @ = !"a"; }
 The * operator can not be used on expressions of type 'string[2]' || BEGIN { @ = *"a"; }
-Can not dereference a pointer to 'struct foo' || BEGIN { $p = (struct foo *)0; @ = *$p; }
+Unknown struct/union: 'struct foo' || BEGIN { $p = (struct foo *)0; @ = *$p; }
 Invalid condition in ternary: 'string[2]' || BEGIN { @ = "a" ? 1 : 2; }
 Ternary operator must return the same type: have 'integer' and 'string' || BEGIN { @ = 1 ? 1 : "a"; }
 Struct/union of type 'struct task_struct' does not contain a field named 'foo' || BEGIN { @ = curtask.foo; }
-Record does not contain a field named 'b' || BEGIN { $r = (a=1); @ = $r.b; }
+Records ((name=value, ...)) are not implemented by pytrace || BEGIN { $r = (a=1); @ = $r.b; }
 Can not access field 'foo' on expression of type 'int64' || BEGIN { @ = (1).foo; }
 Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
@@ -198,15 +212,20 @@ The array index operator [] needs an integer index, not 'string[2]' || BEGIN { $
 the index 9 is out of bounds for array of size 6 || tracepoint:raw_syscalls:sys_enter { @ = args.args[9]; }
 The array index operator [] can only be used on arrays and pointers || BEGIN { @ = (1, 2)[0]; }
 Cannot cast from 'string[2]' to 'int8' || BEGIN { @ = (int8)"a"; }
-offsetof() needs struct layouts from BTF || BEGIN { @ = offsetof(struct foo, bar); }
+Unknown struct/union: 'struct foo' || BEGIN { @ = offsetof(struct foo, bar); }
+offsetof() needs a struct or union, not 'uint64' || BEGIN { @ = offsetof(uint64, a); }
+Struct/union of type 'struct task_struct' does not contain a field named 'nosuch' || BEGIN { @ = offsetof(struct task_struct, nosuch); }
 args of fentry/fexit probes need kernel BTF || fentry:vfs_read { @ = args.file; }
 args can only be read through one of its fields (args.NAME) || tracepoint:sched:sched_switch { @ = args; }
-Cannot cast to an array type 'int8[4]' || BEGIN { @ = (int8[4])1; }
-Unknown type: 'string' || BEGIN { @ = (string *)1; }
-Unknown type: 'string' || BEGIN { @ = (string)1; }
-Cannot cast to 'struct foo' || BEGIN { @ = (struct foo)1; }
-Unknown type: 'string' || BEGIN { @ = sizeof(string); }
-sizeof('struct foo') needs struct layouts from BTF || BEGIN { @ = sizeof(struct foo); }
+Cannot cast from 'int64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])1; }
+Cannot cast to 'int8 *[2]': array casts need integer elements || BEGIN { @ = (int8 *[2])0; }
+Cannot use type 'string' here || BEGIN { @ = (string *)1; }
+Cannot cast from 'int64' to 'string[64]' || BEGIN { @ = (string)1; }
+Unknown type: 'enum foo' || BEGIN { @ = (enum foo)1; }
+Unknown struct/union: 'struct foo' || BEGIN { @ = (struct foo)1; }
+Cannot cast to 'struct task_struct' (a struct; cast to a pointer || BEGIN { @ = (struct task_struct)1; }
+Can not access field 'x' on type 'int32 *' || BEGIN { $p = (int32 *)0; @ = $p->x; }
+Unknown struct/union: 'struct foo' || BEGIN { @ = sizeof(struct foo); }
 Different lhist bounds in a single map unsupported || BEGIN { @x = lhist(1, 0, 10, 1); @x = lhist(2, 0, 20, 1); }
 Different hist bucket sizes in a single map unsupported || BEGIN { @x = hist(1); @x = hist(2, 3); }
 Type mismatch for @x: trying to assign value of type 'string[2]' when map already contains a value of type 'int64' || BEGIN { @x = 1; @x = "a"; }
@@ -258,15 +277,16 @@ buf() needs a length as second argument unless the first is an array or a string
 buf() expects an integer length (string provided) || BEGIN { @ = buf(1, "a"); }
 The username builtin is not implemented by pytrace || BEGIN { @ = username; }
 cat() is not implemented by pytrace || BEGIN { cat("/etc/hostname"); }
+is_err() expects a pointer (string provided) || BEGIN { @ = is_err("a"); }
+Can not access field 'nosuch' of raw tracepoint sched_switch || rawtracepoint:sched_switch { @ = args.nosuch; }
 """)
 
 # ------------------------------------------------------------------ codegen/
 CODEGEN = _cases(rf"""
 program needs more than 448 bytes of BPF stack || BEGIN {{ $a = "{LONG}"; $b = "{LONG}"; $c = "{LONG}"; }}
 program needs more than 448 bytes of BPF stack || BEGIN {{ $a = "{LONG}"; @m[1] = 1; for ($kv : @m) {{ printf("%s %s", "{LONG}", "{LONG}"); }} }}
-RecordExpr expressions are not supported yet || BEGIN {{ $r = (a=1); }}
-field access is only supported on args yet || BEGIN {{ @ = (a=1).a; }}
-Index expressions are not supported yet || tracepoint:raw_syscalls:sys_enter {{ @ = args.args[0]; }}
+Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ $r = (a=1); }}
+Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ @ = (a=1).a; }}
 retval is not available in fexit probes || fexit:vfs_read {{ @ = retval; }}
 arg5 is not available: usdt: || usdt:/usr/bin/python3:python:audit {{ @ = arg5; }}
 uses an unsupported addressing mode || usdt:{{usdt_bin}}:t:badmode {{ @ = arg0; }}
@@ -274,9 +294,10 @@ has an unsupported size 3 || usdt:{{usdt_bin}}:t:badsize {{ @ = arg0; }}
 unknown register %xmm0 || usdt:{{usdt_bin}}:t:badreg {{ @ = arg0; }}
 unknown register %xmm1 || usdt:{{usdt_bin}}:t:badmemreg {{ @ = arg0; }}
 is not a constant pytrace can read || usdt:{{usdt_bin}}:t:badconst {{ @ = arg0; }}
+this probe uses 70 maps, but one BPF program may use at most 64 || BEGIN {{ {" ".join(f"@m{i} = 1;" for i in range(70))} }}
 """)
 
-CORPUS: list[Case] = SYNTAX + PROBES + PASSES + BUILTINS + CODEGEN
+CORPUS: list[Case] = SYNTAX + PROBES + CDEFS + PASSES + BUILTINS + CODEGEN
 
 # Sites no program can reach, keyed by (file under pytrace/, start of the message with
 # `{}` for interpolations; a final `$` for the whole message) -> why. A site listed here
@@ -330,7 +351,32 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     "refuses other ++/-- targets",
     ("passes/probes.py", "cannot expand probe"): "a net under the probe kinds; no known input "
     "reaches it (corrupt ELF files are reported by probes/uprobe.py)",
+    ("cdefs/parse.py", "C definitions: "): "pycparser always has a token where it stopped; a "
+    "message without a place is placed there",
+    ("codegen/emitter.py", "{} expressions are not supported yet"): "every expression the "
+    "passes accept has a lowering (records are refused by the typecheck pass)",
+    ("codegen/fields.py", "field access is only supported on args yet"): "only args fields "
+    "reach codegen/fields.py",
+    ("codegen/fields.py", "internal: "): "only args fields reach codegen/fields.py",
+    ("codegen/fields.py", "{} has no argument {}"): "the typecheck pass checks raw tracepoint "
+    "arguments first",
+    ("codegen/memory.py", "internal: "): "the typecheck pass checks every struct member first",
+    ("passes/resolve.py", "#define {} is not"): "the C front end expands #define names before "
+    "parsing",
+    ("passes/typemem.py", "Record does not contain"): "records are refused by the typecheck "
+    "pass until codegen lowers them",
+    ("passes/typemem.py", "Cannot take the size of incomplete"): "lookups give no incomplete "
+    "struct: the unknown name (or incomplete member) is reported first",
+    ("passes/typenames.py", "Cannot take the size of incomplete"): "sizeof_type() has no caller "
+    "(the typecheck pass sizes types itself)",
+    ("passes/typenames.py", "Cannot use an array type"): "no caller refuses array types",
+    ("passes/typenames.py", "Cannot use type 'void' here"): "the grammar has no bare `void` "
+    "type name",
 }
 
-# Errors that may have no source location, keyed by the start of the message -> why.
-UNLOCATED: dict[str, str] = {}
+# Errors that may have no place in the program, keyed by a regex matching the start of
+# the message -> why.
+UNLOCATED: dict[str, str] = {
+    r"/\S+\.h:\d+: ": "an error inside an included header: the message names the header and "
+    "its line",
+}
