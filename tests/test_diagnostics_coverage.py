@@ -18,7 +18,7 @@ import pytest
 from diagnostic_sites import Site, scan
 from diagnostics_corpus import CORPUS, PLACEHOLDERS, UNLOCATED, UNREACHABLE, Case
 
-from pytrace.diagnostics import CompileError, Diagnostic, render_all
+from pytrace.diagnostics import CompileError, Diagnostic, Severity, render_all
 from pytrace.driver import check_source, generate
 from pytrace.options import Options
 from pytrace.source import Source
@@ -86,6 +86,8 @@ def compile_case(case: Case, places: dict[str, str]) -> tuple[Source, list[Diagn
         generate(check_source(source, options))
     except CompileError as exc:
         return source, exc.diagnostics
+    except Exception as exc:  # noqa: BLE001 - a bug: reported per case by the tests below
+        return source, [Diagnostic(Severity.ERROR, f"internal: {type(exc).__name__}: {exc}")]
     return source, []
 
 
