@@ -210,6 +210,8 @@ Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
 The array index operator [] needs an integer index, not 'string[2]' || BEGIN { $s = "abc"; @ = $s["x"]; }
 the index 9 is out of bounds for array of size 6 || tracepoint:raw_syscalls:sys_enter { @ = args.args[9]; }
+the index 99 is out of bounds for array of size 16 || BEGIN { printf("%d\n", curtask->comm[99]); }
+the index 4 is out of bounds for array of size 4 || BEGIN { $s = "abc"; @ = $s[4]; }
 The array index operator [] can only be used on arrays and pointers || BEGIN { @ = (1, 2)[0]; }
 Cannot cast from 'string[2]' to 'int8' || BEGIN { @ = (int8)"a"; }
 Unknown struct/union: 'struct foo' || BEGIN { @ = offsetof(struct foo, bar); }
