@@ -28,7 +28,9 @@ def build_key(p: ProgEmitter, name: str, keys: list[nodes.Expr], bucket: ir.Valu
         user_size = 8
     else:
         user_size = kt.size
-        if info.multi_key:
+        if info.multi_key and len(keys) == 1:  # @m[$tuple]: the tuple laid out as the key
+            p.emit_into(keys[0], buf, kt, 0)
+        elif info.multi_key:
             assert isinstance(kt, TupleT)
             for k, et, off in zip(keys, kt.elems, kt.offsets()):
                 p.emit_into(k, buf, et, off)
@@ -98,7 +100,7 @@ def incdec(p: ProgEmitter, e: nodes.IncDec) -> Val:
     if isinstance(e.target, nodes.Variable):
         t, slot = p.var_slot(e.target.name, e.target)
         old = b.load(slot)
-        new = b.add(old, delta)
+        new = p.fit_int(Val(IntT(), b.add(old, delta)), t)
         b.store(new, slot)
         return Val(t, new if e.prefix else old)
     if isinstance(e.target, nodes.MapRef):
