@@ -4,7 +4,8 @@ diagnostic, and turns each site's message into a regex matcher.
 A site is a call that makes a message a user sees when a program does not compile:
 `X.error(msg, ...)` / `X.warning(msg, ...)` on a Diagnostics collector, the exceptions
 the passes, the driver and codegen turn into diagnostics (`ProbeError`, `CodegenError`,
-`TransformError`, `FormatError`, `StackOverflow`, the C front end's `CDefsError`), a
+`TransformError`, `FormatError`, `StackOverflow`, the C front end's `CDefsError`, the
+config pass's `ConfigValueError`, the imports pass's `ImportFailure`), a
 builtin's `p.fail(msg, ...)`, the parser's `_error(msg, ...)` and
 `Diagnostic(severity, msg, ...)`. A message is a str
 literal or an f-string (its literal parts escaped, each `{...}` a lazy wildcard); a
@@ -30,7 +31,8 @@ OUT_OF_SCOPE = ("runtime/", "repl/", "output/", "listing/", "api/", "prometheus/
 
 # Exceptions whose message becomes a diagnostic's message (or its tail).
 DIAGNOSTIC_EXCEPTIONS = frozenset({"ProbeError", "CodegenError", "TransformError", "FormatError",
-                                   "StackOverflow", "CDefsError"})
+                                   "StackOverflow", "CDefsError", "ConfigValueError",
+                                   "ImportFailure"})
 # (file, constructor) pairs where a plain exception carries a diagnostic's message.
 LOCAL_DIAGNOSTIC_EXCEPTIONS = frozenset({("codegen/usdt.py", "ValueError")})
 COLLECTOR_NAMES = ("diags", "diagnostics")

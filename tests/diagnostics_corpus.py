@@ -11,21 +11,23 @@ it, an UNREACHABLE entry saying why). Placeholders in a program are filled by th
 `{not_elf}` (a file that is not an ELF object), `{bad_elf}` (an ELF file whose header
 points past its end), `{usdt_bin}` (a binary whose USDT notes
 have operands pytrace cannot read, built by the test), `{err_h}` (a header whose `#error`
-stops the preprocessor) and `{nowhere}` (a missing path).
+stops the preprocessor), `{import_dir}` (scripts and files to import: see the test's
+fixture) and `{nowhere}` (a missing path).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PLACEHOLDERS = ("not_elf", "bad_elf", "usdt_bin", "nowhere", "err_h")
+PLACEHOLDERS = ("not_elf", "bad_elf", "usdt_bin", "nowhere", "err_h", "import_dir")
 LONG = "x" * 200
 NESTED = "program is nested too deeply"  # a string literal big enough to fill the BPF stack quickly
 
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """A program that fails to compile with a message containing `expect`."""
+    """A program whose diagnostics (errors, or warnings when it compiles) include one
+    containing `expect`."""
 
     text: str
     expect: str
@@ -34,6 +36,7 @@ class Case:
     has_child: bool = False
     pid: int | None = None
     tracefs: str | None = None  # None: the real tracefs
+    probe_filter: str | None = None  # --probe-filter
 
     @property
     def id(self) -> str:
@@ -148,6 +151,71 @@ field has incomplete type 'struct b' || struct a { struct b inner; };<NL>BEGIN {
 #error this header refuses || #include "{err_h}"<NL>BEGIN { }
 """)
 
+# ------------------------------------- program shape, config, imports, macros (issue 13)
+LANGUAGE = _cases(r"""
+only one config block is allowed || config = { max_map_keys = 1 }<NL>config = { max_map_keys = 2 }<NL>BEGIN { }
+the config block must come before probes || BEGIN { }<NL>config = { max_map_keys = 1 }
+C definitions must come before probes || BEGIN { }<NL>#include <linux/types.h>
+syntax error, unexpected end of file || config = { max_map_keys = 1 }
+macro parameter a is given twice || macro m(a, a) { a }<NL>BEGIN { }
+floating-point numbers are not supported || BEGIN { @ = 1.5; }
+Unrecognized config variable: colour || config = { colour = 1 }<NL>BEGIN { }
+Invalid value for max_map_keys: expected a non-negative integer || config = { max_map_keys = "a" }<NL>BEGIN { }
+Invalid value for stack_mode: valid values are || config = { stack_mode = nosuch }<NL>BEGIN { }
+Invalid value for print_maps_on_exit: expected true or false || config = { print_maps_on_exit = 5 }<NL>BEGIN { }
+Invalid value for license: valid values are || config = { license = 5 }<NL>BEGIN { }
+Invalid value for str_trunc_trailer: expected a string literal || config = { str_trunc_trailer = x }<NL>BEGIN { }
+an imported script cannot have a config block || import "{import_dir}/cfg.bt";<NL>BEGIN { }
+Unknown identifier: 'nosuch' || import "{import_dir}/bad.bt";<NL>BEGIN { }
+No such file or directory || import "{import_dir}/nosuch.bt";<NL>BEGIN { }
+BPF C sources need a C compiler || import "{import_dir}/x.bpf.c";<NL>BEGIN { }
+only .bt scripts, .h headers and directories of them can be imported || import "{import_dir}/x.txt";<NL>BEGIN { }
+refusing to import from the world-writable directory || import "{import_dir}/ww/a.bt";<NL>BEGIN { }
+imports are disabled by the config (unstable_import=error) || config = { unstable_import = error }<NL>import "{import_dir}/bad.bt";<NL>BEGIN { }
+Redefinition of macro: m || macro m(a) { a }<NL>macro m(b) { b }<NL>BEGIN { @ = m(1); }
+Unknown macro: n || macro m(a) { a }<NL>BEGIN { @ = n!(1); }
+Unknown macro: n || BEGIN { @ = n!(1); }
+Macro m takes 1 argument(s) (2 provided) || macro m(a) { a }<NL>BEGIN { @ = m(1, 2); }
+Recursive macro call detected: a -> b -> a || macro a(x) { b(x) }<NL>macro b(x) { a(x) }<NL>BEGIN { @ = a(1); }
+Mismatched argument: macro m expects a scratch variable for $v || macro m($v) { $v + 1 }<NL>BEGIN { @ = m(1); }
+Mismatched argument: macro m expects a map (without a key) for @x || macro m(@x) { @x }<NL>BEGIN { @y[1] = 1; @ = m(@y[1]); }
+Unhygienic access to map @z in macro m || macro m(a) { @z + a }<NL>BEGIN { @ = m(1); }
+macros are disabled by the config (unstable_macro=error) || config = { unstable_macro = error }<NL>macro m(a) { a }<NL>BEGIN { @ = m(1); }
+hash() takes one argument, the maximum number of entries (2 provided) || let @m = hash(1, 2);<NL>BEGIN { @m[1] = 1; }
+the maximum number of entries of @m must be an integer literal from 1 to || let @m = hash(0);<NL>BEGIN { @m[1] = 1; }
+map declarations are disabled by the config (unstable_map_decl=error) || config = { unstable_map_decl = error }<NL>let @m = hash(2);<NL>BEGIN { @m[1] = 1; }
+Invalid map type: nosuch || let @m = nosuch(2);<NL>BEGIN { @m[1] = 1; }
+Map @m is declared twice || let @m = hash(2);<NL>let @m = hash(3);<NL>BEGIN { @m[1] = 1; }
+its count values need a per-CPU map type || let @m = hash(2);<NL>BEGIN { @m[1] = count(); }
+but per-CPU maps hold aggregations || let @m = percpuhash(2);<NL>BEGIN { @m[1] = 1; }
+@m is declared percpuarray, which cannot hold hist() values || let @m = percpuarray(2);<NL>BEGIN { @m[1] = hist(1); }
+@m is declared percpuarray: its key must be an integer from 0 to 1 || let @m = percpuarray(2);<NL>BEGIN { @m["a"] = count(); }
+Unused map: @m || let @m = hash(2);<NL>BEGIN { }
+tseries() is an unstable feature (it may change) || BEGIN { @ = tseries(1, 1000, 10); }
+tseries() is an unstable feature and the config disables it || config = { unstable_tseries = error }<NL>BEGIN { @ = tseries(1, 1000, 10); }
+tseries(): the interval (ns) must be an integer literal || BEGIN { $i = 1; @ = tseries(1, $i, 10); }
+tseries(): the number of intervals must be between 1 and 10000 (100000 provided) || BEGIN { @ = tseries(1, 1000, 100000); }
+tseries() only supports integer values (string provided) || BEGIN { @ = tseries("a", 1000, 10); }
+tseries(): the aggregation must be one of || BEGIN { @ = tseries(1, 1000, 10, "nosuch"); }
+Variable $x was already declared in this scope || BEGIN { let $x = 1; let $x = 2; }
+Variable $x shadows a variable of an enclosing scope || BEGIN { let $x = 1; if (1) { let $x = 2; } }
+Loop variable $i shadows a variable of an enclosing scope || BEGIN { $i = 1; for ($i : 0..3) { } }
+Return value discarded. || BEGIN { 1 + 2; }
+the integer literal 300 does not fit in 'uint8' || BEGIN { let $x: uint8 = 300; }
+Implicit conversion of a signed value to 'uint8' for $x || BEGIN { $y = -1; let $x: uint8 = $y; }
+Invalid self probe type: nosuch || self:nosuch:SIGUSR1 { }
+Unsupported signal: SIGUSR2 || self:signal:SIGUSR2 { }
+invalid test probe || test:a:b { }
+invalid bench probe || bench:1-x { }
+tracepoint not found: sched:nosuch || config = { missing_probes = warn }<NL>tracepoint:sched:nosuch { }<NL>BEGIN { }
+""") + [
+    Case("", "syntax error, unexpected end of file"),
+    Case("BEGIN { } tracepoint:sched:sched_switch { }", "invalid --probe-filter regular "
+         "expression '['", probe_filter="["),
+    Case("BEGIN { } tracepoint:sched:sched_switch { }", "No probes matched the probe filter "
+         "'nosuch'", probe_filter="nosuch"),
+]
+
 # ------------------------------------------------------------- the passes (passes/)
 PASSES = [
     Case('BEGIN { printf("%d"' + ", 1" * 130 + "); }", "printf() takes up to 128 arguments (131 provided)"),
@@ -155,7 +223,7 @@ PASSES = [
          params=("a\udcff",)),
     Case('#define X "a\udcfeb"\nBEGIN { printf("%s\\n", X); }', "invalid UTF-8 in string literal (byte 0xfe)"),
 ] + _cases(r"""
-invalid value for config key 'max_map_keys' || config = { max_map_keys = 1 + 2 } BEGIN { }
+Invalid value for max_map_keys: config values are integers, strings or names || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }
 Unknown function: foo || BEGIN { @ = foo(); }
 system() is an unsafe function being used in safe mode || BEGIN { system("ls"); }
@@ -175,7 +243,6 @@ Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { $x = "a"; 
 Undefined or undeclared variable: $x || BEGIN { $x += 1; }
 Undefined or undeclared variable: $x || BEGIN { $x++; }
 Undefined or undeclared variable: $a || BEGIN { @ = $a; }
-Variable used before it was assigned: $x || BEGIN { let $x; @ = $x; }
 Type mismatch for $x: trying to assign value of type 'string[2]' when variable already contains || BEGIN { $x = 1; $x = "a"; }
 when variable is declared as 'int32' || BEGIN { let $x: int32 = "a"; }
 unroll() needs an integer literal count || BEGIN { $a = 1; unroll($a) { } }
@@ -299,7 +366,7 @@ is not a constant pytrace can read || usdt:{{usdt_bin}}:t:badconst {{ @ = arg0; 
 this probe uses 70 maps, but one BPF program may use at most 64 || BEGIN {{ {" ".join(f"@m{i} = 1;" for i in range(70))} }}
 """)
 
-CORPUS: list[Case] = SYNTAX + PROBES + CDEFS + PASSES + BUILTINS + CODEGEN
+CORPUS: list[Case] = SYNTAX + PROBES + CDEFS + LANGUAGE + PASSES + BUILTINS + CODEGEN
 
 # Sites no program can reach, keyed by (file under pytrace/, start of the message with
 # `{}` for interpolations; a final `$` for the whole message) -> why. A site listed here
@@ -351,8 +418,6 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     "`for ($kv : @m[k])`",
     ("passes/typecheck.py", "The {} operator needs a variable or a map"): "the transformer "
     "refuses other ++/-- targets",
-    ("passes/probes.py", "cannot expand probe"): "a net under the probe kinds; no known input "
-    "reaches it (corrupt ELF files are reported by probes/uprobe.py)",
     ("cdefs/parse.py", "C definitions: "): "pycparser always has a token where it stopped; a "
     "message without a place is placed there",
     ("codegen/emitter.py", "{} expressions are not supported yet"): "every expression the "
@@ -381,4 +446,6 @@ UNREACHABLE: dict[tuple[str, str], str] = {
 UNLOCATED: dict[str, str] = {
     r"/\S+\.h:\d+: ": "an error inside an included header: the message names the header and "
     "its line",
+    r"invalid --probe-filter regular expression": "about a command-line option, not the program",
+    r"No probes matched the probe filter": "about a command-line option, not the program",
 }
