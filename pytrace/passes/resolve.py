@@ -94,9 +94,7 @@ class Resolver:
 
     def identifier(self, node: nodes.Identifier) -> None:
         if node.name in self.cp.constants_by_name:
-            value = self.cp.constants_by_name[node.name]
-            if not not_utf8(value, f"#define {node.name}", node, self.diags):
-                self.cp.constants[node] = value
+            self.cp.constants[node] = self.cp.constants_by_name[node.name]
             return
         if node.name in self.cp.defines:
             self.diags.error(f"#define {node.name} is not an integer or string constant "
