@@ -67,13 +67,18 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (imports / "ww" / "a.bt").write_text("BEGIN { }\n")
     (imports / "ww").chmod(0o777)
     out = {"not_elf": str(not_elf), "bad_elf": str(bad_elf), "nowhere": str(d / "nowhere"),
-           "err_h": str(err_h), "import_dir": str(imports), "usdt_bin": ""}
+           "err_h": str(err_h), "import_dir": str(imports), "usdt_bin": "", "arm_elf": ""}
     if shutil.which("gcc"):
         (d / "usdt.c").write_text(USDT_SOURCE)
         r = subprocess.run(["gcc", "-o", str(d / "usdt"), str(d / "usdt.c")],
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         out["usdt_bin"] = str(d / "usdt")
+        arm = bytearray((d / "usdt").read_bytes())
+        arm[18:20] = (183).to_bytes(2, "little")  # e_machine: EM_AARCH64
+        (d / "arm_elf").write_bytes(bytes(arm))
+        (d / "arm_elf").chmod(0o755)
+        out["arm_elf"] = str(d / "arm_elf")
     return out
 
 
@@ -104,7 +109,7 @@ def compile_case(case: Case, places: dict[str, str]) -> tuple[Source, list[Diagn
 def produced(places: dict[str, str]) -> dict[Case, tuple[Source, list[Diagnostic]]]:
     out = {}
     for case in CORPUS:
-        if "{usdt_bin}" in case.text and not places["usdt_bin"]:
+        if ("{usdt_bin}" in case.text or "{arm_elf}" in case.text) and not places["usdt_bin"]:
             continue  # no C compiler: those sites are reported by the coverage test
         out[case] = compile_case(case, places)
     return out

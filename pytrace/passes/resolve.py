@@ -76,8 +76,6 @@ class Resolver:
             if not_utf8(value, f"positional parameter ${node.index}", node, self.diags):
                 return
             self.cp.constants[node] = value
-        elif isinstance(node, nodes.Str):  # (a #define's text is expanded before parsing)
-            not_utf8(node.value, "string literal", node, self.diags)
         elif isinstance(node, nodes.PositionalCount):
             self.cp.constants[node] = len(self.cp.options.params)
         elif isinstance(node, nodes.Call):

@@ -24,10 +24,12 @@ class ProbeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
-    """What a kind parser may consult: the tracefs mount and the target pid (-p)."""
+    """What a kind parser may consult: the tracefs mount, the target pid (-p) and
+    whether --unsafe was given."""
 
     tracefs: str = "/sys/kernel/tracing"
     pid: int | None = None
+    unsafe: bool = False
 
 
 # A kind parser: (kind spelling as written, parts after the kind, context) -> targets.

@@ -188,11 +188,44 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
     names = match(func, syms) if has_wildcard(func) else ([func] if func in syms else [])
     if not names:
         raise _no_symbol(path, func, syms)
+    if extra and not ctx.unsafe:
+        for n in names:
+            check_instruction_boundary(path, n, syms[n], extra)
     return [ProbeTarget(kind, f"{kind}:{path}:{n}" + (f"+{extra}" if extra else ""),
                         ProgType.KPROBE,
                         _with_pid({"path": path, "offset": syms[n] + extra,
                                    "retprobe": retprobe}, ctx),
                         user_pointers=True, func=n) for n in names]
+
+
+EM_X86_64 = 62
+MAX_INSN = 15
+
+
+def check_instruction_boundary(path: str, func: str, file_offset: int, extra: int) -> None:
+    """Refuse `func+extra` unless an instruction starts there (as bpftrace does): a
+    breakpoint inside an instruction corrupts the traced program. --unsafe skips this."""
+    from pytrace.probes.x86len import DecodeError, is_boundary
+
+    where = f"{path}:{func}+{extra}"
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+            f.seek(file_offset)
+            code = f.read(extra + MAX_INSN)
+    except OSError as e:
+        raise ProbeError(f"cannot read '{path}': {e.strerror}") from None
+    machine = struct.unpack_from("<H", header, 18)[0] if len(header) >= 20 else 0
+    if machine != EM_X86_64:
+        raise ProbeError(f"Can't check if uprobe is in proper place (not x86-64 code): {where}",
+                         "use --unsafe to place it anyway")
+    try:
+        ok = is_boundary(code + b"\0" * MAX_INSN, extra)
+    except (DecodeError, IndexError):
+        ok = False
+    if not ok:
+        raise ProbeError(f"Could not add uprobe into middle of instruction: {where}",
+                         "use --unsafe to place it anyway")
 
 
 def parse_uprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
