@@ -130,6 +130,7 @@ def compile_source(source: Source, options: Options, debug: tuple[str, ...] = ()
         from pytrace.codegen.llvm import emit_assembly
 
         out.write(emit_assembly(ir_text) + "\n")
-    cache.store(key, obj)
     warnings = [d for d in checked.diagnostics if not d.is_error]
+    if not warnings:  # a cache hit compiles nothing, so it could not show them again
+        cache.store(key, obj)
     return CompileResult(obj, warnings, checked)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from pytrace.diagnostics import CompileError
-from pytrace.driver import check_source, generate
+from pytrace.driver import check_source, compile_source, generate
 from pytrace.options import Options
 from pytrace.source import Source
 
@@ -34,3 +35,17 @@ def test_codegen_recursion_is_a_located_error() -> None:
     [diag] = exc.value.diagnostics
     assert diag.message == "program is nested too deeply"
     assert diag.span is not None and diag.span.line == 1 and diag.span.col >= 17
+
+
+@pytest.mark.parametrize("text, cached", [("BEGIN { 1 + 2; exit(); }", False),
+                                          ("BEGIN { exit(); }", True)])
+def test_warnings_are_shown_on_every_start(text: str, cached: bool, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # a program that warns is not cached: a cache hit would start without its warnings
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("PYTRACE_NO_CACHE", raising=False)
+    first = compile_source(Source("stdin", text), Options())
+    again = compile_source(Source("stdin", text), Options())
+    assert again.cached is cached
+    assert [d.message for d in again.warnings] == [d.message for d in first.warnings]
+    assert bool(first.warnings) is not cached
