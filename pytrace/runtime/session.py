@@ -51,6 +51,7 @@ class Session:
     finished: bool = False
     signals: int = 0  # SIGUSR1s received and not yet handled
     watch: PidWatch | None = None  # -p PID (no -c): the session stops when it exits
+    _exit_unseen: int = 0  # steps since exit()'s flag was seen without its record
 
     @property
     def resources(self) -> Resources:
@@ -135,6 +136,12 @@ class Session:
         self.run_signal_probes()
         engine.drain(group)
         engine.check_full()
+        if not self.stop.requested and engine.exiting(group):
+            # exit() ran but its record never came (the ring buffer was full): stop
+            # once a whole step has passed without it
+            self._exit_unseen += 1
+            if self._exit_unseen > 1:
+                self.stop.requested = True
         if (self.child is not None and self.child.exited()) or (
                 self.watch is not None and self.watch.exited()):
             engine.drain(group)
