@@ -42,6 +42,14 @@ def c64(v: int) -> ir.Constant:
     return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF)
 
 
+class VolatileLoad(ir.LoadInstr):
+    """`load volatile` (llvmlite has no spelling for it)."""
+
+    def descr(self, buf: list[str]) -> None:
+        super().descr(buf)
+        buf[-1] = buf[-1].replace("load ", "load volatile ", 1)
+
+
 class FnBase:
     """Holds one BPF function being built and offers low-level emission helpers.
 
@@ -185,6 +193,15 @@ class FnBase:
             ptr = self.ctx_copy
         p = self.b.bitcast(self.at(ptr, offset), P64)
         return self.b.load(p, align=8)
+
+    def load_byte_kept(self, ptr: ir.Value, offset: int) -> ir.Value:
+        """The i8 at ptr+offset, loaded so that LLVM keeps the buffer in memory: a buffer
+        read byte by byte (string comparisons) is otherwise split by SROA into one value
+        per byte, and values live across a helper call are spilled to one 8-byte stack
+        slot each (a 40-byte string takes 320 bytes and LLVM aborts)."""
+        ld = VolatileLoad(self.b.block, self.at(ptr, offset), typ=I8)
+        self.b._insert(ld)
+        return ld
 
     def zero(self, ptr: ir.Value, size: int, offset: int = 0) -> None:
         for off in range(offset, offset + align8(size), 8):

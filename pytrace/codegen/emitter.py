@@ -568,7 +568,7 @@ class ProgEmitter(FnBase):
             if n < len(lit):  # the buffer cannot hold the literal: compare a truncated view
                 lit = lit[:n]
             for i, ch in enumerate(lit):
-                c = b.load(self.at(left.v, i))
+                c = self.load_byte_kept(left.v, i)
                 nxt = self.fn.append_basic_block("streq.next")
                 b.cbranch(b.icmp_unsigned("!=", c, ir.Constant(I8, ch)), done, nxt if ch else equal)
                 b.position_at_end(nxt)
@@ -579,8 +579,8 @@ class ProgEmitter(FnBase):
                 b.branch(equal)
         else:
             for i in range(min(la, lb)):
-                ca = b.load(self.at(left.v, i))
-                cb = b.load(self.at(right.v, i))
+                ca = self.load_byte_kept(left.v, i)
+                cb = self.load_byte_kept(right.v, i)
                 same = self.fn.append_basic_block("streq.same")
                 b.cbranch(b.icmp_unsigned("!=", ca, cb), done, same)
                 b.position_at_end(same)

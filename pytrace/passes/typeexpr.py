@@ -30,6 +30,7 @@ ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"&&", "||"})
 I64 = IntT(64, True)
+RECORDS_LOWERED = False  # True once codegen lowers RecordExpr and record fields
 READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 
 
@@ -219,6 +220,8 @@ class ExprTyper(MemoryTyper):
                  3: "three arguments", 4: "four arguments"}
         if lo == hi:
             want = f"requires {words.get(lo, f'{lo} arguments')}"
+        elif hi >= 128 and n > hi:
+            want = f"takes up to {hi} arguments"
         elif hi >= 128:
             want = f"requires at least {words.get(lo, f'{lo} arguments')}"
         else:
@@ -369,5 +372,8 @@ class ExprTyper(MemoryTyper):
     def e_RecordExpr(self, e: nodes.RecordExpr) -> Type | None:
         types = [(name, self.value(x)) for name, x in e.fields]
         if any(t is None for _, t in types):
+            return None
+        if not RECORDS_LOWERED:  # codegen has no lowering for records yet
+            self.diags.error("Records ((name=value, ...)) are not implemented by pytrace", e.span)
             return None
         return RecordT(tuple((n, t) for n, t in types if t is not None))

@@ -3,7 +3,14 @@ watchpoint (asyncwatchpoint, the FUNC+argN form and iter are refused clearly).""
 
 from __future__ import annotations
 
-from pytrace.probes.base import ProbeContext, ProbeError, expect_parts, has_wildcard, split_offset
+from pytrace.probes.base import (
+    U64_MAX,
+    ProbeContext,
+    ProbeError,
+    expect_parts,
+    has_wildcard,
+    split_offset,
+)
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -113,6 +120,8 @@ def _watch_address(text: str) -> int:
             from None
     if addr <= 0:
         raise ProbeError("watchpoint address must be greater than 0")
+    if addr > U64_MAX:
+        raise ProbeError(f"invalid watchpoint address '{text}'", "expected " + WATCH_USAGE)
     return addr
 
 

@@ -13,7 +13,15 @@ import struct
 import subprocess
 from functools import lru_cache
 
-from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, split_offset, suggest
+from pytrace.probes.base import (
+    U64_MAX,
+    ProbeContext,
+    ProbeError,
+    has_wildcard,
+    match,
+    split_offset,
+    suggest,
+)
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -105,7 +113,7 @@ def elf_symbols(path: str) -> dict[str, int]:
                         if off is not None:
                             out.setdefault(sym.name.split("@")[0], off)
             return out
-    except (OSError, ELFError) as e:
+    except (OSError, ELFError, ValueError) as e:  # ValueError: a corrupt header's offsets
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
 
 
@@ -118,7 +126,7 @@ def has_symtab(path: str) -> bool:
     try:
         with open(path, "rb") as f:
             return ELFFile(f).get_section_by_name(".symtab") is not None
-    except (OSError, ELFError):
+    except (OSError, ELFError, ValueError):
         return False
 
 
@@ -131,7 +139,7 @@ def address_offset(path: str, vaddr: int) -> int:
         with open(path, "rb") as f:
             loads = [s for s in ELFFile(f).iter_segments() if s["p_type"] == "PT_LOAD"]
             off = vaddr_to_offset(loads, vaddr)
-    except (OSError, ELFError) as e:
+    except (OSError, ELFError, ValueError) as e:  # ValueError: a corrupt header's offsets
         raise ProbeError(f"cannot read ELF file '{path}': {e}") from None
     return vaddr if off is None else off
 
@@ -168,7 +176,9 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
         try:
             addr = int(func, 0)
         except ValueError:
-            raise ProbeError(f"invalid address '{func}'") from None
+            addr = -1
+        if not 0 <= addr <= U64_MAX:
+            raise ProbeError(f"invalid address '{func}'")
         off = address_offset(path, addr)
         return [ProbeTarget(kind, f"{kind}:{path}:{func}", ProgType.KPROBE,
                             _with_pid({"path": path, "offset": off + extra,
@@ -259,7 +269,7 @@ def usdt_notes(path: str) -> tuple[tuple[str, str, int, int, str], ...]:
                     args = strs[2].decode() if len(strs) > 2 else ""
                     out.append((strs[0].decode(), strs[1].decode(), off, sem_off, args))
             return tuple(out)
-    except (OSError, ELFError, struct.error) as e:
+    except (OSError, ELFError, ValueError, struct.error) as e:
         raise ProbeError(f"cannot read USDT notes of '{path}': {e}") from None
 
 

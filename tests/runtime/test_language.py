@@ -67,6 +67,18 @@ def test_strings_compare() -> None:
     assert begin(prog) == "eq ne vars\n" + TAIL
 
 
+def test_strings_read_from_maps_compare_across_helper_calls() -> None:
+    # Both operands are map reads and another lookup follows: compared byte by byte, the
+    # strings used to become one LLVM value per byte, spilled one 8-byte stack slot each
+    # across the helper calls ("BPF stack limit is exceeded": LLVM killed pytrace).
+    prog = ('BEGIN { @k[1] = 1; @s = str($1, 44); @t = str($1, 44); @u = "other"; } '
+            'BEGIN /(@s == @t) && len(@k)/ { printf("eq "); } '
+            'BEGIN /@s != @u && has_key(@k, 1)/ { printf("ne\\n"); exit(); }')
+    r = run(prog, ["hello"])
+    assert r.code == 0, r.err
+    assert r.out.startswith("eq ne\n")
+
+
 def test_tuples() -> None:
     assert begin('$t = (1, "two", -3); printf("%d %s %d\\n", $t.0, $t.1, $t.2)') == "1 two -3\n" + TAIL
 
