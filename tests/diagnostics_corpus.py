@@ -89,8 +89,9 @@ BEGIN probes take no arguments || BEGIN:x { }
 END probes take no arguments || END:x { }
 invalid offset 'zz' || kprobe:vfs_read+zz { }
 kretprobe does not take an offset || kretprobe:vfs_read+8 { }
-kprobe wildcards are not supported || kprobe:vfs_* { }
-fentry wildcards are not supported || fentry:vfs_* { }
+No kernel function matches kprobe:nosuch_pytrace_* || kprobe:nosuch_pytrace_* { }
+kprobe wildcards cannot take an offset || kprobe:vfs_*+4 { }
+invalid kprobe attach point || kprobe:+4 { }
 invalid fentry attach point || fentry:a:b:c { }
 watchpoints on function arguments ('func+1') || watchpoint:func+1:8:w { }
 watchpoints on function arguments ('func:1') || watchpoint:func:1:8:w { }
