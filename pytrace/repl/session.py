@@ -98,8 +98,8 @@ class RateLimiter:
 
     A window ends only through tick(), which returns the note of the lines dropped in
     it: every caller emits that note, so no dropped line goes unreported (the poller
-    ticks between ring buffer reads, a Screen before each write). Thread-safe: probe
-    output and the maps a user asks for are written from different threads."""
+    ticks between ring buffer reads, a Screen before each write). Locked, so that a
+    write from a thread other than the poller cannot corrupt the counts."""
 
     def __init__(self, limit: int = 50, window: float = 0.1,
                  clock: Callable[[], float] = time.monotonic) -> None:
