@@ -108,6 +108,25 @@ class KernelBtf:
         """A kernel function (BTF FUNC) by name; its `ref` is the prototype."""
         return self.find(name, (F.FUNC,))
 
+    def function(self, name: str, module: str = "") -> Ref | None:
+        """FUNC `name` where an fentry/fexit probe attaches: in `module`'s BTF when one is
+        named ('vmlinux' is the kernel itself), else vmlinux first, then the modules."""
+        if not module:
+            return self.func(name)
+        if module == "vmlinux":
+            blobs: list[BtfData] = [self.vmlinux]
+        else:
+            blobs = [b for b in self.modules() if b.name == module]
+        for btf in blobs:
+            for tid in btf.ids_named(name):
+                if btf.owns(tid) and btf.raw_kind(tid) == F.FUNC:
+                    return Ref(btf, tid)
+        return None
+
+    def has_module(self, module: str) -> bool:
+        """Whether `module` has BTF (is loaded): 'vmlinux' always does."""
+        return module == "vmlinux" or any(b.name == module for b in self.modules())
+
     def func_proto(self, name: str) -> Ref | None:
         """The FUNC_PROTO of kernel function `name`."""
         f = self.func(name)

@@ -237,6 +237,10 @@ def _arg(n: int) -> Emit:
 
 
 def _retval(p: ProgEmitter, node: nodes.Expr) -> Val:
+    if p.target.kind == "fexit":
+        from pytrace.codegen.fields import function_arg
+
+        return function_arg(p, "retval", p.type_of(node), node)
     if p.target.kind in PT_REGS_KINDS:
         return Val(U64, p.load64(p.ctx, PT_REGS_AX))
     raise p.fail(f"retval is not available in {p.target.kind} probes", node)

@@ -26,7 +26,7 @@ from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
-from pytrace.resources import SCRATCH_MAP, MapSpec, ProbeSpec, Resources
+from pytrace.resources import EXPECTED_ATTACH_TYPES, SCRATCH_MAP, MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT
 
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
@@ -197,7 +197,8 @@ class ModuleGen:
                 fn_name, section = f"prog_{n}", f"probe_{n}"
                 if isinstance(group, ProbeTarget):
                     em = ProgEmitter(self, group, bi, fn_name, section)
-                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach))
+                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach),
+                                     EXPECTED_ATTACH_TYPES.get(group.kind, 0))
                     self.probe_name_index(group.name)
                 else:
                     direction, cases = group

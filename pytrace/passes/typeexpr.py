@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pytrace import builtins, nodes
 from pytrace.builtins.base import Builtin, is_int, name_span, type_word
+from pytrace.builtins.args import function_retval
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram, Options
@@ -19,6 +20,7 @@ from pytrace.types import (
     PtrT,
     RecordT,
     StrT,
+    StructT,
     TupleT,
     Type,
     VoidT,
@@ -145,6 +147,9 @@ class ExprTyper(MemoryTyper):
             self.diags.error("args can only be read through one of its fields (args.NAME)",
                              e.span)
             return None
+        if e.name == "retval" and any(t.kind == "fexit" for t in self.targets):
+            rt = function_retval(self.targets, e.span, self.diags, self.cp.type_table)
+            return self.cp.type_table.deep(rt) if isinstance(rt, StructT | ArrayT) else rt
         return entry.rule(self, e, [])
 
     def e_Variable(self, e: nodes.Variable) -> Type | None:

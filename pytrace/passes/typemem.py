@@ -14,7 +14,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pytrace import builtins, nodes
-from pytrace.builtins.args import args_field, rawtracepoint_args
+from pytrace.builtins.args import (
+    FUNCTION_KINDS,
+    args_field,
+    function_args,
+    rawtracepoint_args,
+)
 from pytrace.builtins.base import is_int
 from pytrace.passes.typenames import resolve_type, unknown_type
 from pytrace.types import (
@@ -99,10 +104,10 @@ class MemoryTyper:
         if isinstance(e.expr, nodes.Identifier) and e.expr.name == "args" \
                 and e.expr not in self.cp.constants:
             self.record(e.expr, builtins.ARGS_TYPE)
-            if any(t.kind in ("fentry", "fexit") for t in self.targets):
-                self.diags.error("args of fentry/fexit probes need kernel BTF function "
-                                 "attachment, which this kernel does not allow", e.span)
-                return None
+            if any(t.kind in FUNCTION_KINDS for t in self.targets):
+                ft = function_args(self.targets, e.field_name, e.span, self.diags,
+                                   self.cp.type_table)
+                return self.cp.type_table.deep(ft) if isinstance(ft, StructT | ArrayT) else ft
             if any(t.kind == "rawtracepoint" for t in self.targets):
                 return rawtracepoint_args(self.targets, e.field_name, e.span, self.diags,
                                           self.cp.type_table)
