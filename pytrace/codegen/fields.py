@@ -105,9 +105,8 @@ def function_arg(p: ProgEmitter, name: str, t: Type, node: nodes.Expr) -> Val:
             p.store64(p.load64(p.ctx, off + i), p.at(buf, i))
         return Val(t, buf)
     word = p.load64(p.ctx, off)
-    bits = t.bits if isinstance(t, IntT) else 64
-    if bits < 64:  # the callee's value is only as wide as its type
-        narrow = p.b.trunc(word, ir.IntType(bits))
+    if isinstance(t, IntT) and t.bits < 64:  # the callee's value is as wide as its type
+        narrow = p.b.trunc(word, ir.IntType(t.bits))
         word = p.b.sext(narrow, I64) if t.signed else p.b.zext(narrow, I64)
     return Val(t, word)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytrace import builtins, nodes
-from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.builtins.args import function_retval
+from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram, Options
