@@ -104,14 +104,19 @@ def parse_kretprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[
     return _kprobe("kretprobe", parts, ctx)
 
 
-def _btf_function(kind: str, fn: str, module: str) -> tuple[str, int] | None:
-    """(BTF blob, FUNC id) of an fentry/fexit target; None when BTF lacks it."""
+def _btf_function(kind: str, fn: str, module: str, wild: bool) -> tuple[str, int] | None:
+    """(BTF blob, FUNC id) of an fentry/fexit target; None when BTF lacks it. Wildcard
+    matches look the name up in the blob's whole function table (one walk)."""
     from pytrace.btf import kernel_btf
 
     kernel = kernel_btf()
     if kernel is None:
         raise ProbeError(f"{kind} probes need kernel BTF, and this kernel has none "
                          "(/sys/kernel/btf/vmlinux is missing)")
+    if wild:
+        blob = module or "vmlinux"
+        tid = kernel.function_ids(blob).get(fn)
+        return (blob, tid) if tid is not None else None
     ref = kernel.function(fn, module)
     return (ref.module, ref.id) if ref is not None else None
 
@@ -126,7 +131,7 @@ def _fentry(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
     for fn, mod in _expand(kind, parts, parts[-1], ctx):
         spelled = [parts[0]] if len(parts) == 2 and not has_wildcard(parts[0]) else \
             ([mod] if len(parts) == 2 and mod else [])
-        found = _btf_function(kind, fn, spelled[0] if spelled else mod)
+        found = _btf_function(kind, fn, spelled[0] if spelled else mod, wild)
         if found is None:
             if wild:
                 continue  # a traceable function without BTF: fentry cannot attach to it
