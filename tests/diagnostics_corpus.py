@@ -289,7 +289,12 @@ Cannot cast from 'string[2]' to 'int8' || BEGIN { @ = (int8)"a"; }
 Unknown struct/union: 'struct foo' || BEGIN { @ = offsetof(struct foo, bar); }
 offsetof() needs a struct or union, not 'uint64' || BEGIN { @ = offsetof(uint64, a); }
 Struct/union of type 'struct task_struct' does not contain a field named 'nosuch' || BEGIN { @ = offsetof(struct task_struct, nosuch); }
-args of fentry/fexit probes need kernel BTF || fentry:vfs_read { @ = args.file; }
+Can't find function parameter nosuch || fentry:vfs_read { @ = args.nosuch; }
+args has different types in the probes of this block: the parameters of tcp_reset || fentry:vfs_read,fentry:tcp_reset { print(args); }
+retval is not available: tcp_reset returns void || fexit:tcp_reset { @ = retval; }
+No BTF found for vmlinux:nosuch_pytrace_fn || fentry:nosuch_pytrace_fn { }
+No BTF found for nosuch_pytrace_mod:vfs_read || fexit:nosuch_pytrace_mod:vfs_read { }
+No kernel function with BTF matches fentry:__pfx_vfs_rea* || fentry:__pfx_vfs_rea* { }
 args can only be read through one of its fields (args.NAME) || tracepoint:sched:sched_switch { @ = args; }
 Cannot cast from 'int64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])1; }
 Cannot cast to 'int8 *[2]': array casts need integer elements || BEGIN { @ = (int8 *[2])0; }
@@ -414,7 +419,6 @@ program needs more than 448 bytes of BPF stack || config = {{ on_stack_limit = 4
 program needs more than 32768 bytes of scratch memory (lower max_strlen) || config = {{ max_strlen = 20000 }} tracepoint:syscalls:sys_enter_openat {{ $a = str(args.filename); $b = str(args.filename); printf("%s %s\n", $a, $b); }}
 Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ $r = (a=1); }}
 Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ @ = (a=1).a; }}
-retval is not available in fexit probes || fexit:vfs_read {{ @ = retval; }}
 arg5 is not available: usdt: || usdt:/usr/bin/python3:python:audit {{ @ = arg5; }}
 uses an unsupported addressing mode || usdt:{{usdt_bin}}:t:badmode {{ @ = arg0; }}
 has an unsupported size 3 || usdt:{{usdt_bin}}:t:badsize {{ @ = arg0; }}
@@ -460,6 +464,13 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("codegen/mapexpr.py", "++/-- needs a variable or a map"): "the transformer refuses other "
     "targets",
     ("codegen/fields.py", "{} has no field {}"): "the typecheck pass checks every target's fields",
+    ("codegen/fields.py", "{} has no parameter {}"): "the typecheck pass checks every "
+    "fentry/fexit target's parameters",
+    ("builtins/identifiers.py", "retval is not available in {} probes"): "retval is allowed "
+    "only in kretprobe/uretprobe (registers) and fexit (the context) probes",
+    ("builtins/args.py", "No BTF found for {}:{} (the kernel's BTF"): "fentry/fexit targets "
+    "are found in BTF when expanded; only a kernel changing meanwhile gets here",
+    ("probes/special.py", "{} probes need kernel BTF"): "this kernel has BTF",
     ("codegen/operators.py", "unary {} is not supported yet"): "the typecheck pass refuses '&'",
     ("builtins/identifiers.py", "arg{} is not available in {} probes"): "the resolve pass "
     "allows argN only in kinds that have them",

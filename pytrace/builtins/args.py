@@ -164,6 +164,16 @@ def function_arg(target: ProbeTarget, name: str,
     return None
 
 
+def _checked_function(target: ProbeTarget, span: Span, diags: Diagnostics,
+                      table: TypeTable) -> KernelFunc | None:
+    fn = kernel_function(target, table)
+    if fn is None:  # the target was found in BTF when expanded: only a changed kernel
+        module = target.attach.get("btf_module", "vmlinux")
+        diags.error(f"No BTF found for {module}:{target.func} (the kernel's BTF changed "
+                    "since the probe was expanded)", span)
+    return fn
+
+
 def function_args(targets: Sequence[ProbeTarget], name: str, span: Span,
                   diags: Diagnostics, table: TypeTable) -> Type | None:
     """The type of `args.name` in fentry/fexit probes (from kernel BTF)."""
@@ -171,10 +181,8 @@ def function_args(targets: Sequence[ProbeTarget], name: str, span: Span,
     for t in targets:
         if t.kind not in FUNCTION_KINDS:
             continue
-        fn = kernel_function(t, table)
+        fn = _checked_function(t, span, diags, table)
         if fn is None:
-            diags.error(f"No BTF found for {t.attach.get('btf_module', 'vmlinux')}:{t.func}",
-                        span)
             return None
         found = function_arg(t, name, table) if name != "retval" else None
         if found is None:
@@ -203,4 +211,44 @@ def function_retval(targets: Sequence[ProbeTarget], span: Span, diags: Diagnosti
         result = _merge(result, _kernel_value(fn.ret), "retval", span, diags)
         if result is None:
             return None
+    return result
+
+
+def _args_image(fn: KernelFunc) -> StructT:
+    """`args` as a whole: a struct laid out as the trampoline's context holds the
+    parameters (each at 8 * its first word; an int in its word's low bytes)."""
+    fields, off = [], 0
+    for name, t in fn.params:
+        fields.append((name, _kernel_value(t), off))
+        off += 8 * slots(t)
+    return StructT("", off, tuple(fields), align=8)
+
+
+def _same_layout(a: StructT, b: StructT) -> bool:
+    """Parameters of the same names, places and types (any two pointers alike)."""
+    if len(a.fields) != len(b.fields) or a.byte_size != b.byte_size:
+        return False
+    return all(na == nb and oa == ob and (unify(ta, tb) is not None or (
+        isinstance(ta, PtrT) and isinstance(tb, PtrT)))
+        for (na, ta, oa), (nb, tb, ob) in zip(a.fields, b.fields, strict=True))
+
+
+def function_args_struct(targets: Sequence[ProbeTarget], span: Span, diags: Diagnostics,
+                         table: TypeTable) -> StructT | None:
+    """The type of `args` itself in fentry/fexit probes: one struct for every target
+    of the block (functions whose parameters differ cannot share it)."""
+    result: StructT | None = None
+    for t in targets:
+        if t.kind not in FUNCTION_KINDS:
+            continue
+        fn = _checked_function(t, span, diags, table)
+        if fn is None:
+            return None
+        image = _args_image(fn)
+        if result is not None and not _same_layout(result, image):
+            diags.error("args has different types in the probes of this block: the "
+                        f"parameters of {t.func} differ from the others'", span,
+                        "read single parameters (args.NAME), or split the block")
+            return None
+        result = image
     return result
