@@ -68,6 +68,10 @@ def _pattern_lines(pattern: str, ctx: ListContext) -> list[str]:
     out: list[str] = []
     for kind in kinds:
         try:
+            if not explicit and kind in FUNCTION_KINDS:  # a bare search: what can attach
+                from pytrace.runtime.features import check_probe_kind
+
+                check_probe_kind(kind)
             out.extend(lister(kind)(p, ctx))
         except (FeatureUnavailable, ProbeError):
             if explicit or kind not in FUNCTION_KINDS:

@@ -96,7 +96,7 @@ def trampoline_refusal(kind: str, what: str, err: int,
            ENOTSUPP: "ENOTSUPP, not built for this architecture or configuration",
            errno.EOPNOTSUPP: "EOPNOTSUPP"}.get(err, errno.errorcode.get(err, str(err)))
     return FeatureUnavailable(f"{kind} probes are not available on this kernel: it does not "
-                              f"allow BPF trampolines ({what}: {why})")
+                              f"allow BPF trampolines for fentry/fexit ({what}: {why})")
 
 
 def _tracing_load(kind: str, btf_id: int) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytrace.probes import KINDS, SPELLINGS, ProbeError, expand, kind_of
 from pytrace.btf import kernel_btf
+from pytrace.probes import KINDS, SPELLINGS, ProbeError, expand, kind_of
 from pytrace.resources import ProgType
 
 _VFS_READ = kernel_btf().function("vfs_read") if kernel_btf() is not None else None
