@@ -275,7 +275,8 @@ Unknown struct/union: 'struct foo' || BEGIN { $p = (struct foo *)0; @ = *$p; }
 Invalid condition in ternary: 'string[2]' || BEGIN { @ = "a" ? 1 : 2; }
 Ternary operator must return the same type: have 'integer' and 'string' || BEGIN { @ = 1 ? 1 : "a"; }
 Struct/union of type 'struct task_struct' does not contain a field named 'foo' || BEGIN { @ = curtask.foo; }
-Records ((name=value, ...)) are not implemented by pytrace || BEGIN { $r = (a=1); @ = $r.b; }
+Record does not contain a field named 'b' || BEGIN { $r = (a=1); @ = $r.b; }
+Duplicate field name in record: 'a' || BEGIN { $r = (a=1, a=2); }
 Can not access field 'foo' on expression of type 'int64' || BEGIN { @ = (1).foo; }
 Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
@@ -358,8 +359,6 @@ Can not access field 'nosuch' of raw tracepoint sched_switch || rawtracepoint:sc
 CODEGEN = _cases(rf"""
 program needs more than 448 bytes of BPF stack || BEGIN {{ $a = "{LONG}"; $b = "{LONG}"; $c = "{LONG}"; }}
 program needs more than 448 bytes of BPF stack || BEGIN {{ $a = "{LONG}"; @m[1] = 1; for ($kv : @m) {{ printf("%s %s", "{LONG}", "{LONG}"); }} }}
-Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ $r = (a=1); }}
-Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ @ = (a=1).a; }}
 retval is not available in fexit probes || fexit:vfs_read {{ @ = retval; }}
 arg5 is not available: usdt: || usdt:/usr/bin/python3:python:audit {{ @ = arg5; }}
 uses an unsupported addressing mode || usdt:{{usdt_bin}}:t:badmode {{ @ = arg0; }}
@@ -431,7 +430,7 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("cdefs/parse.py", "C definitions: "): "pycparser always has a token where it stopped; a "
     "message without a place is placed there",
     ("codegen/emitter.py", "{} expressions are not supported yet"): "every expression the "
-    "passes accept has a lowering (records are refused by the typecheck pass)",
+    "passes accept has a lowering",
     ("codegen/fields.py", "field access is only supported on args yet"): "only args fields "
     "reach codegen/fields.py",
     ("codegen/fields.py", "internal: "): "only args fields reach codegen/fields.py",
@@ -440,8 +439,6 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("codegen/memory.py", "internal: "): "the typecheck pass checks every struct member first",
     ("passes/resolve.py", "#define {} is not"): "the C front end expands #define names before "
     "parsing",
-    ("passes/typemem.py", "Record does not contain"): "records are refused by the typecheck "
-    "pass until codegen lowers them",
     ("passes/typemem.py", "Cannot take the size of incomplete"): "lookups give no incomplete "
     "struct: the unknown name (or incomplete member) is reported first",
     ("passes/typenames.py", "Cannot take the size of incomplete"): "sizeof_type() has no caller "
