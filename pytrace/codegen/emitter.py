@@ -252,6 +252,7 @@ class ProgEmitter(FnBase):
         shared = self.probe_slot is not None
         loc = self.source_loc(node) if node is not None else None
         spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared, loc)
+        args = self.scalar_prefix(args, types)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):
@@ -268,6 +269,22 @@ class ProgEmitter(FnBase):
                 slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)
                 with self.b.if_then(self.not_null(slot)):
                     self.store64(self.b.add(self.load64(slot), c64(1)), slot)
+
+    def scalar_prefix(self, args: Sequence[nodes.Expr | Val],
+                      types: Sequence[Type]) -> list[nodes.Expr | Val]:
+        """args with the leading scalar expressions evaluated now, before the ring-buffer
+        reserve (in order, so side effects keep their order): computed after it, in the
+        branch where the record exists, every value they use is live across the reserve
+        call and LLVM spills each one to the stack (70 variables summed in a printf
+        overflowed the 512 bytes; bpftrace computes its arguments first too). Pinned,
+        or LLVM sinks the computation back into the branch."""
+        out: list[nodes.Expr | Val] = []
+        for i, (a, t) in enumerate(zip(args, types)):
+            if isinstance(a, Val) or not is_scalar(t):
+                return out + list(args[i:])
+            val = self.expr(a)
+            out.append(Val(val.t, self.pinned(val.v)) if val.scalar else val)
+        return out + list(args[len(out):])
 
     def source_loc(self, node: nodes.Node) -> SourceLoc:
         """The location userspace prints for a record sent by `node`."""
