@@ -277,6 +277,8 @@ Ternary operator must return the same type: have 'integer' and 'string' || BEGIN
 Struct/union of type 'struct task_struct' does not contain a field named 'foo' || BEGIN { @ = curtask.foo; }
 Record does not contain a field named 'b' || BEGIN { $r = (a=1); @ = $r.b; }
 Duplicate field name in record: 'a' || BEGIN { $r = (a=1, a=2); }
+typeof() is a type: use it in a cast || BEGIN { print(typeof(1)); }
+Unknown type: 'nosuch' || BEGIN { $x = (typeof(nosuch))1; }
 Can not access field 'foo' on expression of type 'int64' || BEGIN { @ = (1).foo; }
 Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
