@@ -142,7 +142,7 @@ class Declarations:
             return found
         if key:  # visible inside its own body (pointers to itself), complete after it
             self._incomplete.add(key)
-        members = []
+        members: list[tuple[str, Type, int | None]] = []
         packed = False
         marks: dict[int, tuple[bool, int]] = {}  # attributes of member N
         for d in node.decls:
