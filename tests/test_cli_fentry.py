@@ -1,6 +1,6 @@
 """fentry/fexit through the real command line: `--dry-run` compiles them to the end
 (an ELF object with --emit-elf), bad programs get located errors, `-lv` lists
-parameters. Attaching is tested in tests/runtime/test_fentry.py."""
+parameters. Attaching is tested in tests/runtime/test_fentry_refusal.py."""
 
 from __future__ import annotations
 
