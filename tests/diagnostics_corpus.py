@@ -263,7 +263,7 @@ clear() expects a map without a key as argument || BEGIN { @x[1] = 1; clear(@x[1
 Undefined map: @nosuch || BEGIN { clear(@nosuch); }
 Undefined map: @nosuch || BEGIN { @ = @nosuch; }
 Undefined map: @nosuch || BEGIN { print(@nosuch); }
-exit() takes 0 to 1 arguments (3 provided) || BEGIN { exit(1, 2, 3); }
+exit() takes up to 1 argument (3 provided) || BEGIN { exit(1, 2, 3); }
 count() requires no arguments (1 provided) || BEGIN { @x = count(1); }
 printf() requires at least one argument (0 provided) || BEGIN { printf(); }
 delete() expects a map element as argument || BEGIN { delete(1); }

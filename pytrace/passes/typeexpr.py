@@ -11,6 +11,7 @@ from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.passes.typemem import MemoryTyper
 from pytrace.probes.target import ProbeTarget
+from pytrace.source import Span
 from pytrace.types import (
     AggT,
     ArrayT,
@@ -220,12 +221,10 @@ class ExprTyper(MemoryTyper):
                  3: "three arguments", 4: "four arguments"}
         if lo == hi:
             want = f"requires {words.get(lo, f'{lo} arguments')}"
-        elif hi >= 128 and n > hi:
-            want = f"takes up to {hi} arguments"
-        elif hi >= 128:
-            want = f"requires at least {words.get(lo, f'{lo} arguments')}"
+        elif n > hi:
+            want = f"takes up to {hi} argument{'s' if hi > 1 else ''}"
         else:
-            want = f"takes {lo} to {hi} arguments"
+            want = f"requires at least {words.get(lo, f'{lo} arguments')}"
         self.diags.error(f"{e.name}() {want} ({n} provided)", e.span)
 
     def call_args(self, e: nodes.Call, entry: Builtin) -> list[Type] | None:
@@ -281,6 +280,12 @@ class ExprTyper(MemoryTyper):
                 return None
             self.map_keys(arg)
             return self.record(arg, self.maps.values.get(arg.name))
+        if e.name == "delete" and isinstance(arg, nodes.MapRef) and arg.keys:
+            # bpftrace underlines from the call's name to the end of the keyed map
+            self.diags.error("delete() expects a map with no keys for the first argument",
+                             Span(e.span.line, e.span.col, arg.span.end_line,
+                                  arg.span.end_col, e.span.source))
+            return None
         return self.whole_map(arg, e.name)
 
     # -------------------------------------------------------------- operators
