@@ -467,9 +467,15 @@ class ProgEmitter(FnBase):
         return memory.field(self, e)
 
     def e_Index(self, e: nodes.Index) -> Val:
+        k = self.checked.tuple_indexes.get(e)
+        if k is not None:
+            return self.tuple_elem(self.expr(e.expr), k)
         return memory.index(self, e)
 
     def e_Cast(self, e: nodes.Cast) -> Val:
+        call = self.checked.sized_casts.get(e)
+        if call is not None:
+            return self.expr(call)
         t = self.type_of(e)
         val = self.expr(e.expr)
         if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):

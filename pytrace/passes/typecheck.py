@@ -27,9 +27,20 @@ MAX_ROUNDS = 4
 
 def merge_scalar(old: Type, new: Type) -> Type | None:
     """The type a variable holding `old` has after also storing `new` (None: conflict)."""
+    if isinstance(old, IntT) and isinstance(new, IntT) and old.signed != new.signed:
+        return _signed_holding(old, new)
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
         return old if old == new else unify(old, new) or IntT(64, False)
     return unify(old, new)
+
+
+def _signed_holding(a: IntT, b: IntT) -> IntT:
+    """The signed type holding a signed and an unsigned integer: the signed one when it is
+    wider, else twice the unsigned width; int64 when nothing holds both (uint64)."""
+    signed, unsigned = (a, b) if a.signed else (b, a)
+    if signed.bits > unsigned.bits:
+        return IntT(signed.bits, True)
+    return IntT(min(64, unsigned.bits * 2), True)
 
 
 class BlockTyper(ExprTyper):

@@ -109,8 +109,8 @@ class ExprTyper(MemoryTyper):
                 return None
         t = self.expr(e)
         if isinstance(t, VoidT):
-            self.diags.error(f"{getattr(e, 'name', 'expression')}() does not return a value",
-                             e.span)
+            what = f"{e.name}()" if isinstance(e, nodes.Call) else "The expression"
+            self.diags.error(f"{what} does not return a value", e.span)
             return None
         return t
 
@@ -335,12 +335,18 @@ class ExprTyper(MemoryTyper):
 
     def e_Ternary(self, e: nodes.Ternary) -> Type | None:
         c = self.value(e.cond)
-        a, b = self.value(e.then), self.value(e.otherwise)
+        a, b = self.expr(e.then), self.expr(e.otherwise)
         if c is None or a is None or b is None:
             return None
         if not is_int(c):
             self.diags.error(f"Invalid condition in ternary: '{c}'", e.cond.span)
             return None
+        if isinstance(a, VoidT) and isinstance(b, VoidT):
+            return a  # `c ? print("x") : print("y");` as a statement
+        for side in (e.then, e.otherwise):
+            if isinstance(self.cp.types.get(side), VoidT):
+                self.value(side)  # reports that the call gives no value
+                return None
         both_int = is_int(a) and is_int(b)
         merged = IntT(64, all(isinstance(t, IntT) and t.signed for t in (a, b))) if both_int \
             else unify(a, b)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pytrace import builtins, nodes
 from pytrace.builtins.args import args_field, rawtracepoint_args
 from pytrace.builtins.base import is_int
+from pytrace.passes.compiletime import const_value
 from pytrace.passes.typenames import resolve_type, unknown_type
 from pytrace.types import (
     ArrayT,
@@ -63,6 +64,9 @@ def pointer_to(t: Type | None, user: bool = False) -> PtrT:
     return PtrT(t, user=user, ctype=f"{inner.rstrip()} *")
 
 
+SIZED_CASTS = {"string": "str", "buffer": "buf"}  # cast name -> the builtin that reads
+
+
 class MemoryTyper:
     """Field access, indexing, dereference, address-of, casts and type builtins."""
 
@@ -71,6 +75,9 @@ class MemoryTyper:
     targets: Sequence[ProbeTarget]
 
     # provided by ExprTyper
+    def expr(self, e: nodes.Expr) -> Type | None:
+        raise NotImplementedError
+
     def value(self, e: nodes.Expr) -> Type | None:
         raise NotImplementedError
 
@@ -162,9 +169,25 @@ class MemoryTyper:
             return IntT(8, True)
         if isinstance(base, PtrT):
             return self.deref(e, base)
+        if isinstance(base, TupleT):
+            return self.tuple_element(e, base)
         self.diags.error("The array index operator [] can only be used on arrays and "
                          f"pointers, found '{base}'", e.span)
         return None
+
+    def tuple_element(self, e: nodes.Index, base: TupleT) -> Type | None:
+        """`t[k]`: element k of a tuple, k known at compile time (`t[1 - 1]` too)."""
+        k = const_value(self.cp, e.index)
+        if not isinstance(k, int):
+            self.diags.error("The index of a tuple must be an integer known at compile time",
+                             e.index.span)
+            return None
+        if not 0 <= k < len(base.elems):
+            self.diags.error(f"Invalid tuple index: {k}. Found {len(base.elems)} elements "
+                             "in tuple.", e.index.span)
+            return None
+        self.cp.tuple_indexes[e] = k
+        return base.elems[k]
 
     def deref(self, e: nodes.Expr, t: Type) -> Type | None:
         if isinstance(t, PtrT):
@@ -235,6 +258,9 @@ class MemoryTyper:
 
     # --------------------------------------------------------------- casts
     def e_Cast(self, e: nodes.Cast) -> Type | None:
+        tn = e.type_name
+        if tn.name in SIZED_CASTS and tn.pointer_depth == 0 and tn.array_size is not None:
+            return self.sized_cast(e, SIZED_CASTS[tn.name], tn.array_size)
         src = self.value(e.expr)
         target = resolve_type(e.type_name, self.cp.type_table, self.diags)
         if src is None or target is None:
@@ -257,6 +283,14 @@ class MemoryTyper:
         if isinstance(target, PtrT) and isinstance(src, PtrT) and src.user and not target.user:
             target = PtrT(target.pointee, user=True, ctype=target.ctype)
         return target
+
+    def sized_cast(self, e: nodes.Cast, reader: str, size: int) -> Type | None:
+        """`(string[N])x` reads a string of capacity N as str(x, N) does; `(buffer[N])x`
+        N bytes as buf(x, N)."""
+        call = nodes.Call(reader, [e.expr, nodes.Int(size, span=e.type_name.span)],
+                          span=e.span)
+        self.cp.sized_casts[e] = call
+        return self.expr(call)
 
     def array_cast(self, e: nodes.Cast, src: Type, target: ArrayT) -> Type | None:
         elem = target.elem

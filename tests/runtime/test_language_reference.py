@@ -1,0 +1,60 @@
+"""Forms the language reference describes, run for real: ternaries whose branches are
+statements, tuple indexing with [], one-element and empty tuples, `for` without
+parentheses, sized string/buffer casts and the sign-mixing upcast of scratch variables."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from harness import begin, run
+
+TAIL = "\n\n"
+WORKLOAD = os.path.join(os.path.dirname(__file__), "workload.py")
+
+
+def test_ternary_with_statement_branches() -> None:
+    out = begin('$n = 2; $n == 2 ? printf("two\\n") : printf("other\\n"); '
+                '$n > 5 ? print("big") : print("small"); $m = $n > 0 ? $n : -1; print($m)')
+    assert out == "two\nsmall\n2\n" + TAIL
+
+
+def test_tuple_elements_by_constant_index() -> None:
+    out = begin('$t = (7, "seven", (8, "eight")); print($t[1]); print($t[2 - 1 + 1][0]); '
+                'print((5, "x")[3 - 3]); @k[$t[0]] = $t[2]; print(@k); clear(@k)')
+    assert out == "seven\n8\n5\n@k[7]: (8, eight)\n" + TAIL
+
+
+def test_one_element_and_empty_tuples() -> None:
+    out = begin('$one = (41,); print($one); print($one.0 + 1); $none = (); print($none)')
+    assert out == "(41)\n42\n()\n" + TAIL
+
+
+def test_for_range_without_parentheses() -> None:
+    out = begin('$n = 4; for $i : 1..$n { @[$i] = $i * 10; } print(@, 2); clear(@)')
+    assert out == "@[2]: 20\n@[3]: 30\n" + TAIL
+
+
+def test_sized_string_and_buffer_casts_read_a_pointer() -> None:
+    path = "/tmp/pt-refex-sized-cast"
+    prog = ('tracepoint:syscalls:sys_enter_openat /pid == cpid && '
+            'str(args.filename) == "' + path + '"/ { '
+            '$s = (string[8])args.filename; $b = (buffer[4])args.filename; '
+            'print($s); printf("%r\\n", $b); print((string[64])args.filename); exit(); }')
+    r = run(prog, child=[sys.executable, WORKLOAD, "pt_sized", "open", path])
+    assert r.code == 0, r.err
+    assert r.out == "/tmp/pt\n/tmp\n" + path + "\n" + TAIL
+
+
+def test_sized_string_cast_of_a_string() -> None:
+    assert begin('$s = (string[32])"hello"; print($s); printf("[%s]\\n", $s)') == (
+        "hello\n[hello]\n" + TAIL)
+
+
+def test_scratch_variable_upcast_to_a_signed_type() -> None:
+    """Storing a signed value into a variable that held an unsigned one makes it signed:
+    wide enough for both, int64 when nothing is (uint64 and int64)."""
+    out = begin('$a = (uint8)1; $a = (int8)-1; print($a); print(sizeof($a)); '
+                '$c = (uint64)1; $d = (int64)-1; $c = $d; print($c); print(sizeof($c)); '
+                '$p = pid; $p = -2; print($p)')
+    assert out == "-1\n2\n-1\n8\n-2\n" + TAIL
