@@ -378,6 +378,9 @@ class ProgEmitter(FnBase):
         return self._builtin(e)
 
     def e_Call(self, e: nodes.Call) -> Val:
+        const = self.constant(e)  # str($N + k): resolved by the passes
+        if const is not None:
+            return const
         return self._builtin(e)
 
     def _builtin(self, e: nodes.Identifier | nodes.Call) -> Val:

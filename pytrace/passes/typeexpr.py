@@ -206,6 +206,11 @@ class ExprTyper(MemoryTyper):
         if not entry.min_args <= n <= entry.max_args:
             self.arg_count_error(e, entry, n)
             return None
+        if e.name == "str":
+            tail = self.positional_tail(e)
+            if tail is not None:
+                self.cp.constants[e] = tail
+                return str_type(tail)
         args = self.call_args(e, entry)
         if args is None:
             return None
@@ -214,6 +219,27 @@ class ExprTyper(MemoryTyper):
             self.diags.error(f"{e.name}() is not implemented by pytrace", name_span(e))
             return None
         return result
+
+    def positional_tail(self, e: nodes.Call) -> str | None:
+        """`str($N + k[, len])` with a string parameter $N: its text from byte k on (the
+        parameter is read as a pointer to its text), known at compile time."""
+        arg = e.args[0]
+        if not (isinstance(arg, nodes.Binary) and arg.op == "+"
+                and isinstance(arg.left, nodes.PositionalParam)):
+            return None
+        text, k = self.cp.constants.get(arg.left), self.const_int(arg.right)
+        if not isinstance(text, str) or k is None or k < 0:
+            return None
+        self.expr(arg.left)
+        self.expr(arg.right)
+        tail = text.encode()[k:]
+        if len(e.args) == 2:
+            n = self.const_int(e.args[1])
+            if n is None:
+                return None
+            self.expr(e.args[1])
+            tail = tail[:max(n - 1, 0)]
+        return tail.decode(errors="replace")
 
     def arg_count_error(self, e: nodes.Call, entry: Builtin, n: int) -> None:
         lo, hi = entry.min_args, entry.max_args

@@ -58,3 +58,10 @@ def test_scratch_variable_upcast_to_a_signed_type() -> None:
                 '$c = (uint64)1; $d = (int64)-1; $c = $d; print($c); print(sizeof($c)); '
                 '$p = pid; $p = -2; print($p)')
     assert out == "-1\n2\n-1\n8\n-2\n" + TAIL
+
+
+def test_str_of_a_string_parameter_plus_an_offset() -> None:
+    """A string positional parameter reads as a pointer to its text inside str()."""
+    out = begin('printf("%s|%s|%s|%s\\n", str($1 + 1), str($1 + 2, 3), str($1), str($1 + 9)); '
+                '@[str($1 + 3)] = 1; print(@); clear(@)', params=["hello"])
+    assert out == "ello|ll|hello|\n@[lo]: 1\n" + TAIL
