@@ -47,8 +47,11 @@ def test_sized_string_and_buffer_casts_read_a_pointer() -> None:
 
 
 def test_sized_string_cast_of_a_string() -> None:
-    assert begin('$s = (string[32])"hello"; print($s); printf("[%s]\\n", $s)') == (
-        "hello\n[hello]\n" + TAIL)
+    """A capacity smaller than the string keeps capacity - 1 bytes, as str(s, n) does."""
+    out = begin('$s = (string[32])"hello"; print($s); printf("[%s]\\n", $s); '
+                '$t = (string[3])"hello"; print($t); $u = "abcdef"; print(str($u, 4)); '
+                '@[str($u, 2)] = 1; print(@); clear(@)')
+    assert out == "hello\n[hello]\nhe\nabc\n@[a]: 1\n" + TAIL
 
 
 def test_scratch_variable_upcast_to_a_signed_type() -> None:
