@@ -230,6 +230,8 @@ PASSES = [
 ] + _cases(r"""
 Invalid value for max_map_keys: config values are integers, strings or names || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }
+Unknown config variable: nosuch || BEGIN { @ = config.nosuch; }
+The config record is not implemented by pytrace || BEGIN { print(config); }
 Unknown function: foo || BEGIN { @ = foo(); }
 system() is an unsafe function being used in safe mode || BEGIN { system("ls"); }
 The arg0 builtin can not be used with 'BEGIN' probes || BEGIN { @ = arg0; }

@@ -466,6 +466,9 @@ class ProgEmitter(FnBase):
         return self.tuple_elem(base, e.index)
 
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
+        const = self.constant(e)  # config.NAME
+        if const is not None:
+            return const
         if fields.is_args_field(e):
             return fields.emit_field(self, e)
         return memory.field(self, e)

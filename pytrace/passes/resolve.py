@@ -62,6 +62,13 @@ def check_kinds(name: str, node: nodes.Expr, entry: builtins.Builtin,
     diags.error(f"{what} can not be used with {kinds} probes", node.span, *hints)
 
 
+def _is_config_read(node: nodes.Node, cp: CheckedProgram) -> bool:
+    """`config.NAME` (unless a #define or enum names something `config`)."""
+    return isinstance(node, nodes.FieldAccess) and isinstance(node.expr, nodes.Identifier) \
+        and node.expr.name == "config" and "config" not in cp.constants_by_name \
+        and cp.type_table.enumerator("config") is None
+
+
 class Resolver:
     def __init__(self, cp: CheckedProgram, targets: list[ProbeTarget]) -> None:
         self.cp = cp
@@ -69,6 +76,9 @@ class Resolver:
         self.diags = cp.diagnostics
 
     def visit(self, node: nodes.Node) -> None:
+        if _is_config_read(node, self.cp):
+            self.config_field(node)  # type: ignore[arg-type]
+            return
         if isinstance(node, nodes.Identifier):
             self.identifier(node)
         elif isinstance(node, nodes.PositionalParam):
@@ -90,6 +100,14 @@ class Resolver:
         for child in children(node):
             self.visit(child)
 
+    def config_field(self, node: nodes.FieldAccess) -> None:
+        """`config.max_strlen`: the effective value of a config variable, a constant."""
+        value = self.cp.config.get(node.field_name)
+        if value is None:
+            self.diags.error(f"Unknown config variable: {node.field_name}", node.span)
+            return
+        self.cp.constants[node] = int(value) if isinstance(value, bool) else value
+
     def identifier(self, node: nodes.Identifier) -> None:
         if node.name in self.cp.constants_by_name:
             self.cp.constants[node] = self.cp.constants_by_name[node.name]
@@ -99,6 +117,10 @@ class Resolver:
                              f"('{self.cp.defines[node.name]}')", node.span)
             return
         entry = builtins.identifier(node.name)
+        if entry is None and node.name == "config":
+            self.diags.error("The config record is not implemented by pytrace: read one "
+                             "variable at a time (config.max_strlen)", node.span)
+            return
         if entry is None:
             found = self.cp.type_table.enumerator(node.name)
             if found is not None:  # an enum value (the program's C enums, then BTF's)

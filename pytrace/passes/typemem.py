@@ -21,6 +21,7 @@ from pytrace.passes.typenames import resolve_type, unknown_type
 from pytrace.types import (
     ArrayT,
     BitfieldT,
+    BoolT,
     EnumT,
     FuncProtoT,
     IntT,
@@ -103,6 +104,11 @@ class MemoryTyper:
 
     # -------------------------------------------------------------- fields
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Type | None:
+        if e in self.cp.constants:  # config.NAME
+            value = self.cp.constants[e]
+            if isinstance(value, str):
+                return StrT(len(value.encode()) + 1)
+            return BoolT() if isinstance(self.cp.config.get(e.field_name), bool) else U64
         if isinstance(e.expr, nodes.Identifier) and e.expr.name == "args" \
                 and e.expr not in self.cp.constants:
             self.record(e.expr, builtins.ARGS_TYPE)

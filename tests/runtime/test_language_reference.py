@@ -68,3 +68,13 @@ def test_str_of_a_string_parameter_plus_an_offset() -> None:
     out = begin('printf("%s|%s|%s|%s\\n", str($1 + 1), str($1 + 2, 3), str($1), str($1 + 9)); '
                 '@[str($1 + 3)] = 1; print(@); clear(@)', params=["hello"])
     assert out == "ello|ll|hello|\n@[lo]: 1\n" + TAIL
+
+
+def test_config_variables_read_as_constants() -> None:
+    """`config.NAME` is the effective value of a config variable (block, environment or
+    default): integers, names as strings, booleans."""
+    r = run('config = { stack_mode = perf; max_strlen = 200 } BEGIN { '
+            'printf("max_strlen: %d, stack_mode: %s\\n", config.max_strlen, config.stack_mode); '
+            'print(config.print_maps_on_exit); @[config.license] = config.max_map_keys; exit(); }')
+    assert r.code == 0, r.err
+    assert r.out == "max_strlen: 200, stack_mode: perf\ntrue\n\n\n@[GPL]: 4096\n"
