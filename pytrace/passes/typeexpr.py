@@ -347,7 +347,17 @@ class ExprTyper(MemoryTyper):
             return b
         if e.op == "-":
             return I64  # as bpftrace: a difference is signed
+        if e.op == "+" and (self.signed_operand(e.left, a) or self.signed_operand(e.right, b)):
+            return I64  # adding a signed value is signed too: (uint64)1 + (-2) is -1
         return IntT(64, signed_operation(a, b))
+
+    def signed_operand(self, e: nodes.Expr, t: Type) -> bool:
+        """A signed operand that is no non-negative literal (those take the other
+        operand's sign)."""
+        if not (isinstance(t, IntT) and t.signed):
+            return False
+        k = self.const_int(e)
+        return k is None or k < 0
 
     def e_Unary(self, e: nodes.Unary) -> Type | None:
         t = self.value(e.operand)

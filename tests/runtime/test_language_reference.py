@@ -78,3 +78,11 @@ def test_config_variables_read_as_constants() -> None:
             'print(config.print_maps_on_exit); @[config.license] = config.max_map_keys; exit(); }')
     assert r.code == 0, r.err
     assert r.out == "max_strlen: 200, stack_mode: perf\ntrue\n\n\n@[GPL]: 4096\n"
+
+
+def test_adding_a_signed_value_is_signed() -> None:
+    """As a difference, a sum with a signed operand is signed; a non-negative literal
+    takes the other operand's sign."""
+    out = begin('$b = (uint64)1 + (-2); print($b); $s = (int64)-3; print((uint64)2 + $s); '
+                'print((uint64)-1 + 1); $u = (uint64)-1; print($u + 0)')
+    assert out == "-1\n-1\n0\n18446744073709551615\n" + TAIL
