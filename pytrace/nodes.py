@@ -162,6 +162,7 @@ class TypeName(Node):
     name: str
     pointer_depth: int = 0
     array_size: int | None = None
+    outer_pointers: int = 0  # `T[4]*`: pointers to the array
 
 
 @dataclass(eq=False, slots=True)

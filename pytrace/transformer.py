@@ -514,10 +514,12 @@ class ToNodes(Transformer[Token, nodes.Program]):
     def type(self, span: Span, children: list[Any]) -> nodes.TypeName:
         words = [str(t) for t in children if isinstance(t, Token) and t.type != "STAR"]
         name = " ".join(" ".join(w.split()) for w in words)
-        stars = len(_tokens(children, "STAR"))
         sizes = _nodes(children)
         array_size = sizes[0] if sizes else None
-        return nodes.TypeName(name, stars, array_size, span=span)
+        cut = next((i for i, c in enumerate(children) if isinstance(c, int)), len(children))
+        stars = sum(1 for c in children[:cut] if isinstance(c, Token) and c.type == "STAR")
+        outer = sum(1 for c in children[cut:] if isinstance(c, Token) and c.type == "STAR")
+        return nodes.TypeName(name, stars, array_size, outer, span=span)
 
     def array_size(self, span: Span, children: list[Any]) -> int:
         tok: Token = children[1]

@@ -224,3 +224,12 @@ def test_parse_200_line_script() -> None:
     print(f"parsed 200 lines in {elapsed_ms:.1f} ms")  # figure for the report, not asserted
     assert len(prog.probes) == 40
     assert prog.probes[-1].body.stmts[-1].span.line == 199
+
+
+def test_pointer_to_an_array_type() -> None:
+    """`int32*[4]*`: stars before the size point at the element, after it at the array."""
+    stmt = ok("BEGIN { @ = sizeof(int32*[4]*) }").probes[0].body.stmts[0]
+    assert isinstance(stmt, nodes.Assign) and isinstance(stmt.value, nodes.Sizeof)
+    tn = stmt.value.target
+    assert isinstance(tn, nodes.TypeName)
+    assert (tn.name, tn.pointer_depth, tn.array_size, tn.outer_pointers) == ("int32", 1, 4, 1)

@@ -92,13 +92,26 @@ class Resolver:
             self.call(node)
             return
         elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast):
-            # Type names inside are not identifiers; visit expression children only.
+            # Type names inside are not identifiers; visit expression children only
+            # (`sizeof(pid_t)` and `sizeof(pid_t[2])` name a typedef).
             for child in children(node):
-                if not isinstance(child, nodes.TypeName):
+                if not isinstance(child, nodes.TypeName) and not (
+                        not isinstance(node, nodes.Cast) and self.names_type(child)):
                     self.visit(child)
             return
         for child in children(node):
             self.visit(child)
+
+    def names_type(self, e: nodes.Node) -> bool:
+        """A sizeof/offsetof argument that is a type name written bare: `name` or
+        `name[N]`, the name no builtin, constant or enum value but a known type."""
+        if isinstance(e, nodes.Index) and isinstance(e.index, nodes.Int):
+            e = e.expr
+        if not isinstance(e, nodes.Identifier) or builtins.identifier(e.name) is not None \
+                or e.name in self.cp.constants_by_name:
+            return False
+        table = self.cp.type_table
+        return table.enumerator(e.name) is None and table.lookup(e.name) is not None
 
     def config_field(self, node: nodes.FieldAccess) -> None:
         """`config.max_strlen`: the effective value of a config variable, a constant."""

@@ -326,6 +326,13 @@ class MemoryTyper:
             t = self.cp.type_table.lookup(target.name)
             if t is not None:
                 return t
+        if isinstance(target, nodes.Index) and isinstance(target.index, nodes.Int) \
+                and isinstance(target.expr, nodes.Identifier) \
+                and target.expr not in self.cp.constants \
+                and builtins.identifier(target.expr.name) is None:
+            elem = self.cp.type_table.lookup(target.expr.name)
+            if elem is not None:  # sizeof(pid_t[2]): an array of a named type
+                return ArrayT(elem, target.index.value)
         return self.value(target)
 
     def e_Sizeof(self, e: nodes.Sizeof) -> Type | None:

@@ -86,3 +86,11 @@ def test_adding_a_signed_value_is_signed() -> None:
     out = begin('$b = (uint64)1 + (-2); print($b); $s = (int64)-3; print((uint64)2 + $s); '
                 'print((uint64)-1 + 1); $u = (uint64)-1; print($u + 0)')
     assert out == "-1\n-1\n0\n18446744073709551615\n" + TAIL
+
+
+def test_sizeof_of_type_spellings() -> None:
+    """Kernel typedefs written bare (and as bare arrays), pointers to arrays."""
+    out = begin('print(sizeof(pid_t)); print(sizeof(pid_t[3])); print(sizeof(u64)); '
+                'print(sizeof(int32*[4]*)); print(sizeof(uint32*[10])); '
+                '$p = (int32[4]*)0; print(sizeof(*$p))')
+    assert out == "4\n12\n8\n8\n80\n16\n" + TAIL
