@@ -53,6 +53,7 @@ class BlockTyper(ExprTyper):
         self.loops = 0
         self.fixed: dict[str, Type] = {}  # `let $x: T`: the variable keeps type T
         self.hints = hints or {}  # the variable types of the previous typing round
+        self.flexible: set[tuple[int, str]] = set()  # variables holding only literals
 
     def probe(self, probe: nodes.Probe) -> None:
         if probe.predicate is not None:
@@ -133,6 +134,28 @@ class BlockTyper(ExprTyper):
         self.record(target, t)
         self.maps.assign(target.name, t, key)
 
+    def adapt_literal(self, name: str, e: nodes.Expr, t: Type, old: Type | None) -> Type:
+        """Positive integer literals are flexible: one stored into an integer variable
+        takes its sign, and a variable that has only held such literals takes the sign
+        of the next integer stored (`$a = 0; $a = arg0` stays unsigned)."""
+        key = (self.block, name)
+        k = self.const_int(e)
+        literal = k is not None and k >= 0 and isinstance(t, IntT)
+        if old is None:
+            if literal:
+                self.flexible.add(key)
+            return t
+        if isinstance(old, IntT) and isinstance(t, IntT) and t.signed != old.signed:
+            if literal:
+                return IntT(t.bits, old.signed)
+            if key in self.flexible:
+                self.flexible.discard(key)
+                self.cp.variables[key] = IntT(old.bits, t.signed)
+                return t
+        if not literal:
+            self.flexible.discard(key)
+        return t
+
     def compound(self, s: nodes.Assign, existing: Type | None, t: Type) -> Type | None:
         if isinstance(existing, AggT):
             self.diags.error(f"The {s.op}= operator can not be used on expressions of type "
@@ -162,6 +185,8 @@ class BlockTyper(ExprTyper):
             t = old
         elif target.name in self.fixed:
             t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
+        else:
+            t = self.adapt_literal(target.name, s.value, t, self.cp.variables.get(key))
         self.store_var(target.name, target, t)
 
     def assign_out(self, var: nodes.Variable, t: Type) -> None:

@@ -94,3 +94,11 @@ def test_sizeof_of_type_spellings() -> None:
                 'print(sizeof(int32*[4]*)); print(sizeof(uint32*[10])); '
                 '$p = (int32[4]*)0; print(sizeof(*$p))')
     assert out == "4\n12\n8\n8\n80\n16\n" + TAIL
+
+
+def test_positive_literals_take_the_variables_sign() -> None:
+    """A variable that held only non-negative literals, then an unsigned value, stays
+    unsigned; a literal stored into an unsigned variable does not make it signed."""
+    out = begin('$a = 0; $a = (uint64)-1; print($a); $b = (uint64)-1; $b = 5; '
+                '$b = (uint64)-1; print($b); $c = 1; $c = -1; print($c)')
+    assert out == "18446744073709551615\n18446744073709551615\n-1\n" + TAIL
