@@ -162,7 +162,16 @@ class TypeName(Node):
     name: str
     pointer_depth: int = 0
     array_size: int | None = None
+    of: Typeof | None = None  # `typeof(...)` as the base type (name is "typeof")
     outer_pointers: int = 0  # `T[4]*`: pointers to the array
+
+
+@dataclass(eq=False, slots=True)
+class Typeof(Expr):
+    """`typeof(T)` or `typeof(expr)`: a type, valid in casts, declarations, sizeof and
+    offsetof and as a macro argument; the expression is typed, never run."""
+
+    target: TypeName | Expr
 
 
 @dataclass(eq=False, slots=True)

@@ -12,6 +12,7 @@ from pytrace import builtins, nodes
 from pytrace.builtins.base import name_span
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram
+from pytrace.passes.typenames import base_type
 from pytrace.passes.walk import children, probe_roots
 from pytrace.probes.target import ProbeTarget
 
@@ -91,27 +92,35 @@ class Resolver:
         elif isinstance(node, nodes.Call):
             self.call(node)
             return
-        elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast):
-            # Type names inside are not identifiers; visit expression children only
-            # (`sizeof(pid_t)` and `sizeof(pid_t[2])` name a typedef).
+        elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast | nodes.Typeof
+                        | nodes.TypeName):
+            # Type names inside are not identifiers (a bare name in sizeof/offsetof/
+            # typeof may name a type); visit expression children only.
             for child in children(node):
-                if not isinstance(child, nodes.TypeName) and not (
-                        not isinstance(node, nodes.Cast) and self.names_type(child)):
+                if not self.names_type(node, child):
                     self.visit(child)
             return
         for child in children(node):
             self.visit(child)
 
-    def names_type(self, e: nodes.Node) -> bool:
-        """A sizeof/offsetof argument that is a type name written bare: `name` or
-        `name[N]`, the name no builtin, constant or enum value but a known type."""
-        if isinstance(e, nodes.Index) and isinstance(e.index, nodes.Int):
-            e = e.expr
-        if not isinstance(e, nodes.Identifier) or builtins.identifier(e.name) is not None \
-                or e.name in self.cp.constants_by_name:
+    def names_type(self, parent: nodes.Node, child: nodes.Node) -> bool:
+        """Whether `child` of a type context is a type name rather than an expression."""
+        if isinstance(child, nodes.TypeName):
+            return child.of is None
+        if isinstance(child, nodes.Index) and isinstance(child.index, nodes.Int) \
+                and isinstance(child.expr, nodes.Identifier) \
+                and not isinstance(parent, nodes.Cast):
+            # `sizeof(pid_t[2])`: an array of a named type (when the name is a type)
+            name = child.expr.name
+            return builtins.identifier(name) is None and name not in self.cp.constants_by_name \
+                and base_type(name, self.cp.type_table) is not None
+        if not isinstance(child, nodes.Identifier) or isinstance(parent, nodes.Cast):
             return False
-        table = self.cp.type_table
-        return table.enumerator(e.name) is None and table.lookup(e.name) is not None
+        if child.name in self.cp.constants_by_name or builtins.identifier(child.name) \
+                or child.name in self.cp.defines:
+            return False
+        return base_type(child.name, self.cp.type_table) is not None \
+            or self.cp.type_table.enumerator(child.name) is None
 
     def config_field(self, node: nodes.FieldAccess) -> None:
         """`config.max_strlen`: the effective value of a config variable, a constant."""
