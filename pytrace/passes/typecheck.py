@@ -29,6 +29,8 @@ def merge_scalar(old: Type, new: Type) -> Type | None:
     """The type a variable holding `old` has after also storing `new` (None: conflict)."""
     if isinstance(old, IntT) and isinstance(new, IntT) and old.signed != new.signed:
         return _signed_holding(old, new)
+    if isinstance(old, PtrT) and isinstance(new, PtrT) and old.pointee == new.pointee:
+        return old  # the same pointer type, perhaps marked with another address space
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
         return old if old == new else unify(old, new) or IntT(64, False)
     return unify(old, new)
@@ -187,6 +189,10 @@ class BlockTyper(ExprTyper):
             t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
         else:
             t = self.adapt_literal(target.name, s.value, t, self.cp.variables.get(key))
+        if isinstance(t, IntT):
+            space = self.int_space(s.value)
+            if space is not None:
+                self.int_spaces[key] = space
         self.store_var(target.name, target, t)
 
     def assign_out(self, var: nodes.Variable, t: Type) -> None:
