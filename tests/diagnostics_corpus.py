@@ -230,6 +230,8 @@ PASSES = [
 ] + _cases(r"""
 Invalid value for max_map_keys: config values are integers, strings or names || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }
+Unknown config variable: nosuch || BEGIN { @ = config.nosuch; }
+The config record is not implemented by pytrace || BEGIN { print(config); }
 Unknown function: foo || BEGIN { @ = foo(); }
 system() is an unsafe function being used in safe mode || BEGIN { system("ls"); }
 The arg0 builtin can not be used with 'BEGIN' probes || BEGIN { @ = arg0; }
@@ -242,6 +244,8 @@ hist() should be directly assigned to a map || BEGIN { @ = (hist(1), 2); }
 exit() does not return a value || BEGIN { @x = exit(); }
 exit() does not return a value || BEGIN { $x = exit(); }
 exit() does not return a value || BEGIN { @[exit()] = 1; }
+The expression does not return a value || BEGIN { $x = 1 ? print(1) : print(2); }
+print() does not return a value || BEGIN { 1 ? print(1) : 2; }
 The += operator can not be used on expressions of type 'count' || BEGIN { @x = count(); @x += 1; }
 Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { @x = "a"; @x += 1; }
 Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { $x = "a"; $x += 1; }
@@ -264,10 +268,11 @@ clear() expects a map without a key as argument || BEGIN { @x[1] = 1; clear(@x[1
 Undefined map: @nosuch || BEGIN { clear(@nosuch); }
 Undefined map: @nosuch || BEGIN { @ = @nosuch; }
 Undefined map: @nosuch || BEGIN { print(@nosuch); }
-exit() takes 0 to 1 arguments (3 provided) || BEGIN { exit(1, 2, 3); }
+exit() takes up to 1 argument (3 provided) || BEGIN { exit(1, 2, 3); }
 count() requires no arguments (1 provided) || BEGIN { @x = count(1); }
 printf() requires at least one argument (0 provided) || BEGIN { printf(); }
 delete() expects a map element as argument || BEGIN { delete(1); }
+delete() expects a map with no keys for the first argument || BEGIN { @b[1] = 1; delete(@b[1], @b[2]); }
 Type mismatch for '==': comparing 'int64' with 'string[2]' || BEGIN { @ = 1 == "a"; }
 Can not take the address of this expression || BEGIN { @ = &pid; }
 The ! operator can not be used on expressions of type 'string[2]' || BEGIN { @ = !"a"; }
@@ -283,11 +288,13 @@ Unknown type: 'nosuch' || BEGIN { $x = (typeof(nosuch))1; }
 Can not access field 'foo' on expression of type 'int64' || BEGIN { @ = (1).foo; }
 Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
+The index of a tuple must be an integer known at compile time || BEGIN { $i = 1; @ = (1, 2)[$i]; }
+Invalid tuple index: 3. Found 2 elements in tuple. || BEGIN { @ = (1, 2)[1 + 2]; }
 The array index operator [] needs an integer index, not 'string[2]' || BEGIN { $s = "abc"; @ = $s["x"]; }
 the index 9 is out of bounds for array of size 6 || tracepoint:raw_syscalls:sys_enter { @ = args.args[9]; }
 the index 99 is out of bounds for array of size 16 || BEGIN { printf("%d\n", curtask->comm[99]); }
 the index 4 is out of bounds for array of size 4 || BEGIN { $s = "abc"; @ = $s[4]; }
-The array index operator [] can only be used on arrays and pointers || BEGIN { @ = (1, 2)[0]; }
+The array index operator [] can only be used on arrays and pointers || BEGIN { $x = 1; @ = $x[0]; }
 Cannot cast from 'string[2]' to 'int8' || BEGIN { @ = (int8)"a"; }
 Unknown struct/union: 'struct foo' || BEGIN { @ = offsetof(struct foo, bar); }
 offsetof() needs a struct or union, not 'uint64' || BEGIN { @ = offsetof(uint64, a); }
