@@ -56,6 +56,16 @@ def test_exit_stops_with_blocked_stdout() -> None:
     assert seconds < 15
 
 
+def test_exit_stops_with_blocked_stdout_when_its_record_was_lost() -> None:
+    # a 64 KiB ring buffer filled exactly by 16-byte records: exit()'s own record does
+    # not fit, so only its flag says the program wants to stop while the write is stuck
+    prog = ('config = { perf_rb_pages = 16 } BEGIN { $i = 0; while ($i < 5000) { printf("'
+            + "y" * 60 + '\\n"); $i++; } exit(); }')
+    _, code, err = _run_unread(prog, None, settle=0.0)
+    assert code == 0 and "Traceback" not in err
+    assert "Lost " in err  # the ring buffer did overflow
+
+
 def test_slow_reader_gets_exact_output() -> None:
     prog = 'BEGIN { $i = 0; while ($i < 3000) { printf("line %d of the output\\n", $i); $i++; } exit(); }'
     p = subprocess.Popen([sys.executable, "-m", "pytrace", "-e", prog], stdout=subprocess.PIPE,
