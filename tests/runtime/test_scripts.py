@@ -164,7 +164,9 @@ def test_pidpersec(tmp_path: Path) -> None:
                         "    os.waitpid(p, 0)\ntime.sleep(1.3)\n")
     assert "Tracing new processes" in out
     counts = [int(ln.split("@forks: ")[1]) for ln in out.splitlines() if "@forks: " in ln]
-    assert counts and max(counts) >= 5, out
+    # every fork is in exactly one second's count (a tick may fall between the forks);
+    # the workload sleeps past the next tick, so all five are printed
+    assert counts and sum(counts) >= 5, out
 
 
 def test_threadsnoop(tmp_path: Path) -> None:
