@@ -60,6 +60,15 @@ def test_entries_share_maps_and_keep_their_own_events(session: tuple[ReplSession
     assert _wait(lambda: "now 42\n" in lines)
 
 
+def test_begin_output_is_shown_before_the_prompt_comes_back(
+        session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    entry, _ = s.add('BEGIN { printf("begin %d\\n", 7); }')
+    assert entry is not None
+    s.show_sent(entry)  # what the prompt does after an entry: no waiting for the poller
+    assert "begin 7\n" in lines
+
+
 def test_conflicting_use_is_a_located_error_that_changes_nothing(
         session: tuple[ReplSession, list[str]], open_fds: Callable[[], int]) -> None:
     s, _ = session
