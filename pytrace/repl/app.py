@@ -144,6 +144,7 @@ class Repl:
             return True
         points = ", ".join(entry.attach_points)
         self.say(f"probe {entry.id} attached ({points})\n")
+        self.session.show_sent(entry)  # BEGIN's output before the next prompt
         return True
 
     # ------------------------------------------------------------ meta commands

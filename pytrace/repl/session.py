@@ -468,6 +468,11 @@ class ReplSession:
     def map_names(self) -> list[str]:
         return self.engine.map_names() if self._engine is not None else []
 
+    def show_sent(self, entry: Entry) -> None:
+        """Show what an entry's programs have sent so far (its BEGIN output) now rather
+        than when the poller next looks, so output asked for after it follows it."""
+        self.engine.drain(entry.group)
+
     def snapshot(self, name: str) -> MapSnapshot:
         """Read and decode a user map now; KeyError if the session has no such map."""
         return self.engine.snapshot(name)

@@ -132,3 +132,19 @@ def test_guard_output_keeps_encoding_and_buffering() -> None:
     out.stream.close()
     os.close(r)
     os.close(w)
+
+
+def test_session_stopping_sees_the_exit_flag_without_its_record() -> None:
+    from types import SimpleNamespace
+
+    flag = {"set": False}
+    ring = SimpleNamespace(pending=lambda ids: False)  # exit()'s record was dropped
+    group = SimpleNamespace(ring=ring)
+    session = SimpleNamespace(
+        stop=SimpleNamespace(requested=False), group=group,
+        resources=SimpleNamespace(events=[SimpleNamespace(id=3, kind="exit")]),
+        engine=SimpleNamespace(exiting=lambda g: g is group and flag["set"]))
+    stopping = guard.session_stopping(session)
+    assert not stopping()
+    flag["set"] = True
+    assert stopping()

@@ -96,10 +96,12 @@ def test_run_until_exit_duration_or_child() -> None:
 
 
 def test_pid_option_filters() -> None:
-    child = subprocess.Popen(workload("pt_api_pid", "sleep", "0.4", "getppid", "6"))
+    child = subprocess.Popen(workload("pt_api_pid", "wait", "getppid", "6"), stdin=subprocess.PIPE)
+    assert child.stdin is not None
     try:
         with pytrace.trace(f"{GETPPID} {{ @n[pid] = count(); }}", pid=child.pid) as s:
-            child.wait(timeout=30)
+            child.stdin.close()  # attached: the child may make its calls now
+            child.wait(timeout=60)
             s.wait(0.1)
             assert dict(s.maps["@n"]) == {child.pid: 6}
     finally:

@@ -83,22 +83,25 @@ def test_exit_inside_the_body_ends_the_probe() -> None:
 
 
 def test_for_in_a_tracepoint_reads_args_inside_the_body() -> None:
-    import subprocess
-    import sys
+    import os
     import threading
+    import time
 
-    def workload() -> None:
-        import time
+    done = threading.Event()
 
-        time.sleep(1.0)
-        for _ in range(3):
-            subprocess.run([sys.executable, "-c", "import os; os.getppid()"], check=False)
+    def workload() -> None:  # getppid until the program has exited: it sees one
+        while not done.is_set():
+            os.getppid()
+            time.sleep(0.001)
 
     t = threading.Thread(target=workload)
     t.start()
-    r = run('tracepoint:syscalls:sys_enter_getppid { @a[1] = 7;'
-            ' for ($kv : @a) { printf("nr=%d v=%d\\n", args.__syscall_nr, $kv.1); } exit(); }'
-            ' interval:s:10 { exit(); }')
-    t.join()
+    try:
+        r = run('tracepoint:syscalls:sys_enter_getppid { @a[1] = 7;'
+                ' for ($kv : @a) { printf("nr=%d v=%d\\n", args.__syscall_nr, $kv.1); } exit(); }'
+                ' interval:s:10 { exit(); }')
+    finally:
+        done.set()
+        t.join()
     assert r.code == 0, r.err
     assert "nr=110 v=7" in lines(r.out)

@@ -40,8 +40,10 @@ def test_count_by_comm_exact() -> None:
 
 
 def test_raw_syscalls_count_and_interval_exit() -> None:
-    prog = ('tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[comm] = count(); } '
-            'interval:ms:300 { exit(); }')
+    # the interval's exit() waits for the workload's 400 calls (a loaded machine can take
+    # longer than any fixed time to start it); its 5 s sleep never runs to its end
+    prog = ('tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[comm] = count(); @n = count(); } '
+            'interval:ms:300 /@n >= 400/ { exit(); }')
     r = pytrace("-c", workload("pt_raw", "getppid", "400", "sleep", "5"), "-e", prog)
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("@[pt_raw]: ")]

@@ -3,10 +3,14 @@ nobody reads; a reader that keeps up still gets exactly bpftrace's output."""
 
 from __future__ import annotations
 
+import array
+import fcntl
+import mmap
 import os
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -56,12 +60,38 @@ def test_exit_stops_with_blocked_stdout() -> None:
     assert seconds < 15
 
 
+def test_exit_stops_with_blocked_stdout_when_its_record_was_lost() -> None:
+    # a 64 KiB ring buffer filled exactly by 16-byte records: exit()'s own record does
+    # not fit, so only its flag says the program wants to stop while the write is stuck
+    prog = ('config = { perf_rb_pages = 16 } BEGIN { $i = 0; while ($i < 5000) { printf("'
+            + "y" * 60 + '\\n"); $i++; } exit(); }')
+    _, code, err = _run_unread(prog, None, settle=0.0)
+    assert code == 0 and "Traceback" not in err
+    assert "Lost " in err  # the ring buffer did overflow
+
+
+def _wait_full(p: subprocess.Popen[bytes]) -> None:
+    """Wait until p's stdout pipe is full (its writer blocks) or p has exited. A reader
+    that starts any later than this would be a stuck one: once exit() is pending, the
+    guard gives such a reader STOP_GRACE_S seconds, then drops the rest."""
+    assert p.stdout is not None
+    fd = p.stdout.fileno()
+    size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        queued = array.array("i", [0])
+        fcntl.ioctl(fd, termios.FIONREAD, queued)
+        if queued[0] > size - mmap.PAGESIZE:  # every page of the pipe is in use
+            return
+        time.sleep(0.005)
+
+
 def test_slow_reader_gets_exact_output() -> None:
     prog = 'BEGIN { $i = 0; while ($i < 3000) { printf("line %d of the output\\n", $i); $i++; } exit(); }'
     p = subprocess.Popen([sys.executable, "-m", "pytrace", "-e", prog], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=ENV)
     assert p.stdout is not None
-    time.sleep(1.5)  # let the pipe fill and pytrace block on it
+    _wait_full(p)  # pytrace is blocked on the pipe: now read, slowly but steadily
     chunks = []
     while chunk := p.stdout.read(4096):
         chunks.append(chunk)

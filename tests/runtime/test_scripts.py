@@ -9,6 +9,7 @@ stdout it shares with pytrace, where lines of the two processes could interleave
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
-ENV = dict(os.environ, PYTRACE_NO_CACHE="1")
+ENV = dict(os.environ, PYTRACE_NO_CACHE="1", BPFTRACE_PERF_RB_PAGES="4096")
+LOST = re.compile(r"^Lost \d+ events$", re.M)
+LOSSY_RUNS = 3
 PRELUDE = """\
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
@@ -30,17 +33,25 @@ with open(sys.argv[2], "w") as _pidfile:
 
 
 def run_script(tmp_path: Path, name: str, comm: str, body: str, *args: str) -> tuple[str, int]:
-    """Run scripts/NAME.bt with -c on a workload; (stdout, the workload's pid)."""
+    """Run scripts/NAME.bt with -c on a workload; (stdout, the workload's pid).
+
+    The scripts trace the whole machine, whose other processes can produce records
+    faster than a loaded machine lets pytrace read them: a run that reports lost events
+    may have lost the workload's, so it proves nothing and is run again (with a 16 MiB
+    ring buffer such runs are rare)."""
     wl = tmp_path / f"{comm}.py"
     wl.write_text(PRELUDE + body)
     pidfile = tmp_path / f"{comm}.pid"
-    r = subprocess.run([sys.executable, "-m", "pytrace", "-c",
-                        f"{sys.executable} {wl} {comm} {pidfile}",
-                        str(SCRIPTS / f"{name}.bt"), *args],
-                       capture_output=True, text=True, timeout=120, env=ENV)
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stderr
-    return r.stdout, int(pidfile.read_text())
+    for _ in range(LOSSY_RUNS):
+        r = subprocess.run([sys.executable, "-m", "pytrace", "-c",
+                            f"{sys.executable} {wl} {comm} {pidfile}",
+                            str(SCRIPTS / f"{name}.bt"), *args],
+                           capture_output=True, text=True, timeout=120, env=ENV)
+        assert r.returncode == 0, r.stderr
+        assert "Traceback" not in r.stderr
+        if not LOST.search(r.stderr):
+            return r.stdout, int(pidfile.read_text())
+    pytest.fail(f"every run lost events: {r.stderr}")
 
 
 def rows(out: str, first: str) -> list[list[str]]:
@@ -153,7 +164,9 @@ def test_pidpersec(tmp_path: Path) -> None:
                         "    os.waitpid(p, 0)\ntime.sleep(1.3)\n")
     assert "Tracing new processes" in out
     counts = [int(ln.split("@forks: ")[1]) for ln in out.splitlines() if "@forks: " in ln]
-    assert counts and max(counts) >= 5, out
+    # every fork is in exactly one second's count (a tick may fall between the forks);
+    # the workload sleeps past the next tick, so all five are printed
+    assert counts and sum(counts) >= 5, out
 
 
 def test_threadsnoop(tmp_path: Path) -> None:

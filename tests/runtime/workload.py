@@ -1,7 +1,10 @@
 """A deterministic workload for runtime tests: renames itself, then makes exactly the
 syscalls it is asked for.
 
-usage: workload.py COMM [getppid N] [open PATH] [write N SIZE] [read N SIZE] [sleep S]
+usage: workload.py COMM [getppid N] [open PATH] [write N SIZE] [read N SIZE] [sleep S] [wait]
+
+`wait` blocks until a byte (or EOF) arrives on stdin: the test's go-ahead once its probes
+are attached.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ def main(argv: list[str]) -> None:
                 os.read(fd, int(argv[i + 2]))
             os.close(fd)
             i += 3
+        elif op == "wait":
+            os.read(0, 1)
+            i += 1
         elif op == "sleep":
             time.sleep(float(argv[i + 1]))
             i += 2
