@@ -1,4 +1,7 @@
-"""Pass 2: every attach point expanded into ProbeTargets through the probes registry."""
+"""Pass 2: every attach point expanded into ProbeTargets through the probes registry.
+
+Kind parsers raise ProbeError for an attach point that cannot be expanded (a located
+error) and leave unlocated warnings (a wildcard match skipped) in the context."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from pytrace.probes.base import ProbeContext, ProbeError
 
 
 def run(cp: CheckedProgram) -> None:
-    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid)
+    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid,
+                       unsafe=cp.options.unsafe)
     for probe in cp.program.probes:
         targets = []
         for ap in probe.attach_points:
@@ -19,3 +23,5 @@ def run(cp: CheckedProgram) -> None:
             except Exception as e:  # noqa: BLE001 - any environment problem is one line
                 cp.diagnostics.error(f"cannot expand probe '{ap.raw}': {e}", ap.span)
         cp.probes.append(CheckedProbe(probe, targets))
+    for message in dict.fromkeys(ctx.warnings):
+        cp.diagnostics.warning(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytrace.probes.target import ProbeTarget
 
@@ -21,10 +21,14 @@ class ProbeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
-    """What a kind parser may consult: the tracefs mount and the target pid (-p)."""
+    """What a kind parser may consult: the tracefs mount, the target pid (-p) and
+    --unsafe; parsers append unlocated warnings (a wildcard match skipped, say) to
+    `warnings`, which the probes pass reports."""
 
     tracefs: str = "/sys/kernel/tracing"
     pid: int | None = None
+    unsafe: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 # A kind parser: (kind spelling as written, parts after the kind, context) -> targets.

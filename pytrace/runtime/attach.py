@@ -294,13 +294,26 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+# The kernel runs the programs of one uprobe site newest first: these kinds are attached
+# last-written first, so that blocks on the same function run in program order (as in
+# bpftrace: `uprobe:f {1} uprobe:f {2}` prints 1 then 2, and so do two uretprobes).
+REVERSE_ATTACH = frozenset({"uprobe", "uretprobe", "usdt"})
+
+
+def attach_order(programs: Iterable[LoadedProgram]) -> list[LoadedProgram]:
+    """The order to attach programs in so that each site runs them in program order."""
+    progs = list(programs)
+    return [p for p in reversed(progs) if p.spec.kind in REVERSE_ATTACH] + \
+        [p for p in progs if p.spec.kind not in REVERSE_ATTACH]
+
+
 def attach_all(programs: Iterable[LoadedProgram],
                target_pid: int | None = None) -> list[Attachment]:
     """Attach every program (all or nothing: on failure the others are detached).
 
     target_pid: the `-c` child's pid (watchpoints are bound to it).
     """
-    progs = list(programs)
+    progs = attach_order(programs)
     if len(progs) > 200:
         raise_fd_limit()
     done: list[Attachment] = []

@@ -282,7 +282,8 @@ def test_usdt_of_a_running_process(tmp_path: Path) -> None:
 
 def test_uprobes_of_a_process_in_another_mount_namespace(tmp_path: Path) -> None:
     """The binary's path exists only in the process's own mount namespace: its file is
-    read through /proc/PID/root and listed under the path the process sees."""
+    read through /proc/PID/root and listed under that path, as bpftrace lists it (the
+    name a probe on it has)."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     src, mnt = tmp_path / "src", tmp_path / "mnt"
@@ -304,9 +305,12 @@ def test_uprobes_of_a_process_in_another_mount_namespace(tmp_path: Path) -> None
         assert not inner.exists()  # not in our namespace
         r = pytrace("-l", "uprobe:*:main", "-p", str(child.pid))
         assert r.returncode == 0, r.stderr
-        assert f"uprobe:{inner}:main" in r.stdout.splitlines()
+        seen = f"/proc/{child.pid}/root{inner}"
+        assert f"uprobe:{seen}:main" in r.stdout.splitlines()
         assert pytrace("-l", "usdt:*:*", "-p", str(child.pid)).stdout == \
-            f"usdt:{inner}:waiter:woke\n"
+            f"usdt:{seen}:waiter:woke\n"
+        assert pytrace("-l", f"uprobe:{inner}:main", "-p", str(child.pid)).stdout == \
+            f"uprobe:{seen}:main\n"
     finally:
         child.communicate(b"x", timeout=10)
 

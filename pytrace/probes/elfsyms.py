@@ -1,0 +1,114 @@
+"""The function symbols of an ELF file (or of an ELF inside an archive), with their sizes
+and the PT_LOAD segments that turn a virtual address into a file offset.
+
+Symbols come from .symtab and .dynsym (stripped binaries keep only .dynsym); a name's
+first definition with a non-zero size wins, versioned names (`memcpy@@GLIBC_2.14`)
+keep their base name. Read with pyelftools once per file version.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import IO
+
+from pytrace.probes.base import ProbeError
+
+FUNCTION_TYPES = ("STT_FUNC", "STT_GNU_IFUNC", "STT_LOOS")
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    name: str
+    addr: int  # st_value (a virtual address)
+    size: int  # st_size (0: unknown)
+
+
+@dataclass(slots=True)
+class ElfImage:
+    """One ELF's functions by name and by address, and its loadable segments."""
+
+    functions: dict[str, Symbol] = field(default_factory=dict)
+    loads: list[tuple[int, int, int]] = field(default_factory=list)  # vaddr, memsz, offset
+    has_symtab: bool = False
+    _starts: list[int] = field(default_factory=list)
+    _sorted: list[Symbol] = field(default_factory=list)
+
+    def index(self) -> None:
+        self._sorted = sorted(self.functions.values(), key=lambda s: (s.addr, -s.size))
+        self._starts = [s.addr for s in self._sorted]
+
+    def file_offset(self, vaddr: int) -> int | None:
+        """The file offset of a virtual address (None outside every PT_LOAD)."""
+        for start, size, offset in self.loads:
+            if start <= vaddr < start + size:
+                return vaddr - start + offset
+        return None
+
+    def containing(self, vaddr: int) -> Symbol | None:
+        """The sized function whose [start, start + size) holds `vaddr`."""
+        i = bisect.bisect_right(self._starts, vaddr) - 1
+        while i >= 0 and self._sorted[i].addr <= vaddr:
+            sym = self._sorted[i]
+            if sym.addr <= vaddr < sym.addr + sym.size:
+                return sym
+            if vaddr - sym.addr > 1 << 24:
+                break
+            i -= 1
+        return None
+
+
+def _read(stream: IO[bytes]) -> ElfImage:
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    elf = ELFFile(stream)
+    image = ElfImage(loads=[(s["p_vaddr"], s["p_memsz"], s["p_offset"])
+                            for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"])
+    for secname in (".symtab", ".dynsym"):
+        sec = elf.get_section_by_name(secname)
+        if not isinstance(sec, SymbolTableSection):
+            continue
+        image.has_symtab |= secname == ".symtab"
+        for sym in sec.iter_symbols():
+            if (sym["st_info"]["type"] in FUNCTION_TYPES and sym["st_shndx"] != "SHN_UNDEF"
+                    and sym.name and sym["st_value"]):
+                name = sym.name.split("@", 1)[0]
+                old = image.functions.get(name)
+                if old is None or (not old.size and sym["st_size"]):
+                    image.functions[name] = Symbol(name, sym["st_value"], sym["st_size"])
+    image.index()
+    return image
+
+
+def open_member(path: str, base: int) -> IO[bytes]:
+    """A stream of the ELF at byte `base` of `path` (an archive member: read whole)."""
+    f = open(path, "rb")  # noqa: SIM115 - the caller closes it
+    if not base:
+        return f
+    with f:
+        f.seek(base)
+        return io.BytesIO(f.read())
+
+
+@lru_cache(maxsize=64)
+def _image(path: str, base: int, mtime: int, size: int) -> ElfImage:
+    from elftools.common.exceptions import ELFError
+
+    try:
+        with open_member(path, base) as stream:
+            return _read(stream)
+    except (OSError, ELFError, ValueError) as e:
+        raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
+
+
+def image(path: str, base: int = 0) -> ElfImage:
+    """The symbols of the ELF file at `path` (at byte `base` of it)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ProbeError(f"cannot read ELF symbols of '{path}': {e.strerror}") from None
+    return _image(path, base, st.st_mtime_ns, st.st_size)
