@@ -86,20 +86,23 @@ def _no_symbol(binary: Binary, func: str, img: ElfImage) -> ProbeError:
     return ProbeError(f"Could not resolve symbol: {binary.shown}:{func}", *hints)
 
 
-def _bounded(kind: str, sym: Symbol, extra: int, explicit: bool, ctx: ProbeContext) -> bool:
-    """bpftrace's checks of a function and an offset into it; False: skip (warned)."""
+def _bounded(kind: str, sym: Symbol, extra: int | None, explicit: bool,
+             ctx: ProbeContext) -> bool:
+    """bpftrace's checks of a function and an offset into it (None: no `+OFF` written;
+    `+0` attaches at the start of a function of unknown size); False: skip (warned)."""
     if kind == "uretprobe" and extra:
         raise ProbeError("uretprobes cannot be attached at function offset. "
                          f"(address resolved to: {sym.name}+{extra})")
-    if sym.size == 0 and extra == 0:
-        if ctx.unsafe:
+    if sym.size == 0 and not extra:
+        if ctx.unsafe or extra == 0:
             return True
         msg = f"Could not determine boundary for {sym.name} (symbol has size 0)."
         if explicit:
-            raise ProbeError(msg + " Use --unsafe to force attachment.")
+            raise ProbeError(msg + " Use --unsafe to force attachment.",
+                             f"or give the offset explicitly: {sym.name}+0")
         ctx.warnings.append(msg + " Skipping attachment (use --unsafe to force attachment).")
         return False
-    if extra >= sym.size:
+    if extra is not None and extra >= sym.size:
         raise ProbeError(f"Offset outside the function bounds ('{sym.name}' size is "
                          f"{sym.size})")
     return True
@@ -124,11 +127,11 @@ def _address_site(kind: str, binary: Binary, text: str, ctx: ProbeContext) -> _S
         ctx.warnings.append(f"Could not determine instruction boundary for {name} (binary "
                             "appears stripped). Misaligned probes can lead to tracee crashes!")
         return _Site(binary, "", _offset_of(binary, img, addr), name)
-    _bounded(kind, sym, addr - sym.addr, True, ctx)
+    _bounded(kind, sym, addr - sym.addr or None, True, ctx)
     return _Site(binary, sym.name, _offset_of(binary, img, addr), name)
 
 
-def _function_sites(kind: str, binary: Binary, func: str, extra: int,
+def _function_sites(kind: str, binary: Binary, func: str, extra: int | None,
                     ctx: ProbeContext, single: bool) -> list[_Site]:
     img = image(binary.path, binary.base)
     wild = has_wildcard(func)
@@ -140,7 +143,7 @@ def _function_sites(kind: str, binary: Binary, func: str, extra: int,
     for n in names:
         sym = img.functions[n]
         if _bounded(kind, sym, extra, not wild and single, ctx):
-            out.append(_Site(binary, n, _offset_of(binary, img, sym.addr) + extra,
+            out.append(_Site(binary, n, _offset_of(binary, img, sym.addr) + (extra or 0),
                              f"{kind}:{binary.shown}:{n}{suffix}"))
     return out
 
@@ -151,7 +154,8 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
     binaries = _binaries(kind, parts[0], ctx)
     if parts[1][:1].isdigit():
         return [_target(kind, _address_site(kind, b, parts[1], ctx), ctx) for b in binaries]
-    func, extra = split_offset(parts[1])
+    func, off = split_offset(parts[1])
+    extra = off if "+" in parts[1] else None
     single = len(binaries) == 1
     warned = len(ctx.warnings)
     sites = [s for b in binaries for s in _function_sites(kind, b, func, extra, ctx, single)]

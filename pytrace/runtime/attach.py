@@ -23,6 +23,7 @@ from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFa
 from pytrace.runtime.features import check_probe_kind, pmu_format_bit, pmu_type
 from pytrace.runtime.loader import LoadedProgram
 from pytrace.runtime.tracefs import tracepoint_id
+from pytrace.runtime.usdtsem import kernel_refcount
 
 PERF_TYPE_HARDWARE = 0
 PERF_TYPE_SOFTWARE = 1
@@ -224,7 +225,7 @@ def _uprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
     path = str(a["path"])
     if not os.path.exists(path):
         raise RuntimeFailure(f"cannot attach {spec.name}: {path} does not exist")
-    ref = int(a.get("ref_ctr_offset", 0))
+    ref = int(a.get("ref_ctr_offset", 0)) if kernel_refcount() else 0
     retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "uretprobe"
     return _probe_pmu(spec, prog_fd, "uprobe", path, int(a["offset"]), retprobe,
                       int(a.get("pid", -1)), ref << 32)

@@ -36,6 +36,7 @@ from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
+from pytrace.runtime.usdtsem import Activation, activate
 from pytrace.values import MapSnapshot
 
 EMPTY = BpfObject(b"", Resources())
@@ -64,6 +65,10 @@ class Group:
     released: bool = False  # programs, ring buffer and private maps closed (retire())
     retiring: bool = False  # retire() was asked while its records were being dispatched
     final_runs: int = 0  # runs() when released
+    semaphores: Activation = field(default_factory=Activation)  # raised by pytrace itself
+
+    def stop_semaphores(self) -> None:
+        self.semaphores.release()
 
     @property
     def covers(self) -> int:
@@ -119,10 +124,13 @@ class Engine:
     # ------------------------------------------------------------ groups
     def add(self, obj: BpfObject, *, first_probe: int = 0, tag: str = "",
             target_pid: int | None = None, child_pid: int | None = None,
-            on_exit: Callable[[Group, int], None] | None = None) -> Group:
+            on_exit: Callable[[Group, int], None] | None = None,
+            usdt_file_activation: bool = False) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
-        group created and raises. `tag` makes the group's internal maps private."""
+        group created and raises. `tag` makes the group's internal maps private.
+        usdt_file_activation: where the kernel does not count USDT semaphores, raise
+        them in every process mapping the probed file (runtime/usdtsem.py)."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
@@ -141,6 +149,8 @@ class Engine:
                 group.attachments = attach_all(
                     (p for p in group.programs if p.spec.kind not in ("BEGIN", "END")),
                     target_pid)
+                group.semaphores = activate((p.spec for p in group.programs),
+                                            usdt_file_activation)
             except BaseException:
                 self._undo(group, before)
                 raise
@@ -163,6 +173,7 @@ class Engine:
                                      "value size")
 
     def _undo(self, group: Group, before: set[str]) -> None:
+        group.stop_semaphores()
         detach_all(group.attachments)
         group.attachments = []
         if group.ring is not None:
@@ -184,11 +195,13 @@ class Engine:
 
     def stop(self, group: Group) -> None:
         """Stop the group's programs at once (their BPF links close); detach() finishes."""
+        group.stop_semaphores()
         stop_all(group.attachments)
 
     def detach(self, group: Group, wait: bool = True) -> None:
         """Detach the group's probes; its maps keep their contents."""
         with self.lock:
+            group.stop_semaphores()
             detach_all(group.attachments, wait=wait)
             group.attachments = []
             group.live = False
@@ -310,6 +323,8 @@ class Engine:
     def close(self, detach_first: bool = True) -> None:
         """Detach every group and release every fd (idempotent)."""
         with self.lock:
+            for g in self.groups:
+                g.stop_semaphores()
             if detach_first:
                 detach_all([a for g in self.groups for a in g.attachments])
             for g in self.groups:

@@ -83,6 +83,7 @@ class Session:
     output: Any
     child: Child | None = None
     target_pid: int | None = None  # -p: uprobes/usdt attach to this process
+    usdt_file_activation: bool = False  # --usdt-file-activation
     engine: Engine | None = None
     group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
@@ -105,7 +106,8 @@ class Session:
         child_pid = self.child.pid if self.child is not None else None
         self.group = self.engine.add(self.obj, child_pid=child_pid,
                                      target_pid=child_pid if child_pid is not None
-                                     else self.target_pid, on_exit=self._exit)
+                                     else self.target_pid, on_exit=self._exit,
+                                     usdt_file_activation=self.usdt_file_activation)
         self.output.attached(sum(p.covers for p in self.resources.probes))
         self.engine.run(self.group, "BEGIN")
         if self.child is not None:
@@ -191,17 +193,18 @@ SessionHook = Callable[[Session], None]
 
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
                 exiting: bool = False, target_pid: int | None = None,
-                on_start: SessionHook | None = None, on_stop: SessionHook | None = None) -> int:
+                on_start: SessionHook | None = None, on_stop: SessionHook | None = None,
+                usdt_file_activation: bool = False) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
-    target_pid: -p PID.
+    target_pid: -p PID. usdt_file_activation: --usdt-file-activation.
     on_start: called once the session has started (maps exist, probes attached), before
       the loop; on_stop: called on every exit before any fd is closed (whether or not
       on_start ran). `--prometheus` serves the maps between the two.
     """
     child = Child(child_argv) if child_argv else None
-    session = Session(obj, output, child, target_pid)
+    session = Session(obj, output, child, target_pid, usdt_file_activation)
     old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     for s in old:
         signal.signal(s, session.request_stop)
