@@ -23,7 +23,7 @@ from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFa
 from pytrace.runtime.features import check_probe_kind, pmu_format_bit, pmu_type
 from pytrace.runtime.loader import LoadedProgram
 from pytrace.runtime.tracefs import tracepoint_id
-from pytrace.runtime.usdtsem import kernel_refcount
+from pytrace.runtime.usdtsem import kernel_refcount, shared_refs
 
 PERF_TYPE_HARDWARE = 0
 PERF_TYPE_SOFTWARE = 1
@@ -220,12 +220,15 @@ def _probe_pmu(spec: ProbeSpec, prog_fd: int, pmu: str, target: str, offset: int
     return _perf_with_prog(spec, prog_fd, attr, pid, (0,) if pid == -1 else (-1,))
 
 
-def _uprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
+def _uprobe(spec: ProbeSpec, prog_fd: int,
+            refs: dict[tuple[str, int], int] | None = None) -> Attachment:
+    """refs: the semaphores of usdt probes on the same instructions (usdtsem.shared_refs)."""
     a = spec.attach
     path = str(a["path"])
     if not os.path.exists(path):
         raise RuntimeFailure(f"cannot attach {spec.name}: {path} does not exist")
-    ref = int(a.get("ref_ctr_offset", 0)) if kernel_refcount() else 0
+    ref = int(a.get("ref_ctr_offset", 0)) or (refs or {}).get((path, int(a["offset"])), 0)
+    ref = ref if kernel_refcount() else 0
     retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "uretprobe"
     return _probe_pmu(spec, prog_fd, "uprobe", path, int(a["offset"]), retprobe,
                       int(a.get("pid", -1)), ref << 32)
@@ -275,13 +278,17 @@ _ATTACHERS: dict[str, Callable[[ProbeSpec, int], Attachment]] = {
 }
 
 
-def attach(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None) -> Attachment:
+def attach(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None,
+           refs: dict[tuple[str, int], int] | None = None) -> Attachment:
     """Attach one program; BEGIN/END give an empty Attachment (use run_test).
 
     target_pid: the `-c` child, which watchpoints without `-p` are bound to (as bpftrace).
+    refs: usdt semaphores by probed instruction, for uprobes sharing one.
     """
     if spec.kind == "watchpoint":
         return _watchpoint(spec, prog_fd, target_pid)
+    if spec.kind in ("uprobe", "uretprobe"):
+        return _uprobe(spec, prog_fd, refs)
     fn = _ATTACHERS.get(spec.kind)
     if fn is None:
         raise FeatureUnavailable(f"{spec.kind} probes are not supported by pytrace")
@@ -317,10 +324,11 @@ def attach_all(programs: Iterable[LoadedProgram],
     progs = attach_order(programs)
     if len(progs) > 200:
         raise_fd_limit()
+    refs = shared_refs(p.spec for p in progs)
     done: list[Attachment] = []
     try:
         for p in progs:
-            done.append(attach(p.spec, p.fd, target_pid))
+            done.append(attach(p.spec, p.fd, target_pid, refs))
     except BaseException:
         for a in done:
             a.close()

@@ -29,6 +29,20 @@ def kernel_refcount() -> bool:
     return os.path.exists(REF_CTR_FORMAT)
 
 
+def shared_refs(specs: Iterable[ProbeSpec]) -> dict[tuple[str, int], int]:
+    """(path, offset) -> ref_ctr_offset of every usdt probe with a semaphore.
+
+    The kernel keeps one ref_ctr_offset per probed instruction and refuses (EINVAL) a
+    second probe there with another: a uprobe on the first instruction of a function
+    whose usdt probe has a semaphore gets that semaphore too."""
+    out: dict[tuple[str, int], int] = {}
+    for spec in specs:
+        ref = int(spec.attach.get("ref_ctr_offset", 0))
+        if spec.kind == "usdt" and ref:
+            out[(str(spec.attach["path"]), int(spec.attach["offset"]))] = ref
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Mapping:
     start: int
