@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import common, percall, report, startup, throughput  # noqa: E402
+from bench import btf, common, percall, report, startup, throughput  # noqa: E402
 
-BENCHES = ("percall", "startup", "wide", "throughput", "compile")
+BENCHES = ("percall", "startup", "wide", "throughput", "compile", "btf")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
                      "Each probe: `tracepoint:syscalls:sys_enter_X { @c[i] = count(); "
                      "@h = hist(args->__syscall_nr); }`.\n\n"
                      + report.compile_scaling(startup.compile_scaling(sizes.rounds)))
+    if want("btf") and os.path.exists("/sys/kernel/btf/vmlinux"):
+        parts.append(btf.render(btf.measure(sizes.rounds)))
     parts.append(f"_Suite wall time: {time.perf_counter() - started:.0f} s._\n")
     return "\n".join(parts)
 

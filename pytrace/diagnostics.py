@@ -27,6 +27,16 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    @property
+    def line(self) -> int | None:
+        """The 1-based line the message points at (None when unlocated)."""
+        return self.span.line if self.span is not None else None
+
+    @property
+    def col(self) -> int | None:
+        """The 1-based column the message points at (None when unlocated)."""
+        return self.span.col if self.span is not None else None
+
 
 @dataclass(slots=True)
 class Diagnostics:
@@ -59,12 +69,16 @@ class Diagnostics:
 
 
 class CompileError(Exception):
-    """Raised by the driver when compilation stopped with errors."""
+    """A program that does not compile: `.diagnostics` lists every error (and the
+    warnings found with them); str() is their rendering in bpftrace's format."""
 
     def __init__(self, diagnostics: list[Diagnostic], source: Source | None = None) -> None:
         super().__init__("\n".join(d.message for d in diagnostics))
         self.diagnostics = diagnostics
         self.source = source
+
+    def __str__(self) -> str:
+        return render_all(self.diagnostics, self.source)
 
 
 def render(diag: Diagnostic, source: Source | None) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 from pytrace import __version__
+from pytrace.cachedir import cache_dir
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.options import Options
 from pytrace.resources import BpfObject
@@ -34,11 +35,6 @@ class CompileResult:
     cached: bool = False
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pytrace")
-
-
 def _build_id() -> str:
     """Changes whenever pytrace's own code changes (a development checkout too)."""
     pkg = os.path.dirname(os.path.abspath(__file__))
@@ -52,10 +48,11 @@ def _build_id() -> str:
 
 
 def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
-    """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)."""
+    """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)
+    and of every C header the program included."""
     deps = []
-    for p in obj.resources.probes:
-        path = p.attach.get("path")
+    paths = [p.attach.get("path") for p in obj.resources.probes]
+    for path in [*paths, *obj.resources.headers]:
         if isinstance(path, str):
             try:
                 st = os.stat(path)
@@ -68,7 +65,8 @@ def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
-                 repr(options.has_child), repr(options.unsafe), options.tracefs):
+                 repr(options.has_child), repr(options.unsafe), options.tracefs,
+                 repr(options.include_dirs), repr(options.include_files)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]
@@ -102,13 +100,16 @@ def _cache_store(key: str, obj: BpfObject) -> None:
 
 def check_source(source: Source, options: Options) -> CheckedProgram:
     """Parse and run every pass; raise CompileError with all errors of the failing stage."""
+    from pytrace.cdefs.frontend import front
     from pytrace.parser import parse
     from pytrace.passes import check
 
-    program, diags = parse(source)
+    pre = front(source, options.include_dirs, options.include_files)
+    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
-    checked = check(program, source, options)
+    checked = check(program, source, options, pre.types)
+    checked.headers = list(pre.headers)
     checked.diagnostics.extend(d for d in diags if not d.is_error)
     if checked.diagnostics.has_errors:
         raise CompileError(list(checked.diagnostics), source)

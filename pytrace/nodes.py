@@ -29,6 +29,7 @@ class Int(Expr):
     """Integer literal (decimal, hex, octal, 1_000, 1e6, true/false, durations)."""
 
     value: int
+    boolean: bool = False  # written `true` / `false`
 
 
 @dataclass(eq=False, slots=True)

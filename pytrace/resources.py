@@ -140,6 +140,11 @@ class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
     kind: one of EventKind (what each carries is written there).
+    probe: the expanded attach point of the probe whose code sends this record
+      ('tracepoint:syscalls:sys_enter_read', 'BEGIN'); Python events carry it.
+    probe_offset: where one compiled body serves several probes (the wide syscall
+      dispatcher) the record carries the probe instead: a u64 index into
+      Resources.probe_names at this offset (0: none, `probe` says it).
     """
 
     id: int
@@ -148,6 +153,8 @@ class EventSpec:
     args: tuple[FieldSpec, ...] = ()
     map_name: str = ""
     size: int = 8
+    probe: str = ""
+    probe_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,7 @@ class Resources:
     globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
     config: tuple[tuple[str, str | int], ...] = ()
+    headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

@@ -320,10 +320,10 @@ class ToNodes(Transformer[Token, nodes.Program]):
         return nodes.Int(parse_int(str(children[0]), span), span=span)
 
     def true_lit(self, span: Span, children: list[Any]) -> nodes.Int:
-        return nodes.Int(1, span=span)
+        return nodes.Int(1, True, span=span)
 
     def false_lit(self, span: Span, children: list[Any]) -> nodes.Int:
-        return nodes.Int(0, span=span)
+        return nodes.Int(0, True, span=span)
 
     def str_lit(self, span: Span, children: list[Any]) -> nodes.Str:
         return nodes.Str(decode_string(str(children[0])), span=span)

@@ -1,9 +1,19 @@
 """The type model shared by the passes, codegen, runtime decoding and output.
 
-Layout rule (one rule everywhere: map keys, map values, ring-buffer records):
-every integer occupies 8 bytes (sign- or zero-extended by its type), every
-component of a composite starts at an 8-byte aligned offset, and sizes are rounded
-up to 8. Padding is always zero, so equal keys are equal bytes.
+Two layouts, for two kinds of memory:
+
+- **Internal layout** (`Type.size`): how pytrace stores values it owns — map keys, map
+  values, ring-buffer records. Every integer occupies 8 bytes (sign- or zero-extended
+  by its type), every component of a composite starts at an 8-byte aligned offset, and
+  sizes are rounded up to 8. Padding is always zero, so equal keys are equal bytes.
+- **C layout** (`Type.csize`, `Type.calign`, `StructT.fields` offsets): how memory
+  that is READ is laid out (structs and arrays keep it inside pytrace too: a value of
+  either is the memory image, padded to 8) — kernel and user structs, arrays and integers as C stores
+  them (an `int8` is one byte, a `uint16` two, fields at their C offsets, bitfields at
+  bit positions). Kernel BTF and the program's C definitions both produce these types;
+  nothing downstream knows which one a type came from.
+
+`value_sizeof` is bpftrace's `sizeof` of its own values (tuples laid out C-like).
 """
 
 from __future__ import annotations
@@ -31,6 +41,16 @@ class Type:
     def is_integer(self) -> bool:
         return False
 
+    @property
+    def csize(self) -> int:
+        """Bytes this type occupies in C memory (kernel/user structs, arrays)."""
+        return self.size
+
+    @property
+    def calign(self) -> int:
+        """Its C alignment in bytes."""
+        return 8
+
 
 @dataclass(frozen=True, slots=True)
 class IntT(Type):
@@ -45,8 +65,92 @@ class IntT(Type):
     def is_integer(self) -> bool:
         return True
 
+    @property
+    def csize(self) -> int:
+        return max(1, self.bits // 8)
+
+    @property
+    def calign(self) -> int:
+        return self.csize
+
+    @property
+    def min_value(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def max_value(self) -> int:
+        return (1 << (self.bits - 1 if self.signed else self.bits)) - 1
+
+    def wrap(self, value: int) -> int:
+        """`value` truncated to this width and sign-extended when signed (a C cast)."""
+        value &= (1 << self.bits) - 1
+        if self.signed and value >> (self.bits - 1):
+            value -= 1 << self.bits
+        return value
+
     def __str__(self) -> str:
         return f"{'' if self.signed else 'u'}int{self.bits}"
+
+
+@dataclass(frozen=True, slots=True)
+class BoolT(IntT):
+    """C `bool`/`_Bool`: one byte in memory, printed `true`/`false`."""
+
+    bits: int = 8
+    signed: bool = False
+
+    def __str__(self) -> str:
+        return "bool"
+
+
+@dataclass(frozen=True, slots=True)
+class EnumT(IntT):
+    """A C enum: an integer of its declared width with named values."""
+
+    name: str = ""  # 'enum cpu_usage_stat' ('' for an anonymous enum)
+    values: tuple[tuple[str, int], ...] = ()
+
+    def symbol(self, value: int) -> str | None:
+        """The name of `value`, None when no enumerator has it."""
+        for name, v in self.values:
+            if v == value:
+                return name
+        return None
+
+    def value_of(self, name: str) -> int | None:
+        for n, v in self.values:
+            if n == name:
+                return v
+        return None
+
+    def __str__(self) -> str:
+        return self.name or "enum <anon>"
+
+
+@dataclass(frozen=True, slots=True)
+class BitfieldT(IntT):
+    """A bitfield member: `bit_size` bits starting `bit_offset` bits (little-endian bit
+    order) past the field's byte offset. `bits`/`signed` are the declared type's; the
+    value is read with a `load_size`-byte load, shifted and masked (sign-extended when
+    signed)."""
+
+    bit_offset: int = 0
+    bit_size: int = 1
+
+    @property
+    def load_size(self) -> int:
+        need = self.bit_offset + self.bit_size
+        return next((n for n in (1, 2, 4, 8) if n * 8 >= need), 8)
+
+    def extract(self, word: int) -> int:
+        """The member's value from the little-endian word loaded at its byte offset."""
+        v = (word >> self.bit_offset) & ((1 << self.bit_size) - 1)
+        if self.signed and v >> (self.bit_size - 1):
+            v -= 1 << self.bit_size
+        return v
+
+    def __str__(self) -> str:
+        return f"{'' if self.signed else 'u'}int{self.bits}:{self.bit_size}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +162,14 @@ class StrT(Type):
     @property
     def size(self) -> int:
         return align8(self.length)
+
+    @property
+    def csize(self) -> int:
+        return self.length
+
+    @property
+    def calign(self) -> int:
+        return 1
 
     def __str__(self) -> str:
         return f"string[{self.length}]"
@@ -110,14 +222,24 @@ class RecordT(Type):
 
 @dataclass(frozen=True, slots=True)
 class PtrT(Type):
-    """A pointer; `pointee` None means void*. user=True for user-space memory."""
+    """A pointer; `pointee` None means void*. user=True for user-space memory,
+    kernel=True for kernel memory; neither: the probe kind decides (user in syscall
+    tracepoints, uprobes and usdt, kernel elsewhere).
+
+    A pointee StructT may be a reference (name only, see StructT.is_complete): the
+    TypeTable completes it when a field is reached through the pointer."""
 
     pointee: Type | None = None
     user: bool = False
     ctype: str = ""  # the C spelling, e.g. 'const char *'
+    kernel: bool = False  # known to point to kernel memory (else the probe kind decides)
 
     @property
     def size(self) -> int:
+        return 8
+
+    @property
+    def csize(self) -> int:
         return 8
 
     @property
@@ -130,18 +252,66 @@ class PtrT(Type):
 
 @dataclass(frozen=True, slots=True)
 class StructT(Type):
-    """A C struct known by name (from tracepoint formats, BTF or the preamble)."""
+    """A C struct or union (from tracepoint formats, BTF or the program's C definitions).
 
-    name: str
+    fields are (name, type, byte offset) in C layout; a BitfieldT field's bits start at
+    its bit_offset past that byte. An anonymous struct/union member has the name ''
+    (its members are reachable through `field`). A named StructT without fields is
+    either a reference (no size either: what a pointer to a struct holds) or a shallow
+    member of a BTF struct (size and alignment, no members); `TypeTable.complete`
+    gives the full type of both."""
+
+    name: str  # 'struct task_struct', 'union x' ('' when anonymous)
     byte_size: int = 0
     fields: tuple[tuple[str, Type, int], ...] = ()  # (name, type, offset)
+    union: bool = False
+    align: int = 0  # C alignment (0: computed from the fields)
 
     @property
     def size(self) -> int:
         return align8(self.byte_size)
 
+    @property
+    def csize(self) -> int:
+        return self.byte_size
+
+    @property
+    def calign(self) -> int:
+        if self.align:
+            return self.align
+        return max((t.calign for _, t, _ in self.fields), default=1)
+
+    @property
+    def is_complete(self) -> bool:
+        """False for a reference by name (no fields, no size). An anonymous struct is
+        always complete; a named empty one from BTF or C looks like a reference, and
+        completing it gives it back unchanged, which is the same thing."""
+        return bool(self.fields) or self.byte_size > 0 or not self.name
+
+    def field(self, name: str) -> tuple[Type, int] | None:
+        """(type, byte offset) of member `name`, looking into anonymous members too."""
+        for fname, ftype, off in self.fields:
+            if fname == name:
+                return ftype, off
+        for fname, ftype, off in self.fields:
+            if not fname and isinstance(ftype, StructT):
+                inner = ftype.field(name)
+                if inner is not None:
+                    return inner[0], off + inner[1]
+        return None
+
+    def field_names(self) -> list[str]:
+        """Every member name reachable with `.` (anonymous members flattened)."""
+        out: list[str] = []
+        for fname, ftype, _ in self.fields:
+            if fname:
+                out.append(fname)
+            elif isinstance(ftype, StructT):
+                out.extend(ftype.field_names())
+        return out
+
     def __str__(self) -> str:
-        return self.name
+        return self.name or ("union <anon>" if self.union else "struct <anon>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +321,82 @@ class ArrayT(Type):
 
     @property
     def size(self) -> int:
-        return self.elem.size * self.count
+        return align8(self.csize)  # an array is a memory image: C layout everywhere
+
+    @property
+    def csize(self) -> int:
+        return self.elem.csize * self.count
+
+    @property
+    def calign(self) -> int:
+        return self.elem.calign
 
     def __str__(self) -> str:
         return f"{self.elem}[{self.count}]"
+
+
+def bitfield_member(name: str, t: IntT, bit_offset: int, bit_size: int) -> tuple[str, Type, int]:
+    """A struct field for a bitfield at `bit_offset` bits into the struct: the byte to
+    load from, and the member's bits within that load."""
+    byte = bit_offset // 8
+    return name, BitfieldT(t.bits, t.signed, bit_offset - byte * 8, bit_size), byte
+
+
+def array_or_string(elem: Type, count: int) -> Type:
+    """A C array `elem[count]`; `char[N]` (any signed 8-bit element) is a string, as
+    bpftrace treats C char arrays."""
+    if type(elem) is IntT and elem.bits == 8 and elem.signed and count > 0:
+        return StrT(count)
+    return ArrayT(elem, count)
+
+
+@dataclass(frozen=True, slots=True)
+class FuncProtoT(Type):
+    """A C function prototype (kernel functions, raw tracepoints, C declarations)."""
+
+    ret: Type | None  # None: void
+    params: tuple[tuple[str, Type], ...] = ()
+    variadic: bool = False
+
+    @property
+    def size(self) -> int:
+        return 0
+
+    @property
+    def csize(self) -> int:
+        return 1
+
+    @property
+    def calign(self) -> int:
+        return 1
+
+    def __str__(self) -> str:
+        args = [str(t) for _, t in self.params] + (["..."] if self.variadic else [])
+        return f"{self.ret or 'void'} (*)({', '.join(args)})"
+
+
+@dataclass(frozen=True, slots=True)
+class OpaqueT(Type):
+    """A C type pytrace cannot compute with (float, a function): known size only."""
+
+    name: str
+    byte_size: int = 0
+    byte_align: int = 1
+
+    @property
+    def size(self) -> int:
+        return align8(self.byte_size)
+
+    @property
+    def csize(self) -> int:
+        return self.byte_size
+
+    @property
+    def calign(self) -> int:
+        return self.byte_align
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,3 +545,77 @@ def unify(a: Type, b: Type) -> Type | None:
     if isinstance(a, PtrT) and isinstance(b, IntT) or isinstance(a, IntT) and isinstance(b, PtrT):
         return IntT(64, False)
     return None
+
+
+# --------------------------------------------------------- integer promotion
+
+
+def signed_operation(a: Type, b: Type) -> bool:
+    """Whether a binary operation on a and b is signed: both signed, or one signed and
+    the other an unsigned integer narrower than 64 bits (both then fit in int64, as
+    bpftrace upcasts); an unsigned 64-bit operand or a pointer makes it unsigned."""
+    def sign(t: Type) -> tuple[bool, int]:
+        if isinstance(t, IntT):
+            return t.signed, t.bits
+        return False, 64  # pointers, probe ids, aggregations read back
+
+    (sa, ba), (sb, bb) = sign(a), sign(b)
+    if sa and sb:
+        return True
+    if sa != sb:
+        return (bb if sa else ba) < 64
+    return False
+
+
+# ------------------------------------------------------------------ C layout
+
+
+def align_up(n: int, a: int) -> int:
+    return (n + a - 1) // a * a if a > 1 else n
+
+
+def c_layout(members: tuple[Type, ...] | list[Type]) -> tuple[list[int], int, int]:
+    """(offsets, size, alignment) of members laid out as a C struct would be."""
+    offsets, off, align = [], 0, 1
+    for t in members:
+        a = value_alignof(t)
+        off = align_up(off, a)
+        offsets.append(off)
+        off += value_sizeof(t)
+        align = max(align, a)
+    return offsets, align_up(off, align), align
+
+
+def value_sizeof(t: Type) -> int:
+    """bpftrace's `sizeof` of a value of type t (integers their own width, strings their
+    length, tuples and records laid out C-like, structs their C size)."""
+    if isinstance(t, IntT):
+        return t.csize
+    if isinstance(t, (TupleT, RecordT)):
+        elems = t.elems if isinstance(t, TupleT) else tuple(ft for _, ft in t.fields)
+        return c_layout(elems)[1]
+    if isinstance(t, ArrayT):
+        return value_sizeof(t.elem) * t.count
+    if isinstance(t, BufT):
+        return 1 + t.length
+    if isinstance(t, StackT):
+        return 8
+    if isinstance(t, SymT):
+        return 8 if t.kernel else 16
+    if isinstance(t, AggT):
+        return 8
+    return t.csize
+
+
+def value_alignof(t: Type) -> int:
+    """The alignment bpftrace gives a value of type t inside a tuple or record."""
+    if isinstance(t, (TupleT, RecordT)):
+        elems = t.elems if isinstance(t, TupleT) else tuple(ft for _, ft in t.fields)
+        return c_layout(elems)[2]
+    if isinstance(t, ArrayT):
+        return value_alignof(t.elem)
+    if isinstance(t, (StrT, BufT)):
+        return 1
+    if isinstance(t, (StackT, SymT, AggT, PtrT)):
+        return 8
+    return t.calign

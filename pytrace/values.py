@@ -11,17 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from pytrace.types import AggT, Type
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
 
 __all__ = [
     "AvgValue",
     "Bucket",
+    "EnumValue",
+    "Pointer",
     "Histogram",
     "MapEntry",
     "MapSnapshot",
     "Stack",
+    "Stats",
+    "Symbol",
     "Value",
     "apply_top_div",
     "cdiv",
@@ -61,6 +68,60 @@ class Stack:
         """As printf's %s shows it: a newline, then one frame per line indented."""
         pad = self.pad(8)
         return "".join(f"\n{pad}{f}" for f in self.frames) + "\n" if self.frames else ""
+
+
+class Symbol(str):
+    """A resolved address (ksym/usym, `func` on uprobes): the name as bpftrace prints it,
+    with the address (and, for user symbols, the pid) it came from."""
+
+    address: int
+    pid: int
+    kernel: bool
+
+    def __new__(cls, name: str, address: int = 0, pid: int = 0,
+                kernel: bool = True) -> Symbol:
+        self = super().__new__(cls, name)
+        self.address, self.pid, self.kernel = address, pid, kernel
+        return self
+
+    def __repr__(self) -> str:
+        return f"Symbol({str(self)!r}, address=0x{self.address:x})"
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """A stats() value: count, average (truncated like bpftrace's) and total."""
+
+    count: int
+    average: int
+    total: int
+
+
+class Pointer(int):
+    """An address: an integer that prints in hex (`0xffff8881...`)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"0x{int(self):x}"
+
+    __repr__ = __str__
+
+
+class EnumValue(int):
+    """A value of a C enum: prints as its enumerator's name when it has one."""
+
+    name: str
+
+    def __new__(cls, value: int, name: str | None) -> EnumValue:
+        obj = super().__new__(cls, value)
+        obj.name = name or ""
+        return obj
+
+    def __str__(self) -> str:
+        return self.name or str(int(self))
+
+    __repr__ = __str__
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +165,55 @@ class Histogram:
     lmin: int = 0
     lmax: int = 0
     lstep: int = 1
+    sum: int | None = None  # the sum of the values counted, where known (BPF hist: not)
 
     @property
     def total(self) -> int:
         return sum(b.count for b in self.buckets)
+
+    @property
+    def count(self) -> int:
+        """How many values were counted."""
+        return self.total
+
+    def percentile(self, q: float) -> float:
+        """An estimate of the q-th percentile (0 <= q <= 100) of the values counted: the
+        bucket where the cumulative count reaches q%, interpolated linearly inside it;
+        an open-ended bucket gives its known bound. ValueError when nothing was counted."""
+        if not 0 <= q <= 100:
+            raise ValueError(f"percentile must be between 0 and 100, not {q}")
+        total = self.total
+        if not total:
+            raise ValueError("percentile of an empty histogram")
+        target = q / 100 * total
+        seen = 0
+        for b in self.buckets:
+            if not b.count or seen + b.count < target:
+                seen += b.count
+                continue
+            if b.low is None or b.high is None:
+                return float(b.high if b.low is None else b.low)  # type: ignore[arg-type]
+            return b.low + (target - seen) / b.count * (b.high + 1 - b.low)
+        last = self.buckets[-1]
+        return float(last.high if last.high is not None else last.low)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        """The rows bpftrace prints for this histogram."""
+        from pytrace.output.text import format_histogram
+
+        return format_histogram(self).rstrip("\n")
+
+    def __rich__(self) -> RenderableType:
+        """Bars in a terminal (rich)."""
+        from pytrace.output.rich import histogram_renderable
+
+        return histogram_renderable(self)
+
+    def _repr_html_(self) -> str:
+        """Bars in Jupyter."""
+        from pytrace.output.html import histogram_html
+
+        return histogram_html(self)
 
 
 Value = Union[int, str, bytes, tuple, Stack, AvgValue, Histogram, None]  # noqa: UP007

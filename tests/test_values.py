@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pytrace.types import AggT, IntT, StrT
 from pytrace.values import (
     AvgValue,
@@ -9,6 +11,8 @@ from pytrace.values import (
     Histogram,
     MapEntry,
     MapSnapshot,
+    Stats,
+    Symbol,
     apply_top_div,
     cdiv,
     sort_entries,
@@ -80,3 +84,58 @@ def test_div_applies_to_ints_avg_and_hist_but_not_lhist() -> None:
     assert isinstance(out[2].value, Histogram) and out[2].value.buckets[0].count == 3
     assert out[3].value == lh
     assert apply_top_div(snap, div=0) is snap
+
+
+# ---------------------------------------------------------------- the API's additions
+
+
+def _hist() -> Histogram:
+    # 2 values in [0], 0 in [1], 4 in [2, 4), 2 in [4, 8)
+    return Histogram((Bucket(1, 0, 0, 2), Bucket(2, 1, 1, 0), Bucket(3, 2, 3, 4),
+                      Bucket(4, 4, 7, 2)))
+
+
+def test_histogram_count_and_sum() -> None:
+    h = _hist()
+    assert h.count == h.total == 8
+    assert h.sum is None
+
+
+def test_percentiles_interpolate_inside_the_bucket() -> None:
+    h = _hist()
+    assert h.percentile(0) == 0
+    assert h.percentile(25) == 1.0  # 2 of 2 values of [0, 1)
+    assert h.percentile(50) == 3.0  # 2 of 4 values of [2, 4)
+    assert h.percentile(100) == 8.0
+    with pytest.raises(ValueError):
+        h.percentile(101)
+    with pytest.raises(ValueError):
+        Histogram(()).percentile(50)
+
+
+def test_open_buckets_give_their_bound() -> None:
+    neg = Histogram((Bucket(0, None, -1, 3),))
+    assert neg.percentile(50) == -1
+    over = Histogram((Bucket(6, 10, None, 1),), "lhist", lmin=0, lmax=10, lstep=2)
+    assert over.percentile(90) == 10
+
+
+def test_histogram_renders_as_text_rich_and_html() -> None:
+    from rich.console import Console
+
+    h = _hist()
+    assert str(h).splitlines()[0].startswith("[0]")
+    console = Console(record=True, width=120, color_system=None)
+    console.print(h)
+    assert console.export_text().rstrip("\n") == str(h)
+    html = h._repr_html_()
+    assert html.count("<tr>") == 4 and "[2, 4)" in html and "8 values" in html
+
+
+def test_stats_and_symbols() -> None:
+    s = Stats(3, 2, 6)
+    assert (s.count, s.average, s.total) == (3, 2, 6)
+    sym = Symbol("vfs_read", 0xFFFF0010)
+    assert sym == "vfs_read" and sym.address == 0xFFFF0010 and sym.kernel
+    assert {sym: 1}["vfs_read"] == 1
+    assert "0xffff0010" in repr(sym)

@@ -1,4 +1,6 @@
-"""Types of `args.f` / `args->f`: tracepoint format fields, unified over a block's targets."""
+"""Types of `args.f` / `args->f`: tracepoint format fields (pointer fields typed through
+the TypeTable: `struct task_struct *` points to the kernel's struct), and raw
+tracepoint arguments from kernel BTF; unified over a block's targets."""
 
 from __future__ import annotations
 
@@ -7,10 +9,23 @@ from collections.abc import Sequence
 from pytrace.diagnostics import Diagnostics
 from pytrace.probes.target import ProbeTarget, TpField
 from pytrace.source import Span
-from pytrace.types import ArrayT, IntT, PtrT, StrT, Type, unify
+from pytrace.types import ArrayT, IntT, PtrT, StrT, StructT, Type, unify
+from pytrace.typetable import TypeTable
 
 
-def field_type(f: TpField, user: bool) -> Type:
+def _pointee(ctype: str, table: TypeTable | None) -> Type | None:
+    """What a format file's pointer type points to (None: unknown, or void)."""
+    words = [w for w in ctype.replace("*", " ").split() if w not in ("const", "volatile")]
+    name = " ".join(words)
+    if not name or name == "void" or table is None or ctype.count("*") != 1:
+        return None
+    t = table.lookup(name)
+    if isinstance(t, StructT) and t.name:
+        return StructT(t.name, union=t.union)
+    return t if isinstance(t, IntT) else None
+
+
+def field_type(f: TpField, user: bool, table: TypeTable | None = None) -> Type:
     """The pytrace type of one tracepoint field."""
     ctype = " ".join(f.ctype.replace("*", " * ").split())
     if f.data_loc:
@@ -24,13 +39,13 @@ def field_type(f: TpField, user: bool) -> Type:
     if "*" in ctype:
         if f.is_string_pointer and ctype.count("*") == 1:
             return PtrT(IntT(8, True), user=user, ctype=f.ctype)
-        return PtrT(None, user=user, ctype=f.ctype)
+        return PtrT(_pointee(ctype, table), user=user, ctype=f.ctype)
     bits = 64 if f.size >= 8 else f.size * 8
     return IntT(bits if bits in (8, 16, 32, 64) else 64, f.signed)
 
 
 def args_field(targets: Sequence[ProbeTarget], name: str, span: Span,
-               diags: Diagnostics) -> Type | None:
+               diags: Diagnostics, table: TypeTable | None = None) -> Type | None:
     """The type of `args.name` in a block attached to `targets` (None after an error)."""
     result: Type | None = None
     for t in targets:
@@ -43,13 +58,52 @@ def args_field(targets: Sequence[ProbeTarget], name: str, span: Span,
                         f"does not contain a field named '{name}'", span,
                         f"tracepoint {tp} has fields: " + ", ".join(x.name for x in t.fields))
             return None
-        ft = field_type(f, t.user_pointers)
+        ft = field_type(f, t.user_pointers, table)
         if result is None:
             result = ft
             continue
         merged = unify(result, ft)
         if merged is None and isinstance(result, PtrT) and isinstance(ft, PtrT):
             merged = result
+        if merged is None:
+            diags.error(f"args.{name} has different types in the probes of this block: "
+                        f"'{result}' and '{ft}'", span)
+            return None
+        result = merged
+    return result
+
+
+def rawtracepoint_arg(target: ProbeTarget, name: str,
+                      table: TypeTable) -> tuple[int, Type] | None:
+    """(index in the context's u64 array, type) of a raw tracepoint argument."""
+    event = str(target.attach.get("event", target.name.rsplit(":", 1)[-1]))
+    found = table.raw_tracepoint_args(event)
+    for i, (arg, t) in enumerate(found or ()):
+        if arg == name:
+            return i, t
+    return None
+
+
+def rawtracepoint_args(targets: Sequence[ProbeTarget], name: str, span: Span,
+                       diags: Diagnostics, table: TypeTable) -> Type | None:
+    """The type of `args.name` in raw tracepoint probes (from kernel BTF)."""
+    result: Type | None = None
+    for t in targets:
+        if t.kind != "rawtracepoint":
+            continue
+        found = rawtracepoint_arg(t, name, table)
+        if found is None:
+            event = str(t.attach.get("event", t.name))
+            args = table.raw_tracepoint_args(event)
+            hint = ("its arguments: " + ", ".join(n for n, _ in args)) if args else \
+                "kernel BTF has no prototype for this tracepoint"
+            diags.error(f"Can not access field '{name}' of raw tracepoint {event}", span, hint)
+            return None
+        ft = found[1]
+        if isinstance(ft, PtrT):  # raw tracepoint arguments are kernel values
+            ft = PtrT(ft.pointee, ctype=ft.ctype, kernel=True)
+        merged = ft if result is None else (unify(result, ft) or (
+            result if isinstance(result, PtrT) and isinstance(ft, PtrT) else None))
         if merged is None:
             diags.error(f"args.{name} has different types in the probes of this block: "
                         f"'{result}' and '{ft}'", span)

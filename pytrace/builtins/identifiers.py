@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 ARGS_TYPE = StructT("args")  # the `args` builtin; fields come from the probe targets
 RETVAL_KINDS = frozenset({"kretprobe", "uretprobe", "fexit"})
-ARGS_KINDS = frozenset({"tracepoint", "fentry", "fexit"})
+ARGS_KINDS = frozenset({"tracepoint", "rawtracepoint", "fentry", "fexit"})
 ARGN_KINDS = frozenset({"kprobe", "uprobe", "usdt", "rawtracepoint"})
 FUNC_KINDS = frozenset({"kprobe", "kretprobe", "uprobe", "uretprobe", "usdt",
                         "fentry", "fexit"})
@@ -146,8 +146,8 @@ IDENTIFIERS: tuple[Builtin, ...] = (
     _ident("probe", ProbeNameT(), _probe),
     _ident("func", StrT(64), _func, FUNC_KINDS),
     _ident("username", StrT(64), None),
-    _ident("curtask", PtrT(StructT("struct task_struct"), user=False,
-                           ctype="struct task_struct *"), _curtask),
+    _ident("curtask", PtrT(StructT("struct task_struct"), ctype="struct task_struct *",
+                           kernel=True), _curtask),
     # `args` is read through its fields (args.f), which codegen's field access lowers;
     # the typecheck pass refuses a bare `args`
     Builtin("args", fixed(ARGS_TYPE), identifier=True, call=False, kinds=ARGS_KINDS,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import builtins, nodes
-from pytrace.codegen import fields
+from pytrace.codegen import fields, memory
 from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I8, I64, P8, FnBase, c64
 from pytrace.codegen.errors import CodegenError
@@ -27,7 +27,7 @@ from pytrace.codegen.values import Val, is_scalar, is_signed
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import GLOBAL_EXITING, GLOBALS_MAP, LOST_MAP, RINGBUF_MAP
-from pytrace.types import AggT, IntT, StrT, TupleT, Type, VoidT
+from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -193,9 +193,12 @@ class ProgEmitter(FnBase):
     def event(self, kind: str, args: Sequence[nodes.Expr | Val], fmt: str = "",
               map_name: str = "") -> None:
         """Send one ring-buffer record (EventKind `kind`) holding `args`; a record that
-        cannot be reserved is counted in __lost."""
+        cannot be reserved is counted in __lost. The record's EventSpec names the probe
+        being emitted; a body shared by several probes stores the probe's name index
+        after the fields instead (EventSpec.probe_offset)."""
         types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
-        spec = self.gen.events.add(kind, types, fmt, map_name)
+        shared = self.probe_slot is not None
+        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):
@@ -203,6 +206,8 @@ class ProgEmitter(FnBase):
                 self.store64(c64(spec.id), rec, 0)
                 for a, f in zip(args, spec.args):
                     self.emit_into(a, rec, f.type, f.offset, zero=False)
+                if spec.probe_offset:
+                    self.store64(self.probe_id(), rec, spec.probe_offset)
                 self.helper(h.RINGBUF_SUBMIT, I64, [rec, c64(0)])
             with failed:
                 slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)
@@ -359,11 +364,20 @@ class ProgEmitter(FnBase):
         return self.tuple_elem(base, e.index)
 
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
-        return fields.emit_field(self, e)
+        if fields.is_args_field(e):
+            return fields.emit_field(self, e)
+        return memory.field(self, e)
+
+    def e_Index(self, e: nodes.Index) -> Val:
+        return memory.index(self, e)
 
     def e_Cast(self, e: nodes.Cast) -> Val:
         t = self.type_of(e)
         val = self.expr(e.expr)
+        if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):
+            return memory.array_cast(self, e, val)
+        if isinstance(t, BoolT) and val.scalar:
+            return Val(t, self.b.zext(self.to_bool(val.v), I64))
         if isinstance(t, IntT) and val.scalar:
             v = val.v
             if t.bits < 64:

@@ -14,12 +14,19 @@ class EventTable:
     def __init__(self) -> None:
         self.events: list[EventSpec] = []
 
-    def add(self, kind: str, arg_types: Sequence[Type], fmt: str = "", map_name: str = "") -> EventSpec:
+    def add(self, kind: str, arg_types: Sequence[Type], fmt: str = "", map_name: str = "",
+            probe: str = "", probe_in_record: bool = False) -> EventSpec:
+        """A new event id for a record of `kind` sent by the probe named `probe`, or, with
+        probe_in_record, by the probe whose name index follows the fields."""
         fields: list[FieldSpec] = []
         off = 8
         for t in arg_types:
             fields.append(FieldSpec(off, t))
             off += max(8, t.size)
-        spec = EventSpec(len(self.events), kind, fmt, tuple(fields), map_name, off)
+        probe_offset = 0
+        if probe_in_record:
+            probe, probe_offset, off = "", off, off + 8
+        spec = EventSpec(len(self.events), kind, fmt, tuple(fields), map_name, off, probe,
+                         probe_offset)
         self.events.append(spec)
         return spec

@@ -34,8 +34,8 @@ def probe_read(p: ProgEmitter, dest: ir.Value, size: int, src: ir.Value, string:
 def user_pointer(p: ProgEmitter, t: Type) -> bool:
     """Read through user memory for user pointers, and for any pointer (casts included)
     in probes whose pointers are user pointers (syscall tracepoints, uprobes, usdt)."""
-    if isinstance(t, PtrT) and t.user:
-        return True
+    if isinstance(t, PtrT) and (t.user or t.kernel):
+        return t.user
     return p.target.user_pointers
 
 
@@ -54,8 +54,20 @@ def _field(p: ProgEmitter, e: nodes.FieldAccess) -> TpField:
 
 
 def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
-    f = _field(p, e)
+    if not is_args_field(e):
+        raise CodegenError("internal: struct fields are read by codegen.memory", e)
     t = p.type_of(e)
+    if p.target.kind == "rawtracepoint":  # the context is u64 args[]
+        from pytrace.builtins.args import rawtracepoint_arg
+
+        found = rawtracepoint_arg(p.target, e.field_name, p.checked.type_table)
+        if found is None:
+            raise CodegenError(f"{p.target.name} has no argument {e.field_name}", e)
+        v = p.load64(p.ctx, 8 * found[0])
+        if isinstance(t, IntT) and t.bits < 64:
+            v = p.load_sized(p.ctx, 8 * found[0], t.bits // 8, t.signed)
+        return Val(t, v)
+    f = _field(p, e)
     if is_scalar(t):
         size = f.size if f.size in (1, 2, 4, 8) else 8
         return Val(t, p.load_sized(p.ctx, f.offset, size, f.signed))

@@ -185,5 +185,6 @@ class ModuleGen:
             probes=tuple(self.probes),
             events=tuple(self.events.events),
             probe_names=tuple(self.probe_names),
+            headers=tuple(self.checked.headers),
         )
         return str(self.module), resources

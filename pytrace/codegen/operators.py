@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import nodes
+from pytrace.codegen import memory
 from pytrace.codegen.base import I64, c64
 from pytrace.codegen.errors import CodegenError
-from pytrace.codegen.fields import read_pointer
-from pytrace.codegen.values import Val, is_signed
-from pytrace.types import IntT, StrT
+from pytrace.codegen.values import Val
+from pytrace.types import ArrayT, IntT, PtrT, StrT, signed_operation
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
@@ -88,15 +88,31 @@ def binary(p: ProgEmitter, e: nodes.Binary) -> Val:
         return Val(IntT(64, True), p.b.zext(res, I64))
     left = p.expr(e.left)
     right = p.expr(e.right)
-    signed = is_signed(left.t) and is_signed(right.t)
+    if isinstance(lt, ArrayT) and isinstance(rt, ArrayT):
+        eq = memory.array_equal(p, left, right)
+        return Val(IntT(64, True), p.b.zext(eq if e.op == "==" else p.b.not_(eq), I64))
+    signed = signed_operation(left.t, right.t)
     if e.op in _CMP:
         return Val(IntT(64, True), _compare(p, e.op, p.as_i64(left), p.as_i64(right), signed))
     t = p.checked.types.get(e) or IntT(64, signed)
+    if isinstance(t, PtrT):  # pointer +/- n: n elements of the pointee
+        size = memory.elem_size(p, t.pointee)
+        if isinstance(left.t, PtrT):
+            right = Val(right.t, p.b.mul(p.as_i64(right), c64(size)))
+        else:
+            left = Val(left.t, p.b.mul(p.as_i64(left), c64(size)))
+        return Val(t, arith(p, e.op, left, right, False))
+    if isinstance(t, IntT):
+        signed = t.signed or signed
     return Val(t, arith(p, e.op, left, right, signed))
 
 
 def unary(p: ProgEmitter, e: nodes.Unary) -> Val:
     b = p.b
+    if e.op == "&":
+        return memory.address_of(p, e)
+    if e.op == "*":
+        return memory.deref(p, e)
     val = p.expr(e.operand)
     t = p.checked.types.get(e) or val.t
     if e.op == "-":
@@ -106,5 +122,5 @@ def unary(p: ProgEmitter, e: nodes.Unary) -> Val:
     if e.op == "~":
         return Val(t, b.not_(p.as_i64(val)))
     if e.op == "*":
-        return read_pointer(p, val, t)
+        return memory.deref(p, e)
     raise CodegenError(f"unary {e.op} is not supported yet", e)

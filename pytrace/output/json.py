@@ -8,7 +8,7 @@ lone surrogates are replaced here), so `json.loads` accepts every line.
 from __future__ import annotations
 
 from pytrace.output.text import format_prim
-from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, apply_top_div
+from pytrace.values import AvgValue, EnumValue, Histogram, MapSnapshot, Stack, apply_top_div
 
 __all__ = [
     "json_str",
@@ -42,6 +42,7 @@ def json_str(s: str) -> str:
 
 def _int(v: int) -> str:
     """Like current bpftrace: an integer a double cannot hold exactly becomes a string."""
+    v = int(v)  # a Pointer or EnumValue as its number
     return str(v) if int(float(v)) == v else '"' + str(v) + '"'
 
 
@@ -49,6 +50,8 @@ def json_value(v: object) -> str:
     """One decoded value as JSON text (bpftrace spacing: arrays ',' objects ', ')."""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, EnumValue) and v.name:
+        return json_str(v.name)
     if isinstance(v, int):
         return _int(v)
     if isinstance(v, str):

@@ -29,6 +29,20 @@ from pytrace.values import Histogram, MapEntry, MapSnapshot, apply_top_div
 __all__ = ["RichOutput"]
 
 
+def histogram_renderable(h: Histogram) -> Text:
+    """A histogram's rows as bpftrace prints them, labels and bars coloured."""
+    top = max((b.count for b in h.buckets), default=0)
+    out = Text()
+    for label, b in zip(hist_row_labels(h), h.buckets, strict=True):
+        n = bar_width(b.count, top)
+        out.append(f"{label:<{LABEL_WIDTH}}", style="cyan")
+        out.append(f"{b.count:>{COUNT_WIDTH}} |")
+        out.append("@" * n, style="green")
+        out.append(" " * (BAR_WIDTH - n) + "|\n")
+    out.rstrip()
+    return out
+
+
 class RichOutput(TextOutput):
     """Same lines as TextOutput; maps are rendered through a rich Console."""
 
@@ -41,15 +55,7 @@ class RichOutput(TextOutput):
         )
 
     def _histogram(self, h: Histogram) -> None:
-        top = max((b.count for b in h.buckets), default=0)
-        for label, b in zip(hist_row_labels(h), h.buckets, strict=True):
-            n = bar_width(b.count, top)
-            line = Text()
-            line.append(f"{label:<{LABEL_WIDTH}}", style="cyan")
-            line.append(f"{b.count:>{COUNT_WIDTH}} |")
-            line.append("@" * n, style="green")
-            line.append(" " * (BAR_WIDTH - n) + "|")
-            self.console.print(line)
+        self.console.print(histogram_renderable(h))
 
     def _head(self, name: str, key: tuple[object, ...] | None) -> Text:
         head = Text()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pytrace import nodes
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.source import Source
+from pytrace.typetable import TypeTable
 
 Pass = Callable[[CheckedProgram], None]
 
@@ -29,9 +30,12 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-def check(program: nodes.Program, source: Source, options: Options | None = None) -> CheckedProgram:
-    """Run every pass over a parsed program; errors are in `.diagnostics`."""
-    cp = CheckedProgram(source=source, program=program, options=options or Options())
+def check(program: nodes.Program, source: Source, options: Options | None = None,
+          types: TypeTable | None = None) -> CheckedProgram:
+    """Run every pass over a parsed program; errors are in `.diagnostics`. `types` holds
+    the program's C definitions (backed by kernel BTF); a fresh table otherwise."""
+    cp = CheckedProgram(source=source, program=program, options=options or Options(),
+                        type_table=types if types is not None else TypeTable())
     for run in pipeline():
         try:
             run(cp)

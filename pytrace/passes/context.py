@@ -10,6 +10,7 @@ from pytrace.options import Options
 from pytrace.probes.target import ProbeTarget
 from pytrace.source import Source, Span
 from pytrace.types import Type
+from pytrace.typetable import TypeTable
 
 
 @dataclass(slots=True)
@@ -65,6 +66,13 @@ class CheckedProgram:
     formats: dict[nodes.Node, str] = field(default_factory=dict)
     config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
+    # type_table: named C types (the program's C definitions, then kernel BTF);
+    # headers: the C headers the preamble included (compile-cache dependencies).
+    type_table: TypeTable = field(default_factory=TypeTable)
+    # constant_types: the type of a constant that is not a plain int or string (an enum
+    #   value named in the program).
+    constant_types: dict[nodes.Node, Type] = field(default_factory=dict)
+    headers: list[str] = field(default_factory=list)
 
     def type_of(self, node: nodes.Node) -> Type:
         return self.types[node]

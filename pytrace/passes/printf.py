@@ -9,7 +9,7 @@ from pytrace.builtins.base import UserFormatT, type_word
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.printf_format import FormatError, parse_format
-from pytrace.types import BufT, IntT, ProbeNameT, PtrT, StackT, StrT, SymT, Type
+from pytrace.types import BufT, EnumT, IntT, ProbeNameT, PtrT, StackT, StrT, SymT, Type
 
 FORMAT_CALLS = frozenset({"printf", "system", "cat"})
 STRINGLIKE = (StrT, ProbeNameT, StackT, SymT, UserFormatT)
@@ -21,7 +21,7 @@ def accepts(kind: str, t: Type | None) -> bool:
         return isinstance(t, IntT | PtrT)
     if kind == "buffer":
         return isinstance(t, BufT)
-    return isinstance(t, STRINGLIKE)
+    return isinstance(t, (*STRINGLIKE, EnumT))  # an enum's %s is its enumerator's name
 
 
 def format_text(cp: CheckedProgram, e: nodes.Expr) -> str | None:

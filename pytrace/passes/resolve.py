@@ -85,6 +85,11 @@ class Resolver:
             return
         entry = builtins.identifier(node.name)
         if entry is None:
+            found = self.cp.type_table.enumerator(node.name)
+            if found is not None:  # an enum value (the program's C enums, then BTF's)
+                self.cp.constants[node] = found[1]
+                self.cp.constant_types[node] = found[0]
+                return
             self.diags.error(f"Unknown identifier: '{node.name}'", node.span)
             return
         check_kinds(node.name, node, entry, self.targets, self.diags, call=False)

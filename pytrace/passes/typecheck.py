@@ -146,7 +146,8 @@ class BlockTyper(ExprTyper):
 
     def s_VarDecl(self, s: nodes.VarDecl) -> None:
         self.declared.add(s.name)
-        declared = cast_type(s.type_name, self.diags) if s.type_name is not None else None
+        declared = (cast_type(s.type_name, self.diags, self.cp.type_table)
+                    if s.type_name is not None else None)
         value = self.value(s.value) if s.value is not None else None
         if declared is not None and value is not None and is_int(declared) != is_int(value):
             self.diags.error(f"Type mismatch for ${s.name}: trying to assign value of type "

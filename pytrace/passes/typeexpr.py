@@ -5,23 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytrace import builtins, nodes
-from pytrace.builtins.args import args_field
 from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram, Options
-from pytrace.passes.typenames import cast_type, sizeof_type
+from pytrace.passes.typemem import MemoryTyper
 from pytrace.probes.target import ProbeTarget
 from pytrace.types import (
     AggT,
     ArrayT,
+    BoolT,
     IntT,
     PtrT,
     RecordT,
     StrT,
-    StructT,
     TupleT,
     Type,
     VoidT,
+    signed_operation,
     unify,
 )
 
@@ -54,7 +54,7 @@ class MapTable:
             self.keys[name] = unify(self.keys[name], key) or self.keys[name]  # type: ignore[arg-type]
 
 
-class ExprTyper:
+class ExprTyper(MemoryTyper):
     """Types expressions of one probe block; also the builtins' TypeContext."""
 
     def __init__(self, cp: CheckedProgram, block: int, targets: Sequence[ProbeTarget],
@@ -112,7 +112,9 @@ class ExprTyper:
 
     # ----------------------------------------------------------------- literals
     def e_Int(self, e: nodes.Int) -> Type:
-        return I64
+        if e.boolean:
+            return BoolT()
+        return IntT(64, False) if e.value > I64.max_value else I64
 
     def e_Str(self, e: nodes.Str) -> Type:
         return str_type(e.value)
@@ -125,6 +127,8 @@ class ExprTyper:
         return I64
 
     def e_Identifier(self, e: nodes.Identifier) -> Type | None:
+        if e in self.cp.constant_types:
+            return self.cp.constant_types[e]
         if e in self.cp.constants:
             value = self.cp.constants[e]
             return str_type(value) if isinstance(value, str) else I64
@@ -258,13 +262,23 @@ class ExprTyper:
         if e.op in COMPARE and isinstance(a, StrT) and isinstance(b, StrT):
             if e.op in ("==", "!="):
                 return I64
+        if e.op in ("==", "!=") and isinstance(a, ArrayT) and isinstance(b, ArrayT):
+            if a.csize != b.csize or not isinstance(a.elem, IntT):
+                self.mismatch(e.op, e, a, b)
+                return None
+            return I64
         if not (is_int(a) and is_int(b)):
             self.mismatch(e.op, e, a, b)
             return None
         if e.op in COMPARE or e.op in LOGIC:
             return I64
-        signed = all(isinstance(t, IntT) and t.signed for t in (a, b))
-        return IntT(64, signed)
+        if e.op in ("+", "-") and isinstance(a, PtrT) and not isinstance(b, PtrT):
+            return a  # pointer arithmetic: scaled by the pointee's size
+        if e.op == "+" and isinstance(b, PtrT) and not isinstance(a, PtrT):
+            return b
+        if e.op == "-":
+            return I64  # as bpftrace: a difference is signed
+        return IntT(64, signed_operation(a, b))
 
     def e_Unary(self, e: nodes.Unary) -> Type | None:
         t = self.value(e.operand)
@@ -273,8 +287,7 @@ class ExprTyper:
         if e.op == "*":
             return self.deref(e, t)
         if e.op == "&":
-            self.diags.error("The & (address-of) operator is not supported", e.span)
-            return None
+            return self.address_of(e)
         if not is_int(t):
             self.diags.error(f"The {e.op} operator can not be used on expressions of type "
                              f"'{t}'", e.span)
@@ -282,21 +295,6 @@ class ExprTyper:
         if e.op == "~":
             return IntT(64, isinstance(t, IntT) and t.signed)
         return I64
-
-    def deref(self, e: nodes.Expr, t: Type) -> Type | None:
-        if isinstance(t, PtrT):
-            p = t.pointee
-            if p is None or isinstance(p, PtrT):
-                return IntT(64, False)
-            if isinstance(p, IntT):
-                return p
-            self.diags.error(f"Can not dereference a pointer to '{p}' (no type information)",
-                             e.span)
-            return None
-        if isinstance(t, IntT):
-            return IntT(64, False)
-        self.diags.error(f"The * operator can not be used on expressions of type '{t}'", e.span)
-        return None
 
     def e_Ternary(self, e: nodes.Ternary) -> Type | None:
         c = self.value(e.cond)
@@ -314,40 +312,6 @@ class ExprTyper:
                              f"'{type_word(a)}' and '{type_word(b)}'", e.span)
         return merged
 
-    # -------------------------------------------------------- fields and indexes
-    def e_FieldAccess(self, e: nodes.FieldAccess) -> Type | None:
-        if isinstance(e.expr, nodes.Identifier) and e.expr.name == "args" \
-                and e.expr not in self.cp.constants:
-            base: Type | None = self.record(e.expr, builtins.ARGS_TYPE)
-        else:
-            base = self.value(e.expr)
-        if base is None:
-            return None
-        if base == builtins.ARGS_TYPE:
-            if any(t.kind in ("fentry", "fexit") for t in self.targets):
-                self.diags.error("args of fentry/fexit probes need kernel BTF, which pytrace "
-                                 "does not read yet", e.span)
-                return None
-            return args_field(self.targets, e.field_name, e.span, self.diags)
-        if isinstance(base, RecordT):
-            for name, t in base.fields:
-                if name == e.field_name:
-                    return t
-            self.diags.error(f"Record does not contain a field named '{e.field_name}'", e.span)
-            return None
-        struct = base.pointee if isinstance(base, PtrT) else base
-        if isinstance(struct, StructT):
-            for name, t, _ in struct.fields:
-                if name == e.field_name:
-                    return t
-            self.diags.error(f"Struct/union of type '{struct.name}' does not contain a field "
-                             f"named '{e.field_name}'", e.span,
-                             "kernel struct fields need BTF, which pytrace does not read yet")
-            return None
-        self.diags.error(f"Can not access field '{e.field_name}' on expression of type "
-                         f"'{base}'", e.span)
-        return None
-
     def e_TupleIndex(self, e: nodes.TupleIndex) -> Type | None:
         base = self.value(e.expr)
         if base is None:
@@ -362,40 +326,7 @@ class ExprTyper:
             return None
         return base.elems[e.index]
 
-    def e_Index(self, e: nodes.Index) -> Type | None:
-        base, idx = self.value(e.expr), self.value(e.index)
-        if base is None or idx is None:
-            return None
-        if not is_int(idx):
-            self.diags.error(f"The array index operator [] needs an integer index, not "
-                             f"'{idx}'", e.index.span)
-            return None
-        if isinstance(base, ArrayT):
-            n = self.const_int(e.index)
-            if n is not None and not 0 <= n < base.count:
-                self.diags.error(f"the index {n} is out of bounds for array of size "
-                                 f"{base.count}", e.index.span)
-                return None
-            return base.elem
-        if isinstance(base, StrT):
-            return IntT(8, True)
-        if isinstance(base, PtrT):
-            return self.deref(e, base)
-        self.diags.error("The array index operator [] can only be used on arrays and "
-                         f"pointers, found '{base}'", e.span)
-        return None
-
     # ----------------------------------------------------------- constructors
-    def e_Cast(self, e: nodes.Cast) -> Type | None:
-        src = self.value(e.expr)
-        target = cast_type(e.type_name, self.diags)
-        if src is None or target is None:
-            return None
-        if not is_int(src) or not (is_int(target)):
-            self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
-            return None
-        return target
-
     def e_TupleExpr(self, e: nodes.TupleExpr) -> Type | None:
         elems = [self.value(x) for x in e.elems]
         if any(t is None for t in elems):
@@ -411,20 +342,3 @@ class ExprTyper:
         if any(t is None for _, t in types):
             return None
         return RecordT(tuple((n, t) for n, t in types if t is not None))
-
-    def e_Sizeof(self, e: nodes.Sizeof) -> Type | None:
-        if isinstance(e.target, nodes.TypeName):
-            size = sizeof_type(e.target, self.diags)
-        else:
-            t = self.value(e.target)
-            size = None if t is None else (t.bits // 8 if isinstance(t, IntT) else (
-                t.length if isinstance(t, StrT) else t.size))
-        if size is None:
-            return None
-        self.cp.constants[e] = size
-        return IntT(64, False)
-
-    def e_Offsetof(self, e: nodes.Offsetof) -> Type | None:
-        self.diags.error("offsetof() needs struct layouts from BTF, which pytrace does not "
-                         "read yet", e.span)
-        return None

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, TextIO, cast
 
 from pytrace.diagnostics import CompileError, Diagnostic, render_all
 from pytrace.output import TextOutput
@@ -28,6 +28,9 @@ from pytrace.runtime.engine import private_maps as _suffix_internal  # noqa: F40
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.source import Source, Span
 from pytrace.values import MapSnapshot
+
+if TYPE_CHECKING:
+    from pytrace.api.maps import Maps
 
 Emit = Callable[[str], None]
 
@@ -135,6 +138,13 @@ class ReplSession:
     @property
     def map_specs(self) -> dict[str, MapSpec]:
         return self.engine.map_specs
+
+    @property
+    def maps(self) -> Maps:
+        """The session's user maps as the Python API's live MapViews."""
+        from pytrace.api.maps import Maps
+
+        return Maps(self.engine)
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:

@@ -14,7 +14,10 @@ from pytrace.resources import MapSpec
 from pytrace.types import (
     AggT,
     ArrayT,
+    BitfieldT,
+    BoolT,
     BufT,
+    EnumT,
     IntT,
     ProbeNameT,
     PtrT,
@@ -28,7 +31,18 @@ from pytrace.types import (
     VoidT,
     hist_bucket_range,
 )
-from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Stack, sort_entries
+from pytrace.values import (
+    AvgValue,
+    Bucket,
+    EnumValue,
+    Histogram,
+    MapEntry,
+    MapSnapshot,
+    Pointer,
+    Stack,
+    Symbol,
+    sort_entries,
+)
 
 __all__ = ["Symbolizer", "decode_value", "decode_key", "fold_agg", "histogram", "snapshot"]
 
@@ -73,9 +87,9 @@ def decode_value(
 ) -> object:
     """Decode one value of type `t` stored at `offset` of `data` (the layout rule)."""
     if isinstance(t, IntT):
-        return _i64(data, offset) if t.signed else _u64(data, offset)
+        return typed_int(t, _i64(data, offset) if t.signed else _u64(data, offset))
     if isinstance(t, PtrT):
-        return _u64(data, offset)
+        return Pointer(_u64(data, offset))
     if isinstance(t, StrT):
         return _cstr(data, offset, t.length)
     if isinstance(t, TupleT):
@@ -97,16 +111,13 @@ def decode_value(
             off += ft.size
         return out
     if isinstance(t, ArrayT):
-        size = t.elem.size
-        return [
-            decode_value(t.elem, data, offset + i * size, probe_names, symbolizer)
-            for i in range(t.count)
-        ]
+        return _decode_c(t, data, offset)  # an array is its C image
     if isinstance(t, StackT):
         return _stack(t, _i64(data, offset), _u64(data, offset + 8), symbolizer)
     if isinstance(t, SymT):
         addr, pid = _u64(data, offset), _u64(data, offset + 8)
-        return symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        name = symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        return Symbol(name, addr, pid, t.kernel)
     if isinstance(t, StructT):
         return _decode_struct(t, data, offset)
     if isinstance(t, AggT):
@@ -126,21 +137,32 @@ def _stack(t: StackT, stack_id: int, pid: int, symbolizer: Symbolizer | None) ->
     return Stack(tuple(frames), t.kernel, t.mode)
 
 
+def typed_int(t: IntT, v: int) -> object:
+    """An integer as its type prints it: bool, enum (symbolic) or a plain int."""
+    if isinstance(t, BoolT):
+        return v != 0
+    if isinstance(t, EnumT):
+        return EnumValue(v, t.symbol(v))
+    return v
+
+
 def _decode_c(t: Type, data: Raw, off: int) -> object:
-    """A struct field in C layout: integers take their own width."""
+    """A value in C layout (struct members, array elements): integers take their own
+    width, bitfields their bits."""
+    if isinstance(t, BitfieldT):
+        word = int.from_bytes(data[off : off + t.load_size], "little")
+        return typed_int(t, t.extract(word))
     if isinstance(t, IntT):
         width = max(1, t.bits // 8)
-        return int.from_bytes(data[off : off + width], "little", signed=t.signed)
+        return typed_int(t, int.from_bytes(data[off : off + width], "little", signed=t.signed))
     if isinstance(t, PtrT):
-        return _u64(data, off)
+        return Pointer(_u64(data, off))
     if isinstance(t, StrT):
         return _cstr(data, off, t.length)
     if isinstance(t, StructT):
         return _decode_struct(t, data, off)
     if isinstance(t, ArrayT):
-        if isinstance(t.elem, IntT) and t.elem.bits == 8:
-            return bytes(data[off : off + t.count])
-        step = t.elem.size if not isinstance(t.elem, IntT) else max(1, t.elem.bits // 8)
+        step = t.elem.csize
         return [_decode_c(t.elem, data, off + i * step) for i in range(t.count)]
     return bytes(data[off : off + t.size])
 
@@ -148,7 +170,14 @@ def _decode_c(t: Type, data: Raw, off: int) -> object:
 def _decode_struct(t: StructT, data: Raw, offset: int) -> object:
     if not t.fields:
         return bytes(data[offset : offset + t.byte_size])
-    return {name: _decode_c(ft, data, offset + fo) for name, ft, fo in t.fields}
+    out: dict[str, object] = {}
+    for name, ft, fo in t.fields:
+        value = _decode_c(ft, data, offset + fo)
+        if not name and isinstance(value, dict):
+            out.update(value)  # an anonymous member's fields are the struct's
+        else:
+            out[name] = value
+    return out
 
 
 def decode_key(

@@ -4,6 +4,11 @@ CLI, the REPL and the Python API.
 A record is `u64 event id` followed by the fields its EventSpec describes; the id
 indexes the Resources of the program group that produced it. Records after an exit()
 record are dropped: nothing a probe did after the program asked to stop is shown.
+
+A sink that is also an `EventSink` (the Python API's) additionally gets each record's
+EventSpec and decoded fields around the ordinary call (`begin_record` before,
+`end_record` after), so it can build an event object from the typed values and the text
+the ordinary call rendered. Text sinks pay one boolean test per record for this.
 """
 
 from __future__ import annotations
@@ -25,6 +30,20 @@ class Sink(Protocol):
     def value(self, v: object, t: Type | None = None) -> None: ...
     def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None: ...
     def time(self, text: str) -> None: ...
+
+
+class EventSink(Sink, Protocol):
+    """A Sink that also wants every record's spec and decoded fields (Python events).
+
+    `begin_record(ev, probe)` comes before the ordinary sink call of a record (`probe`:
+    the attach point that sent it), and
+    `end_record(ev, values)` after it, with the record's decoded fields (printf's
+    arguments, print's value, exit's code; None where the kind has no fields to decode).
+    Records that are actions only (clear, zero) are bracketed too.
+    """
+
+    def begin_record(self, ev: EventSpec, probe: str) -> None: ...
+    def end_record(self, ev: EventSpec, values: list[object] | None) -> None: ...
 
 
 class MapAccess(Protocol):
@@ -52,6 +71,7 @@ class Dispatcher:
         self.on_exit = on_exit
         self.exited = False
         self._decoders: dict[int, Decoder] = {}
+        self._typed = callable(getattr(sink, "begin_record", None))
 
     def _decoder(self, ev: EventSpec) -> Decoder:
         dec = self._decoders.get(ev.id)
@@ -67,12 +87,21 @@ class Dispatcher:
             self._decoders[ev.id] = dec
         return dec
 
+    def _probe(self, ev: EventSpec, rec: memoryview) -> str:
+        """The attach point that sent a record (read from it for a shared body)."""
+        if not ev.probe_offset:
+            return ev.probe
+        names = self.resources.probe_names
+        i = int.from_bytes(rec[ev.probe_offset:ev.probe_offset + 8], "little")
+        return names[i] if i < len(names) else ""
+
     def handle(self, records: Sequence[bytes | memoryview]) -> int:
         """Dispatch a batch of records; how many were shown or acted on."""
         from pytrace.printf_format import format_printf  # once per batch, not per record
 
         events = self.resources.events
         sink = self.sink
+        typed = self._typed
         done = 0
         for raw in records:
             if self.exited:
@@ -86,10 +115,15 @@ class Dispatcher:
             ev = events[eid]
             kind = ev.kind
             done += 1
+            vals: list[object] | None = None
+            if typed:
+                sink.begin_record(ev, self._probe(ev, rec))  # type: ignore[attr-defined]
             if kind == EventKind.PRINTF:
-                sink.printf(format_printf(ev.fmt, self._decoder(ev)(rec)))
+                vals = self._decoder(ev)(rec)
+                sink.printf(format_printf(ev.fmt, vals))
             elif kind == EventKind.PRINT_VALUE:
-                sink.value(self._decoder(ev)(rec)[0], ev.args[0].type)
+                vals = self._decoder(ev)(rec)
+                sink.value(vals[0], ev.args[0].type)
             elif kind == EventKind.PRINT_MAP:
                 vals = self._decoder(ev)(rec)
                 top = int(vals[0]) if vals else 0  # type: ignore[call-overload]
@@ -103,6 +137,8 @@ class Dispatcher:
                 sink.time(time.strftime(ev.fmt))
             elif kind == EventKind.EXIT:
                 self.exited = True
-                code = self._decoder(ev)(rec)[0]
-                self.on_exit(int(code) & 0xFF)  # type: ignore[call-overload]
+                vals = self._decoder(ev)(rec)
+                self.on_exit(int(vals[0]) & 0xFF)  # type: ignore[call-overload]
+            if typed:
+                sink.end_record(ev, vals)  # type: ignore[attr-defined]
         return done

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 
-class RuntimeFailure(Exception):
-    """An environment or kernel problem; str() is one user-facing line."""
+class TraceError(Exception):
+    """An environment or kernel problem (privileges, a missing kernel feature, the
+    verifier, a failed syscall); str() is one user-facing line."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -14,15 +15,18 @@ class RuntimeFailure(Exception):
         return self.message
 
 
-class PrivilegeError(RuntimeFailure):
+RuntimeFailure = TraceError  # the runtime's own name for it
+
+
+class PrivilegeError(TraceError):
     """Not root, or a capability (CAP_BPF, CAP_PERFMON…) is missing."""
 
 
-class FeatureUnavailable(RuntimeFailure):
+class FeatureUnavailable(TraceError):
     """The kernel lacks something a probe kind or map type needs."""
 
 
-class VerifierError(RuntimeFailure):
+class VerifierError(TraceError):
     """The verifier rejected a program; carries its name, the verifier log and where its
     probe block is in the source (ProbeSpec.span), so it can become a located error."""
 

@@ -1,14 +1,19 @@
-"""The CLI's tracing session: one program group on an Engine — load, attach, run BEGIN,
-poll the ring buffer, stop, run END, print maps, and release every fd on any exit.
+"""One program's tracing session: one program group on an Engine — load, attach, run
+BEGIN, poll the ring buffer, stop, run END, show the maps, and release every fd on any
+exit. The one run loop under the CLI (`run_session`) and the Python API
+(`pytrace.Session`, which gives it an event-collecting output).
 
 Works from a BpfObject (ELF + Resources) only; never sees the AST.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -16,7 +21,6 @@ from typing import Any
 from pytrace.resources import BpfObject, Resources
 from pytrace.runtime.attach import stop_all
 from pytrace.runtime.engine import Engine, Group
-from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
 
@@ -69,6 +73,9 @@ class Child:
             self.status = -1
 
 
+POLL_SECONDS = 0.2
+
+
 @dataclass(slots=True)
 class _Stop:
     requested: bool = False
@@ -87,6 +94,7 @@ class Session:
     engine: Engine | None = None
     group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
+    finished: bool = False
 
     @property
     def resources(self) -> Resources:
@@ -95,6 +103,11 @@ class Session:
     @property
     def loaded(self) -> LoadedObject | None:
         return self.engine.loaded if self.engine is not None else None
+
+    @property
+    def stopping(self) -> bool:
+        """exit(), a signal, a duration or the child's exit asked the program to stop."""
+        return self.stop.requested
 
     # ------------------------------------------------------------ setup
     def start(self) -> None:
@@ -112,6 +125,9 @@ class Session:
         self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
+        self.engine.drain(self.group)
+        if not self._has_live_probes() and self.child is None:
+            self.stop.requested = True  # BEGIN/END only: nothing will ever fire
 
     def _exit(self, group: Group, code: int) -> None:
         if not self.stop.requested:
@@ -122,29 +138,44 @@ class Session:
     def _has_live_probes(self) -> bool:
         return any(p.kind not in ("BEGIN", "END") for p in self.resources.probes)
 
-    def run(self) -> int:
-        """Poll until exit(), a signal, or the child's exit; then finish. Returns the exit code."""
-        assert self.engine is not None and self.group is not None
+    def step(self, timeout: float = POLL_SECONDS) -> bool:
+        """Wait up to `timeout` s for records and dispatch them; whether the program is
+        still running (False once exit(), a signal or the child's exit stopped it)."""
         engine, group = self.engine, self.group
+        assert engine is not None and group is not None, "start() first"
+        if self.stop.requested:
+            return False
+        engine.wait(timeout)
         engine.drain(group)
-        if not self._has_live_probes() and self.child is None:
-            self.stop.requested = True
-        while not self.stop.requested:
-            engine.wait(0.2)
+        engine.check_full()
+        if self.child is not None and self.child.exited():
             engine.drain(group)
-            engine.check_full()
-            if self.child is not None and self.child.exited():
-                engine.drain(group)
-                break
+            self.stop.requested = True
+        return not self.stop.requested
+
+    def run(self, duration: float | None = None) -> int:
+        """Poll until exit(), a signal, the child's exit or `duration` seconds; then
+        finish. Returns the exit code."""
+        deadline = None if duration is None else time.monotonic() + duration
+        while not self.stop.requested:
+            wait = POLL_SECONDS
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+            self.step(wait)
         return self.finish()
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stop.requested = True
 
     def finish(self) -> int:
-        """Stop every probe, run END, drain, print the maps at exit."""
+        """Stop every probe, run END, drain, show the maps at exit (once; later calls
+        only return the exit code)."""
         engine, group = self.engine, self.group
-        if engine is not None and group is not None:
+        if engine is not None and group is not None and not self.finished:
+            self.finished = True
+            self.stop.requested = True
             engine.stop(group)  # programs stop now; close() releases the perf events
             engine.drain(group)  # records still in flight (after an exit(): dropped)
             if group.dispatcher is not None:
@@ -188,6 +219,25 @@ def _fork_releaser() -> bool:
     return True
 
 
+@contextlib.contextmanager
+def stop_on_signals(session: Session,
+                    signums: Sequence[int] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """While inside: these signals ask the session to stop (the loop then finishes
+    cleanly) instead of raising KeyboardInterrupt. Outside the main thread, where Python
+    cannot set handlers, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.getsignal(s) for s in signums}
+    for s in old:
+        signal.signal(s, session.request_stop)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 SessionHook = Callable[[Session], None]
 
 
@@ -205,19 +255,13 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child, target_pid, usdt_file_activation)
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in old:
-        signal.signal(s, session.request_stop)
-    try:
-        session.start()
-        if on_start is not None:
-            on_start(session)
-        return session.run()
-    except RuntimeFailure:
-        raise
-    finally:
-        if on_stop is not None:
-            on_stop(session)
-        session.close(in_background=exiting)
-        for s, h in old.items():
-            signal.signal(s, h)
+    with stop_on_signals(session):
+        try:
+            session.start()
+            if on_start is not None:
+                on_start(session)
+            return session.run()
+        finally:
+            if on_stop is not None:
+                on_stop(session)
+            session.close(in_background=exiting)

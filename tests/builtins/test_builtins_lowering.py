@@ -20,6 +20,9 @@ USES: dict[str, str] = {
         "pid", "tid", "uid", "gid", "nsecs", "elapsed", "cpu", "rand", "cgroup", "numaid",
         "ncpus", "jiffies", "comm", "probe", "curtask", "username")},
     "cpid": "BEGIN { @ = cpid; }",
+    **{n: f"BEGIN {{ @ = {n}(curtask); }}" for n in (
+        "is_array", "is_integer", "is_unsigned_integer", "is_ptr", "is_str", "is_literal",
+        "is_err")},
     **{f"arg{i}": f"{U} {{ @ = arg{i}; }}" for i in range(10)},
     "retval": "uretprobe:/bin/bash:readline { @ = retval; }",
     "func": f"{U} {{ @ = func; }}",

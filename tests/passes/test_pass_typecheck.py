@@ -8,6 +8,7 @@ from pytrace.passes.walk import walk
 from pytrace.types import (
     AggT,
     ArrayT,
+    BoolT,
     IntT,
     ProbeNameT,
     PtrT,
@@ -35,12 +36,12 @@ def test_literals_and_builtins(checked):
     v = {name: t for (b, name), t in cp.variables.items()}
     assert v["a"] == IntT(64, True)
     assert v["b"] == StrT(4)
-    assert v["c"] == IntT(64, True)
+    assert v["c"] == BoolT()  # true is a bool
     assert v["d"] == IntT(64, False)
     assert v["e"] == StrT(16)
     assert v["f"] == ProbeNameT()
-    assert v["i"] == PtrT(StructT("struct task_struct"), user=False,
-                          ctype="struct task_struct *")
+    assert v["i"] == PtrT(StructT("struct task_struct"), ctype="struct task_struct *",
+                          kernel=True)
     assert v["j"] == StackT(True, 127, "bpftrace")
     assert v["k"] == StackT(False, 3, "perf")
     assert v["l"] == IntT(64, False) and v["m"] == IntT(64, False)

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from bench import common, percall, report, run, startup, throughput  # noqa: E402
+from bench import btf, common, percall, report, run, startup, throughput  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["count by comm", "str() filter", "printf per event"])
@@ -64,3 +64,12 @@ def test_run_writes_results(tmp_path: os.PathLike[str]) -> None:
     text = open(out).read()
     assert text.startswith("# pytrace vs bpftrace benchmarks")
     assert "## 2. Start-up" in text and "## 5. Peak RSS" in text
+
+
+def test_btf_section_measures_the_lookup() -> None:
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.skip("the kernel has no BTF")
+    m = btf.measure(1)
+    assert isinstance(m["members"], int) and m["members"] > 100  # struct task_struct's
+    text = btf.render(m)
+    assert "| cold |" in text and "| warm |" in text

@@ -23,8 +23,13 @@ def run(dispatch: bool) -> tuple[str, str]:
     return r.stdout, r.stderr
 
 
+# How often the interpreter manages its memory differs from run to run.
+VARYING = ("brk]", "mmap]", "munmap]", "mprotect]", "madvise]", "mremap]")
+
+
 def stable(out: str) -> list[str]:
-    return sorted(ln for ln in out.splitlines() if ln.startswith("@"))
+    return sorted(ln for ln in out.splitlines()
+                  if ln.startswith("@") and not ln.split(":")[-2].endswith(VARYING))
 
 
 def test_dispatcher_matches_one_program_per_tracepoint() -> None:
@@ -60,8 +65,13 @@ def test_fields_at_different_offsets_share_a_dispatcher() -> None:
     fast = run_prog(prog, FILE_WORKLOAD, True)
     slow = run_prog(prog, FILE_WORKLOAD, False)
     assert fast.returncode == 0 and slow.returncode == 0, fast.stderr + slow.stderr
-    lines = [ln for ln in fast.stdout.splitlines() if ln.startswith("tracepoint:")]
-    assert lines == [ln for ln in slow.stdout.splitlines() if ln.startswith("tracepoint:")]
+    def mine(out: str) -> list[str]:
+        # the workload's own paths: a string the interpreter itself reads may sit in a
+        # page not yet faulted in, which reads as "" in one run and not in the other
+        return [ln for ln in out.splitlines() if ln.startswith("tracepoint:") and " /etc/" in ln]
+
+    lines = mine(fast.stdout)
+    assert lines == mine(slow.stdout)
     paths = {ln.split(" ", 1)[1] for ln in lines}
     assert {"/etc/hostname", "/etc/passwd", "/etc/hosts", "/etc/group"} <= paths
 

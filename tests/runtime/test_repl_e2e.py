@@ -47,6 +47,11 @@ def test_entries_share_maps_and_keep_their_own_events(session: tuple[ReplSession
     assert _wait(lambda: "one 1\n" in lines and "two x\n" in lines)
     assert s.snapshot("@shared").entries[0].value == 6
     assert [e.id for e in s.entries] == [1, 2]
+    shared = s.maps["@shared"]  # the Python API's view over the REPL's engine
+    assert shared[()] == 6
+    shared[()] = 41
+    s.add('BEGIN { printf("now %d\\n", @shared + 1); }')
+    assert _wait(lambda: "now 42\n" in lines)
 
 
 def test_conflicting_use_is_a_located_error_that_changes_nothing(

@@ -213,7 +213,7 @@ def test_sigsnoop(tmp_path: Path) -> None:
 def test_mallocbytes(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "mallocbytes", "pt_malloc",
                         "libc.malloc.restype = ctypes.c_void_p\nlibc.free(ctypes.c_void_p(libc.malloc(12345678)))\n")
-    sums = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@bytes["))
+    sums = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@bytes["))
     assert int(sums["@bytes[pt_malloc]"]) >= 12345678
     assert "@sizes:" in out
 
@@ -223,5 +223,5 @@ def test_errnos(tmp_path: Path) -> None:
     out, _ = run_script(tmp_path, "errnos", "pt_errno",
                         f"for _ in range(3):\n    try:\n        os.open({missing!r}, 0)\n"
                         "    except OSError:\n        pass\n")
-    counts = dict(ln.split(": ") for ln in out.splitlines() if ln.startswith("@errors["))
+    counts = dict(ln.rsplit(": ", 1) for ln in out.splitlines() if ln.startswith("@errors["))
     assert counts["@errors[pt_errno, 257, 2]"] == "3"  # openat, ENOENT

@@ -1,0 +1,317 @@
+"""Types of expressions that read memory or name types: field access (with `.`
+auto-dereferencing pointers, `->` its alias), `[]` on arrays and pointers, `*p`, `&x`,
+casts, sizeof, offsetof. A mixin of ExprTyper (passes/typeexpr.py).
+
+Structs come from the TypeTable; a pointer's pointee is completed on demand. A field's
+node type is what reading it gives: a bitfield is its integer, an embedded struct the
+complete struct.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pytrace import builtins, nodes
+from pytrace.builtins.args import args_field, rawtracepoint_args
+from pytrace.builtins.base import is_int
+from pytrace.passes.typenames import resolve_type, unknown_type
+from pytrace.types import (
+    ArrayT,
+    BitfieldT,
+    EnumT,
+    FuncProtoT,
+    IntT,
+    PtrT,
+    RecordT,
+    StrT,
+    StructT,
+    TupleT,
+    Type,
+    value_sizeof,
+)
+
+if TYPE_CHECKING:
+    from pytrace.diagnostics import Diagnostics
+    from pytrace.passes.context import CheckedProgram
+    from pytrace.probes.target import ProbeTarget
+
+U64 = IntT(64, False)
+
+
+def reading(t: Type) -> Type:
+    """The type a read of a member of type t produces."""
+    if isinstance(t, BitfieldT):
+        return IntT(t.bits, t.signed)
+    return t
+
+
+def in_space(t: Type, user: bool) -> Type:
+    """A pointer read from memory of one address space points into the same space."""
+    if isinstance(t, PtrT):
+        return PtrT(t.pointee, user=user, ctype=t.ctype, kernel=not user)
+    return t
+
+
+def pointer_to(t: Type | None, user: bool = False) -> PtrT:
+    if isinstance(t, StructT) and t.name:
+        return PtrT(StructT(t.name, union=t.union), user=user, ctype=f"{t.name} *")
+    if t is None:
+        return PtrT(None, user=user, ctype="void *")
+    inner = t.ctype if isinstance(t, PtrT) and t.ctype else str(t)
+    return PtrT(t, user=user, ctype=f"{inner.rstrip()} *")
+
+
+class MemoryTyper:
+    """Field access, indexing, dereference, address-of, casts and type builtins."""
+
+    cp: CheckedProgram
+    diags: Diagnostics
+    targets: Sequence[ProbeTarget]
+
+    # provided by ExprTyper
+    def value(self, e: nodes.Expr) -> Type | None:
+        raise NotImplementedError
+
+    def record(self, node: nodes.Node, t: Type | None) -> Type | None:
+        raise NotImplementedError
+
+    def const_int(self, expr: nodes.Expr) -> int | None:
+        raise NotImplementedError
+
+    def complete(self, t: Type | None) -> Type | None:
+        return self.cp.type_table.complete(t) if t is not None else None
+
+    def struct_of(self, base: Type, e: nodes.Expr) -> StructT | None:
+        """The struct a field access reads from: the value itself, or a pointer's
+        pointee (auto-dereferenced)."""
+        target = self.complete(base.pointee) if isinstance(base, PtrT) else self.complete(base)
+        if isinstance(target, StructT):
+            if not target.fields and target.name:
+                unknown_type(target.name, e.span, self.cp.type_table, self.diags)
+                return None
+            return target
+        return None
+
+    # -------------------------------------------------------------- fields
+    def e_FieldAccess(self, e: nodes.FieldAccess) -> Type | None:
+        if isinstance(e.expr, nodes.Identifier) and e.expr.name == "args" \
+                and e.expr not in self.cp.constants:
+            self.record(e.expr, builtins.ARGS_TYPE)
+            if any(t.kind in ("fentry", "fexit") for t in self.targets):
+                self.diags.error("args of fentry/fexit probes need kernel BTF function "
+                                 "attachment, which this kernel does not allow", e.span)
+                return None
+            if any(t.kind == "rawtracepoint" for t in self.targets):
+                return rawtracepoint_args(self.targets, e.field_name, e.span, self.diags,
+                                          self.cp.type_table)
+            return args_field(self.targets, e.field_name, e.span, self.diags,
+                              self.cp.type_table)
+        base = self.value(e.expr)
+        if base is None:
+            return None
+        if isinstance(base, RecordT):
+            for name, t in base.fields:
+                if name == e.field_name:
+                    return t
+            self.diags.error(f"Record does not contain a field named '{e.field_name}'", e.span)
+            return None
+        if isinstance(base, PtrT | StructT):
+            struct = self.struct_of(base, e)
+            if struct is None:
+                if isinstance(base, PtrT) and not isinstance(base.pointee, StructT):
+                    self.diags.error(f"Can not access field '{e.field_name}' on type "
+                                     f"'{base}'", e.span)
+                return None
+            found = struct.field(e.field_name)
+            if found is None:
+                close = difflib.get_close_matches(e.field_name, struct.field_names(), 3, 0.6)
+                hints = (f"did you mean: {', '.join(close)}?",) if close else ()
+                self.diags.error(f"Struct/union of type '{struct}' does not contain a field "
+                                 f"named '{e.field_name}'", e.span, *hints)
+                return None
+            ft = in_space(reading(found[0]), self.user_memory(e))
+            return self.cp.type_table.deep(ft) if isinstance(ft, StructT | ArrayT) else ft
+        self.diags.error(f"Can not access field '{e.field_name}' on expression of type "
+                         f"'{base}'", e.span)
+        return None
+
+    # ---------------------------------------------------------- [] and *
+    def e_Index(self, e: nodes.Index) -> Type | None:
+        base, idx = self.value(e.expr), self.value(e.index)
+        if base is None or idx is None:
+            return None
+        if not is_int(idx):
+            self.diags.error(f"The array index operator [] needs an integer index, not "
+                             f"'{idx}'", e.index.span)
+            return None
+        if isinstance(base, ArrayT):
+            n = self.const_int(e.index)
+            if n is not None and not 0 <= n < base.count and base.count:
+                self.diags.error(f"the index {n} is out of bounds for array of size "
+                                 f"{base.count}", e.index.span)
+                return None
+            return in_space(self.cp.type_table.deep(base.elem), self.user_memory(e))
+        if isinstance(base, StrT):
+            return IntT(8, True)
+        if isinstance(base, PtrT):
+            return self.deref(e, base)
+        self.diags.error("The array index operator [] can only be used on arrays and "
+                         f"pointers, found '{base}'", e.span)
+        return None
+
+    def deref(self, e: nodes.Expr, t: Type) -> Type | None:
+        if isinstance(t, PtrT):
+            p = self.complete(t.pointee)
+            if p is None or isinstance(p, FuncProtoT):
+                return U64
+            if isinstance(p, StructT) and not p.fields:
+                unknown_type(p.name, e.span, self.cp.type_table, self.diags)
+                return None
+            return in_space(self.cp.type_table.deep(p), self.pointer_user(t))
+        if isinstance(t, IntT):
+            return U64
+        self.diags.error(f"The * operator can not be used on expressions of type '{t}'", e.span)
+        return None
+
+    def address_of(self, e: nodes.Unary) -> Type | None:
+        """`&x`: the address of a struct member or array element read through a pointer,
+        or of a scratch variable or map value (on the BPF stack)."""
+        inner = e.operand
+        if isinstance(inner, nodes.FieldAccess | nodes.Index) or (
+                isinstance(inner, nodes.Unary) and inner.op == "*"):
+            t = self.cp.types.get(inner)
+            if t is None:
+                return None
+            if not self.addressable(inner):
+                self.diags.error("Can not take the address of this expression", e.span,
+                                 "& applies to a field or element reached through a pointer, "
+                                 "a variable or a map")
+                return None
+            return pointer_to(t, self.user_memory(inner))
+        if isinstance(inner, nodes.Variable | nodes.MapRef):
+            t = self.cp.types.get(inner)
+            return pointer_to(t) if t is not None else None
+        self.diags.error("Can not take the address of this expression", e.span,
+                         "& applies to a field or element reached through a pointer, "
+                         "a variable or a map")
+        return None
+
+    def addressable(self, e: nodes.Expr) -> bool:
+        """Whether e names memory reached through a pointer (so it has an address)."""
+        if isinstance(e, nodes.Unary) and e.op == "*":
+            return True
+        if isinstance(e, nodes.FieldAccess):
+            base = self.cp.types.get(e.expr)
+            return isinstance(base, PtrT) or (isinstance(base, StructT) and self.addressable(e.expr))
+        if isinstance(e, nodes.Index):
+            base = self.cp.types.get(e.expr)
+            return isinstance(base, PtrT) or (isinstance(base, ArrayT | StrT)
+                                              and self.addressable(e.expr))
+        return False
+
+    def pointer_user(self, t: PtrT) -> bool:
+        """Whether a pointer points into user memory (its own mark, else the probe's)."""
+        if t.user or t.kernel:
+            return t.user
+        return any(x.user_pointers for x in self.targets)
+
+    def user_memory(self, e: nodes.Expr) -> bool:
+        """Whether a field/element read is in user memory: the space of the pointer the
+        access chain starts from."""
+        while isinstance(e, nodes.FieldAccess | nodes.Index | nodes.Unary):
+            inner = e.operand if isinstance(e, nodes.Unary) else e.expr
+            base = self.cp.types.get(inner)
+            if isinstance(base, PtrT):
+                return self.pointer_user(base)
+            e = inner
+        return any(t.user_pointers for t in self.targets)
+
+    # --------------------------------------------------------------- casts
+    def e_Cast(self, e: nodes.Cast) -> Type | None:
+        src = self.value(e.expr)
+        target = resolve_type(e.type_name, self.cp.type_table, self.diags)
+        if src is None or target is None:
+            return None
+        if isinstance(target, ArrayT):
+            return self.array_cast(e, src, target)
+        if isinstance(src, ArrayT) and isinstance(target, IntT):
+            if value_sizeof(src) != target.csize:
+                self.diags.error(f"Cannot cast from '{src}' to '{target}': the sizes differ "
+                                 f"({value_sizeof(src)} and {target.csize} bytes)", e.span)
+                return None
+            return target
+        if isinstance(target, StructT):
+            self.diags.error(f"Cannot cast to '{target}' (a struct; cast to a pointer "
+                             f"'{target} *')", e.span)
+            return None
+        if not is_int(src) or not is_int(target):
+            self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
+            return None
+        if isinstance(target, PtrT) and isinstance(src, PtrT) and src.user and not target.user:
+            target = PtrT(target.pointee, user=True, ctype=target.ctype)
+        return target
+
+    def array_cast(self, e: nodes.Cast, src: Type, target: ArrayT) -> Type | None:
+        elem = target.elem
+        if not isinstance(elem, IntT) or isinstance(elem, EnumT):
+            self.diags.error(f"Cannot cast to '{target}': array casts need integer elements",
+                             e.span)
+            return None
+        size = value_sizeof(src)
+        if not (isinstance(src, IntT) or isinstance(src, ArrayT) and isinstance(src.elem, IntT)):
+            self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
+            return None
+        want = target.csize
+        if size != want:
+            self.diags.error(f"Cannot cast from '{src}' to '{target}': the sizes differ "
+                             f"({size} and {want} bytes)", e.span)
+            return None
+        return target
+
+    # ---------------------------------------------------------- type builtins
+    def type_or_expr(self, target: nodes.TypeName | nodes.Expr) -> Type | None:
+        """The type a sizeof/offsetof argument names: a type, or an expression's type
+        (a bare name that is no builtin or constant is read as a type name)."""
+        if isinstance(target, nodes.TypeName):
+            return resolve_type(target, self.cp.type_table, self.diags)
+        if isinstance(target, nodes.Identifier) and target not in self.cp.constants \
+                and builtins.identifier(target.name) is None:
+            t = self.cp.type_table.lookup(target.name)
+            if t is not None:
+                return t
+        return self.value(target)
+
+    def e_Sizeof(self, e: nodes.Sizeof) -> Type | None:
+        t = self.type_or_expr(e.target)
+        if t is None:
+            return None
+        t = self.complete(t) or t
+        if isinstance(t, StructT) and not t.is_complete:
+            self.diags.error(f"Cannot take the size of incomplete type '{t}'", e.span)
+            return None
+        self.cp.constants[e] = value_sizeof(t)
+        return U64
+
+    def e_Offsetof(self, e: nodes.Offsetof) -> Type | None:
+        t = self.type_or_expr(e.type_name)
+        if t is None:
+            return None
+        offset = 0
+        for name in e.field_names:
+            struct = self.complete(t)
+            if not isinstance(struct, StructT) or not struct.fields:
+                self.diags.error(f"offsetof() needs a struct or union, not '{t}'", e.span)
+                return None
+            found = struct.field(name)
+            if found is None:
+                self.diags.error(f"Struct/union of type '{struct}' does not contain a field "
+                                 f"named '{name}'", e.span)
+                return None
+            t, offset = found[0], offset + found[1]
+        self.cp.constants[e] = offset
+        return U64
+
+
+__all__ = ["MemoryTyper", "TupleT", "pointer_to", "reading"]
