@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Build
 from elftools.elf.elffile import ELFFile
 
 from pytrace.probes import archive
@@ -18,6 +18,8 @@ __asm__(".text\n.globl bare\n.type bare,@function\nbare:\n ret\n");
 __attribute__((noinline)) int add7(int x) { return x + 7; }
 int main(void) { return add7(1) == 8 ? 0 : 1; }
 """
+
+Build = Callable[..., str]  # the `cc` fixture (tests/probes/conftest.py)
 
 
 def _readelf(path: str, name: str) -> tuple[int, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Build
 from elftools.elf.elffile import ELFFile
 
 from pytrace.probes import ProbeError, expand
@@ -29,6 +29,8 @@ __attribute__((noinline)) int sized(int x) { DTRACE_PROBE1(p1, tick, x); return 
 __attribute__((noinline)) int other(int x) { DTRACE_PROBE1(p2, tick, x); DTRACE_PROBE(p1, tock); return x * v; }
 int main(void) { return bare(1) + bare2(2) + sized(3) + other(4); }
 """
+
+Build = Callable[..., str]  # the `cc` fixture (tests/probes/conftest.py)
 
 
 def file_offset(path: str, symbol: str) -> int:

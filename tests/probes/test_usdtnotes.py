@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import Build
+from collections.abc import Callable
+
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import Symbol
 
@@ -19,6 +20,8 @@ __attribute__((noinline)) void a(int x) { DTRACE_PROBE1(p, twice, x); }
 __attribute__((noinline)) void b(int x) { DTRACE_PROBE1(p, twice, x); }
 int main(void) { a(1); b(2); if (p_gated_semaphore) DTRACE_PROBE(p, gated); return v; }
 """
+
+Build = Callable[..., str]  # the `cc` fixture (tests/probes/conftest.py)
 
 
 def _symtab(path: str) -> list[Symbol]:

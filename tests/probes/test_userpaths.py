@@ -8,10 +8,10 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Build
 
 from pytrace.probes import ldcache, userpaths
 from pytrace.probes.base import ProbeError
@@ -19,6 +19,8 @@ from pytrace.probes.userpaths import Binary, resolve
 
 MAIN = "int main(void) { return 0; }\n"
 LIB = "int lib_fn(int x) { return x + 1; }\n"
+
+Build = Callable[..., str]  # the `cc` fixture (tests/probes/conftest.py)
 
 
 def libc_path() -> str:
