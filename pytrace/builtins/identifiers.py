@@ -115,6 +115,20 @@ def _curtask(p: ProgEmitter, node: nodes.Expr) -> Val:
     return Val(p.type_of(node), p.helper(h.GET_CURRENT_TASK, p.I64, []))
 
 
+def _ctx_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
+    """In iter probes a pointer to the iterator's context (`struct bpf_iter__task`:
+    ctx.task, ctx.meta...); elsewhere the context pointer's value."""
+    kinds = {t.kind for t in ctx.targets}
+    if kinds == {"iter"}:
+        name = f"struct bpf_iter__{ctx.targets[0].attach['iter']}"
+        return PtrT(StructT(name), ctype=f"{name} *", kernel=True)
+    return U64
+
+
+def _ctx(p: ProgEmitter, node: nodes.Expr) -> Val:
+    return Val(p.type_of(node), p.b.ptrtoint(p.ctx, p.I64))
+
+
 def _args(p: ProgEmitter, node: nodes.Expr) -> Val:
     raise p.fail("args can only be read through one of its fields (args.NAME)", node)
 
@@ -148,6 +162,7 @@ IDENTIFIERS: tuple[Builtin, ...] = (
     _ident("username", StrT(64), None),
     _ident("curtask", PtrT(StructT("struct task_struct"), ctype="struct task_struct *",
                            kernel=True), _curtask),
+    Builtin("ctx", _ctx_rule, identifier=True, call=False, emit=_ctx),
     # `args` is read through its fields (args.f), which codegen's field access lowers;
     # the typecheck pass refuses a bare `args`
     Builtin("args", fixed(ARGS_TYPE), identifier=True, call=False, kinds=ARGS_KINDS,

@@ -32,6 +32,11 @@ def _done(p: ProgEmitter) -> Val:
 
 
 def _printf(p: ProgEmitter, e: nodes.Call) -> Val:
+    if p.target.kind == "iter":  # the kernel renders it into the iterator's output
+        from pytrace.codegen.seqprintf import emit_seq_printf
+
+        emit_seq_printf(p, e)
+        return _done(p)
     p.event(EventKind.PRINTF, e.args[1:], p.format_of(e))
     return _done(p)
 

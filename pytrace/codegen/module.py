@@ -27,6 +27,7 @@ from pytrace.probes.target import ProbeTarget
 from pytrace.resources import MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT
 
+ATTACH_TYPES = {"iter": 28}  # BPF_TRACE_ITER
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
 
@@ -158,7 +159,9 @@ class ModuleGen:
                 fn_name, section = f"prog_{n}", f"probe_{n}"
                 if isinstance(group, ProbeTarget):
                     em = ProgEmitter(self, group, bi, fn_name, section)
-                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach))
+                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type,
+                                     dict(group.attach),
+                                     expected_attach_type=ATTACH_TYPES.get(group.kind, 0))
                     self.probe_name_index(group.name)
                 else:
                     direction, cases = group

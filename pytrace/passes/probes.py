@@ -1,7 +1,8 @@
 """Pass 2: every attach point expanded into ProbeTargets through the probes registry.
 
 Kind parsers raise ProbeError for an attach point that cannot be expanded (a located
-error) and leave unlocated warnings (a wildcard match skipped) in the context."""
+error) and leave unlocated warnings (a wildcard match skipped) in the context. An iter
+probe must be the program's only probe besides BEGIN/END, with one attach point."""
 
 from __future__ import annotations
 
@@ -25,3 +26,20 @@ def run(cp: CheckedProgram) -> None:
         cp.probes.append(CheckedProbe(probe, targets))
     for message in dict.fromkeys(ctx.warnings):
         cp.diagnostics.warning(message)
+    _check_iterators(cp)
+
+
+def _check_iterators(cp: CheckedProgram) -> None:
+    iters = [c for c in cp.probes if any(t.kind == "iter" for t in c.targets)]
+    if not iters:
+        return
+    for c in iters:
+        if len(c.probe.attach_points) > 1:
+            cp.diagnostics.error("Only single iter attach point is allowed.",
+                                 c.probe.attach_points[0].span)
+    others = [c for c in cp.probes if c is not iters[0]
+              and any(t.kind not in ("BEGIN", "END") for t in c.targets)]
+    for c in others[:1]:
+        cp.diagnostics.error("An iter probe cannot be mixed with any other probe, not even "
+                             "another iterator (BEGIN and END excepted)",
+                             c.probe.attach_points[0].span)

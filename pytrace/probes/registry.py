@@ -6,7 +6,7 @@ input); `list_probes` and `tracepoint_fields` serve `-l` / `-lv`.
 
 from __future__ import annotations
 
-from pytrace.probes import special, timed, tracepoint, uprobe
+from pytrace.probes import iterator, special, timed, tracepoint, uprobe
 from pytrace.probes.base import ProbeContext, ProbeError, ProbeKind, suggest
 from pytrace.probes.target import ProbeTarget, TpField
 from pytrace.probes.tracepoint import list_probes, parse_format, tracepoint_fields
@@ -29,7 +29,7 @@ KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("fexit", ("fexit", "fr", "kretfunc"), special.parse_fexit),
     ProbeKind("watchpoint", ("watchpoint", "w"), special.parse_watchpoint),
     ProbeKind("asyncwatchpoint", ("asyncwatchpoint", "aw"), special.parse_asyncwatchpoint),
-    ProbeKind("iter", ("iter", "it"), special.parse_unsupported),
+    ProbeKind("iter", ("iter", "it"), iterator.parse_iter),
 )
 
 SPELLINGS: dict[str, ProbeKind] = {s: k for k in KINDS for s in k.spellings}

@@ -265,6 +265,14 @@ def _watch_hint(message: str) -> str:
     return ""
 
 
+def _iter(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    """The iterator's link (kept in fds: it lives until the iterator has run)."""
+    from pytrace.runtime.iterators import link
+
+    check_probe_kind("iter")
+    return Attachment(spec, [link(spec, prog_fd)])
+
+
 def _none(spec: ProbeSpec, prog_fd: int) -> Attachment:
     return Attachment(spec)
 
@@ -274,7 +282,7 @@ _ATTACHERS: dict[str, Callable[[ProbeSpec, int], Attachment]] = {
     "interval": _interval, "profile": _profile, "software": _software,
     "hardware": _hardware, "uprobe": _uprobe, "uretprobe": _uprobe, "usdt": _uprobe,
     "kprobe": _kprobe, "kretprobe": _kprobe, "fentry": _fentry, "fexit": _fentry,
-    "watchpoint": _watchpoint, "BEGIN": _none, "END": _none,
+    "watchpoint": _watchpoint, "iter": _iter, "BEGIN": _none, "END": _none,
 }
 
 

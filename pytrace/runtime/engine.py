@@ -33,6 +33,8 @@ from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test,
 from pytrace.runtime.decode import snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
+from pytrace.runtime.iterators import run as run_iterator
+from pytrace.runtime.iterators import with_btf_ids
 from pytrace.runtime.loader import LoadedObject, LoadedProgram
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
@@ -137,7 +139,7 @@ class Engine:
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
-                probes = [p for p in res.probes if p.index >= first_probe]
+                probes = with_btf_ids(p for p in res.probes if p.index >= first_probe)
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
                 if child_pid is not None:
@@ -192,6 +194,17 @@ class Engine:
         """Run a group's BEGIN or END programs now, in this process."""
         for p in group.kind(kind):
             run_test(p.fd)
+
+    def run_iterators(self, group: Group, write: Callable[[str], None]) -> bool:
+        """Run the group's iter probes (read each to its end, or pin it); whether it
+        had any. Their records are dispatched after each."""
+        ran = False
+        for att in group.attachments:
+            if att.spec.kind == "iter" and att.fds:
+                run_iterator(att.spec, att.fds[0], write)
+                self.drain(group)
+                ran = True
+        return ran
 
     def stop(self, group: Group) -> None:
         """Stop the group's programs at once (their BPF links close); detach() finishes."""

@@ -126,6 +126,8 @@ class Session:
         if self.child is not None:
             self.child.release()
         self.engine.drain(self.group)
+        if not self.stop.requested and self.engine.run_iterators(self.group, self.output.printf):
+            self.stop.requested = True  # an iteration (or pinning it) is the whole run
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True  # BEGIN/END only: nothing will ever fire
 
