@@ -2,8 +2,9 @@
 
 Tracepoints, uprobes and kprobes use one perf event (cpu 0 covers every CPU for trace
 events) plus PERF_EVENT_IOC_SET_BPF; profile and software events open one event per
-CPU; watchpoints open one PERF_TYPE_BREAKPOINT event on the target process (or one per
-CPU); raw tracepoints and fentry/fexit use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not
+CPU; watchpoints open a PERF_TYPE_BREAKPOINT event on every thread of the target process,
+inherited by the threads it creates later (or one per CPU); iterators get a
+BPF_TRACE_ITER link (runtime/iterators.py runs them); raw tracepoints and fentry/fexit use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not
 attached: run them with run_test().
 """
 
@@ -242,15 +243,58 @@ def _kprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
                       retprobe, -1)
 
 
+INHERIT = 1 << 1  # perf_event_attr.inherit: threads created later get the event too
+INHERIT_THREAD = 1 << 35  # ... threads only, not forked processes (Linux 5.13)
+
+
+def thread_ids(pid: int) -> list[int]:
+    """Every thread of process `pid` now (just the pid when it cannot be listed)."""
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return [pid]
+
+
+def _watch_attr(a: dict[str, str | int], flags: int) -> bytearray:
+    attr = sc.perf_attr(PERF_TYPE_BREAKPOINT, 0, period=1, config1=int(a["address"]),
+                        config2=int(a["length"]), flags=flags)
+    struct.pack_into("<I", attr, BP_TYPE_OFFSET, int(a["bp_type"]))
+    return attr
+
+
+def _watch_threads(spec: ProbeSpec, prog_fd: int, pid: int) -> Attachment:
+    """One breakpoint per thread of the process, inherited by the threads they create."""
+    att = Attachment(spec)
+    try:
+        for flags in (INHERIT | INHERIT_THREAD, INHERIT):
+            try:
+                for tid in thread_ids(pid):
+                    one = _perf_with_prog(spec, prog_fd, _watch_attr(spec.attach, flags), tid,
+                                          (-1,))
+                    att.fds.extend(one.fds)
+                    att.links.extend(one.links)
+                return att
+            except FeatureUnavailable:
+                raise
+            except RuntimeFailure:
+                if flags == INHERIT or att.fds:
+                    raise
+    except RuntimeFailure:
+        att.close()
+        raise
+    return att
+
+
 def _watchpoint(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None) -> Attachment:
+    """A hardware breakpoint: on every thread of the -p process or -c child (and the
+    threads they start), else one per CPU for every process."""
     check_probe_kind("watchpoint")
     a = spec.attach
-    attr = sc.perf_attr(PERF_TYPE_BREAKPOINT, 0, period=1, config1=int(a["address"]),
-                        config2=int(a["length"]))
-    struct.pack_into("<I", attr, BP_TYPE_OFFSET, int(a["bp_type"]))
     pid = int(a["pid"]) if "pid" in a else (-1 if target_pid is None else target_pid)
     try:
-        return _perf_with_prog(spec, prog_fd, attr, pid, online_cpus() if pid == -1 else (-1,))
+        if pid == -1:
+            return _perf_with_prog(spec, prog_fd, _watch_attr(a, 0), -1, online_cpus())
+        return _watch_threads(spec, prog_fd, pid)
     except RuntimeFailure as exc:
         raise type(exc)(exc.message + _watch_hint(exc.message)) from None
 
