@@ -6,6 +6,7 @@ the returned pointer; the update helper runs only on a key's first use on a CPU.
 
 from __future__ import annotations
 
+import os
 import re
 
 from llvmlite import ir
@@ -27,6 +28,7 @@ from pytrace.types import AggT, IntT, Type, hist_bucket_index  # noqa: F401  (re
 DEFAULT_MAX_KEYS = 4096
 HIST_MAX_KEYS = 16384
 RINGBUF_BYTES = 1 << 20
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 # Unkeyed aggregations whose value is never all-zero once written (a count, or a
 # set-flag): userspace can tell an unwritten array slot from a written one.
@@ -42,13 +44,39 @@ def map_symbol(name: str) -> str:
     return "map_" + re.sub(r"[^A-Za-z0-9_]", "_", name.lstrip("@"))
 
 
+DECLARED_KINDS = {
+    "hash": MapKind.HASH, "lruhash": MapKind.LRU_HASH, "percpuhash": MapKind.PERCPU_HASH,
+    "percpulruhash": MapKind.LRU_PERCPU_HASH, "percpuarray": MapKind.PERCPU_ARRAY,
+}
+
+
+def _declared_spec(info: MapInfo, key_size: int) -> MapSpec:
+    """The map a declaration asks for (`let @m = lruhash(100);`); a hist's buckets are
+    keys of their own, so a histogram map holds N keys of 64 buckets each."""
+    assert info.decl is not None
+    kind = DECLARED_KINDS[info.decl.kind]
+    vt = info.value_type
+    n = info.decl.max_entries
+    if kind == MapKind.PERCPU_ARRAY:
+        return MapSpec(info.name, map_symbol(info.name), kind, 4, vt.size, n, info.key_type, vt)
+    if isinstance(vt, AggT) and vt.is_bucketed:
+        per_key = vt.buckets if vt.kind == "tseries" else 64
+        return MapSpec(info.name, map_symbol(info.name), kind, key_size + 8, vt.size,
+                       n * per_key, info.key_type, vt)
+    return MapSpec(info.name, map_symbol(info.name), kind, key_size, max(8, vt.size), n,
+                   info.key_type, vt)
+
+
 def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
     key_size = info.key_type.size if info.key_type is not None else 8
     vt = info.value_type
+    if info.decl is not None:
+        return _declared_spec(info, key_size)
     if isinstance(vt, AggT):
-        if vt.is_hist:
-            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8, 8,
-                           max(HIST_MAX_KEYS, max_keys), info.key_type, vt)
+        if vt.is_bucketed:
+            entries = max(HIST_MAX_KEYS, max_keys, vt.buckets * 64)
+            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8,
+                           vt.size, entries, info.key_type, vt)
         if info.key_type is None and vt.kind in ARRAY_AGGREGATIONS:
             # one per-CPU array slot: the verifier inlines the lookup, nothing to insert
             return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_ARRAY, 4, vt.size, 1,
@@ -59,9 +87,18 @@ def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
                    max_keys, info.key_type, vt)
 
 
-def internal_map_specs() -> list[MapSpec]:
+def ringbuf_bytes(pages: int) -> int:
+    """The ring buffer's size: `perf_rb_pages` pages rounded up to a power of two (the
+    kernel's rule), or pytrace's default 1 MiB when unset."""
+    if pages <= 0:
+        return RINGBUF_BYTES
+    size = pages * PAGE_SIZE
+    return 1 << (size - 1).bit_length()
+
+
+def internal_map_specs(ring_bytes: int = RINGBUF_BYTES) -> list[MapSpec]:
     return [
-        MapSpec(RINGBUF_MAP, map_symbol(RINGBUF_MAP), MapKind.RINGBUF, 0, 0, RINGBUF_BYTES),
+        MapSpec(RINGBUF_MAP, map_symbol(RINGBUF_MAP), MapKind.RINGBUF, 0, 0, ring_bytes),
         MapSpec(LOST_MAP, map_symbol(LOST_MAP), MapKind.PERCPU_ARRAY, 4, 8, 1, None,
                 IntT(64, False)),
         MapSpec(GLOBALS_MAP, map_symbol(GLOBALS_MAP), MapKind.ARRAY, 4, 8, GLOBAL_SLOTS, None,

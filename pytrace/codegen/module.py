@@ -17,6 +17,7 @@ from pytrace.codegen.llvm import DATA_LAYOUT, TRIPLE
 from pytrace.codegen.maps import (
     declare_map_global,
     internal_map_specs,
+    ringbuf_bytes,
     stack_map_spec,
     user_map_spec,
 )
@@ -71,7 +72,7 @@ def possible_cpus() -> int:
 class ModuleGen:
     ncpus: int
 
-    def __init__(self, checked: CheckedProgram, max_keys: int = 4096) -> None:
+    def __init__(self, checked: CheckedProgram, max_keys: int | None = None) -> None:
         self.checked = checked
         self.module = ir.Module(name=checked.source.name)
         self.module.triple = TRIPLE
@@ -81,9 +82,10 @@ class ModuleGen:
         self.probe_names: list[str] = []
         self.specs: dict[str, MapSpec] = {}
         self.globals: dict[str, ir.GlobalVariable] = {}
+        keys = max_keys or checked.options.max_map_keys
         for info in checked.maps.values():
-            self._add_map(replace(user_map_spec(info, max_keys), key_names=info.key_names))
-        for spec in internal_map_specs():
+            self._add_map(replace(user_map_spec(info, keys), key_names=info.key_names))
+        for spec in internal_map_specs(ringbuf_bytes(checked.options.perf_rb_pages)):
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
@@ -155,7 +157,7 @@ class ModuleGen:
         """Emit every program; CodegenError/StackOverflow carry the offending node."""
         n = 0
         for bi, cp in enumerate(self.checked.probes):
-            for group in self._groups(cp.targets):
+            for group in self._groups(cp.live):
                 fn_name, section = f"prog_{n}", f"probe_{n}"
                 if isinstance(group, ProbeTarget):
                     em = ProgEmitter(self, group, bi, fn_name, section)
@@ -188,6 +190,8 @@ class ModuleGen:
             probes=tuple(self.probes),
             events=tuple(self.events.events),
             probe_names=tuple(self.probe_names),
+            config=tuple(sorted(self.checked.config.items())),
+            imports=tuple(self.checked.imported_files),
             headers=tuple(self.checked.headers),
         )
         return str(self.module), resources
