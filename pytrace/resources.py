@@ -17,6 +17,7 @@ RINGBUF_MAP = "__ringbuf"  # RINGBUF: every asynchronous record (printf, print, 
 LOST_MAP = "__lost"  # PERCPU_ARRAY[1] u64: records that could not be reserved
 GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOBAL_*)
 STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
+USTACK_PIDS_MAP = "__ustack_pids"  # LRU_HASH pid -> 0: processes whose user addresses were taken
 
 # __globals slots
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
@@ -37,8 +38,11 @@ class EventKind:
     ZERO = "zero"  # map_name
     EXIT = "exit"  # args[0]: the exit code
     TIME = "time"  # fmt (strftime)
+    # args[0]: a pid whose user stack or address a probe took for the first time, so
+    # userspace reads its mappings while it lives (internal: no sink sees it)
+    PID_SEEN = "pid_seen"
 
-    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME)
+    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME, PID_SEEN)
 
 
 # Probe kinds whose programs pytrace runs itself (BPF_PROG_TEST_RUN) instead of

@@ -20,13 +20,14 @@ from pytrace.codegen.maps import (
     ringbuf_bytes,
     stack_map_spec,
     user_map_spec,
+    ustack_pids_spec,
 )
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import MapSpec, ProbeSpec, Resources
-from pytrace.types import StackT
+from pytrace.types import StackT, SymT
 
 ATTACH_TYPES = {"iter": 28}  # BPF_TRACE_ITER
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
@@ -89,6 +90,8 @@ class ModuleGen:
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
+        if any(isinstance(t, StackT | SymT) and not t.kernel for t in checked.types.values()):
+            self._add_map(ustack_pids_spec())
         self.probes: list[ProbeSpec] = []
         self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
                              for cp in checked.probes for root in probe_roots(cp.probe)

@@ -45,6 +45,7 @@ from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.iterators import run as run_iterator
 from pytrace.runtime.iterators import with_btf_ids
 from pytrace.runtime.loader import LOG_SIZE, LoadedObject, LoadedProgram, LoadSettings
+from pytrace.runtime.procmaps import probed_binaries
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
 from pytrace.runtime.usdtsem import Activation, activate
@@ -171,6 +172,7 @@ class Engine:
                 group.ring = RingBuffer(self.loaded.map_fd(rb.name), rb.max_entries)
                 if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
+                self.symbolizer.fixed.add_all(probed_binaries(res))
                 group.attachments = attach_all(
                     (p for p in group.programs if p.spec.kind not in RUN_KINDS),
                     target_pid, on_attach_failure)

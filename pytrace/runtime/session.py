@@ -24,6 +24,7 @@ from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
+from pytrace.runtime.procmaps import command_binary, process_binary
 
 
 class Child:
@@ -43,6 +44,7 @@ class Child:
             os._exit(127)
         os.close(r)
         self.pid = pid
+        self.argv = list(argv)
         self._go = w
         self.status: int | None = None
 
@@ -68,6 +70,7 @@ class Child:
         if self.status is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)
+                os.kill(self.pid, signal.SIGCONT)  # a stopped child gets the SIGTERM too
                 os.waitpid(self.pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
@@ -75,6 +78,15 @@ class Child:
 
 
 POLL_SECONDS = 0.2
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped (state T in /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass(slots=True)
@@ -98,6 +110,7 @@ class Session:
     stop: _Stop = field(default_factory=_Stop)
     finished: bool = False
     signals: int = 0  # SIGUSR1s received and not yet handled
+    child_resumed: bool = False  # the -c child was continued after its first stack
 
     @property
     def resources(self) -> Resources:
@@ -140,6 +153,7 @@ class Session:
                                      on_attach_failure=None if policy == "error"
                                      else attach_failed,
                                      usdt_file_activation=self.usdt_file_activation)
+        self._known_binaries()
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
         self.engine.run(self.group, "BEGIN")
@@ -150,6 +164,31 @@ class Session:
             self.stop.requested = True  # an iteration (or pinning it) is the whole run
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True  # BEGIN/END only: nothing will ever fire
+
+    def _known_binaries(self) -> None:
+        """Stacks of the -c command and the -p process resolve after they exit: the -p
+        process's mappings are read now, and both executables are known (non-PIE ones
+        resolve without mappings)."""
+        sym = self.engine.symbolizer if self.engine is not None else None
+        if sym is None:
+            return
+        if self.child is not None:
+            sym.fixed.add_all(b for b in [command_binary(self.child.argv)] if b)
+        if self.target_pid is not None:
+            sym.snapshot(self.target_pid)
+            sym.fixed.add_all(b for b in [process_binary(self.target_pid)] if b)
+
+    def _resume_child(self) -> None:
+        """The -c child stops itself (SIGSTOP from its probe) the first time a probe takes
+        its user stack: read its mappings, then let it go on (once)."""
+        child = self.child
+        if child is None or self.child_resumed or not _stopped(child.pid):
+            return
+        if self.engine is not None and self.engine.symbolizer is not None:
+            self.engine.symbolizer.snapshot(child.pid)
+        self.child_resumed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGCONT)
 
     def _missing(self, policy: str, message: str) -> None:
         """A probe that cannot be attached, with missing_probes = warn or ignore."""
@@ -180,6 +219,7 @@ class Session:
         engine.wait(timeout)
         self.run_signal_probes()
         engine.drain(group)
+        self._resume_child()
         engine.check_full()
         if self.child is not None and self.child.exited():
             engine.drain(group)
@@ -237,6 +277,7 @@ class Session:
             self.stop.requested = True
             engine.stop(group)  # programs stop now; close() releases the perf events
             engine.drain(group)  # records still in flight (after an exit(): dropped)
+            self._resume_child()
             if group.dispatcher is not None:
                 group.dispatcher.exited = False  # END's own output is shown
             engine.run(group, "END")
