@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pytrace.probes import userpaths
 from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, split_offset, suggest
-from pytrace.probes.elfsyms import ElfImage, Symbol, image
+from pytrace.probes.elfsyms import ElfImage, Symbol, image, lookup
 from pytrace.probes.target import ProbeTarget
 from pytrace.probes.usdtnotes import UsdtNote, notes
 from pytrace.probes.userpaths import Binary
@@ -133,11 +133,11 @@ def _address_site(kind: str, binary: Binary, text: str, ctx: ProbeContext) -> _S
 
 def _function_sites(kind: str, binary: Binary, func: str, extra: int | None,
                     ctx: ProbeContext, single: bool) -> list[_Site]:
-    img = image(binary.path, binary.base)
     wild = has_wildcard(func)
+    img = image(binary.path, binary.base) if wild else lookup(binary.path, binary.base, func)
     names = match(func, img.functions) if wild else ([func] if func in img.functions else [])
     if not names and single and not wild:
-        raise _no_symbol(binary, func, img)
+        raise _no_symbol(binary, func, image(binary.path, binary.base))
     suffix = f"+{extra}" if extra else ""
     out = []
     for n in names:

@@ -65,3 +65,15 @@ def test_not_elf(tmp_path: Path) -> None:
         image(str(p))
     with pytest.raises(ProbeError):
         image(str(tmp_path / "missing"))
+
+
+def test_one_name_is_looked_up_without_reading_every_symbol() -> None:
+    from pytrace.probes import ldcache
+    from pytrace.probes.elfsyms import lookup
+
+    libc = dict(ldcache.entries())["libc.so.6"]
+    full = image(libc)
+    for name in ("malloc", "free", "getpid", "memcpy"):  # tails of longer names too
+        assert lookup(libc, 0, name).functions == {name: full.functions[name]}
+    assert lookup(libc, 0, "no_such_function").functions == {}
+    assert lookup(libc, 0, "malloc").loads == full.loads
