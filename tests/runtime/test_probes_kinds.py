@@ -109,7 +109,7 @@ BAD = [
     ("t:syscalls:sys_enter_opennat { exit(); }", "tracepoint not found", "did you mean: syscalls:sys_enter_openat"),
     ("tracepoint:sched:nosuch* { exit(); }", "tracepoint not found", "pytrace -l 'tracepoint:sched:*'"),
     ("uprobe:/no/such/binary:main { exit(); }", "does not exist", "give a path to an ELF binary"),
-    ("uprobe:libnosuchlib:foo { exit(); }", "not found in $PATH or the library paths", "full path"),
+    ("uprobe:libnosuchlib:foo { exit(); }", "uprobe target file 'libnosuchlib' does not exist or is not executable", "a library name such as 'libc'"),
     ("uprobe:/bin/sh:no_such_function_here { exit(); }", "Could not resolve symbol", "pytrace -l 'uprobe:"),
     ("interval:5:s { exit(); }", "5 is not an accepted unit of time", "did you mean interval:s:5?"),
     ("interval:minutes:5 { exit(); }", "not an accepted unit of time", "units are s, ms, us, hz"),
