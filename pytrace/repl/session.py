@@ -296,6 +296,8 @@ class ReplSession:
             self.body.append(text)
             self.blocks = self._new_blocks
             self.engine.run(group, "BEGIN")
+            if self.engine.run_iterators(group, self.output.printf):  # an iteration runs once
+                self.engine.retire(group)
             return entry, warnings
 
     def _exited(self, group: Group, code: int) -> None:

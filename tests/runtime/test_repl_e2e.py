@@ -258,3 +258,12 @@ def test_self_signal_probe_in_an_entry(session: tuple[ReplSession, list[str]]) -
     s.add('self:signal:SIGUSR1 { printf("usr1\\n"); }')
     os.kill(os.getpid(), signal.SIGUSR1)
     assert _wait(lambda: "usr1\n" in lines)
+
+
+def test_an_iterator_entry_runs_once_and_detaches(session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    entry, _ = s.add(f'iter:task /ctx.task.pid == {os.getpid()}/ {{ printf("me %d\\n", '
+                     "ctx.task.pid); @seen = count(); }")
+    assert entry is not None and not entry.live  # retired after its one run
+    assert _wait(lambda: f"me {os.getpid()}\n" in "".join(lines)), lines
+    assert s.engine.snapshot("@seen").entries  # its map stays
