@@ -2,7 +2,8 @@
 
 The runtime receives a `BpfObject` (ELF bytes + Resources) and never the AST. Everything
 it needs to create maps, load and attach programs, decode ring-buffer records and print
-maps is described here. Resources pickle, so compiled objects can be cached.
+maps is described here. Everything is plain data (pytrace/codec.py serialises it for
+the compiled-object cache).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ come from pytrace.probes.elfsyms and are checked as bpftrace checks them:
 - `ADDR` (a number): a virtual address inside some sized function (`Could not resolve
   address` otherwise, unless --unsafe); its probe name spells the address in decimal.
 - uretprobes attach at a function's entry only.
+- `FUNC+OFF` and an address inside a function must start an instruction (x86-64
+  length decoding in pytrace.probes.x86len), unless --unsafe.
 
 The attach offset is the file offset (st_value - p_vaddr + p_offset), plus the ELF's
 own offset inside an archive. usdt probes expand to one target per note (a probe used
@@ -18,6 +20,7 @@ in N places attaches N times, as bpftrace counts them).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from pytrace.probes import userpaths
@@ -128,6 +131,9 @@ def _address_site(kind: str, binary: Binary, text: str, ctx: ProbeContext) -> _S
                             "appears stripped). Misaligned probes can lead to tracee crashes!")
         return _Site(binary, "", _offset_of(binary, img, addr), name)
     _bounded(kind, sym, addr - sym.addr or None, True, ctx)
+    if addr != sym.addr and not ctx.unsafe:
+        check_instruction_boundary(binary, sym.name, _offset_of(binary, img, sym.addr),
+                                   addr - sym.addr)
     return _Site(binary, sym.name, _offset_of(binary, img, addr), name)
 
 
@@ -143,7 +149,10 @@ def _function_sites(kind: str, binary: Binary, func: str, extra: int | None,
     for n in names:
         sym = img.functions[n]
         if _bounded(kind, sym, extra, not wild and single, ctx):
-            out.append(_Site(binary, n, _offset_of(binary, img, sym.addr) + (extra or 0),
+            start = _offset_of(binary, img, sym.addr)
+            if extra and not ctx.unsafe:
+                check_instruction_boundary(binary, n, start, extra)
+            out.append(_Site(binary, n, start + (extra or 0),
                              f"{kind}:{binary.shown}:{n}{suffix}"))
     return out
 
@@ -165,6 +174,38 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
         raise ProbeError(f"Could not resolve symbol: {parts[0]}:{parts[1]}",
                          f"none of the {len(binaries)} files matching '{parts[0]}' has it")
     return [_target(kind, s, ctx) for s in sites]
+
+
+EM_X86_64 = 62
+MAX_INSN = 15
+
+
+def check_instruction_boundary(binary: Binary, func: str, file_offset: int, extra: int) -> None:
+    """Refuse `func+extra` unless an instruction starts there (as bpftrace does): a
+    breakpoint inside an instruction corrupts the traced program. --unsafe skips this.
+    `file_offset` is where func starts in binary.path (an archive member's base included)."""
+    from pytrace.probes.x86len import DecodeError, is_boundary
+
+    where = f"{binary.shown}:{func}+{extra}"
+    try:
+        with open(binary.path, "rb") as f:
+            f.seek(binary.base)
+            header = f.read(20)
+            f.seek(file_offset)
+            code = f.read(extra + MAX_INSN)
+    except OSError as e:
+        raise ProbeError(f"cannot read '{binary.shown}': {e.strerror}") from None
+    machine = struct.unpack_from("<H", header, 18)[0] if len(header) >= 20 else 0
+    if machine != EM_X86_64:
+        raise ProbeError(f"Can't check if uprobe is in proper place (not x86-64 code): {where}",
+                         "use --unsafe to place it anyway")
+    try:
+        ok = is_boundary(code + b"\0" * MAX_INSN, extra)
+    except (DecodeError, IndexError):
+        ok = False
+    if not ok:
+        raise ProbeError(f"Could not add uprobe into middle of instruction: {where}",
+                         "use --unsafe to place it anyway")
 
 
 def parse_uprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from pytrace.resources import (
     GLOBAL_CPID,
+    GLOBAL_EXITING,
     GLOBAL_START_NS,
     GLOBAL_WALL_OFFSET,
     RUN_KINDS,
@@ -208,6 +209,18 @@ class Engine:
             group.ring = None
         self.loaded.unload(group.programs)
         self.loaded.remove_maps(set(self.loaded.map_names()) - before)
+
+    def exiting(self, group: Group) -> bool:
+        """Whether the group's programs ran exit() (the flag in __globals), even when
+        its exit record could not be written (a full ring buffer)."""
+        name = group.resources.globals_map
+        if group.released or name not in self.loaded.specs:
+            return False
+        vals = bpfmaps.lookup(self.loaded.map_fd(name), group.resources.map(name),
+                              struct.pack("<I", GLOBAL_EXITING))
+        if not vals:
+            return False
+        return bool(struct.unpack_from("<Q", vals[0])[0])
 
     def _write_global(self, res: Resources, index: int, value: int) -> None:
         name = res.globals_map

@@ -41,6 +41,7 @@ class RingBuffer:
                 raise
         except OSError as exc:
             raise RuntimeFailure(f"cannot map the ring buffer: {exc.strerror or exc}") from None
+        self._last: list[bytes] = []  # the batch drain() returned last (see pending())
         self._epoll: select.epoll | None = select.epoll()
         self._epoll.register(map_fd, select.EPOLLIN)
 
@@ -80,7 +81,28 @@ class RingBuffer:
             _U64.pack_into(cons_map, 0, cons)
             if busy:
                 break
+        self._last = out
         return out
+
+    def pending(self, event_ids: set[int]) -> bool:
+        """Whether a record whose leading u64 (the event id) is in `event_ids` is in the
+        last drained batch or committed and not consumed yet (nothing is consumed)."""
+        for rec in self._last:
+            if len(rec) >= 8 and _U64.unpack_from(rec, 0)[0] in event_ids:
+                return True
+        prod_map = self._prod
+        cons = _U64.unpack_from(self._cons, 0)[0]
+        prod = _U64.unpack_from(prod_map, 0)[0]
+        while cons < prod:
+            off = PAGE + (cons & self._mask)
+            hdr = _U32.unpack_from(prod_map, off)[0]
+            if hdr & BUSY:
+                break
+            n = hdr & LEN_MASK
+            if not hdr & DISCARD and n >= 8 and _U64.unpack_from(prod_map, off + 8)[0] in event_ids:
+                return True
+            cons += (n + 15) & ~7
+        return False
 
     def poll(self, timeout_ms: int = -1) -> list[bytes]:
         """Records available now, else wait up to timeout_ms (-1: forever) and drain."""

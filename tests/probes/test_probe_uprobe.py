@@ -69,9 +69,9 @@ def test_uprobe_symbol() -> None:
     assert t.func == "readline" and t.user_pointers
     (r,) = expand("ur:/bin/bash:readline")
     assert r.attach["retprobe"] == 1 and r.kind == "uretprobe"
-    (o,) = expand("u:/bin/bash:readline+4")
-    assert o.attach["offset"] == file_offset(BASH, "readline") + 4
-    assert o.name == "uprobe:/bin/bash:readline+4"
+    (o,) = expand("u:/bin/bash:readline+7")  # the first instruction is 7 bytes long
+    assert o.attach["offset"] == file_offset(BASH, "readline") + 7
+    assert o.name == "uprobe:/bin/bash:readline+7"
 
 
 def test_library_name() -> None:

@@ -4,8 +4,9 @@ diagnostic re-location (no kernel; the live session is tested in tests/runtime).
 from __future__ import annotations
 
 from pytrace.diagnostics import Diagnostic, Severity
-from pytrace.repl.session import RateLimiter, _shift, _suffix_internal
+from pytrace.repl.session import RateLimiter, _shift
 from pytrace.resources import MapKind, MapSpec, Resources
+from pytrace.runtime.engine import private_maps as _suffix_internal
 from pytrace.source import Span
 
 

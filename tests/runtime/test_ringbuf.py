@@ -119,3 +119,20 @@ out:
 def test_bad_size_is_refused() -> None:
     with pytest.raises(RuntimeFailure, match="power-of-two"):
         RingBuffer(-1, PAGE * 3)
+
+
+def test_pending_peeks_without_consuming() -> None:
+    with tracepoint_ring(PAGE) as lo:
+        atts = attach_all(lo.programs)
+        try:
+            with RingBuffer(lo.map_fd("__ringbuf"), PAGE) as ring:
+                assert not ring.pending({9})
+                os.getppid()
+                assert ring.pending({9}) and not ring.pending({8})
+                assert ring.available() > 0  # nothing consumed by peeking
+                assert len(ring.drain()) == 1
+                assert ring.pending({9})  # still in the batch being handled
+                assert ring.drain() == [] and not ring.pending({9})
+        finally:
+            for a in atts:
+                a.close()
