@@ -76,13 +76,21 @@ def file_deps(obj: BpfObject) -> Deps:
 
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
-    for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params),
-                 repr(options.pid), repr(options.has_child), repr(options.unsafe), options.tracefs,
-                 repr(options.probe_filter), options.mode, repr(sorted(options.config.items())),
-                 _import_key(source), repr(options.include_dirs), repr(options.include_files)):
+    # every Options field may change the code (getopt values, -k checks, config variables)
+    for part in (__version__, _build_id(), platform.release(), source.text, repr(options),
+                 _import_key(source), _pid_namespace()):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]
+
+
+def _pid_namespace() -> str:
+    """pid/tid read the namespace pytrace runs in: an object compiled in another one
+    must not be reused."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
 
 
 def _import_key(source: Source) -> str:

@@ -57,12 +57,18 @@ def generate(checked: CheckedProgram) -> tuple[str, BpfObject]:
     from pytrace.codegen import generate_ir
     from pytrace.codegen.emitter import CodegenError
     from pytrace.codegen.llvm import LLVMFailure, emit_object
+    from pytrace.passes import NESTED_TOO_DEEPLY
+    from pytrace.passes.walk import deepest_span
 
     try:
         ir_text, resources = generate_ir(checked)
     except CodegenError as exc:
         span = exc.node.span if exc.node is not None else None
         raise CompileError([Diagnostic(Severity.ERROR, str(exc), span)], checked.source) from None
+    except RecursionError:
+        span = deepest_span(checked.program)
+        raise CompileError([Diagnostic(Severity.ERROR, NESTED_TOO_DEEPLY, span)],
+                           checked.source) from None
     try:
         return ir_text, BpfObject(emit_object(ir_text), resources)
     except LLVMFailure as exc:
@@ -124,6 +130,7 @@ def compile_source(source: Source, options: Options, debug: tuple[str, ...] = ()
         from pytrace.codegen.llvm import emit_assembly
 
         out.write(emit_assembly(ir_text) + "\n")
-    cache.store(key, obj)
     warnings = [d for d in checked.diagnostics if not d.is_error]
+    if not warnings:  # a cache hit compiles nothing, so it could not show them again
+        cache.store(key, obj)
     return CompileResult(obj, warnings, checked)

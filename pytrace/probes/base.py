@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from pytrace.probes.target import ProbeTarget
 
+U64_MAX = (1 << 64) - 1  # addresses and offsets
+MAX_PERIOD = (1 << 63) - 1  # the kernel refuses a perf event period with the top bit set
+
 
 class ProbeError(Exception):
     """An attach point that cannot be expanded: one message and optional hints."""
@@ -67,9 +70,12 @@ def split_offset(text: str) -> tuple[str, int]:
         return text, 0
     func, _, off = text.partition("+")
     try:
-        return func, int(off, 0)
+        value = int(off, 0)
     except ValueError:
-        raise ProbeError(f"invalid offset '{off}' in '{text}'") from None
+        value = -1
+    if not 0 <= value <= U64_MAX:
+        raise ProbeError(f"invalid offset '{off}' in '{text}'")
+    return func, value
 
 
 def parse_count(text: str, what: str) -> int:
@@ -92,6 +98,8 @@ def parse_count(text: str, what: str) -> int:
     value *= mult
     if value <= 0:
         raise ProbeError(f"invalid {what}: {value} must be greater than 0")
+    if value > MAX_PERIOD:
+        raise ProbeError(f"invalid {what}: {value} is too large (at most {MAX_PERIOD})")
     return value
 
 

@@ -24,7 +24,15 @@ import struct
 from dataclasses import dataclass
 
 from pytrace.probes import userpaths
-from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, split_offset, suggest
+from pytrace.probes.base import (
+    U64_MAX,
+    ProbeContext,
+    ProbeError,
+    has_wildcard,
+    match,
+    split_offset,
+    suggest,
+)
 from pytrace.probes.elfsyms import ElfImage, Symbol, image, lookup
 from pytrace.probes.target import ProbeTarget
 from pytrace.probes.usdtnotes import UsdtNote, notes
@@ -120,7 +128,9 @@ def _address_site(kind: str, binary: Binary, text: str, ctx: ProbeContext) -> _S
     try:
         addr = int(text, 0)
     except ValueError:
-        raise ProbeError(f"invalid address '{text}'") from None
+        addr = -1
+    if not 0 <= addr <= U64_MAX:
+        raise ProbeError(f"invalid address '{text}'")
     img = image(binary.path, binary.base)
     name = f"{kind}:{binary.shown}:{addr}"
     sym = img.containing(addr)

@@ -41,9 +41,11 @@ def test_non_pie_executables_resolve_without_mappings(bins: tuple[str, str]) -> 
 
 def test_mappings_read_once_outlive_the_process(bins: tuple[str, str]) -> None:
     _, pie = bins
-    proc = subprocess.Popen(["sh", "-c", f"read x; exec {pie}"], stdin=subprocess.PIPE)
+    proc = subprocess.Popen(["sh", "-c", f"echo ready; read x; exec {pie}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     sym = Symbolizer()
     try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"  # exec'd
         sym.snapshot(proc.pid)  # the shell's mappings, while it waits
         shell = next(m for m in sym._maps[proc.pid] if m.path.endswith(("sh", "dash", "bash")))
     finally:
