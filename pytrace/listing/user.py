@@ -30,8 +30,9 @@ def binaries(kind: str, target: str, pid: int | None) -> list[Binary]:
     return resolve("usdt" if kind == "usdt" else "uprobe", target, pid)
 
 
-def _uprobe_params(ctx: ListContext, path: str, readable: str, func: str) -> list[str]:
-    params = function_params(readable, func)
+def _uprobe_params(ctx: ListContext, path: str, readable: str, func: str,
+                   addr: int) -> list[str]:
+    params = function_params(readable, func, addr)
     if params is None:
         ctx.warn(f'No DWARF found for "{path}", cannot show parameter info')
         return []
@@ -44,10 +45,12 @@ def list_uprobes(kind: str, p: Pattern, ctx: ListContext) -> list[str]:
     target, func_glob = _split(p, kind)
     out = []
     for b in binaries(kind, target, ctx.pid):
-        for sym in matching(func_glob, image(b.path, b.base).functions):
+        functions = image(b.path, b.base).functions
+        for sym in matching(func_glob, functions):
             out.append(f"{kind}:{b.shown}:{sym}")
             if ctx.verbose and kind == "uprobe" and not b.base:
-                out.extend(f"    {a}" for a in _uprobe_params(ctx, b.shown, b.path, sym))
+                out.extend(f"    {a}" for a in _uprobe_params(ctx, b.shown, b.path, sym,
+                                                                functions[sym].addr))
     return out
 
 

@@ -3,7 +3,9 @@ and the PT_LOAD segments that turn a virtual address into a file offset.
 
 Symbols come from .symtab and .dynsym (stripped binaries keep only .dynsym); a name's
 first definition with a non-zero size wins, versioned names (`memcpy@@GLIBC_2.14`)
-keep their base name. Read with pyelftools once per file version.
+are also found by their base name. A stripped file whose separate debug file is installed
+(pytrace.probes.debugfile) gets that file's full symbol table too, as bcc and gdb read
+it. Read with pyelftools once per file version.
 """
 
 from __future__ import annotations
@@ -65,10 +67,13 @@ class ElfImage:
 
 
 def _add(image: ElfImage, name: str, addr: int, size: int) -> None:
-    name = name.split("@", 1)[0]
-    old = image.functions.get(name)
-    if old is None or (not old.size and size):
-        image.functions[name] = Symbol(name, addr, size)
+    """A function under its name; a versioned .symtab name (`f@@GLIBC_2.2.5`) also
+    under its base name, as bpftrace lists and resolves both."""
+    base = name.split("@", 1)[0]
+    for each in (base, name) if base != name else (name,):
+        old = image.functions.get(each)
+        if old is None or (not old.size and size):
+            image.functions[each] = Symbol(each, addr, size)
 
 
 def _fast_symbols(image: ElfImage, data: bytes, strings: bytes) -> None:
@@ -115,15 +120,48 @@ def open_member(path: str, base: int) -> IO[bytes]:
         return io.BytesIO(f.read())
 
 
+def _debug_symtab(found: ElfImage, path: str, base: int, name: str | None = None) -> None:
+    """Add the .symtab functions (or only `name`) of a stripped file's debug file."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    from pytrace.probes.debugfile import debug_file
+
+    if found.has_symtab or base:
+        return
+    debug = debug_file(path)
+    if debug is None:
+        return
+    try:
+        with open(debug, "rb") as f:
+            elf = ELFFile(f)
+            sec = elf.get_section_by_name(".symtab")
+            if not isinstance(sec, SymbolTableSection) or elf.elfclass != 64 \
+                    or not elf.little_endian:
+                return
+            strings = elf.get_section(sec["sh_link"]).data()
+            if name is None:
+                _fast_symbols(found, sec.data(), strings)
+            else:
+                _matches(found, sec.data(), strings, name.encode())
+    except (OSError, ELFError, ValueError):
+        return
+    found.has_symtab = True
+    found.index()
+
+
 @lru_cache(maxsize=64)
 def _image(path: str, base: int, mtime: int, size: int) -> ElfImage:
     from elftools.common.exceptions import ELFError
 
     try:
         with open_member(path, base) as stream:
-            return _read(stream)
+            found = _read(stream)
     except (OSError, ELFError, ValueError) as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
+    _debug_symtab(found, path, base)
+    return found
 
 
 def _matches(image: ElfImage, data: bytes, strings: bytes, name: bytes) -> None:
@@ -173,9 +211,11 @@ def _lookup(path: str, base: int, name: str, mtime: int, size: int) -> ElfImage:
                     _matches(found, sec.data(), elf.get_section(sec["sh_link"]).data(),
                              name.encode())
             found.index()
-            return found
     except (OSError, ELFError, ValueError) as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
+    if name not in found.functions:
+        _debug_symtab(found, path, base, name)
+    return found
 
 
 def lookup(path: str, base: int, name: str) -> ElfImage:
