@@ -130,6 +130,22 @@ def every_mapped_file() -> dict[str, str]:
     return out
 
 
+def path_executables() -> list[str]:
+    """Every ELF executable in the directories of $PATH, by the name each directory
+    gives it (what `-l 'usdt:*:*'` searches without -p, as bpftrace does), sorted."""
+    found: set[str] = set()
+    for d in os.environ.get("PATH", "").split(":"):
+        try:
+            names = os.listdir(d) if d else []
+        except OSError:
+            continue
+        for name in names:
+            full = os.path.join(d, name)
+            if full not in found and os.path.isfile(full) and probeable(full):
+                found.add(full)
+    return sorted(found)
+
+
 def _process_path(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
