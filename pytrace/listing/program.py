@@ -3,7 +3,7 @@ expand to, one line each (with `-v`, their arguments), BEGIN/END left out.
 
 Each attach point is listed as its kind lists it: software/hardware events and
 interval/profile probes without their count (`software:faults:`, `interval:s:`),
-iterators without the pin, addresses and offsets as written.
+iterators without the pin, addresses, offsets and source locations as written.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def _literal(kind: str, parts: list[str]) -> bool:
     """An attach point naming an address or offset rather than a symbol."""
     if kind in ("watchpoint", "asyncwatchpoint"):
         return True
+    from pytrace.probes.uprobe import source_location
+
+    if kind in ("uprobe", "uretprobe") and source_location(parts) is not None:
+        return True  # BIN@FILE:LINE[:COL], as written
     return kind in ("uprobe", "uretprobe") and len(parts) == 2 and (
         parts[1][:1].isdigit() or "+" in parts[1])
 

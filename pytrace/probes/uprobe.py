@@ -10,6 +10,8 @@ come from pytrace.probes.elfsyms and are checked as bpftrace checks them:
 - `ADDR` (a number): a virtual address inside some sized function (`Could not resolve
   address` otherwise, unless --unsafe); its probe name spells the address in decimal.
 - uretprobes attach at a function's entry only.
+- `BIN@FILE:LINE[:COL]`: the first address of that statement in the DWARF line table
+  (pytrace.probes.srcline), named as written.
 - `FUNC+OFF` and an address inside a function must start an instruction (x86-64
   length decoding in pytrace.probes.x86len), unless --unsafe.
 
@@ -167,7 +169,43 @@ def _function_sites(kind: str, binary: Binary, func: str, extra: int | None,
     return out
 
 
+def source_location(parts: list[str]) -> tuple[str, str, int, int | None] | None:
+    """`BIN@FILE:LINE[:COL]` -> (BIN, FILE, LINE, COL); None for other attach points."""
+    if len(parts) not in (2, 3) or "@" not in parts[0] or not all(p.isdigit() for p in parts[1:]):
+        return None
+    binary, _, source = parts[0].rpartition("@")
+    if not binary or not source:
+        return None
+    return binary, source, int(parts[1]), int(parts[2]) if len(parts) == 3 else None
+
+
+def _line_sites(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    from pytrace.probes.srcline import statement_address
+
+    loc = source_location(parts)
+    assert loc is not None
+    target, source, line, column = loc
+    if kind == "uretprobe":
+        raise ProbeError("uretprobes cannot be attached to a source location",
+                         "use uprobe:BIN@FILE:LINE, or uretprobe:BIN:FUNCTION")
+    where = f"{source}:{line}" + (f":{column}" if column is not None else "")
+    out = []
+    for b in _binaries(kind, target, ctx):
+        addr = statement_address(b.path, source, line, column)
+        if addr is None:
+            raise ProbeError(f"Could not resolve source location {where} in {b.shown}",
+                             "it must be a line (and column) of a statement of that file, "
+                             "as the binary's DWARF line table has it")
+        img = image(b.path, b.base)
+        sym = img.containing(addr)
+        out.append(_target(kind, _Site(b, sym.name if sym else "", _offset_of(b, img, addr),
+                                       f"{kind}:{b.shown}@{where}"), ctx))
+    return out
+
+
 def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    if source_location(parts) is not None:
+        return _line_sites(kind, parts, ctx)
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:PATH:FUNCTION")
     binaries = _binaries(kind, parts[0], ctx)
