@@ -24,11 +24,13 @@ from pytrace.types import (
 )
 
 if TYPE_CHECKING:
+    from llvmlite import ir
+
     from pytrace.codegen.emitter import ProgEmitter
 
 ARGS_TYPE = StructT("args")  # the `args` builtin; fields come from the probe targets
 RETVAL_KINDS = frozenset({"kretprobe", "uretprobe", "fexit"})
-ARGS_KINDS = frozenset({"tracepoint", "rawtracepoint", "fentry", "fexit"})
+ARGS_KINDS = frozenset({"tracepoint", "rawtracepoint", "fentry", "fexit", "uprobe"})
 ARGN_KINDS = frozenset({"kprobe", "uprobe", "usdt", "rawtracepoint"})
 FUNC_KINDS = frozenset({"kprobe", "kretprobe", "uprobe", "uretprobe", "usdt",
                         "fentry", "fexit"})
@@ -214,6 +216,11 @@ def _relative(link: str, field: str, size: int) -> Emit:
         return Val(U64, p.load_sized(out, 0, 4, False))
 
     return emit
+
+
+def arg_value(p: ProgEmitter, n: int, node: nodes.Expr) -> ir.Value:
+    """The raw u64 of argument n (argN) in the current probe."""
+    return _arg(n)(p, node).v
 
 
 def _arg(n: int) -> Emit:

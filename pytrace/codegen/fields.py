@@ -77,6 +77,8 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
         if isinstance(t, IntT) and t.bits < 64:
             v = p.load_sized(p.ctx, 8 * found[0], t.bits // 8, t.signed)
         return Val(t, v)
+    if p.target.kind == "uprobe":
+        return _uprobe_field(p, e, t)
     f = _field(p, e)
     if is_scalar(t):
         size = f.size if f.size in (1, 2, 4, 8) else 8
@@ -84,6 +86,21 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
     buf = p.alloca_buf(t.size)
     field_into(p, f, buf, t, 0, zero=True)
     return Val(t, buf)
+
+
+def _uprobe_field(p: ProgEmitter, e: nodes.FieldAccess, t: Type) -> Val:
+    """A uprobe's parameter: its register (or stack slot), cut to the DWARF type."""
+    from pytrace.builtins.args import uprobe_arg
+    from pytrace.builtins.identifiers import arg_value
+
+    found = uprobe_arg(p.target, e.field_name)
+    if found is None:
+        raise CodegenError(f"{p.target.name} has no parameter {e.field_name}", e)
+    raw = arg_value(p, found[0], e)
+    if isinstance(t, IntT) and t.bits < 64:
+        cut = p.b.trunc(raw, ir.IntType(t.bits))
+        raw = p.b.sext(cut, I64) if t.signed else p.b.zext(cut, I64)
+    return Val(t, raw)
 
 
 def field_into(p: ProgEmitter, f: TpField, dest: ir.Value, t: Type, off: int,

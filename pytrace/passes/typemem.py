@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pytrace import builtins, nodes
-from pytrace.builtins.args import args_field, rawtracepoint_args
+from pytrace.builtins.args import args_field, rawtracepoint_args, uprobe_args
 from pytrace.builtins.base import is_int
 from pytrace.passes.typenames import resolve_type, unknown_type
 from pytrace.types import (
@@ -103,6 +103,8 @@ class MemoryTyper:
                 self.diags.error("args of fentry/fexit probes need kernel BTF function "
                                  "attachment, which this kernel does not allow", e.span)
                 return None
+            if any(t.kind == "uprobe" for t in self.targets):
+                return uprobe_args(self.targets, e.field_name, e.span, self.diags)
             if any(t.kind == "rawtracepoint" for t in self.targets):
                 return rawtracepoint_args(self.targets, e.field_name, e.span, self.diags,
                                           self.cp.type_table)
