@@ -4,7 +4,7 @@ diagnostic re-location (no kernel; the live session is tested in tests/runtime).
 from __future__ import annotations
 
 from pytrace.diagnostics import Diagnostic, Severity
-from pytrace.repl.session import RateLimiter, _shift
+from pytrace.repl.session import RateLimiter, Screen, _shift
 from pytrace.resources import MapKind, MapSpec, Resources
 from pytrace.runtime.engine import private_maps as _suffix_internal
 from pytrace.source import Span
@@ -36,6 +36,22 @@ def test_rate_limiter_quiet_window_has_no_note() -> None:
     assert all(rl.admit() for _ in range(5))
     clock.now = 1.0
     assert rl.tick() is None
+
+
+def test_a_window_ending_mid_flood_still_reports_its_drops() -> None:
+    """Lines that keep coming after a window ended (the poller still draining a big
+    batch, no tick in between) first report the ended window's drops: every line is
+    shown or counted, under any scheduling."""
+    clock = FakeClock()
+    shown: list[str] = []
+    screen = Screen(shown.append, RateLimiter(limit=2, window=0.1, clock=clock))
+    for i in range(10):
+        clock.now = 0.03 * i  # windows end inside the stream of writes
+        screen.write(f"{i}\n")
+    clock.now = 1.0
+    screen.write("last\n")
+    assert shown == ["0\n", "1\n", "[2 lines dropped from the display]\n", "4\n", "5\n",
+                     "[2 lines dropped from the display]\n", "8\n", "9\n", "last\n"]
 
 
 def test_internal_maps_are_renamed_per_entry_user_maps_kept() -> None:
