@@ -154,6 +154,10 @@ def _function_sites(kind: str, binary: Binary, func: str, extra: int | None,
     wild = has_wildcard(func)
     img = image(binary.path, binary.base) if wild else lookup(binary.path, binary.base, func)
     names = match(func, img.functions) if wild else ([func] if func in img.functions else [])
+    if wild:  # `f@@VER` where `f` is the same function: one probe, under its plain name
+        chosen = set(names)
+        names = [n for n in names if "@" not in n or n.split("@", 1)[0] not in chosen
+                 or img.functions[n.split("@", 1)[0]].addr != img.functions[n].addr]
     if not names and single and not wild:
         raise _no_symbol(binary, func, image(binary.path, binary.base))
     suffix = f"+{extra}" if extra else ""

@@ -79,3 +79,21 @@ def test_no_debug_file(cc: Build) -> None:
     _objcopy("--strip-all", path)
     assert debugfile.debug_file(path) is None
     assert function_params(path, "visible") is None
+
+
+def test_versioned_names_attach_once(cc: Build) -> None:
+    """A versioned .symtab name is found as written, but a wildcard that also matches
+    its plain name gives one probe per function."""
+    from pytrace.probes import expand
+
+    src = ('__asm__(".symver impl_v2, vfunc@@VERS_2");\n'
+           "__attribute__((noinline, used)) int impl_v2(int x) { return x + 2; }\n"
+           "int main(void) { return 0; }\n")
+    d = Path(cc("ver_dummy", "int main(void) { return 0; }\n")).parent
+    (d / "ver.map").write_text("VERS_2 { global: vfunc; };\n")
+    path = cc("ver", src, "-shared", "-fPIC", f"-Wl,--version-script={d / 'ver.map'}")
+    img = image(path)
+    assert "vfunc@@VERS_2" in img.functions and "vfunc" in img.functions
+    assert [t.func for t in expand(f"uprobe:{path}:vfunc*")] == ["vfunc"]
+    (t,) = expand(f"uprobe:{path}:vfunc@@VERS_2")
+    assert t.attach["offset"] == expand(f"uprobe:{path}:vfunc")[0].attach["offset"]
