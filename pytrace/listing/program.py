@@ -12,7 +12,7 @@ import re
 
 from pytrace.listing import lister
 from pytrace.listing.patterns import CANONICAL, ListContext, Pattern
-from pytrace.probes.base import ProbeError
+from pytrace.probes.base import ProbeError, split_attach_point
 
 SPECIAL = ("BEGIN", "END", "self")
 _UNIT = re.compile(r"[0-9_]+(s|ms|us|ns|hz)")
@@ -40,7 +40,7 @@ def _literal(kind: str, parts: list[str]) -> bool:
 def attach_point_lines(raw: str, ctx: ListContext) -> list[str]:
     """The listing lines of one attach point as written in a program."""
     text = raw.strip()
-    head, *parts = text.split(":")
+    head, *parts = split_attach_point(text)
     kind = CANONICAL.get(head)
     if kind is None:
         raise ProbeError(f"Invalid probe type: {head}")

@@ -13,6 +13,24 @@ U64_MAX = (1 << 64) - 1  # addresses and offsets
 MAX_PERIOD = (1 << 63) - 1  # the kernel refuses a perf event period with the top bit set
 
 
+def split_attach_point(text: str) -> list[str]:
+    """An attach point's ':'-separated parts; a double-quoted stretch (`"/path with
+    space"`, `"ns::f"`) keeps its ':' and loses its quotes."""
+    parts: list[str] = []
+    cur: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
 class ProbeError(Exception):
     """An attach point that cannot be expanded: one message and optional hints."""
 

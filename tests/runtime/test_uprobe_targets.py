@@ -217,6 +217,20 @@ def test_several_binaries_and_functions(tmp_path: Path, work: str) -> None:
 
 
 # ------------------------------------------------------------------ checks
+def test_quoted_parts_of_an_attach_point(tmp_path: Path, work: str) -> None:
+    """A double-quoted path may hold spaces and a quoted function name is its name."""
+    spaced = tmp_path / "with space"
+    spaced.mkdir()
+    shutil.copy(work, spaced / "work")
+    (tmp_path / "link").symlink_to(spaced / "work")  # -c splits its command at spaces
+    r = pytrace("-e", f'uprobe:"{spaced}/work":"step" {{ @[probe] = count(); }}',
+                "-c", f"{tmp_path / 'link'} 4")
+    assert r.returncode == 0, r.stderr
+    assert counts(r.stdout) == {f"@[uprobe:{spaced}/work:step]": 4}
+    listed = pytrace("-l", "-e", f'uprobe:"{spaced}/work":"twice" {{ }}')
+    assert listed.stdout == f"uprobe:{spaced}/work:twice\n", listed.stderr
+
+
 def test_symbol_and_address_checks(work: str) -> None:
     r = pytrace("-e", f"uprobe:{work}:bare {{ exit(); }}")
     assert r.returncode == 1
