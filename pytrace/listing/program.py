@@ -31,8 +31,9 @@ def _literal(kind: str, parts: list[str]) -> bool:
         return True
     from pytrace.probes.uprobe import source_location
 
-    if kind in ("uprobe", "uretprobe") and source_location(parts) is not None:
-        return True  # BIN@FILE:LINE[:COL], as written
+    if kind in ("uprobe", "uretprobe") and (source_location(parts) is not None or (
+            len(parts) == 3 and parts[1] == "cpp")):
+        return True  # BIN@FILE:LINE[:COL] and BIN:cpp:NAME, as written
     return kind in ("uprobe", "uretprobe") and len(parts) == 2 and (
         parts[1][:1].isdigit() or "+" in parts[1])
 

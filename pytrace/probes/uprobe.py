@@ -10,6 +10,7 @@ come from pytrace.probes.elfsyms and are checked as bpftrace checks them:
 - `ADDR` (a number): a virtual address inside some sized function (`Could not resolve
   address` otherwise, unless --unsafe); its probe name spells the address in decimal.
 - uretprobes attach at a function's entry only.
+- `cpp:NAME`: C++ functions by demangled name (pytrace.probes.demangle), a glob too.
 - `BIN@FILE:LINE[:COL]`: the first address of that statement in the DWARF line table
   (pytrace.probes.srcline), named as written.
 - `FUNC+OFF` and an address inside a function must start an instruction (x86-64
@@ -207,9 +208,40 @@ def _line_sites(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTar
     return out
 
 
+def _cpp_sites(kind: str, binary: Binary, pattern: str, ctx: ProbeContext,
+               single: bool) -> list[_Site]:
+    """`cpp:NAME`: functions whose demangled name (without its parameters unless NAME
+    has some) matches NAME."""
+    from pytrace.probes.demangle import available, demangle, without_parameters
+
+    if not available():
+        raise ProbeError("C++ names cannot be demangled: libstdc++ (__cxa_demangle) was not "
+                         "found", "give the mangled name instead (nm BIN)")
+    img = image(binary.path, binary.base)
+    wild = has_wildcard(pattern)
+    out = []
+    for name, sym in sorted(img.functions.items()):
+        full = demangle(name)
+        if full is None or "@" in name:
+            continue
+        key = full if "(" in pattern else without_parameters(full)
+        if match(pattern, [key]) and _bounded(kind, sym, None, not wild and single, ctx):
+            out.append(_Site(binary, full, _offset_of(binary, img, sym.addr),
+                             f"{kind}:{binary.shown}:cpp:{key}"))
+    return out
+
+
 def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
     if source_location(parts) is not None:
         return _line_sites(kind, parts, ctx)
+    if len(parts) == 3 and parts[1] == "cpp" and parts[0] and parts[2]:
+        binaries = _binaries(kind, parts[0], ctx)
+        sites = [s for b in binaries
+                 for s in _cpp_sites(kind, b, parts[2], ctx, len(binaries) == 1)]
+        if not sites:
+            raise ProbeError(f"Could not resolve symbol: {parts[0]}:cpp:{parts[2]}",
+                             "cpp: matches demangled names, e.g. cpp:\"ns::Class::method\"")
+        return [_target(kind, s, ctx) for s in sites]
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:PATH:FUNCTION")
     binaries = _binaries(kind, parts[0], ctx)
