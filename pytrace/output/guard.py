@@ -153,8 +153,9 @@ def guard_output(output: Any, stopping: Callable[[], bool]) -> None:
 
 
 def session_stopping(session: Any) -> Callable[[], bool]:
-    """True once the session is asked to stop: a signal, or an exit() record waiting in
-    the ring buffer (found by peeking, so a stuck write cannot hide it)."""
+    """True once the session is asked to stop: a signal, an exit() record waiting in the
+    ring buffer (found by peeking, so a stuck write cannot hide it), or exit()'s flag in
+    the program's globals (its record may never have fit in a full ring buffer)."""
     exit_ids = {e.id for e in session.resources.events if e.kind == "exit"}
 
     def stopping() -> bool:
@@ -162,6 +163,10 @@ def session_stopping(session: Any) -> Callable[[], bool]:
             return True
         group = getattr(session, "group", None)
         ring = getattr(group, "ring", None) if group is not None else getattr(session, "ring", None)
-        return bool(exit_ids) and ring is not None and ring.pending(exit_ids)
+        if bool(exit_ids) and ring is not None and ring.pending(exit_ids):
+            return True
+        engine = getattr(session, "engine", None)
+        return bool(exit_ids) and engine is not None and group is not None \
+            and bool(engine.exiting(group))
 
     return stopping
