@@ -213,7 +213,12 @@ class BlockTyper(ExprTyper):
             if value is not None:
                 self.store_var(s.name, s, value)
             return
-        declared = decl_type(s.type_name, value, self.diags, self.cp.type_table)
+        of = None
+        if s.type_name.of is not None:
+            of = self.type_or_expr(s.type_name.of.target)
+            if of is None:
+                return
+        declared = decl_type(s.type_name, value, self.diags, self.cp.type_table, of)
         if declared is None:
             return
         self.fixed[s.name] = declared

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pytrace import builtins, nodes
 from pytrace.builtins.args import args_field, rawtracepoint_args, uprobe_args
 from pytrace.builtins.base import is_int
-from pytrace.passes.typenames import resolve_type, unknown_type
+from pytrace.passes.typenames import base_type, resolve_type, unknown_type
 from pytrace.types import (
     ArrayT,
     BitfieldT,
@@ -238,7 +238,7 @@ class MemoryTyper:
     # --------------------------------------------------------------- casts
     def e_Cast(self, e: nodes.Cast) -> Type | None:
         src = self.value(e.expr)
-        target = resolve_type(e.type_name, self.cp.type_table, self.diags)
+        target = self.named_type(e.type_name)
         if src is None or target is None:
             return None
         if isinstance(target, ArrayT):
@@ -282,13 +282,33 @@ class MemoryTyper:
         """The type a sizeof/offsetof argument names: a type, or an expression's type
         (a bare name that is no builtin or constant is read as a type name)."""
         if isinstance(target, nodes.TypeName):
-            return resolve_type(target, self.cp.type_table, self.diags)
+            return self.named_type(target)
+        if isinstance(target, nodes.Typeof):
+            return self.type_or_expr(target.target)
         if isinstance(target, nodes.Identifier) and target not in self.cp.constants \
                 and builtins.identifier(target.name) is None:
-            t = self.cp.type_table.lookup(target.name)
+            t = base_type(target.name, self.cp.type_table)
             if t is not None:
                 return t
+            if self.cp.type_table.enumerator(target.name) is None:
+                unknown_type(target.name, target.span, self.cp.type_table, self.diags)
+                return None
         return self.value(target)
+
+    def named_type(self, tn: nodes.TypeName) -> Type | None:
+        """The type a written type stands for; a `typeof(...)` base is typed here (its
+        expression is typed, never run)."""
+        of = None
+        if tn.of is not None:
+            of = self.type_or_expr(tn.of.target)
+            if of is None:
+                return None
+        return resolve_type(tn, self.cp.type_table, self.diags, of=of)
+
+    def e_Typeof(self, e: nodes.Typeof) -> Type | None:
+        self.diags.error("typeof() is a type: use it in a cast, a declaration "
+                         "(let $x: typeof(...)), sizeof/offsetof or a macro argument", e.span)
+        return None
 
     def e_Sizeof(self, e: nodes.Sizeof) -> Type | None:
         t = self.type_or_expr(e.target)
