@@ -140,8 +140,9 @@ def test_another_mount_namespace(tmp_path: Path, cc: Build) -> None:
     try:
         deadline = time.monotonic() + 30  # a loaded machine may take seconds to get there
         while time.monotonic() < deadline:
-            try:
-                if os.readlink(f"/proc/{child.pid}/exe").endswith("nsmain"):
+            try:  # exec'd and mapped (the exe link changes before the mappings do)
+                if os.readlink(f"/proc/{child.pid}/exe").endswith("nsmain") and \
+                        str(inner) in Path(f"/proc/{child.pid}/maps").read_text():
                     break
             except OSError:
                 pass
