@@ -68,6 +68,7 @@ class ExprTyper(MemoryTyper):
         self.options: Options = cp.options
         self.declared: set[str] = set()
         self.hints: dict[tuple[int, str], Type] = {}
+        self.int_spaces: dict[tuple[int, str], bool] = {}
 
     # --------------------------------------------------------------- TypeContext
     def const_int(self, expr: nodes.Expr) -> int | None:

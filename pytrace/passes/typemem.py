@@ -69,6 +69,10 @@ class MemoryTyper:
     cp: CheckedProgram
     diags: Diagnostics
     targets: Sequence[ProbeTarget]
+    block: int
+    # (block, variable) -> the address space (True: user) of the pointer an integer
+    # variable was computed from, for later casts back to a pointer
+    int_spaces: dict[tuple[int, str], bool]
 
     # provided by ExprTyper
     def value(self, e: nodes.Expr) -> Type | None:
@@ -256,9 +260,43 @@ class MemoryTyper:
         if not is_int(src) or not is_int(target):
             self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
             return None
-        if isinstance(target, PtrT) and isinstance(src, PtrT) and src.user and not target.user:
-            target = PtrT(target.pointee, user=True, ctype=target.ctype)
+        if isinstance(target, PtrT) and isinstance(src, PtrT) and (src.user or src.kernel):
+            target = PtrT(target.pointee, user=src.user, ctype=target.ctype, kernel=src.kernel)
+        elif isinstance(target, PtrT) and not isinstance(src, PtrT):
+            target = self.int_to_pointer(e.expr, target)
         return target
+
+    def int_to_pointer(self, e: nodes.Expr, target: PtrT) -> PtrT:
+        """An integer cast to a pointer points where the pointer it was computed from
+        pointed (`(struct mount *)((uint64)$p - 8)`); with no such pointer, tracepoint
+        code reads kernel memory (only the args of syscall tracepoints are user memory)."""
+        user = self.int_space(e)
+        if user is None:
+            if not self.targets or any(t.kind != "tracepoint" for t in self.targets):
+                return target
+            user = False
+        return PtrT(target.pointee, user=user, ctype=target.ctype, kernel=not user)
+
+    def int_space(self, e: nodes.Expr) -> bool | None:
+        """The address space (True: user) an integer computed from a marked pointer
+        keeps through casts, arithmetic and variables; None when nothing marks it."""
+        t = self.cp.types.get(e)
+        if isinstance(t, PtrT) and (t.user or t.kernel):
+            return t.user
+        if isinstance(e, nodes.Variable):
+            return self.int_spaces.get((self.block, e.name))
+        parts: list[nodes.Expr] = []
+        if isinstance(e, nodes.Cast):
+            parts = [e.expr]
+        elif isinstance(e, nodes.Binary) and e.op in ("+", "-", "&", "|", "^"):
+            parts = [e.left, e.right]
+        elif isinstance(e, nodes.Ternary):
+            parts = [e.then, e.otherwise]
+        for part in parts:
+            found = self.int_space(part)
+            if found is not None:
+                return found
+        return None
 
     def array_cast(self, e: nodes.Cast, src: Type, target: ArrayT) -> Type | None:
         elem = target.elem

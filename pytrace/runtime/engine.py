@@ -154,14 +154,16 @@ class Engine:
             on_exit: Callable[[Group, int], None] | None = None,
             skip: frozenset[int] = frozenset(),
             on_attach_failure: AttachFailure | None = None,
-            usdt_file_activation: bool = False) -> Group:
+            usdt_file_activation: bool = False, run_begin: bool = False) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
         group created and raises. `tag` makes the group's internal maps private.
         skip: probe indexes not to load; on_attach_failure: attach failures are reported
         to it and skipped (`missing_probes` warn/ignore) instead of failing the group.
         usdt_file_activation: where the kernel does not count USDT semaphores, raise
-        them in every process mapping the probed file (runtime/usdtsem.py)."""
+        them in every process mapping the probed file (runtime/usdtsem.py).
+        run_begin: run BEGIN once loaded, before anything is attached, so its output
+        precedes every event in the ring buffer (as bpftrace's does)."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
@@ -186,6 +188,8 @@ class Engine:
                 if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
                 self.symbolizer.fixed.add_all(probed_binaries(res))
+                if run_begin:
+                    self.run(group, "BEGIN")
                 group.attachments = attach_all(
                     (p for p in group.programs if p.spec.kind not in RUN_KINDS),
                     target_pid, on_attach_failure)

@@ -106,7 +106,8 @@ class Session:
                                      skip=frozenset(missing),
                                      on_attach_failure=None if policy == "error"
                                      else attach_failed,
-                                     usdt_file_activation=self.usdt_file_activation)
+                                     usdt_file_activation=self.usdt_file_activation,
+                                     run_begin=True)
         self._known_binaries()
         if self.engine.symbolizer is not None:
             self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
@@ -114,7 +115,6 @@ class Session:
             self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
-        self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
         self.engine.drain(self.group)
