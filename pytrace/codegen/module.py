@@ -27,10 +27,9 @@ from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
-from pytrace.resources import SCRATCH_MAP, MapSpec, ProbeSpec, Resources
+from pytrace.resources import EXPECTED_ATTACH_TYPES, SCRATCH_MAP, MapSpec, ProbeSpec, Resources
 from pytrace.types import StackT, SymT
 
-ATTACH_TYPES = {"iter": 28}  # BPF_TRACE_ITER
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
 
@@ -203,7 +202,7 @@ class ModuleGen:
                     em = ProgEmitter(self, group, bi, fn_name, section)
                     spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type,
                                      dict(group.attach),
-                                     expected_attach_type=ATTACH_TYPES.get(group.kind, 0))
+                                     expected_attach_type=EXPECTED_ATTACH_TYPES.get(group.kind, 0))
                     self.probe_name_index(group.name)
                 else:
                     direction, cases = group

@@ -389,7 +389,6 @@ def test_type_listing() -> None:
 @pytest.mark.parametrize(("pattern", "error"), [
     ("uprobe:/no/such/file:*", "does not exist"),
     ("kprobe:vfs_*", "kprobe probes are not available on this kernel"),
-    ("fentry:vfs_*", "fentry probes are not available on this kernel"),
     ("usdt:", "usdt probe type requires 2 or 3 arguments"),
     ("uprobe:", "uprobe probe type requires 2 arguments"),
     ("nosuch:foo", "Invalid probe type: nosuch"),
@@ -399,7 +398,7 @@ def test_bad_listing_is_one_error(pattern: str, error: str) -> None:
     from pytrace.runtime.features import _check_cached
 
     kind = pattern.split(":")[0]
-    if kind in ("kprobe", "fentry") and _check_cached(kind) is None:
+    if kind == "kprobe" and _check_cached(kind) is None:
         pytest.skip(f"{kind} probes are available on this kernel")
     r = pytrace("-l", pattern)
     assert r.returncode == 1

@@ -45,7 +45,7 @@ def prog(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_parameters_by_name(prog: str) -> None:
     program = ("struct point { int x; int y; } "
-               f"uprobe:{prog}:greet {{ printf(\"%s %d %d %d %d %c %d %d\\n\", str(args.who), "
+               f"uprobe:{prog}:greet {{ printf(\"%s %d %d %ld %d %c %d %d\\n\", str(args.who), "
                "args.times, args.port, args.delta, args.pt->y, args.tag, args.c, "
                "args.seventh); }")
     r = pytrace("-e", program, "-c", prog)
