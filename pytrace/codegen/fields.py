@@ -90,15 +90,26 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
     return Val(t, buf)
 
 
+PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)  # x86_64 pt_regs: di si dx cx r8 r9
+PT_REGS_SP = 152
+
+
 def _uprobe_field(p: ProgEmitter, e: nodes.FieldAccess, t: Type) -> Val:
     """A uprobe's parameter: its register (or stack slot), cut to the DWARF type."""
     from pytrace.builtins.args import uprobe_arg
-    from pytrace.builtins.identifiers import arg_value
 
     found = uprobe_arg(p.target, e.field_name)
     if found is None:
         raise CodegenError(f"{p.target.name} has no parameter {e.field_name}", e)
-    raw = arg_value(p, found[0], e)
+    n = found[0]
+    if n < len(PT_REGS_ARGS):
+        raw = p.load64(p.ctx, PT_REGS_ARGS[n])
+    else:  # on the stack, above the return address
+        slot = p.alloca_buf(8)
+        p.store64(c64(0), slot)
+        addr = p.b.add(p.load64(p.ctx, PT_REGS_SP), c64(8 * (n - len(PT_REGS_ARGS) + 1)))
+        p.probe_read(slot, 8, p.b.inttoptr(addr, P8), False, True)
+        raw = p.load64(slot)
     if isinstance(t, IntT) and t.bits < 64:
         cut = p.b.trunc(raw, ir.IntType(t.bits))
         raw = p.b.sext(cut, I64) if t.signed else p.b.zext(cut, I64)
