@@ -18,6 +18,7 @@ RINGBUF_MAP = "__ringbuf"  # RINGBUF: every asynchronous record (printf, print, 
 LOST_MAP = "__lost"  # PERCPU_ARRAY[1] u64: records that could not be reserved
 GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOBAL_*)
 STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
+USTACK_PIDS_MAP = "__ustack_pids"  # LRU_HASH pid -> 0: processes whose user addresses were taken
 SCRATCH_MAP = "__scratch"  # PERCPU_ARRAY, one element per probe block: large values
 
 # __globals slots
@@ -40,6 +41,9 @@ class EventKind:
     ZERO = "zero"  # map_name
     EXIT = "exit"  # args[0]: the exit code
     TIME = "time"  # fmt (strftime)
+    # args[0]: a pid whose user stack or address a probe took for the first time, so
+    # userspace reads its mappings while it lives (internal: no sink sees it)
+    PID_SEEN = "pid_seen"
     CAT = "cat"  # fmt + args: the path of a file userspace prints
     SYSTEM = "system"  # fmt + args: a command userspace runs (--unsafe)
     JOIN = "join"  # args[0]: the joined strings (NUL-separated); fmt: the separator
@@ -51,7 +55,7 @@ class EventKind:
     UNWATCH = "unwatch"  # args[0]: the address whose watchpoints userspace removes
 
     ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME, CAT, SYSTEM, JOIN,
-           ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR, UNWATCH)
+           ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR, UNWATCH, PID_SEEN)
     LOCATED = (ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR)
 
 
@@ -99,7 +103,8 @@ class ProgType(IntEnum):
 # BPF_PROG_LOAD's expected_attach_type of the probe kinds that need one
 BPF_TRACE_FENTRY = 24
 BPF_TRACE_FEXIT = 25
-EXPECTED_ATTACH_TYPES = {"fentry": BPF_TRACE_FENTRY, "fexit": BPF_TRACE_FEXIT}
+EXPECTED_ATTACH_TYPES = {"fentry": BPF_TRACE_FENTRY, "fexit": BPF_TRACE_FEXIT,
+                         "iter": 28}  # BPF_TRACE_ITER
 
 
 @dataclass(frozen=True, slots=True)

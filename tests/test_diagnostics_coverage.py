@@ -43,6 +43,53 @@ int main(void) {
 }
 """
 
+# A -g binary for DWARF-based sites: a sized function with a floating point parameter,
+# and one usdt probe name under two providers.
+DWARF_SOURCE = r"""#include <sys/sdt.h>
+volatile double total;
+__attribute__((noinline)) void add(int x, double ratio) {
+    total += x * ratio;
+    DTRACE_PROBE(p1, tick);
+    DTRACE_PROBE(p2, tick);
+}
+int main(void) { add(1, 2.0); return 0; }
+"""
+
+
+def _garbled(src: Path, dest: Path, section: str) -> str:
+    """A copy of an ELF file whose `section` is all 0xff bytes."""
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(src.read_bytes())
+    with open(src, "rb") as f:
+        sec = ELFFile(f).get_section_by_name(section)
+        start, size = sec["sh_offset"], sec["sh_size"]
+    data[start:start + size] = b"\xff" * size
+    dest.write_bytes(bytes(data))
+    dest.chmod(0o755)
+    return str(dest)
+
+
+def _zips(d: Path, member: bytes) -> dict[str, str]:
+    """Archives for the zip sites: stored + compressed members, a local header past the
+    end of the file, a broken local header."""
+    import zipfile
+
+    good = d / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("stored.so"), member, compress_type=zipfile.ZIP_STORED)
+        zf.writestr(zipfile.ZipInfo("packed.so"), member, compress_type=zipfile.ZIP_DEFLATED)
+    data = good.read_bytes()
+    central = data.index(b"PK\x01\x02")
+    short = bytearray(data)
+    short[central + 42:central + 46] = (len(data) - 2).to_bytes(4, "little")
+    (d / "short.zip").write_bytes(bytes(short))
+    broken = bytearray(data)
+    broken[0:4] = b"PK\x09\x09"
+    (d / "badlocal.zip").write_bytes(bytes(broken))
+    return {"zip": str(good), "zip_short": str(d / "short.zip"),
+            "zip_badlocal": str(d / "badlocal.zip")}
+
 
 @pytest.fixture(scope="module")
 def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -67,7 +114,8 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (imports / "ww" / "a.bt").write_text("BEGIN { }\n")
     (imports / "ww").chmod(0o777)
     out = {"not_elf": str(not_elf), "bad_elf": str(bad_elf), "nowhere": str(d / "nowhere"),
-           "err_h": str(err_h), "import_dir": str(imports), "usdt_bin": "", "arm_elf": ""}
+           "err_h": str(err_h), "import_dir": str(imports), "usdt_bin": "", "arm_elf": "",
+           "dwarf_bin": "", "bad_dwarf": "", "bad_usdt": ""}
     if shutil.which("gcc"):
         (d / "usdt.c").write_text(USDT_SOURCE)
         r = subprocess.run(["gcc", "-o", str(d / "usdt"), str(d / "usdt.c")],
@@ -79,6 +127,18 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         (d / "arm_elf").write_bytes(bytes(arm))
         (d / "arm_elf").chmod(0o755)
         out["arm_elf"] = str(d / "arm_elf")
+        (d / "dwarf.c").write_text(DWARF_SOURCE)
+        r = subprocess.run(["gcc", "-g", "-O1", "-o", str(d / "dwarf"), str(d / "dwarf.c")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        out["dwarf_bin"] = str(d / "dwarf")
+        out["bad_dwarf"] = _garbled(d / "dwarf", d / "bad_dwarf", ".debug_line")
+        usdt = bytearray((d / "usdt").read_bytes())
+        usdt[39] = 0xA2  # e_phoff far past the end, as bad_elf
+        (d / "bad_usdt").write_bytes(bytes(usdt))
+        (d / "bad_usdt").chmod(0o755)
+        out["bad_usdt"] = str(d / "bad_usdt")
+    out.update(_zips(d, (d / "usdt").read_bytes() if out["usdt_bin"] else b"\x7fELF"))
     return out
 
 
@@ -110,7 +170,8 @@ def compile_case(case: Case, places: dict[str, str]) -> tuple[Source, list[Diagn
 def produced(places: dict[str, str]) -> dict[Case, tuple[Source, list[Diagnostic]]]:
     out = {}
     for case in CORPUS:
-        if ("{usdt_bin}" in case.text or "{arm_elf}" in case.text) and not places["usdt_bin"]:
+        if any("{" + k + "}" in case.text for k in ("usdt_bin", "arm_elf", "dwarf_bin", "bad_dwarf", "bad_usdt")) \
+                and not places["usdt_bin"]:
             continue  # no C compiler: those sites are reported by the coverage test
         out[case] = compile_case(case, places)
     return out

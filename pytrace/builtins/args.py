@@ -119,6 +119,70 @@ def rawtracepoint_args(targets: Sequence[ProbeTarget], name: str, span: Span,
     return result
 
 
+def uprobe_arg(target: ProbeTarget, name: str) -> tuple[int, Type | None] | None:
+    """(integer argument slot or -1, type) of parameter `name` of a uprobe's function,
+    from its binary's DWARF; None when the function has no such parameter (or no DWARF)."""
+    for arg, t, slot in uprobe_params(target) or ():
+        if arg == name:
+            return slot, t
+    return None
+
+
+def uprobe_params(target: ProbeTarget) -> tuple[tuple[str, Type | None, int], ...] | None:
+    from pytrace.listing.dwarfargs import function_args
+    from pytrace.probes.base import ProbeError
+    from pytrace.probes.elfsyms import lookup
+
+    path, func = str(target.attach.get("path", "")), target.func
+    if not path or not func:
+        return None
+    try:
+        sym = lookup(path, 0, func).functions.get(func)
+    except ProbeError:
+        return None
+    return function_args(path, func, sym.addr) if sym is not None else None
+
+
+def _uprobe_arg_type(t: ProbeTarget, name: str, span: Span, diags: Diagnostics) -> Type | None:
+    params = uprobe_params(t)
+    if params is None:
+        diags.error(f"Can not access args.{name}: no DWARF found for "
+                    f"\"{t.attach.get('path', t.name)}\" ({t.func or t.name})", span,
+                    "build it with -g, or install its debug file")
+        return None
+    found = uprobe_arg(t, name)
+    if found is None:
+        diags.error(f"args.{name} is not a parameter of {t.func} ({t.name})", span,
+                    "its parameters: " + (", ".join(n for n, _, _ in params) or "none"))
+        return None
+    if found[0] < 0 or found[1] is None:
+        diags.error(f"args.{name} of {t.func} cannot be read through args: it is not an "
+                    "integer or pointer in an argument register (floating point, a struct "
+                    "by value, or after one)", span)
+        return None
+    return found[1]
+
+
+def uprobe_args(targets: Sequence[ProbeTarget], name: str, span: Span,
+                diags: Diagnostics) -> Type | None:
+    """The type of `args.name` in uprobes (from the binaries' DWARF)."""
+    result: Type | None = None
+    for t in targets:
+        if t.kind != "uprobe":
+            continue
+        ft = _uprobe_arg_type(t, name, span, diags)
+        if ft is None:
+            return None
+        merged = ft if result is None else (unify(result, ft) or (
+            result if isinstance(result, PtrT) and isinstance(ft, PtrT) else None))
+        if merged is None:
+            diags.error(f"args.{name} has different types in the probes of this block: "
+                        f"'{result}' and '{ft}'", span)
+            return None
+        result = merged
+    return result
+
+
 def _kernel_value(t: Type) -> Type:
     """Pointers a kernel function or raw tracepoint receives point to kernel memory."""
     return PtrT(t.pointee, ctype=t.ctype, kernel=True) if isinstance(t, PtrT) else t

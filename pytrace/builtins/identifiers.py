@@ -24,11 +24,13 @@ from pytrace.types import (
 )
 
 if TYPE_CHECKING:
+    from llvmlite import ir
+
     from pytrace.codegen.emitter import ProgEmitter
 
 ARGS_TYPE = StructT("args")  # the `args` builtin; fields come from the probe targets
 RETVAL_KINDS = frozenset({"kretprobe", "uretprobe", "fexit"})
-ARGS_KINDS = frozenset({"tracepoint", "rawtracepoint", "fentry", "fexit"})
+ARGS_KINDS = frozenset({"tracepoint", "rawtracepoint", "fentry", "fexit", "uprobe"})
 ARGN_KINDS = frozenset({"kprobe", "uprobe", "usdt", "rawtracepoint"})
 FUNC_KINDS = frozenset({"kprobe", "kretprobe", "uprobe", "uretprobe", "usdt",
                         "fentry", "fexit"})
@@ -216,6 +218,11 @@ def _relative(link: str, field: str, size: int) -> Emit:
     return emit
 
 
+def arg_value(p: ProgEmitter, n: int, node: nodes.Expr) -> ir.Value:
+    """The raw u64 of argument n (argN) in the current probe."""
+    return _arg(n)(p, node).v
+
+
 def _arg(n: int) -> Emit:
     def emit(p: ProgEmitter, node: nodes.Expr) -> Val:
         kind = p.target.kind
@@ -276,6 +283,20 @@ def _curtask(p: ProgEmitter, node: nodes.Expr) -> Val:
     return Val(p.type_of(node), p.helper(h.GET_CURRENT_TASK, p.I64, []))
 
 
+def _ctx_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
+    """In iter probes a pointer to the iterator's context (`struct bpf_iter__task`:
+    ctx.task, ctx.meta...); elsewhere the context pointer's value."""
+    kinds = {t.kind for t in ctx.targets}
+    if kinds == {"iter"}:
+        name = f"struct bpf_iter__{ctx.targets[0].attach['iter']}"
+        return PtrT(StructT(name), ctype=f"{name} *", kernel=True)
+    return U64
+
+
+def _ctx(p: ProgEmitter, node: nodes.Expr) -> Val:
+    return Val(p.type_of(node), p.b.ptrtoint(p.ctx, p.I64))
+
+
 def _args(p: ProgEmitter, node: nodes.Expr) -> Val:
     if p.target.kind in ("fentry", "fexit"):  # the context's words are the struct's image
         t = p.type_of(node)
@@ -332,6 +353,7 @@ IDENTIFIERS: tuple[Builtin, ...] = (
     _ident("username", UserFormatT("username"), _username),
     _ident("usermode", IntT(8, False), _usermode),
     _ident("curtask", TASK, _curtask),
+    Builtin("ctx", _ctx_rule, identifier=True, call=False, emit=_ctx),
     _task_builtin("ppid", U64, "real_parent", "tgid", 4),
     _task_builtin("pcomm", StrT(16), "real_parent", "comm", 16),
     _task_builtin("leader_tid", U64, "group_leader", "pid", 4),

@@ -34,12 +34,18 @@ def _done(p: ProgEmitter) -> Val:
 
 
 def _formatted(kind: str, warning: bool = False):  # type: ignore[no-untyped-def]
-    """printf-like: the format (resolved by the printf pass) and its arguments."""
+    """printf-like: the format (resolved by the printf pass) and its arguments; an iter
+    probe's printf is rendered by the kernel into the iterator's output."""
     located = kind in EventKind.LOCATED
 
     def emit(p: ProgEmitter, e: nodes.Call) -> Val:
         if warning and p.checked.options.warning_level == 0:
             return _done(p)  # --no-warnings: warnf() says nothing
+        if kind == EventKind.PRINTF and p.target.kind == "iter":
+            from pytrace.codegen.seqprintf import emit_seq_printf
+
+            emit_seq_printf(p, e)
+            return _done(p)
         p.event(kind, e.args[1:], p.format_of(e), node=e if located else None)
         return _done(p)
 

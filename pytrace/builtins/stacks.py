@@ -10,8 +10,8 @@ from pytrace.builtins.base import Builtin, Emit, TypeContext, call_args
 from pytrace.builtins.identifiers import current_pid
 from pytrace.codegen import helpers as h
 from pytrace.codegen.values import Val
-from pytrace.resources import STACKS_MAP
-from pytrace.types import StackT, SymT, Type
+from pytrace.resources import GLOBAL_CPID, STACKS_MAP, USTACK_PIDS_MAP, EventKind
+from pytrace.types import IntT, StackT, SymT, Type
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 STACK_MODES = ("bpftrace", "perf", "raw")
 MAX_STACK = 1024
 BPF_F_USER_STACK = 256
+BPF_NOEXIST = 1
+SIGSTOP = 19
+U64 = IntT(64, False)
 
 
 def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
@@ -46,8 +49,33 @@ def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
 
 
 def _owner(p: ProgEmitter, kernel: bool) -> Any:
-    """The pid stored beside a user address (its address space), 0 for the kernel."""
-    return p.c64(0) if kernel else current_pid(p)
+    """The pid stored beside a user address (its address space), 0 for the kernel; a
+    process seen here for the first time is announced to userspace, which reads its
+    mappings while it still runs (so its stacks resolve after it has exited)."""
+    if kernel:
+        return p.c64(0)
+    pid = current_pid(p)
+    note_pid(p, pid)
+    return pid
+
+
+def note_pid(p: ProgEmitter, pid: Any) -> None:
+    """Send a PID_SEEN record the first time `pid` is seen (__ustack_pids remembers).
+
+    The -c child (pytrace's own) is also stopped there with SIGSTOP, and continued by
+    the session once its mappings are read: a short program would otherwise be gone
+    before userspace sees the record."""
+    gv = p.gen.map_global(USTACK_PIDS_MAP)
+    key = p.alloca_buf(8)
+    p.store64(pid, key)
+    with p.b.if_then(p.is_null(p.maps.lookup(gv, key))):
+        zero = p.alloca_buf(8)
+        p.store64(p.c64(0), zero)
+        p.maps.update(gv, key, zero, BPF_NOEXIST)
+        p.event(EventKind.PID_SEEN, [Val(U64, pid)])
+        if p.checked.options.has_child:
+            with p.b.if_then(p.b.icmp_unsigned("==", pid, p.global_slot(GLOBAL_CPID))):
+                p.helper(h.SEND_SIGNAL, p.I64, [p.c64(SIGSTOP)])
 
 
 def _stack(kernel: bool) -> Emit:

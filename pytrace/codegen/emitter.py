@@ -819,6 +819,10 @@ class ProgEmitter(FnBase):
             self.b.ret(c64(0))
 
     def emit_probe(self, probe: nodes.Probe) -> None:
+        if self.target.kind == "iter":  # the final call, with no object: nothing to do
+            obj = self.load64(self.ctx, int(self.target.attach.get("guard", 8)))
+            with self.b.if_then(self.b.icmp_unsigned("==", obj, c64(0))):
+                self.b.ret(c64(0))
         self.emit_body(probe)
         self.finish()
 

@@ -77,6 +77,8 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
         if isinstance(t, IntT) and t.bits < 64:
             v = p.load_sized(p.ctx, 8 * found[0], t.bits // 8, t.signed)
         return Val(t, v)
+    if p.target.kind == "uprobe":
+        return _uprobe_field(p, e, t)
     if p.target.kind in ("fentry", "fexit"):
         return function_arg(p, e.field_name, t, e)
     f = _field(p, e)
@@ -88,6 +90,30 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
     return Val(t, buf)
 
 
+PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)  # x86_64 pt_regs: di si dx cx r8 r9
+PT_REGS_SP = 152
+
+
+def _uprobe_field(p: ProgEmitter, e: nodes.FieldAccess, t: Type) -> Val:
+    """A uprobe's parameter: its register (or stack slot), cut to the DWARF type."""
+    from pytrace.builtins.args import uprobe_arg
+
+    found = uprobe_arg(p.target, e.field_name)
+    if found is None:
+        raise CodegenError(f"{p.target.name} has no parameter {e.field_name}", e)
+    n = found[0]
+    if n < len(PT_REGS_ARGS):
+        raw = p.load64(p.ctx, PT_REGS_ARGS[n])
+    else:  # on the stack, above the return address
+        slot = p.alloca_buf(8)
+        p.store64(c64(0), slot)
+        addr = p.b.add(p.load64(p.ctx, PT_REGS_SP), c64(8 * (n - len(PT_REGS_ARGS) + 1)))
+        p.probe_read(slot, 8, p.b.inttoptr(addr, P8), False, True)
+        raw = p.load64(slot)
+    if isinstance(t, IntT) and t.bits < 64:
+        cut = p.b.trunc(raw, ir.IntType(t.bits))
+        raw = p.b.sext(cut, I64) if t.signed else p.b.zext(cut, I64)
+    return Val(t, raw)
 def function_arg(p: ProgEmitter, name: str, t: Type, node: nodes.Expr) -> Val:
     """A parameter (or `retval`) of the function an fentry/fexit probe is attached to:
     the trampoline's context is an array of u64, one word per parameter (two for a

@@ -21,6 +21,7 @@ from pytrace.resources import (
     RINGBUF_MAP,
     SCRATCH_MAP,
     STACKS_MAP,
+    USTACK_PIDS_MAP,
     MapKind,
     MapSpec,
 )
@@ -116,6 +117,15 @@ def scratch_map_spec(size: int, blocks: int) -> MapSpec:
 def stack_map_spec() -> MapSpec:
     return MapSpec(STACKS_MAP, map_symbol(STACKS_MAP), MapKind.STACK_TRACE, 4, 8 * STACK_MAX_FRAMES,
                    STACK_MAX_IDS)
+
+
+USTACK_PIDS_MAX = 4096
+
+
+def ustack_pids_spec() -> MapSpec:
+    """The processes a program took user stacks or addresses of (an LRU: old ones go)."""
+    return MapSpec(USTACK_PIDS_MAP, map_symbol(USTACK_PIDS_MAP), MapKind.LRU_HASH, 8, 8,
+                   USTACK_PIDS_MAX)
 
 
 def declare_map_global(module: ir.Module, spec: MapSpec) -> ir.GlobalVariable:

@@ -21,13 +21,14 @@ from pytrace.codegen.maps import (
     scratch_map_spec,
     stack_map_spec,
     user_map_spec,
+    ustack_pids_spec,
 )
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import EXPECTED_ATTACH_TYPES, SCRATCH_MAP, MapSpec, ProbeSpec, Resources
-from pytrace.types import StackT
+from pytrace.types import StackT, SymT
 
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
@@ -97,6 +98,8 @@ class ModuleGen:
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
+        if any(isinstance(t, StackT | SymT) and not t.kernel for t in checked.types.values()):
+            self._add_map(ustack_pids_spec())
         self.probes: list[ProbeSpec] = []
         self.scratch_size = 0  # the largest scratch element any function uses
         self.ksyms: dict[str, int] = {}  # ELF symbol of a kernel variable -> BTF id
@@ -197,8 +200,9 @@ class ModuleGen:
                 fn_name, section = f"prog_{n}", f"probe_{n}"
                 if isinstance(group, ProbeTarget):
                     em = ProgEmitter(self, group, bi, fn_name, section)
-                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach),
-                                     EXPECTED_ATTACH_TYPES.get(group.kind, 0))
+                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type,
+                                     dict(group.attach),
+                                     expected_attach_type=EXPECTED_ATTACH_TYPES.get(group.kind, 0))
                     self.probe_name_index(group.name)
                 else:
                     direction, cases = group

@@ -112,8 +112,8 @@ def iter_func_id(name: str) -> int | None:
     return int(ref.id) if ref is not None else None
 
 
-@lru_cache(maxsize=1)
-def _btf_strings(path: str = VMLINUX_BTF) -> bytes:
+@lru_cache(maxsize=8)
+def btf_strings(path: str = VMLINUX_BTF) -> bytes:
     """A BTF blob's string section (NUL-separated names of types and functions),
     framed by NULs so every name can be searched as b"\\0NAME\\0"."""
     try:
@@ -132,7 +132,7 @@ def _btf_strings(path: str = VMLINUX_BTF) -> bytes:
 def iterators() -> list[str]:
     """Iterator names this kernel's BTF defines (both the context struct and the
     bpf_iter_NAME function exist), sorted."""
-    strings = _btf_strings()
+    strings = btf_strings()
     names = {m.group(1).decode("ascii") for m in
              re.finditer(rb"\0" + ITER_STRUCT.encode() + rb"([A-Za-z0-9_]+)(?=\0)", strings)}
     return sorted(n for n in names if b"\0" + (ITER_FUNC + n).encode() + b"\0" in strings)

@@ -1,5 +1,5 @@
 """Listings of the kernel probe kinds: tracepoints (and their format fields), raw
-tracepoints (and their BTF arguments), software and hardware events, interval and
+tracepoints (`MODULE:EVENT`, vmlinux's and each BTF module's, and their BTF arguments), software and hardware events, interval and
 profile units, and iterators.
 
 Each lister takes the parsed pattern and the ListContext, and returns the lines to print.
@@ -71,11 +71,19 @@ def raw_tracepoint_events() -> list[str]:
                    if not n.startswith("syscalls:")})
 
 
-def list_rawtracepoints(p: Pattern, ctx: ListContext) -> list[str]:
+def _module_events() -> list[tuple[str, str]]:
+    """(module, event) of every raw tracepoint: vmlinux's and each BTF module's."""
+    from pytrace.probes.tracepoint import btf_modules, module_events
+
     events = raw_tracepoint_events()
-    found = set(matching(p.suffix, (f"vmlinux:{e}" for e in events)))
+    return [(mod, e) for mod in btf_modules() for e in module_events(mod, events)]
+
+
+def list_rawtracepoints(p: Pattern, ctx: ListContext) -> list[str]:
+    pairs = _module_events()
+    found = set(matching(p.suffix, (f"{m}:{e}" for m, e in pairs)))
     if ":" not in p.suffix:  # `rawtracepoint:sched_switch` names the event alone
-        found |= {f"vmlinux:{e}" for e in matching(p.suffix, events)}
+        found |= {f"{m}:{e}" for m, e in pairs if matching(p.suffix, [e])}
     out = []
     for name in sorted(found):
         out.append(f"rawtracepoint:{name}")

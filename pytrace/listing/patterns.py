@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pytrace.probes.base import has_wildcard
+from pytrace.probes.base import has_wildcard, split_attach_point
 
 FULL_SEARCH = "*:*"
 
@@ -86,7 +86,7 @@ def parse_pattern(pattern: str) -> Pattern:
     elif ":" not in pattern:
         pattern = "*:" + pattern
     head, _, suffix = pattern.partition(":")
-    parts = tuple(suffix.split(":"))
+    parts = tuple(split_attach_point(suffix))  # a quoted part keeps its ':'s
     return Pattern(head, parts, suffix or "*")
 
 

@@ -3,7 +3,7 @@ expand to, one line each (with `-v`, their arguments), BEGIN/END left out.
 
 Each attach point is listed as its kind lists it: software/hardware events and
 interval/profile probes without their count (`software:faults:`, `interval:s:`),
-iterators without the pin, addresses and offsets as written.
+iterators without the pin, addresses, offsets and source locations as written.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 from pytrace.listing import lister
 from pytrace.listing.patterns import CANONICAL, ListContext, Pattern
-from pytrace.probes.base import ProbeError
+from pytrace.probes.base import ProbeError, split_attach_point
 
 SPECIAL = ("BEGIN", "END", "self")
 _UNIT = re.compile(r"[0-9_]+(s|ms|us|ns|hz)")
@@ -29,6 +29,11 @@ def _literal(kind: str, parts: list[str]) -> bool:
     """An attach point naming an address or offset rather than a symbol."""
     if kind in ("watchpoint", "asyncwatchpoint"):
         return True
+    from pytrace.probes.uprobe import source_location
+
+    if kind in ("uprobe", "uretprobe") and (source_location(parts) is not None or (
+            len(parts) == 3 and parts[1] == "cpp")):
+        return True  # BIN@FILE:LINE[:COL] and BIN:cpp:NAME, as written
     return kind in ("uprobe", "uretprobe") and len(parts) == 2 and (
         parts[1][:1].isdigit() or "+" in parts[1])
 
@@ -36,7 +41,7 @@ def _literal(kind: str, parts: list[str]) -> bool:
 def attach_point_lines(raw: str, ctx: ListContext) -> list[str]:
     """The listing lines of one attach point as written in a program."""
     text = raw.strip()
-    head, *parts = text.split(":")
+    head, *parts = split_attach_point(text)
     kind = CANONICAL.get(head)
     if kind is None:
         raise ProbeError(f"Invalid probe type: {head}")

@@ -8,6 +8,9 @@ registry, then the run mode, `--probe-filter` and `missing_probes` applied.
 - An attach point that cannot be expanded (a tracepoint or function that does not
   exist, a probe kind this kernel lacks) is an error, a warning or nothing, as the
   `missing_probes` config says; a block with no target left is not compiled.
+- Kind parsers leave unlocated warnings (a wildcard match skipped) in the context.
+- An iter probe must be the program's only probe besides BEGIN/END, with one attach
+  point.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ def _filter(cp: CheckedProgram) -> None:
 
 
 def run(cp: CheckedProgram) -> None:
-    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid, unsafe=cp.options.unsafe)
+    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid,
+                       unsafe=cp.options.unsafe)
     for probe in cp.program.probes:
         unmatched: list[tuple[nodes.AttachPoint, NoMatchError]] = []
         targets = [t for ap in probe.attach_points for t in _expand(cp, ap, ctx, unmatched)]
@@ -86,4 +90,23 @@ def run(cp: CheckedProgram) -> None:
         if targets:  # else every attach point is missing (and that was tolerated)
             cp.probes.append(CheckedProbe(probe, targets,
                                           [t for t in targets if _wanted(cp, t)]))
+    for message in dict.fromkeys(ctx.warnings):
+        cp.diagnostics.warning(message)
+    _check_iterators(cp)
     _filter(cp)
+
+
+def _check_iterators(cp: CheckedProgram) -> None:
+    iters = [c for c in cp.probes if any(t.kind == "iter" for t in c.targets)]
+    if not iters:
+        return
+    for c in iters:
+        if len(c.probe.attach_points) > 1:
+            cp.diagnostics.error("Only single iter attach point is allowed.",
+                                 c.probe.attach_points[0].span)
+    others = [c for c in cp.probes if c is not iters[0]
+              and any(t.kind not in SPECIAL for t in c.targets)]
+    for c in others[:1]:
+        cp.diagnostics.error("An iter probe cannot be mixed with any other probe, not even "
+                             "another iterator (BEGIN and END excepted)",
+                             c.probe.attach_points[0].span)

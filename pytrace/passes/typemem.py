@@ -19,6 +19,7 @@ from pytrace.builtins.args import (
     args_field,
     function_args,
     rawtracepoint_args,
+    uprobe_args,
 )
 from pytrace.builtins.base import is_int
 from pytrace.passes.compiletime import const_value
@@ -125,6 +126,8 @@ class MemoryTyper:
                 ft = function_args(self.targets, e.field_name, e.span, self.diags,
                                    self.cp.type_table)
                 return self.cp.type_table.deep(ft) if isinstance(ft, StructT | ArrayT) else ft
+            if any(t.kind == "uprobe" for t in self.targets):
+                return uprobe_args(self.targets, e.field_name, e.span, self.diags)
             if any(t.kind == "rawtracepoint" for t in self.targets):
                 return rawtracepoint_args(self.targets, e.field_name, e.span, self.diags,
                                           self.cp.type_table)

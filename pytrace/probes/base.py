@@ -5,12 +5,30 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pytrace.probes.target import ProbeTarget
 
 U64_MAX = (1 << 64) - 1  # addresses and offsets
 MAX_PERIOD = (1 << 63) - 1  # the kernel refuses a perf event period with the top bit set
+
+
+def split_attach_point(text: str) -> list[str]:
+    """An attach point's ':'-separated parts; a double-quoted stretch (`"/path with
+    space"`, `"ns::f"`) keeps its ':' and loses its quotes."""
+    parts: list[str] = []
+    cur: list[str] = []
+    quoted = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
 
 
 class ProbeError(Exception):
@@ -30,11 +48,13 @@ class NoMatchError(ProbeError):
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
     """What a kind parser may consult: the tracefs mount, the target pid (-p) and
-    whether --unsafe was given."""
+    --unsafe; parsers append unlocated warnings (a wildcard match skipped, say) to
+    `warnings`, which the probes pass reports."""
 
     tracefs: str = "/sys/kernel/tracing"
     pid: int | None = None
     unsafe: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
 # A kind parser: (kind spelling as written, parts after the kind, context) -> targets.

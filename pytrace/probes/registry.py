@@ -6,8 +6,8 @@ input); `list_probes` and `tracepoint_fields` serve `-l` / `-lv`.
 
 from __future__ import annotations
 
-from pytrace.probes import special, timed, tracepoint, uprobe
-from pytrace.probes.base import ProbeContext, ProbeError, ProbeKind, suggest
+from pytrace.probes import iterator, special, timed, tracepoint, uprobe
+from pytrace.probes.base import ProbeContext, ProbeError, ProbeKind, split_attach_point, suggest
 from pytrace.probes.target import ProbeTarget, TpField
 from pytrace.probes.tracepoint import list_probes, parse_format, tracepoint_fields
 
@@ -32,7 +32,7 @@ KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("fexit", ("fexit", "fr", "kretfunc"), special.parse_fexit),
     ProbeKind("watchpoint", ("watchpoint", "w"), special.parse_watchpoint),
     ProbeKind("asyncwatchpoint", ("asyncwatchpoint", "aw"), special.parse_asyncwatchpoint),
-    ProbeKind("iter", ("iter", "it"), special.parse_unsupported),
+    ProbeKind("iter", ("iter", "it"), iterator.parse_iter),
 )
 
 SPELLINGS: dict[str, ProbeKind] = {s: k for k in KINDS for s in k.spellings}
@@ -47,7 +47,7 @@ def expand(raw: str, ctx: ProbeContext | None = None) -> list[ProbeTarget]:
     """Expand one attach point into its targets; raises ProbeError with hints."""
     ctx = ctx or ProbeContext()
     text = raw.strip()
-    head, *parts = text.split(":")
+    head, *parts = split_attach_point(text)
     kind = SPELLINGS.get(head)
     if kind is None:
         raise ProbeError(f"Invalid probe type: {head}" if parts else f"Invalid probe: {text}",

@@ -224,6 +224,3 @@ def parse_asyncwatchpoint(spelling: str, parts: list[str],
     raise ProbeError("asyncwatchpoint probes are not supported by pytrace",
                      "watch a fixed address instead: " + WATCH_USAGE)
 
-
-def parse_unsupported(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
-    raise ProbeError(f"{spelling} probes are not supported by pytrace yet")

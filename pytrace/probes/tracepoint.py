@@ -164,13 +164,64 @@ def raw_tracepoints(tracefs: str = DEFAULT_TRACEFS) -> list[str]:
                    if not n.startswith("syscalls:")})
 
 
+BTF_DIR = "/sys/kernel/btf"
+
+
+def btf_modules(btf_dir: str | None = None) -> list[str]:
+    """`vmlinux` and every loaded module with BTF (what `rawtracepoint:MODULE:` names)."""
+    btf_dir = BTF_DIR if btf_dir is None else btf_dir
+    try:
+        mods = sorted(n for n in os.listdir(btf_dir) if n != "vmlinux")
+    except OSError:
+        mods = []
+    return ["vmlinux", *mods]
+
+
+def module_events(module: str, events: list[str], btf_dir: str | None = None) -> list[str]:
+    """The raw tracepoints `module` defines (its BTF has `btf_trace_EVENT`); every event
+    for vmlinux when its BTF cannot be read."""
+    from pytrace.listing.btfinfo import btf_strings
+
+    btf_dir = BTF_DIR if btf_dir is None else btf_dir
+    strings = btf_strings(os.path.join(btf_dir, module))
+    if not strings:
+        return events if module == "vmlinux" else []
+    return [e for e in events if b"\0btf_trace_" + e.encode() + b"\0" in strings]
+
+
+def _raw_targets(module: str | None, found: list[str]) -> list[ProbeTarget]:
+    where = f"{module}:" if module else ""
+    return [ProbeTarget("rawtracepoint", f"rawtracepoint:{where}{ev}", ProgType.RAW_TRACEPOINT,
+                        {"event": ev, **({"module": module} if module else {})})
+            for ev in found]
+
+
+def _in_modules(mod_glob: str, event: str, events: list[str]) -> list[ProbeTarget]:
+    """`rawtracepoint:MODULE:EVENT`: the module (a glob) must be loaded and define it."""
+    modules = match(mod_glob, btf_modules())
+    if not modules:
+        raise ProbeError(f"rawtracepoint module not found: {mod_glob}",
+                         "modules with BTF are listed in /sys/kernel/btf "
+                         "(vmlinux is the kernel itself)", *suggest(mod_glob, btf_modules()))
+    out = []
+    for mod in modules:
+        own = module_events(mod, events)
+        found = match(event, own) if has_wildcard(event) else ([event] if event in own else [])
+        out.extend(_raw_targets(mod, found))
+    if not out:
+        raise ProbeError(f"raw tracepoint not found: {mod_glob}:{event}", *suggest(event, events))
+    return out
+
+
 def parse_rawtracepoint(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
-    expect_parts("rawtracepoint", parts, 1, 2, "rawtracepoint:EVENT")
+    """`rawtracepoint:EVENT` or `rawtracepoint:MODULE:EVENT` (named as written)."""
+    expect_parts("rawtracepoint", parts, 1, 2, "rawtracepoint[:MODULE]:EVENT")
     event = parts[-1]
     events = raw_tracepoints(ctx.tracefs)
+    if len(parts) == 2:
+        return _in_modules(parts[0] or "*", event, events)
     found = match(event, events) if has_wildcard(event) else (
         [event] if event in events else [])
     if not found:
         raise ProbeError(f"raw tracepoint not found: {event}", *suggest(event, events))
-    return [ProbeTarget("rawtracepoint", f"rawtracepoint:{ev}", ProgType.RAW_TRACEPOINT,
-                        {"event": ev}) for ev in found]
+    return _raw_targets(None, found)

@@ -376,6 +376,8 @@ class ReplSession:
         self.body.append(text)
         self.blocks = self._new_blocks
         self.engine.run(group, "BEGIN")
+        if self.engine.run_iterators(group, self.output.printf):  # an iteration runs once
+            self.engine.retire(group)
         return entry
 
     def add(self, text: str, name: str = "stdin") -> tuple[Entry | None, str]:

@@ -2,9 +2,10 @@
 
 Tracepoints, uprobes and kprobes use one perf event (cpu 0 covers every CPU for trace
 events) plus PERF_EVENT_IOC_SET_BPF; profile and software events open one event per
-CPU; watchpoints open one PERF_TYPE_BREAKPOINT event on the target process (or one per
-CPU); raw tracepoints and fentry/fexit use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not
-attached: run them with run_test().
+CPU; watchpoints open a PERF_TYPE_BREAKPOINT event on every thread of the target process,
+inherited by the threads it creates later (or one per CPU); iterators get a
+BPF_TRACE_ITER link (runtime/iterators.py runs them); raw tracepoints and fentry/fexit
+use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not attached: run them with run_test().
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pytrace.runtime.features import (
 )
 from pytrace.runtime.loader import LoadedProgram
 from pytrace.runtime.tracefs import tracepoint_id
+from pytrace.runtime.usdtsem import kernel_refcount, shared_refs
 
 PERF_TYPE_HARDWARE = 0
 PERF_TYPE_SOFTWARE = 1
@@ -289,12 +291,15 @@ def _probe_pmu(spec: ProbeSpec, prog_fd: int, pmu: str, target: str, offset: int
     return _perf_with_prog(spec, prog_fd, attr, pid, (0,) if pid == -1 else (-1,))
 
 
-def _uprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
+def _uprobe(spec: ProbeSpec, prog_fd: int,
+            refs: dict[tuple[str, int], int] | None = None) -> Attachment:
+    """refs: the semaphores of usdt probes on the same instructions (usdtsem.shared_refs)."""
     a = spec.attach
     path = str(a["path"])
     if not os.path.exists(path):
         raise RuntimeFailure(f"cannot attach {spec.name}: {path} does not exist")
-    ref = int(a.get("ref_ctr_offset", 0))
+    ref = int(a.get("ref_ctr_offset", 0)) or (refs or {}).get((path, int(a["offset"])), 0)
+    ref = ref if kernel_refcount() else 0
     retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "uretprobe"
     return _probe_pmu(spec, prog_fd, "uprobe", path, int(a["offset"]), retprobe,
                       int(a.get("pid", -1)), ref << 32)
@@ -308,15 +313,58 @@ def _kprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
                       retprobe, -1)
 
 
+INHERIT = 1 << 1  # perf_event_attr.inherit: threads created later get the event too
+INHERIT_THREAD = 1 << 35  # ... threads only, not forked processes (Linux 5.13)
+
+
+def thread_ids(pid: int) -> list[int]:
+    """Every thread of process `pid` now (just the pid when it cannot be listed)."""
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return [pid]
+
+
+def _watch_attr(a: dict[str, str | int], flags: int) -> bytearray:
+    attr = sc.perf_attr(PERF_TYPE_BREAKPOINT, 0, period=1, config1=int(a["address"]),
+                        config2=int(a["length"]), flags=flags)
+    struct.pack_into("<I", attr, BP_TYPE_OFFSET, int(a["bp_type"]))
+    return attr
+
+
+def _watch_threads(spec: ProbeSpec, prog_fd: int, pid: int) -> Attachment:
+    """One breakpoint per thread of the process, inherited by the threads they create."""
+    att = Attachment(spec)
+    try:
+        for flags in (INHERIT | INHERIT_THREAD, INHERIT):
+            try:
+                for tid in thread_ids(pid):
+                    one = _perf_with_prog(spec, prog_fd, _watch_attr(spec.attach, flags), tid,
+                                          (-1,))
+                    att.fds.extend(one.fds)
+                    att.links.extend(one.links)
+                return att
+            except FeatureUnavailable:
+                raise
+            except RuntimeFailure:
+                if flags == INHERIT or att.fds:
+                    raise
+    except RuntimeFailure:
+        att.close()
+        raise
+    return att
+
+
 def _watchpoint(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None) -> Attachment:
+    """A hardware breakpoint: on every thread of the -p process or -c child (and the
+    threads they start), else one per CPU for every process."""
     check_probe_kind("watchpoint")
     a = spec.attach
-    attr = sc.perf_attr(PERF_TYPE_BREAKPOINT, 0, period=1, config1=int(a["address"]),
-                        config2=int(a["length"]))
-    struct.pack_into("<I", attr, BP_TYPE_OFFSET, int(a["bp_type"]))
     pid = int(a["pid"]) if "pid" in a else (-1 if target_pid is None else target_pid)
     try:
-        return _perf_with_prog(spec, prog_fd, attr, pid, online_cpus() if pid == -1 else (-1,))
+        if pid == -1:
+            return _perf_with_prog(spec, prog_fd, _watch_attr(a, 0), -1, online_cpus())
+        return _watch_threads(spec, prog_fd, pid)
     except RuntimeFailure as exc:
         raise type(exc)(exc.message + _watch_hint(exc.message)) from None
 
@@ -331,6 +379,14 @@ def _watch_hint(message: str) -> str:
     return ""
 
 
+def _iter(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    """The iterator's link (kept in fds: it lives until the iterator has run)."""
+    from pytrace.runtime.iterators import link
+
+    check_probe_kind("iter")
+    return Attachment(spec, [link(spec, prog_fd)])
+
+
 def _none(spec: ProbeSpec, prog_fd: int) -> Attachment:
     return Attachment(spec)
 
@@ -340,17 +396,21 @@ _ATTACHERS: dict[str, Callable[[ProbeSpec, int], Attachment]] = {
     "interval": _interval, "profile": _profile, "software": _software,
     "hardware": _hardware, "uprobe": _uprobe, "uretprobe": _uprobe, "usdt": _uprobe,
     "kprobe": _kprobe, "kretprobe": _kprobe, "fentry": _fentry, "fexit": _fentry,
-    "watchpoint": _watchpoint, "BEGIN": _none, "END": _none,
+    "watchpoint": _watchpoint, "iter": _iter, "BEGIN": _none, "END": _none,
 }
 
 
-def attach(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None) -> Attachment:
+def attach(spec: ProbeSpec, prog_fd: int, target_pid: int | None = None,
+           refs: dict[tuple[str, int], int] | None = None) -> Attachment:
     """Attach one program; BEGIN/END give an empty Attachment (use run_test).
 
     target_pid: the `-c` child, which watchpoints without `-p` are bound to (as bpftrace).
+    refs: usdt semaphores by probed instruction, for uprobes sharing one.
     """
     if spec.kind == "watchpoint":
         return _watchpoint(spec, prog_fd, target_pid)
+    if spec.kind in ("uprobe", "uretprobe"):
+        return _uprobe(spec, prog_fd, refs)
     fn = _ATTACHERS.get(spec.kind)
     if fn is None:
         raise FeatureUnavailable(f"{spec.kind} probes are not supported by pytrace")
@@ -364,6 +424,19 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+# The kernel runs the programs of one uprobe site newest first: these kinds are attached
+# last-written first, so that blocks on the same function run in program order (as in
+# bpftrace: `uprobe:f {1} uprobe:f {2}` prints 1 then 2, and so do two uretprobes).
+REVERSE_ATTACH = frozenset({"uprobe", "uretprobe", "usdt"})
+
+
+def attach_order(programs: Iterable[LoadedProgram]) -> list[LoadedProgram]:
+    """The order to attach programs in so that each site runs them in program order."""
+    progs = list(programs)
+    return [p for p in reversed(progs) if p.spec.kind in REVERSE_ATTACH] + \
+        [p for p in progs if p.spec.kind not in REVERSE_ATTACH]
+
+
 AttachFailure = Callable[[ProbeSpec, RuntimeFailure], None]
 
 
@@ -375,14 +448,15 @@ def attach_all(programs: Iterable[LoadedProgram], target_pid: int | None = None,
     on_failure: the `missing_probes` warn/ignore policy: a probe that cannot be attached
       (missing, or refused by the kernel) is reported to it and skipped instead.
     """
-    progs = list(programs)
+    progs = attach_order(programs)
     if len(progs) > 200:
         raise_fd_limit()
+    refs = shared_refs(p.spec for p in progs)
     done: list[Attachment] = []
     try:
         for p in progs:
             try:
-                done.append(attach(p.spec, p.fd, target_pid))
+                done.append(attach(p.spec, p.fd, target_pid, refs))
             except PrivilegeError:
                 raise
             except RuntimeFailure as exc:

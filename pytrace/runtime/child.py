@@ -152,6 +152,7 @@ class Child:
             return
         try:
             os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.pid, signal.SIGCONT)  # stopped (its first stack): it gets the TERM
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + KILL_GRACE_S

@@ -141,6 +141,12 @@ class Dispatcher:
         i = int.from_bytes(rec[ev.probe_offset:ev.probe_offset + 8], "little")
         return names[i] if i < len(names) else ""
 
+    def _seen(self, rec: memoryview, ev: EventSpec) -> None:
+        sym = self.symbolizer()
+        if sym is not None and hasattr(sym, "snapshot") and ev.args:
+            off = ev.args[0].offset
+            sym.snapshot(int.from_bytes(rec[off:off + 8], "little"))
+
     def handle(self, records: Sequence[bytes | memoryview]) -> int:
         """Dispatch a batch of records; how many were shown or acted on."""
         from pytrace.printf_format import format_printf  # once per batch, not per record
@@ -160,6 +166,9 @@ class Dispatcher:
                 continue
             ev = events[eid]
             kind = ev.kind
+            if kind == EventKind.PID_SEEN:  # internal: remember the process's mappings
+                self._seen(rec, ev)
+                continue
             done += 1
             vals: list[object] | None = None
             if typed:

@@ -45,9 +45,13 @@ from pytrace.runtime.decode import StrFormat, snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_feature, check_kernel_variables
+from pytrace.runtime.iterators import run as run_iterator
+from pytrace.runtime.iterators import with_btf_ids
 from pytrace.runtime.loader import LOG_SIZE, LoadedObject, LoadedProgram, LoadSettings
+from pytrace.runtime.procmaps import probed_binaries
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
+from pytrace.runtime.usdtsem import Activation, activate
 from pytrace.values import MapSnapshot
 
 EMPTY = BpfObject(b"", Resources())
@@ -82,6 +86,10 @@ class Group:
     released: bool = False  # programs, ring buffer and private maps closed (retire())
     retiring: bool = False  # retire() was asked while its records were being dispatched
     final_runs: int = 0  # runs() when released
+    semaphores: Activation = field(default_factory=Activation)  # raised by pytrace itself
+
+    def stop_semaphores(self) -> None:
+        self.semaphores.release()
 
     @property
     def covers(self) -> int:
@@ -146,12 +154,14 @@ class Engine:
             on_exit: Callable[[Group, int], None] | None = None,
             skip: frozenset[int] = frozenset(),
             on_attach_failure: AttachFailure | None = None,
-            run_begin: bool = False) -> Group:
+            usdt_file_activation: bool = False, run_begin: bool = False) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
         group created and raises. `tag` makes the group's internal maps private.
         skip: probe indexes not to load; on_attach_failure: attach failures are reported
         to it and skipped (`missing_probes` warn/ignore) instead of failing the group.
+        usdt_file_activation: where the kernel does not count USDT semaphores, raise
+        them in every process mapping the probed file (runtime/usdtsem.py).
         run_begin: run BEGIN once loaded, before anything is attached, so its output
         precedes every event in the ring buffer (as bpftrace's does)."""
         with self.lock:
@@ -163,7 +173,8 @@ class Engine:
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
-                probes = [p for p in res.probes if p.index >= first_probe and p.index not in skip]
+                probes = with_btf_ids(p for p in res.probes
+                                      if p.index >= first_probe and p.index not in skip)
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
                                                            load_settings(res), res.ksyms)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
@@ -176,11 +187,14 @@ class Engine:
                 group.ring = RingBuffer(self.loaded.map_fd(rb.name), rb.max_entries)
                 if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
+                self.symbolizer.fixed.add_all(probed_binaries(res))
                 if run_begin:
                     self.run(group, "BEGIN")
                 group.attachments = attach_all(
                     (p for p in group.programs if p.spec.kind not in RUN_KINDS),
                     target_pid, on_attach_failure)
+                group.semaphores = activate((p.spec for p in group.programs),
+                                            usdt_file_activation)
             except BaseException:
                 self._undo(group, before)
                 raise
@@ -203,6 +217,7 @@ class Engine:
                                      "value size")
 
     def _undo(self, group: Group, before: set[str]) -> None:
+        group.stop_semaphores()
         detach_all(group.attachments)
         group.attachments = []
         if group.ring is not None:
@@ -234,13 +249,26 @@ class Engine:
         for p in group.kind(kind):
             run_test(p.fd)
 
+    def run_iterators(self, group: Group, write: Callable[[str], None]) -> bool:
+        """Run the group's iter probes (read each to its end, or pin it); whether it
+        had any. Their records are dispatched after each."""
+        ran = False
+        for att in group.attachments:
+            if att.spec.kind == "iter" and att.fds:
+                run_iterator(att.spec, att.fds[0], write)
+                self.drain(group)
+                ran = True
+        return ran
+
     def stop(self, group: Group) -> None:
         """Stop the group's programs at once (their BPF links close); detach() finishes."""
+        group.stop_semaphores()
         stop_all(group.attachments)
 
     def detach(self, group: Group, wait: bool = True) -> None:
         """Detach the group's probes; its maps keep their contents."""
         with self.lock:
+            group.stop_semaphores()
             detach_all(group.attachments, wait=wait)
             group.attachments = []
             group.live = False
@@ -379,6 +407,8 @@ class Engine:
     def close(self, detach_first: bool = True) -> None:
         """Detach every group and release every fd (idempotent)."""
         with self.lock:
+            for g in self.groups:
+                g.stop_semaphores()
             if detach_first:
                 detach_all([a for g in self.groups for a in g.attachments])
             for g in self.groups:

@@ -138,6 +138,28 @@ def _fentry(kind: str) -> None:
         sc.close_fd(fd)
 
 
+def _iter(kind: str) -> None:
+    """Load (and close) an empty iterator program on bpf_iter_task."""
+    from pytrace.runtime.iterators import BPF_TRACE_ITER, btf_id
+
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: no "
+                                 "kernel BTF (/sys/kernel/btf/vmlinux is missing)")
+    insns, lic = sc.Buffer(_EXIT_INSNS), sc.cstr("GPL")
+    attr = sc.new_attr()
+    struct.pack_into("<IIQQ", attr, 0, 26, 2, insns.addr, lic.addr)
+    struct.pack_into("<I", attr, 68, BPF_TRACE_ITER)
+    struct.pack_into("<I", attr, 108, btf_id("task"))
+    fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
+    if fd >= 0:
+        sc.close_fd(fd)
+        return
+    why = ("refused (EPERM, a security policy)" if err == errno.EPERM
+           else f"refused ({errno.errorcode.get(err, str(err))})")
+    raise FeatureUnavailable(f"{kind} probes are not available on this kernel: loading "
+                             f"iterator programs (TRACING, BPF_TRACE_ITER) is {why}")
+
+
 def _hardware(kind: str) -> None:
     attr = sc.perf_attr(0, 0, period=1_000_000)  # PERF_COUNT_HW_CPU_CYCLES
     struct.pack_into("<Q", attr, 40, 1)  # disabled
@@ -181,7 +203,7 @@ _CHECKS: dict[str, Callable[[str], None]] = {
     "kprobe": _kprobes, "kretprobe": _kprobes,
     "uprobe": _uprobes, "uretprobe": _uprobes, "usdt": _uprobes,
     "fentry": _fentry, "fexit": _fentry,
-    "hardware": _hardware, "watchpoint": _watchpoint,
+    "hardware": _hardware, "watchpoint": _watchpoint, "iter": _iter,
     "tracepoint": _tracepoints,
 }
 

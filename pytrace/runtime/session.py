@@ -9,6 +9,7 @@ Works from a BpfObject (ELF + Resources) only; never sees the AST.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -25,8 +26,18 @@ from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
+from pytrace.runtime.procmaps import command_binary, process_binary
 
 POLL_SECONDS = 0.2
+
+
+def _stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped (state T in /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
 
 
 @dataclass(slots=True)
@@ -45,11 +56,13 @@ class Session:
     output: Any
     child: Child | None = None
     target_pid: int | None = None  # -p: uprobes/usdt attach to this process
+    usdt_file_activation: bool = False  # --usdt-file-activation
     engine: Engine | None = None
     group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
     finished: bool = False
     signals: int = 0  # SIGUSR1s received and not yet handled
+    child_resumed: bool = False  # the -c child was continued after its first stack
     watch: PidWatch | None = None  # -p PID (no -c): the session stops when it exits
     _exit_unseen: int = 0  # steps since exit()'s flag was seen without its record
 
@@ -92,7 +105,10 @@ class Session:
                                      else self.target_pid, on_exit=self._exit,
                                      skip=frozenset(missing),
                                      on_attach_failure=None if policy == "error"
-                                     else attach_failed, run_begin=True)
+                                     else attach_failed,
+                                     usdt_file_activation=self.usdt_file_activation,
+                                     run_begin=True)
+        self._known_binaries()
         if self.engine.symbolizer is not None:
             self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
         if self.target_pid is not None and self.child is None and self.watch is None:
@@ -102,8 +118,35 @@ class Session:
         if self.child is not None:
             self.child.release()
         self.engine.drain(self.group)
+        if not self.stop.requested and self.engine.run_iterators(self.group, self.output.printf):
+            self.stop.requested = True  # an iteration (or pinning it) is the whole run
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True  # BEGIN/END only: nothing will ever fire
+
+    def _known_binaries(self) -> None:
+        """Stacks of the -c command and the -p process resolve after they exit: the -p
+        process's mappings are read now, and both executables are known (non-PIE ones
+        resolve without mappings)."""
+        sym = self.engine.symbolizer if self.engine is not None else None
+        if sym is None:
+            return
+        if self.child is not None:
+            sym.fixed.add_all(b for b in [command_binary(self.child.argv)] if b)
+        if self.target_pid is not None:
+            sym.snapshot(self.target_pid)
+            sym.fixed.add_all(b for b in [process_binary(self.target_pid)] if b)
+
+    def _resume_child(self) -> None:
+        """The -c child stops itself (SIGSTOP from its probe) the first time a probe takes
+        its user stack: read its mappings, then let it go on (once)."""
+        child = self.child
+        if child is None or self.child_resumed or not _stopped(child.pid):
+            return
+        if self.engine is not None and self.engine.symbolizer is not None:
+            self.engine.symbolizer.snapshot(child.pid)
+        self.child_resumed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGCONT)
 
     def _missing(self, policy: str, message: str) -> None:
         """A probe that cannot be attached, with missing_probes = warn or ignore."""
@@ -134,6 +177,7 @@ class Session:
         engine.wait(timeout)
         self.run_signal_probes()
         engine.drain(group)
+        self._resume_child()
         engine.check_full()
         if not self.stop.requested and engine.exiting(group):
             # exit() ran but its record never came (the ring buffer was full): stop
@@ -199,6 +243,7 @@ class Session:
             self.stop.requested = True
             engine.stop(group)  # programs stop now; close() releases the perf events
             engine.drain(group)  # records still in flight (after an exit(): dropped)
+            self._resume_child()
             if group.dispatcher is not None:
                 group.dispatcher.exited = False  # END's own output is shown
             engine.run(group, "END")
@@ -269,17 +314,18 @@ SessionHook = Callable[[Session], None]
 
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
                 exiting: bool = False, target_pid: int | None = None,
-                on_start: SessionHook | None = None, on_stop: SessionHook | None = None) -> int:
+                on_start: SessionHook | None = None, on_stop: SessionHook | None = None,
+                usdt_file_activation: bool = False) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
-    target_pid: -p PID.
+    target_pid: -p PID. usdt_file_activation: --usdt-file-activation.
     on_start: called once the session has started (maps exist, probes attached), before
       the loop; on_stop: called on every exit before any fd is closed (whether or not
       on_start ran). `--prometheus` serves the maps between the two.
     """
     child = Child(child_argv) if child_argv else None
-    session = Session(obj, output, child, target_pid)
+    session = Session(obj, output, child, target_pid, usdt_file_activation)
     guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
     with stop_on_signals(session), self_signals(session):
         try:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from pytrace.runtime.procmaps import FixedImages
 from pytrace.runtime.symindex import SymbolIndex, load_index
 
 StackReader = Callable[[int], bytes | None]
@@ -133,6 +134,7 @@ class Symbolizer:
         self.read_stack = read_stack
         self._maps: dict[int, list[Mapping]] = {}
         self._user: dict[tuple[int, int], str | None] = {}
+        self.fixed = FixedImages()  # non-PIE executables: resolve without mappings
         self._files: dict[str, SymbolIndex | None] = {}
         # give_up(): when true (the user asked again to stop), files not read yet are not
         # read: their frames print as addresses and the exit is not held up.
@@ -178,7 +180,22 @@ class Symbolizer:
         return ksym(addr) if kernel else self.user_frame(addr, pid, offset=False)
 
     # ------------------------------------------------------------ user addresses
+    def snapshot(self, pid: int) -> None:
+        """Read a process's mappings now (it was just seen; it may exit before its
+        stacks are printed). Kept when it is gone."""
+        fresh = read_maps(pid) if pid else []
+        if fresh:
+            self._maps[pid] = fresh
+
     def _mapping(self, pid: int, addr: int) -> Mapping | None:
+        found = self._mapping_of(pid, addr) if pid else None
+        if found is None:
+            fixed = self.fixed.find(addr)
+            if fixed is not None:
+                return Mapping(*fixed)
+        return found
+
+    def _mapping_of(self, pid: int, addr: int) -> Mapping | None:
         for refresh in (False, True):
             if refresh or pid not in self._maps:
                 fresh = read_maps(pid)
@@ -193,7 +210,7 @@ class Symbolizer:
         return None
 
     def resolve_user(self, addr: int, pid: int) -> tuple[str, int] | None:
-        m = self._mapping(pid, addr) if pid else None
+        m = self._mapping(pid, addr)
         if m is None:
             return None
         syms = self._symbols_of(m.path)
@@ -204,7 +221,7 @@ class Symbolizer:
 
     def user_frame_perf(self, addr: int, pid: int) -> str:
         """`sym+off (path)` as perf script prints a user frame; `0xADDR ([unknown])`."""
-        m = self._mapping(pid, addr) if pid else None
+        m = self._mapping(pid, addr)
         found = self.resolve_user(addr, pid) if m is not None else None
         if m is None or found is None:
             return f"0x{addr:x} ([unknown])"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 from functools import lru_cache
 
 from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError
+from pytrace.runtime.mounts import mount
 
 TRACEFS = "/sys/kernel/tracing"
 DEBUGFS_TRACING = "/sys/kernel/debug/tracing"
@@ -17,13 +17,8 @@ def _mounted(path: str) -> bool:
 
 
 def _mount_tracefs(path: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    mount = libc["mount"]
-    mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                      ctypes.c_void_p]
-    mount.restype = ctypes.c_int
-    if mount(b"nodev", path.encode(), b"tracefs", 0, None) != 0:
-        err = ctypes.get_errno()
+    err = mount("tracefs", path)
+    if err:
         raise FeatureUnavailable(f"tracefs is not mounted at {path} and mounting it failed: "
                                  f"{os.strerror(err)}")
 

@@ -28,6 +28,7 @@ USES: dict[str, str] = {
     "retval": "uretprobe:/bin/bash:readline { @ = retval; }",
     "func": f"{U} {{ @ = func; }}",
     "args": f"{T} {{ @ = args.flags; }}",
+    "ctx": "iter:task { @[ctx.task.pid] = count(); }",
     "kstack": f"{T} {{ @[kstack] = count(); }}",
     "ustack": f"{U} {{ @[ustack(perf, 5)] = count(); }}",
     "dw_ustack": f"{U} {{ @[dw_ustack(5)] = count(); }}",

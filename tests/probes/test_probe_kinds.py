@@ -117,3 +117,11 @@ def test_kprobe_wildcards_expand_over_the_kernel_functions():
     assert "kprobe:vfs_read" in names and all(n.startswith("kprobe:vfs_rea") for n in names)
     assert [t.attach["func"] for t in targets] == [n.split(":")[-1] for n in names]
     assert [t.name for t in expand("fentry:vfs_read")] == ["fentry:vfs_read"]
+
+
+def test_quoted_attach_point_parts() -> None:
+    from pytrace.probes.base import split_attach_point
+
+    assert split_attach_point('uprobe:"/a b/c":f') == ["uprobe", "/a b/c", "f"]
+    assert split_attach_point('uprobe:/bin/x:"ns::f"') == ["uprobe", "/bin/x", "ns::f"]
+    assert split_attach_point("t:sched:sched_switch") == ["t", "sched", "sched_switch"]

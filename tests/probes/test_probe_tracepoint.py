@@ -94,3 +94,35 @@ def test_rawtracepoint():
     assert t.attach == {"event": "sched_switch"}
     with pytest.raises(ProbeError):
         expand("rt:no_such_event_here")
+
+
+def _btf_blob(*names: str) -> bytes:
+    """A BTF header with no types and a string section holding `names`."""
+    import struct
+
+    strings = b"\0" + b"".join(n.encode() + b"\0" for n in names)
+    return struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 0, 0, len(strings)) + strings
+
+
+@needs_tracefs
+def test_rawtracepoint_with_a_module(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    from pytrace.probes import tracepoint
+
+    btf = tmp_path / "btf"
+    btf.mkdir()
+    (btf / "vmlinux").symlink_to("/sys/kernel/btf/vmlinux")
+    (btf / "fakemod").write_bytes(_btf_blob("btf_trace_sched_switch", "other"))
+    monkeypatch.setattr(tracepoint, "BTF_DIR", str(btf))
+    assert tracepoint.btf_modules(str(btf)) == ["vmlinux", "fakemod"]
+    (t,) = expand("rawtracepoint:vmlinux:sched_switch")
+    assert (t.name, t.attach) == ("rawtracepoint:vmlinux:sched_switch",
+                                  {"event": "sched_switch", "module": "vmlinux"})
+    (t,) = expand("rt:fakemod:sched_switch")
+    assert (t.name, t.attach["module"]) == ("rawtracepoint:fakemod:sched_switch", "fakemod")
+    both = expand("rawtracepoint:*:sched_switch")
+    assert sorted(t.name for t in both) == ["rawtracepoint:fakemod:sched_switch",
+                                            "rawtracepoint:vmlinux:sched_switch"]
+    with pytest.raises(ProbeError, match="raw tracepoint not found: fakemod:sched_wakeup"):
+        expand("rawtracepoint:fakemod:sched_wakeup")  # not the module's own
+    with pytest.raises(ProbeError, match="rawtracepoint module not found: kvm"):
+        expand("rawtracepoint:kvm:sched_switch")

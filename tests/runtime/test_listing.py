@@ -235,6 +235,31 @@ def test_usdt_probes_of_a_binary(bins: tuple[Path, Path]) -> None:
     assert pytrace("-l", f"U:{usdt}:gated").stdout.splitlines() == [f"usdt:{usdt}:myprov:gated"]
 
 
+def test_user_probes_of_every_executable_in_path(tmp_path: Path, bins: tuple[Path, Path]) -> None:
+    """`*` without -p searches $PATH's executables (sorted as whole lines); a file that
+    is not an executable ELF is left out."""
+    prog, usdt = bins
+    for d, name in (("a", "lusdt"), ("b", "lusdt-2"), ("b", "lprog")):
+        (tmp_path / d).mkdir(exist_ok=True)
+        shutil.copy(usdt if name.startswith("lusdt") else prog, tmp_path / d / name)
+    (tmp_path / "b" / "script").write_text("#!/bin/sh\n")
+    (tmp_path / "b" / "script").chmod(0o755)
+    env = dict(ENV, PATH=f"{tmp_path / 'b'}:{tmp_path / 'a'}")
+
+    def listed(pattern: str) -> list[str]:
+        r = subprocess.run([sys.executable, "-m", "pytrace", "-l", pattern], capture_output=True,
+                           text=True, timeout=120, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    a, b2, bp = tmp_path / "a" / "lusdt", tmp_path / "b" / "lusdt-2", tmp_path / "b" / "lprog"
+    assert listed("usdt:*:*") == [f"usdt:{a}:myprov:gated", f"usdt:{a}:myprov:tick",
+                                  f"usdt:{b2}:myprov:gated", f"usdt:{b2}:myprov:tick"]
+    assert listed("uprobe:*:main") == [f"uprobe:{a}:main", f"uprobe:{bp}:main",
+                                       f"uprobe:{b2}:main"]
+    assert listed("uprobe:*:func_*") == [f"uprobe:{bp}:func_a", f"uprobe:{bp}:func_b"]
+
+
 def test_uprobes_of_a_running_process(waiting: subprocess.Popen[bytes],
                                       bins: tuple[Path, Path]) -> None:
     prog, _ = bins
@@ -282,7 +307,8 @@ def test_usdt_of_a_running_process(tmp_path: Path) -> None:
 
 def test_uprobes_of_a_process_in_another_mount_namespace(tmp_path: Path) -> None:
     """The binary's path exists only in the process's own mount namespace: its file is
-    read through /proc/PID/root and listed under the path the process sees."""
+    read through /proc/PID/root and listed under that path, as bpftrace lists it (the
+    name a probe on it has)."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed")
     src, mnt = tmp_path / "src", tmp_path / "mnt"
@@ -305,9 +331,12 @@ def test_uprobes_of_a_process_in_another_mount_namespace(tmp_path: Path) -> None
         assert not inner.exists()  # not in our namespace
         r = pytrace("-l", "uprobe:*:main", "-p", str(child.pid))
         assert r.returncode == 0, r.stderr
-        assert f"uprobe:{inner}:main" in r.stdout.splitlines()
+        seen = f"/proc/{child.pid}/root{inner}"
+        assert f"uprobe:{seen}:main" in r.stdout.splitlines()
         assert pytrace("-l", "usdt:*:*", "-p", str(child.pid)).stdout == \
-            f"usdt:{inner}:waiter:woke\n"
+            f"usdt:{seen}:waiter:woke\n"
+        assert pytrace("-l", f"uprobe:{inner}:main", "-p", str(child.pid)).stdout == \
+            f"uprobe:{seen}:main\n"
     finally:
         child.communicate(b"x", timeout=10)
 
@@ -361,7 +390,8 @@ def test_type_listing() -> None:
 @pytest.mark.parametrize(("pattern", "error"), [
     ("uprobe:/no/such/file:*", "does not exist"),
     ("kprobe:vfs_*", "kprobe probes are not available on this kernel"),
-    ("usdt:", "usdt listing needs a binary or -p PID"),
+    ("usdt:", "usdt probe type requires 2 or 3 arguments"),
+    ("uprobe:", "uprobe probe type requires 2 arguments"),
     ("nosuch:foo", "Invalid probe type: nosuch"),
     ("watchpoint:*", "watchpoint probes cannot be listed"),
 ])

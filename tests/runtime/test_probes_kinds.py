@@ -40,6 +40,17 @@ def test_rawtracepoint_sys_enter_arg1_is_the_syscall_number() -> None:
     assert map_lines(r.stdout)[f"@[{GETPPID_NR}]"] == "123"
 
 
+def test_rawtracepoint_with_its_module_is_named_so() -> None:
+    prog = ("rawtracepoint:vmlinux:sys_enter /pid == cpid && arg1 == 110/ { @[probe] = count(); } "
+            "rt:*:sys_exit /pid == cpid/ { @exit[probe] = count(); }")
+    r = pytrace("-c", workload("pt_rawtp_mod", "getppid", "7"), "-e", prog)
+    assert r.returncode == 0, r.stderr
+    assert "Attached 2 probes" in r.stderr
+    maps = map_lines(r.stdout)
+    assert maps["@[rawtracepoint:vmlinux:sys_enter]"] == "7"
+    assert int(maps["@exit[rawtracepoint:vmlinux:sys_exit]"]) >= 7
+
+
 def test_software_faults_sample_the_faulting_process(tmp_path: object) -> None:
     # 2000 page-sized reads into fresh memory fault at least 2000 times; period 100
     prog = ("software:faults:100 /pid == cpid/ { @[comm] = count(); } "
@@ -109,7 +120,7 @@ BAD = [
     ("t:syscalls:sys_enter_opennat { exit(); }", "tracepoint not found", "did you mean: syscalls:sys_enter_openat"),
     ("tracepoint:sched:nosuch* { exit(); }", "tracepoint not found", "pytrace -l 'tracepoint:sched:*'"),
     ("uprobe:/no/such/binary:main { exit(); }", "does not exist", "give a path to an ELF binary"),
-    ("uprobe:libnosuchlib:foo { exit(); }", "not found in $PATH or the library paths", "full path"),
+    ("uprobe:libnosuchlib:foo { exit(); }", "uprobe target file 'libnosuchlib' does not exist or is not executable", "a library name such as 'libc'"),
     ("uprobe:/bin/sh:no_such_function_here { exit(); }", "Could not resolve symbol", "pytrace -l 'uprobe:"),
     ("interval:5:s { exit(); }", "5 is not an accepted unit of time", "did you mean interval:s:5?"),
     ("interval:minutes:5 { exit(); }", "not an accepted unit of time", "units are s, ms, us, hz"),
@@ -117,6 +128,10 @@ BAD = [
     ("software:faults:abc { exit(); }", "'abc' is not a number", None),
     ("software:fautls:10 { exit(); }", "Unknown software event: fautls", "did you mean: faults?"),
     ("rawtracepoint:sys_entr { exit(); }", "raw tracepoint not found", "did you mean: sys_enter"),
+    ("rawtracepoint:nosuchmod:sys_enter { exit(); }", "rawtracepoint module not found: nosuchmod",
+     "/sys/kernel/btf"),
+    ("rt:vmlinux:sys_entr { exit(); }", "raw tracepoint not found: vmlinux:sys_entr",
+     "did you mean: sys_enter"),
 ]
 
 

@@ -713,3 +713,12 @@ def test_replace_keeps_definitions_and_the_script_order(
                                        _mine("@rep_def = count(); @rep_t = thrice(2);")]
     with pytest.raises(EntryError, match="must keep a probe block"):
         s.replace(e.id, "macro other(x) { x }")
+
+
+def test_an_iterator_entry_runs_once_and_detaches(session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    entry, _ = s.add(f'iter:task /ctx.task.pid == {os.getpid()}/ {{ printf("me %d\\n", '
+                     "ctx.task.pid); @seen = count(); }")
+    assert entry is not None and not entry.live  # retired after its one run
+    assert _wait(lambda: f"me {os.getpid()}\n" in "".join(lines)), lines
+    assert s.engine.snapshot("@seen").entries  # its map stays

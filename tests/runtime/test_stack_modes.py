@@ -116,3 +116,30 @@ def test_kstack_perf_agrees_with_bpftrace_mode_and_kallsyms(prog: str) -> None:
     assert all(parsed) and len(parsed) == len(plain_frames), (perf, plain)
     assert [m.group(2) for m in parsed if m] == plain_frames
     assert all(ksym(int(m.group(1), 16), True) == m.group(2) for m in parsed if m)
+
+
+# ------------------------------------------------------------------ the default mode
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "pytrace", *args], capture_output=True,
+                          text=True, timeout=60,
+                          env=dict(os.environ, PYTRACE_NO_CACHE="1", **(env or {})))
+
+
+def test_stack_mode_from_the_environment_and_the_config_block(prog: str) -> None:
+    key = f"uprobe:{prog}:leaf {{ @[ustack(1)] = count(); }}"
+    perf = _cli("-c", prog, "-e", key, env={"BPFTRACE_STACK_MODE": "perf"})
+    assert perf.returncode == 0, perf.stderr
+    assert USER_PERF.match(perf.stdout.split("@[\n")[1].splitlines()[0]), perf.stdout
+    raw = _cli("-c", prog, "-e", "config = { stack_mode = raw } " + key)
+    assert raw.returncode == 0, raw.stderr
+    assert re.fullmatch(r"[0-9a-f]+", raw.stdout.split("@[\n")[1].splitlines()[0]), raw.stdout
+    # the environment wins over the config block; the call site over both
+    both = _cli("-c", prog, "-e", f"config = {{ stack_mode = raw }} uprobe:{prog}:leaf "
+                "{ @[ustack(1)] = count(); @b[ustack(bpftrace, 1)] = count(); }",
+                env={"BPFTRACE_STACK_MODE": "perf"})
+    assert both.returncode == 0, both.stderr
+    first = both.stdout.split("@[\n")[1].splitlines()[0]
+    assert USER_PERF.match(first) and "@b[\n    leaf+0\n]: 2" in both.stdout, both.stdout

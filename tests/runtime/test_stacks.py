@@ -146,10 +146,77 @@ def test_stack_map_only_when_used() -> None:
     assert "__stacks" in maps("tracepoint:syscalls:sys_enter_getppid { @[kstack] = count(); }")
 
 
-def test_stack_of_an_exited_process_prints_addresses(prog: str) -> None:
-    r = run(f"uprobe:{prog}:leaf {{ @[ustack(2)] = count(); }}", child=[prog])
-    assert r.code == 0, r.err
-    frames = [f.strip() for f in r.out.split("@[")[1].split("]:")[0].splitlines()[1:]]
-    assert len(frames) == 2
-    assert all(re.fullmatch(r"0x[0-9a-f]+", f) or FRAME.match(f) for f in frames)
+def _key_stacks(out: str) -> list[list[str]]:
+    """The frames of every stack map key (`@[\n    f\n    g\n]: N`)."""
+    return [[f.strip() for f in part.split("]:")[0].splitlines()[1:]]
+            for part in out.split("@[")[1:]]
 
+
+def _names(stack: list[str]) -> list[str]:
+    return [f.split("+")[0] for f in stack]
+
+
+@pytest.mark.parametrize("pie", [True, False])
+def test_stack_of_an_exited_child_is_symbolised(tmp_path, pie: bool) -> None:  # type: ignore[no-untyped-def]
+    """The map is read after the -c child exited: its first stack stopped it until its
+    mappings were read (PIE), or its non-PIE executable resolves without them."""
+    flags = ("-O0", "-fno-omit-frame-pointer") + (() if pie else ("-no-pie",))
+    quick = build_c(tmp_path, "quick", "__attribute__((noinline)) int leaf(int x) "
+                    "{ return x; }\nint main(void) { return leaf(0); }\n", *flags)
+    for _ in range(3):  # it exits at once: a race would show
+        r = run(f"uprobe:{quick}:leaf {{ @[ustack(2)] = count(); }}", child=[quick])
+        assert r.code == 0, r.err
+        (stack,) = _key_stacks(r.out)
+        assert _names(stack) == ["leaf", "main"] and stack[0] == "leaf+0", r.out
+
+
+WAITING = r"""
+#include <unistd.h>
+__attribute__((noinline)) int leaf(int x) { return x * 2; }
+__attribute__((noinline)) int middle(int x) { return leaf(x + 1) + 1; }
+int main(void) {
+    char c;
+    if (read(0, &c, 1) < 0) return 1;
+    for (int i = 0; i < 3; i++) { middle(i); usleep(20000); }
+    return 0;
+}
+"""
+
+
+def test_stack_of_a_process_gone_before_printing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Traced system-wide (no -c, no -p): its mappings are read when its first stack
+    is taken, and its stacks still resolve after it has exited (a PIE binary)."""
+    import os
+    import signal
+    import sys
+    import time
+
+    waiting = build_c(tmp_path, "waiting", WAITING, "-O0", "-fno-omit-frame-pointer")
+    proc = subprocess.Popen([waiting], stdin=subprocess.PIPE)
+    tracer = subprocess.Popen(
+        [sys.executable, "-m", "pytrace", "-e",
+         f"uprobe:{waiting}:leaf /pid == {proc.pid}/ {{ @[ustack(3)] = count(); }}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTRACE_NO_CACHE="1", __BPFTRACE_NOTIFY_PROBES_ATTACHED="1"))
+    try:
+        assert tracer.stdout is not None
+        deadline = time.monotonic() + 60
+        while "__BPFTRACE_NOTIFY_PROBES_ATTACHED" not in tracer.stdout.readline():
+            assert time.monotonic() < deadline and tracer.poll() is None
+        proc.communicate(b"go", timeout=30)  # it has exited when this returns
+        tracer.send_signal(signal.SIGINT)
+        out, err = tracer.communicate(timeout=30)
+    finally:
+        for p in (proc, tracer):
+            if p.poll() is None:
+                p.kill()
+    assert tracer.returncode == 0, err
+    assert [_names(s) for s in _key_stacks(out)] == [["leaf", "middle", "main"]], out
+    assert out.rstrip().endswith("]: 3")
+
+
+def test_the_child_goes_on_after_its_first_stack(prog: str) -> None:
+    """exit() in the probe that stopped the child: it is continued and then ended."""
+    r = run(f"uprobe:{prog}:leaf {{ @[ustack(1)] = count(); exit(); }}", child=[prog])
+    assert r.code == 0, r.err
+    assert _key_stacks(r.out) == [["leaf+0"]]

@@ -73,10 +73,11 @@ def test_offset_on_a_boundary_attaches_and_fires(prog: str) -> None:
 def test_non_x86_binary_cannot_be_checked(tmp_path: Path) -> None:
     from pytrace.probes.base import ProbeError
     from pytrace.probes.uprobe import check_instruction_boundary
+    from pytrace.probes.userpaths import Binary
 
     fake = tmp_path / "arm"
     header = bytearray(open("/bin/true", "rb").read(64))
     header[18:20] = (183).to_bytes(2, "little")  # EM_AARCH64
     fake.write_bytes(bytes(header) + b"\0" * 64)
     with pytest.raises(ProbeError, match="Can't check if uprobe is in proper place"):
-        check_instruction_boundary(str(fake), "f", 64, 1)
+        check_instruction_boundary(Binary(str(fake), str(fake)), "f", 64, 1)

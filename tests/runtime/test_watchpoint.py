@@ -157,3 +157,83 @@ def test_cpu_refusal_is_one_line_with_a_hint(prog: tuple[str, int]) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ERROR: "), r.stderr
     assert "watchpoint" in lines[0] and "execute ones need length 8" in lines[0]
+
+
+# ------------------------------------------------------------------ threads
+THREADS = r"""
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+volatile long counter;
+static int go[2];
+static void *early(void *arg) {
+  char c;
+  if (read(go[0], &c, 1) < 0) return 0;
+  for (int i = 0; i < 7; i++) counter = i;
+  return 0;
+}
+static void *late(void *arg) { for (int i = 0; i < 11; i++) counter = i; return 0; }
+/* threads [wait]: main writes 5 times, a thread started before the wait 7 times and
+   one started after it 11 times */
+int main(int argc, char **argv) {
+  pthread_t a, b;
+  if (pipe(go) < 0) return 1;
+  pthread_create(&a, 0, early, 0);
+  if (argc > 1) { char c; if (read(0, &c, 1) < 0) return 2; }
+  for (int i = 0; i < 5; i++) counter = i;
+  if (write(go[1], "x", 1) < 0) return 3;
+  pthread_join(a, 0);
+  pthread_create(&b, 0, late, 0);
+  pthread_join(b, 0);
+  return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def threaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int]:
+    out = build_c(tmp_path_factory.mktemp("watcht"), "threads", THREADS, "-O0", "-no-pie",
+                  "-pthread")
+    return out, _symbol(out, "counter")
+
+
+def _by_thread(out: str) -> dict[str, int]:
+    return {ln.rsplit(": ", 1)[0]: int(ln.rsplit(": ", 1)[1]) for ln in out.splitlines()
+            if ln.startswith("@") and ": " in ln}
+
+
+def test_watchpoint_fires_on_every_thread_of_the_child(threaded: tuple[str, int]) -> None:
+    _available()
+    path, addr = threaded
+    r = run(f"watchpoint:{addr:#x}:8:w {{ @[tid == pid] = count(); }}", child=[path])
+    assert r.code == 0, r.err
+    counts = _by_thread(r.out)
+    assert counts["@[0]"] == 7 + 11  # both threads, created after attaching
+    assert counts["@[1]"] >= 5  # main (and the kernel zeroing .bss at exec)
+
+
+def test_watchpoint_with_pid_covers_existing_and_new_threads(threaded: tuple[str, int]) -> None:
+    _available()
+    import signal
+    import time
+
+    path, addr = threaded
+    proc = subprocess.Popen([path, "wait"], stdin=subprocess.PIPE)
+    tracer = subprocess.Popen([sys.executable, "-m", "pytrace", "-p", str(proc.pid), "-e",
+                               f"watchpoint:{addr:#x}:8:w {{ @[tid == pid] = count(); }}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=dict(ENV, __BPFTRACE_NOTIFY_PROBES_ATTACHED="1"))
+    try:
+        assert tracer.stdout is not None
+        deadline = time.monotonic() + 60
+        while "__BPFTRACE_NOTIFY_PROBES_ATTACHED" not in tracer.stdout.readline():
+            assert time.monotonic() < deadline and tracer.poll() is None
+        proc.communicate(b"go", timeout=30)
+        tracer.send_signal(signal.SIGINT)
+        out, err = tracer.communicate(timeout=30)
+    finally:
+        for p in (proc, tracer):
+            if p.poll() is None:
+                p.kill()
+    assert tracer.returncode == 0, err
+    assert _by_thread(out) == {"@[1]": 5, "@[0]": 7 + 11}

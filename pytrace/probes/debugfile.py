@@ -1,0 +1,106 @@
+"""The separate debug file of a stripped ELF, found as gdb and bcc find it: by build id
+(`/usr/lib/debug/.build-id/AB/CDEF....debug`), else by `.gnu_debuglink` name next to the
+file, in its `.debug/` directory or under `/usr/lib/debug` + its directory.
+
+Distributions ship a library's full symbol table and DWARF there (`libc6-dbg`): its
+local functions (`malloc_consolidate`) can then be probed and listed, and `-lv` shows
+their parameters. The debug file keeps the stripped file's virtual addresses.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from functools import lru_cache
+
+DEBUG_ROOT = "/usr/lib/debug"
+
+
+def _build_id(elf: object) -> str | None:
+    from elftools.elf.sections import NoteSection
+
+    for sec in elf.iter_sections():  # type: ignore[attr-defined]
+        if isinstance(sec, NoteSection):
+            for note in sec.iter_notes():
+                if note["n_type"] == "NT_GNU_BUILD_ID":
+                    return str(note["n_desc"])
+    return None
+
+
+def _debuglink(elf: object) -> tuple[str, int] | None:
+    sec = elf.get_section_by_name(".gnu_debuglink")  # type: ignore[attr-defined]
+    if sec is None:
+        return None
+    data = sec.data()
+    end = data.find(b"\0")
+    if end <= 0:
+        return None
+    crc_at = (end + 4) & ~3
+    if len(data) < crc_at + 4:
+        return None
+    return data[:end].decode(errors="replace"), int.from_bytes(data[crc_at:crc_at + 4], "little")
+
+
+def _crc_matches(path: str, crc: int) -> bool:
+    value = 0
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                value = zlib.crc32(chunk, value)
+    except OSError:
+        return False
+    return value == crc
+
+
+def _has_symbols(path: str) -> bool:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with open(path, "rb") as f:
+            return ELFFile(f).get_section_by_name(".symtab") is not None
+    except (OSError, ELFError, ValueError):
+        return False
+
+
+def find(path: str, elf: object, root: str | None = None) -> str | None:
+    """The debug file of the ELF `elf` read from `path` (debug files under `root`,
+    DEBUG_ROOT by default), or None."""
+    root = DEBUG_ROOT if root is None else root
+    build_id = _build_id(elf)
+    if build_id and len(build_id) > 2:
+        cand = os.path.join(root, ".build-id", build_id[:2], build_id[2:] + ".debug")
+        if os.path.isfile(cand) and _has_symbols(cand):
+            return cand
+    link = _debuglink(elf)
+    if link is None:
+        return None
+    name, crc = link
+    here = os.path.dirname(os.path.realpath(path))
+    for cand in (os.path.join(here, name), os.path.join(here, ".debug", name),
+                 root + os.path.join(here, name)):
+        if os.path.isfile(cand) and os.path.realpath(cand) != os.path.realpath(path) \
+                and _crc_matches(cand, crc) and _has_symbols(cand):
+            return cand
+    return None
+
+
+@lru_cache(maxsize=64)
+def _cached(path: str, mtime: int, size: int) -> str | None:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with open(path, "rb") as f:
+            return find(path, ELFFile(f))
+    except (OSError, ELFError, ValueError):
+        return None
+
+
+def debug_file(path: str) -> str | None:
+    """The separate debug file of the ELF file at `path` (None: none installed)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return _cached(path, st.st_mtime_ns, st.st_size)
