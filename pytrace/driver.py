@@ -66,6 +66,7 @@ def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
                  repr(options.has_child), repr(options.unsafe), options.tracefs,
+                 repr(sorted(options.config.items())), repr(options.perf_rb_pages),
                  repr(options.include_dirs), repr(options.include_files)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")

@@ -40,6 +40,9 @@ class Options:
     kernel_source: str | None = None
     kernel_build: str | None = None
     vmlinux: str | None = None
+    # Ring buffer pages (rounded up to a power of two); 0: the `perf_rb_pages` config
+    # variable's value, else pytrace's default (codegen/maps.py:default_ringbuf_bytes).
+    perf_rb_pages: int = 0
 
     def config_value(self, name: str, script: dict[str, int | str] | None = None,
                      default: int | str | bool | None = None) -> int | str | bool | None:

@@ -109,8 +109,13 @@ class _Screen(io.TextIOBase):
         self.emit, self.limiter, self.limited = emit, limiter, limited
 
     def write(self, text: str) -> int:
-        if text and (not self.limited or self.limiter.admit()):
-            self.emit(text)
+        if not self.limited:
+            if text:
+                self.emit(text)
+            return len(text)
+        for line in text.splitlines(keepends=True):  # a write may carry many records' lines
+            if self.limiter.admit():
+                self.emit(line)
         return len(text)
 
 
