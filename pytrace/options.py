@@ -40,8 +40,9 @@ class Options:
     kernel_source: str | None = None
     kernel_build: str | None = None
     vmlinux: str | None = None
-    # Ring buffer pages (rounded up to a power of two); 0: the `perf_rb_pages` config
-    # variable's value, else pytrace's default (codegen/maps.py:default_ringbuf_bytes).
+    # Ring buffer pages (rounded up to a power of two) when neither the environment nor
+    # the config block sets `perf_rb_pages`; 0: pytrace's default, room for a burst of
+    # 1M records (codegen/maps.py:default_ringbuf_bytes). The REPL asks for less.
     perf_rb_pages: int = 0
 
     def config_value(self, name: str, script: dict[str, int | str] | None = None,

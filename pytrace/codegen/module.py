@@ -100,12 +100,12 @@ class ModuleGen:
                              for n in walk(root))
 
     def _size_ringbuf(self) -> None:
-        """perf_rb_pages (the option, else the config variable), else room for a burst of
-        the largest record an attached probe sends (BEGIN/END run in this process and
-        are drained at once; exit() sends one record)."""
+        """perf_rb_pages (the environment, else the config block, else the Options
+        field), else room for a burst of the largest record an attached probe sends
+        (BEGIN/END run in this process and are drained at once; exit() sends one)."""
         opts = self.checked.options
-        pages = opts.perf_rb_pages or int(
-            opts.config_value("perf_rb_pages", self.checked.config, 0) or 0)
+        pages = int(opts.config_value("perf_rb_pages", self.checked.config, 0) or 0)
+        pages = pages or opts.perf_rb_pages
         run_here = {p.name for p in self.probes if p.kind in ("BEGIN", "END")}
         burst = max((ev.size for ev in self.events.events
                      if ev.kind != EventKind.EXIT and ev.probe not in run_here), default=0)

@@ -70,6 +70,11 @@ def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
     return out
 
 
+# Each entry's own ring buffer (4 MiB unless perf_rb_pages is configured): the screen
+# shows at most 50 lines per 100 ms, so a burst-sized buffer per entry would buy nothing.
+REPL_RB_PAGES = 1024
+
+
 class RateLimiter:
     """At most `limit` lines shown per `window` seconds; counts the rest as dropped."""
 
@@ -203,7 +208,8 @@ class ReplSession:
         combined = Source(name, prefix + text)
         own = Source(name, text)
         try:
-            checked = check_source(combined, Options(params=self.params))
+            checked = check_source(combined, Options(params=self.params,
+                                                     perf_rb_pages=REPL_RB_PAGES))
             _ir, obj = generate(checked)
         except CompileError as exc:
             raise EntryError(self._render(exc.diagnostics, lines, own, combined)) from None

@@ -92,7 +92,8 @@ class Dispatcher:
         # batches: one printf call with the joined texts of many records (a sink whose
         # printf_joined says that is the same as one call each), else printf_many
         self._joined = not self._typed and bool(getattr(sink, "printf_joined", False))
-        self._batched = self._joined or (not self._typed and hasattr(sink, "printf_many"))
+        self._batched = self._joined or (
+            not self._typed and callable(getattr(sink, "printf_many", None)))
         self._runs: dict[int, RunPrintf | None] = {}
 
     def _decoder(self, ev: EventSpec) -> Decoder:
@@ -167,13 +168,13 @@ class Dispatcher:
 
     # ------------------------------------------------------------ batches
     def _run_printf(self, ev: EventSpec, length: int) -> RunPrintf | None:
-        fast = self._runs.get(ev.id, self)
-        if fast is self:
-            fast = compile_run_printf(ev) if self._batched else None
-            self._runs[ev.id] = fast
+        if ev.id in self._runs:
+            fast = self._runs[ev.id]
+        else:
+            fast = self._runs[ev.id] = compile_run_printf(ev) if self._batched else None
         if fast is not None and fast.stride != record_stride(length):
             return None
-        return fast  # type: ignore[return-value]
+        return fast
 
     def handle_batch(self, batch: Batch) -> int:
         """Dispatch a Batch read in place, in order; how many records were shown or acted

@@ -15,6 +15,7 @@ import mmap
 import select
 import struct
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pytrace.runtime import syscalls as sc
 from pytrace.runtime.errors import RuntimeFailure
@@ -61,8 +62,8 @@ class Batch:
         return bytes(self.view[at:at + run.length])
 
 
-def _same_words(view: memoryview, start: int, stride: int, count: int, fmt: str,
-                want: bytes) -> int:
+def _same_words(view: memoryview, start: int, stride: int, count: int,
+                fmt: Literal["I", "Q"], want: bytes) -> int:
     """How many of `count` records, the first at `start`, carry the word `want`
     (format `fmt`) at that place: galloping prefix comparisons, all in C."""
     width = len(want)

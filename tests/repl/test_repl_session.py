@@ -4,7 +4,7 @@ diagnostic re-location (no kernel; the live session is tested in tests/runtime).
 from __future__ import annotations
 
 from pytrace.diagnostics import Diagnostic, Severity
-from pytrace.repl.session import RateLimiter, _shift, _suffix_internal
+from pytrace.repl.session import RateLimiter, _Screen, _shift, _suffix_internal
 from pytrace.resources import MapKind, MapSpec, Resources
 from pytrace.source import Span
 
@@ -35,6 +35,19 @@ def test_rate_limiter_quiet_window_has_no_note() -> None:
     assert all(rl.admit() for _ in range(5))
     clock.now = 1.0
     assert rl.tick() is None
+
+
+def test_screen_limits_each_line_of_a_write_of_many_records() -> None:
+    shown: list[str] = []
+    rl = RateLimiter(limit=3, window=0.1, clock=FakeClock())
+    screen = _Screen(shown.append, rl, True)
+    assert screen.write("a\nb\n") == 4
+    screen.write("c\nd\ne")
+    assert shown == ["a\n", "b\n", "c\n"]
+    assert rl.dropped == 2
+    notices = _Screen(shown.append, rl, False)  # not limited: passed through whole
+    notices.write("Lost 5 events\nmore\n")
+    assert shown[-1] == "Lost 5 events\nmore\n"
 
 
 def test_internal_maps_are_renamed_per_entry_user_maps_kept() -> None:
