@@ -33,8 +33,8 @@ class Sizes:
     max_events: int
 
 
-FULL = Sizes(5, 2_000_000, 3, 1, (10_000, 100_000, 300_000, 0), 1.0, 1_000_000)
-QUICK = Sizes(2, 300_000, 1, 1, (10_000, 100_000, 0), 0.5, 200_000)
+FULL = Sizes(5, 2_000_000, 3, 1, (100_000, 300_000, 1_000_000, 0), 1.0, 1_000_000)
+QUICK = Sizes(2, 300_000, 1, 1, (100_000, 300_000, 0), 0.5, 200_000)
 TINY = Sizes(1, 2_000, 1, 0, (2_000,), 0.2, 1_000)
 
 
@@ -80,9 +80,12 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
         s = throughput.run(list(sizes.rates), sizes.rate_seconds, sizes.rounds, sizes.max_events)
         parts.append("## 4. printf throughput to a pipe\n\n"
                      f"Program: `{throughput.PROGRAM}`; the workload paces getppid() to the offered "
-                     f"rate for {sizes.rate_seconds} s (unpaced: {sizes.max_events:,} calls). "
-                     "missing = events − delivered; reported lost = the tracer's own lost-event "
-                     "lines. Median round by records/s.\n\n" + report.throughput(s))
+                     f"rate for {sizes.rate_seconds} s (unpaced: a burst of {sizes.max_events:,} "
+                     "calls as fast as it can). missing = events − delivered; reported lost = "
+                     "the tracer's own lost-event lines; seconds = workload start to the last "
+                     "record read. Median round by records/s, "
+                     f"{sizes.rounds} rounds, both tracers alternating.\n\n"
+                     + report.throughput(s))
     if items or starts:
         parts.append("## 5. Peak RSS of the tracer (wait4 ru_maxrss, median)\n\n"
                      "Per-event rows run with a warm pytrace cache.\n\n"

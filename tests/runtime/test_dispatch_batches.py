@@ -92,3 +92,34 @@ def test_a_burst_of_200k_records_reaches_a_pipe_whole() -> None:
     assert b"Lost" not in err
     lines = out.splitlines()
     assert len([x for x in lines if x.endswith(b" 110")]) == n
+
+
+def _burst(n: int, fmt: str, env: dict[str, str]) -> tuple[bytes, bytes]:
+    child = f"{sys.executable} -c 'import os\nfor _ in range({n}): os.getppid()'"
+    prog = 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d %d\\n", pid, args->__syscall_nr); }'
+    proc = subprocess.Popen([sys.executable, "-m", "pytrace", "-f", fmt, "-c", child, "-e", prog],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, PYTRACE_NO_CACHE="1", **env))
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return out, err
+
+
+def test_a_small_ring_buffer_counts_every_record_it_loses() -> None:
+    n = 50_000
+    out, err = _burst(n, "text", {"BPFTRACE_PERF_RB_PAGES": "1"})  # 4 KiB: most are lost
+    shown = len([x for x in out.splitlines() if x.endswith(b" 110")])
+    lost = sum(int(line.split()[1]) for line in err.decode().splitlines()
+               if line.startswith("Lost "))
+    assert lost > 0 and shown + lost == n
+
+
+def test_json_lost_records_account_for_a_burst() -> None:
+    import json
+
+    n = 50_000
+    out, _ = _burst(n, "json", {"BPFTRACE_PERF_RB_PAGES": "1"})
+    recs = [json.loads(x) for x in out.splitlines() if x]
+    shown = sum(1 for r in recs if r["type"] == "printf")
+    lost = sum(r["count"] for r in recs if r["type"] == "lost_events")
+    assert lost > 0 and shown + lost == n
