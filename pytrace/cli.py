@@ -112,6 +112,7 @@ def _options(args: Args, env: Environment) -> Options:
                    usdt_file_activation=args.usdt_file_activation,
                    include_dirs=list(args.include), include_files=list(args.include_files),
                    probe_filter=args.probe_filter, config=dict(env.config),
+                   mode=args.mode if args.mode in ("test", "bench") else "run",
                    btf_path=env.btf_path, kernel_source=env.kernel_source,
                    kernel_build=env.kernel_build, vmlinux=env.vmlinux)
 
@@ -120,8 +121,8 @@ def _unsupported(args: Args) -> None:
     if args.aot is not None:
         raise fatal("--aot is not supported by pytrace (its compiled objects are cached "
                     "instead)")
-    if args.mode not in (None, "codegen"):
-        flag = {"format": "--fmt", "bench": "--bench", "test": "--test"}.get(args.mode or "")
+    if args.mode not in (None, "codegen", "test", "bench"):
+        flag = {"format": "--fmt"}.get(args.mode or "")
         raise fatal(f"{flag or '--mode ' + str(args.mode)} is not supported by pytrace")
     if args.format not in (None, "text", "json"):
         raise fatal(f"Invalid output format \"{args.format}\"\nValid formats: 'text', 'json'")

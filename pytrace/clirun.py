@@ -36,9 +36,9 @@ def compile_filtered(source: Source, options: Options, regex: str) -> CompileRes
     checked = check_source(source, options)
     kept = 0
     for probe in checked.probes:
-        probe.targets = [t for t in probe.targets
-                         if t.kind in SPECIAL or pattern.search(t.name)]
-        kept += sum(1 for t in probe.targets if t.kind not in SPECIAL)
+        probe.compiled = [t for t in probe.live
+                          if t.kind in SPECIAL or pattern.search(t.name)]
+        kept += sum(1 for t in probe.compiled if t.kind not in SPECIAL)
     if kept == 0:
         raise fatal(f"No probes matched the probe filter '{regex}'")
     _, obj = generate(checked)

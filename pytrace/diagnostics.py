@@ -84,6 +84,8 @@ class CompileError(Exception):
 def render(diag: Diagnostic, source: Source | None) -> str:
     """Render like bpftrace: `FILE:L:C-E: ERROR: msg`, the line, `~~~` under the span, hints."""
     sev = diag.severity.value
+    if diag.span is not None and diag.span.source is not None:
+        source = diag.span.source
     if diag.span is None or source is None or diag.span.line <= 0:
         out = f"{sev}: {diag.message}\n"
     else:

@@ -49,10 +49,10 @@ def _build_id() -> str:
 
 def _file_deps(obj: BpfObject) -> list[tuple[str, int, int, int]]:
     """(path, inode, size, mtime) of every binary the probes attach to (uprobes, usdt)
-    and of every C header the program included."""
+    and of every file the program imports and every C header it included."""
     deps = []
     paths = [p.attach.get("path") for p in obj.resources.probes]
-    for path in [*paths, *obj.resources.headers]:
+    for path in [*paths, *obj.resources.imports, *obj.resources.headers]:
         if isinstance(path, str):
             try:
                 st = os.stat(path)
@@ -66,11 +66,17 @@ def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     for part in (__version__, _build_id(), platform.release(), source.text, repr(options.params), repr(options.pid),
                  repr(options.has_child), repr(options.unsafe), options.tracefs,
-                 repr(sorted(options.config.items())), repr(options.perf_rb_pages),
-                 repr(options.include_dirs), repr(options.include_files)):
+                 repr(options.probe_filter), options.mode, repr(sorted(options.config.items())),
+                 _import_key(source), repr(options.include_dirs), repr(options.include_files),
+                 repr(options.perf_rb_pages)):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")
     return h.hexdigest()[:32]
+
+
+def _import_key(source: Source) -> str:
+    """Relative imports of `-e` programs resolve from the working directory."""
+    return os.getcwd() if "import" in source.text else ""
 
 
 def _cache_load(key: str) -> BpfObject | None:
@@ -99,18 +105,21 @@ def _cache_store(key: str, obj: BpfObject) -> None:
         pass
 
 
-def check_source(source: Source, options: Options) -> CheckedProgram:
-    """Parse and run every pass; raise CompileError with all errors of the failing stage."""
+def check_source(source: Source, options: Options,
+                 require_probe: bool = True) -> CheckedProgram:
+    """Parse and run every pass; raise CompileError with all errors of the failing stage.
+    require_probe: a program without probes is an error (the REPL checks definitions)."""
     from pytrace.cdefs.frontend import front
     from pytrace.parser import parse
     from pytrace.passes import check
 
     pre = front(source, options.include_dirs, options.include_files)
-    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source)
+    program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source,
+                           require_probe)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
     checked = check(program, source, options, pre.types)
-    checked.headers = list(pre.headers)
+    checked.headers = list(pre.headers) + [h for h in checked.headers if h not in pre.headers]
     checked.diagnostics.extend(d for d in diags if not d.is_error)
     if checked.diagnostics.has_errors:
         raise CompileError(list(checked.diagnostics), source)

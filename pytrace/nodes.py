@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 
 from pytrace.source import NO_SPAN, Span
 
+# Scratch variables the passes rename (a macro's private variables, a second variable of
+# the same name in another scope) are `name#suffix`; users see `$name`.
+VAR_SUFFIX = "#"
+
+
+def display_var(name: str) -> str:
+    """A scratch variable's name as written (without the suffix the passes add)."""
+    return name.split(VAR_SUFFIX, 1)[0]
+
 
 @dataclass(eq=False, slots=True)
 class Node:
@@ -79,10 +88,12 @@ class MapRef(Expr):
 
 @dataclass(eq=False, slots=True)
 class Call(Expr):
-    """A function or builtin written as a call: printf(...), count(), pid()."""
+    """A function or builtin written as a call: printf(...), count(), pid(); `name!(...)`
+    (bang) names a macro."""
 
     name: str
     args: list[Expr] = field(default_factory=list)
+    bang: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -172,6 +183,17 @@ class RecordExpr(Expr):
 
 
 @dataclass(eq=False, slots=True)
+class BlockExpr(Expr):
+    """`{ stmt; ...; value }`: the statements run in their own scope, then `value` (an
+    expression written last without a `;`) is the block's value; None: no value (void).
+    Macro expansions are block expressions too (`macro` names the macro)."""
+
+    stmts: list[Stmt]
+    value: Expr | None = None
+    macro: str = ""
+
+
+@dataclass(eq=False, slots=True)
 class Sizeof(Expr):
     target: TypeName | Expr
 
@@ -197,7 +219,11 @@ class Block(Node):
 
 @dataclass(eq=False, slots=True)
 class ExprStmt(Stmt):
+    """An expression evaluated for its effect; discard: written `_ = expr;` (a value that
+    is thrown away on purpose, so no warning)."""
+
     expr: Expr
+    discard: bool = False
 
 
 @dataclass(eq=False, slots=True)
@@ -278,6 +304,7 @@ class AttachPoint(Node):
     `uprobe:/bin/bash:readline`, `interval:s:1`); the probes registry parses it."""
 
     raw: str
+    label: str = ""  # `NAME=probe:...`: the probe's name ('' when unnamed)
 
 
 @dataclass(eq=False, slots=True)
@@ -312,12 +339,49 @@ class CDefinition(Node):
 
 @dataclass(eq=False, slots=True)
 class Config(Node):
-    """`config = { key = value; … }`."""
+    """`config = { key = value; … }` (key_spans: where each key is written)."""
 
     items: list[tuple[str, Expr]]
+    key_spans: list[Span] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class Import(Node):
+    """`import "path";` (resolved and merged before the passes run)."""
+
+    path: str
+
+
+@dataclass(eq=False, slots=True)
+class MacroParam(Node):
+    """One macro parameter: kind 'var' (`$a`, a scratch variable), 'map' (`@m`) or 'expr'
+    (`x`, any expression); name as written, without `$`/`@`... except maps keep '@'."""
+
+    kind: str
+    name: str
+
+
+@dataclass(eq=False, slots=True)
+class MacroDef(Node):
+    """`macro name(params) { body }`; the body's last expression is the macro's value."""
+
+    name: str
+    params: list[MacroParam]
+    body: BlockExpr
+
+
+@dataclass(eq=False, slots=True)
+class MapDecl(Node):
+    """`let @m = lruhash(100);`: kind is the map type word as written."""
+
+    name: str
+    kind: str
+    args: list[Expr] = field(default_factory=list)
 
 
 @dataclass(eq=False, slots=True)
 class Program(Node):
-    preamble: list[Node] = field(default_factory=list)  # Include | Define | CDefinition | Config
+    preamble: list[Node] = field(default_factory=list)  # Include | Define | CDefinition | Config | Import
     probes: list[Probe] = field(default_factory=list)
+    macros: list[MacroDef] = field(default_factory=list)
+    map_decls: list[MapDecl] = field(default_factory=list)

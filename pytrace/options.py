@@ -1,8 +1,10 @@
 """Compile options from the command line that change the program (kept apart from the
 passes so a cached start-up can build its cache key without importing the compiler).
 
-Everything here is plain data: the CLI fills it from the flags and the `BPFTRACE_*`
-environment (see pytrace/envconfig.py), the passes, codegen and runtime read it.
+Everything here is plain data. The config variables (pytrace/config.py) are fields too:
+the CLI puts what the `BPFTRACE_*` environment sets in `config`; the config pass fills
+each field from the environment, the script's `config = { ... }` block or the default,
+and the passes, codegen and (through Resources.config) the runtime read the fields.
 """
 
 from __future__ import annotations
@@ -40,10 +42,33 @@ class Options:
     kernel_source: str | None = None
     kernel_build: str | None = None
     vmlinux: str | None = None
-    # Ring buffer pages (rounded up to a power of two) when neither the environment nor
-    # the config block sets `perf_rb_pages`; 0: pytrace's default, room for a burst of
-    # 1M records (codegen/maps.py:default_ringbuf_bytes). The REPL asks for less.
+    mode: str = "run"  # 'run', 'test' (--test) or 'bench' (--mode bench / --bench)
+    # ---- config variables, as resolved by the config pass (defaults: the reference's)
+    cache_user_symbols: str = "PER_PID"
+    cpp_demangle: bool = True
+    lazy_symbolication: bool = False
+    license: str = "GPL"
+    log_size: int = 1000000
+    max_bpf_progs: int = 1024
+    max_cat_bytes: int = 10240
+    max_map_keys: int = 4096
+    max_probes: int = 1024
+    max_strlen: int = 1024
+    missing_probes: str = "error"
+    on_stack_limit: int = 32
+    # ring buffer pages (rounded up to a power of two); 0: room for a burst of 1M records
+    # (codegen/maps.py:default_ringbuf_bytes). Unset in the environment and the config
+    # block, the caller's value stays (the REPL asks for less).
     perf_rb_pages: int = 0
+    print_maps_on_exit: bool = True
+    show_debug_info: bool = False
+    stack_mode: str = "bpftrace"
+    str_trunc_trailer: str = ".."
+    unstable_tseries: str = "warn"
+    unstable_dw_ustack: str = "warn"
+    unstable_map_decl: str = "enable"
+    unstable_macro: str = "enable"
+    unstable_import: str = "enable"
 
     def config_value(self, name: str, script: dict[str, int | str] | None = None,
                      default: int | str | bool | None = None) -> int | str | bool | None:

@@ -123,8 +123,10 @@ def parse_tree(text: str) -> Tree[Token]:
     return get_parser().parse(_strip_shebang(text))
 
 
-def parse(source: Source) -> tuple[nodes.Program | None, list[Diagnostic]]:
-    """Parse a whole program; never raises. Errors come back as Diagnostics."""
+def parse(source: Source, require_probe: bool = True
+          ) -> tuple[nodes.Program | None, list[Diagnostic]]:
+    """Parse a whole program; never raises. Errors come back as Diagnostics.
+    require_probe: a program without a probe is an error (not for imported scripts)."""
     try:
         tree = parse_tree(source.text)
         program = ToNodes().transform(tree)
@@ -143,13 +145,23 @@ def parse(source: Source) -> tuple[nodes.Program | None, list[Diagnostic]]:
         return None, [_error(f"syntax error: {e}", None)]
     if not isinstance(program, nodes.Program):
         return None, [_error("internal parser error: no program", None)]
+    if require_probe and not program.probes:
+        hint = ("a program needs at least one probe, e.g. begin { ... }",)
+        return None, [Diagnostic(Severity.ERROR, "syntax error, unexpected end of file",
+                                 _eof_span(source.text), hint)]
     return program, []
 
 
+_DEFINITIONS = ("probe", "macro_def", "map_decl")
+
+
 def is_complete(text: str) -> bool:
-    """False when more input could finish the text (open block, string, comment, filter)."""
+    """False when more input could finish the text (open block, string, comment, filter,
+    nothing but C definitions or a config block yet)."""
     try:
-        parse_tree(text)
+        tree = parse_tree(text)
+        if not any(isinstance(c, Tree) and c.data in _DEFINITIONS for c in tree.children):
+            return False
     except (UnexpectedEOF, UnexpectedToken) as e:
         if _at_eof(e):
             return False

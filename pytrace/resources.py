@@ -22,6 +22,7 @@ STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
 GLOBAL_CPID = 1  # pid of the -c child (for `cpid`)
 GLOBAL_EXITING = 2  # set by exit(): every probe of the program does nothing from then on
+GLOBAL_WALL_OFFSET = 3  # CLOCK_REALTIME - CLOCK_MONOTONIC ns at start (tseries intervals)
 GLOBAL_SLOTS = 4
 
 
@@ -40,6 +41,11 @@ class EventKind:
     ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME)
 
 
+# Probe kinds whose programs pytrace runs itself (BPF_PROG_TEST_RUN) instead of
+# attaching them: begin/end, self:signal:*, test:NAME (--test), bench:NAME (--bench).
+RUN_KINDS = frozenset({"BEGIN", "END", "self", "test", "bench"})
+
+
 class MapKind(IntEnum):
     """BPF map types (values are the kernel's BPF_MAP_TYPE_*)."""
 
@@ -50,11 +56,17 @@ class MapKind(IntEnum):
     PERCPU_ARRAY = 6
     STACK_TRACE = 7
     LRU_HASH = 9
+    LRU_PERCPU_HASH = 10
     RINGBUF = 27
 
     @property
     def percpu(self) -> bool:
-        return self in (MapKind.PERCPU_HASH, MapKind.PERCPU_ARRAY)
+        return self in (MapKind.PERCPU_HASH, MapKind.PERCPU_ARRAY, MapKind.LRU_PERCPU_HASH)
+
+    @property
+    def lru(self) -> bool:
+        """LRU maps evict old keys when full: they are never "full"."""
+        return self in (MapKind.LRU_HASH, MapKind.LRU_PERCPU_HASH)
 
     @property
     def is_array(self) -> bool:
@@ -63,6 +75,7 @@ class MapKind(IntEnum):
 
 class ProgType(IntEnum):
     KPROBE = 2  # kprobes and uprobes
+    XDP = 6  # bench probes: the test run of an XDP program can repeat and time it
     TRACEPOINT = 5
     PERF_EVENT = 7
     RAW_TRACEPOINT = 17
@@ -166,8 +179,23 @@ class Resources:
     lost_map: str = LOST_MAP  # PERCPU_ARRAY, 1 entry, u64: records that could not be submitted
     globals_map: str = GLOBALS_MAP
     probe_names: tuple[str, ...] = ()  # values of ProbeNameT index this
+    # Every config variable's effective value (pytrace/config.py), by name.
     config: tuple[tuple[str, str | int], ...] = ()
+    imports: tuple[str, ...] = ()  # files the program imported (the cache checks them)
     headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
+
+    def setting(self, name: str, default: str | int) -> str | int:
+        """A config variable's effective value (default: when compiled without it)."""
+        for key, value in self.config:
+            if key == name:
+                return value
+        return default
+
+    @property
+    def mode(self) -> str:
+        """'test' or 'bench' when the program was compiled for that mode, else 'run'."""
+        kinds = {p.kind for p in self.probes}
+        return "test" if "test" in kinds else "bench" if "bench" in kinds else "run"
 
     def map(self, name: str) -> MapSpec:
         for m in self.maps:

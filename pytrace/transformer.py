@@ -81,9 +81,32 @@ def _tokens(children: list[Any], *types: str) -> list[Token]:
     return [c for c in children if isinstance(c, Token) and c.type in types]
 
 
+DURATIONS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
+             "m": 60_000_000_000, "h": 3_600_000_000_000, "d": 86_400_000_000_000}
+_SUFFIX_RE = re.compile(r"(ns|us|ms|s|m|h|d|[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)$")
+
+
+def _split_suffix(s: str) -> tuple[str, int]:
+    """An integer's text without its C or duration suffix, and the suffix's multiplier."""
+    if s[:2].lower() == "0x":
+        return s.rstrip("uUlL"), 1
+    m = _SUFFIX_RE.search(s)
+    if m is None or m.start() == 0:
+        return s, 1
+    return s[:m.start()], DURATIONS.get(m.group(1), 1)
+
+
 def parse_int(text: str, span: Span) -> int:
-    """Decode an integer literal: decimal, 0x hex, 0 octal, 1_000, 1e6."""
-    s = text.replace("_", "")
+    """Decode an integer literal: decimal, 0x hex, 0 octal, 1_000, 1e6, C suffixes (123UL)
+    and durations (100ms, 1s, 2m … in nanoseconds)."""
+    s, mult = _split_suffix(text.replace("_", ""))
+    value = _parse_digits(s, text, span) * mult
+    if value > _U64_MAX:
+        raise TransformError(f"integer literal out of range: {text}", span)
+    return value
+
+
+def _parse_digits(s: str, text: str, span: Span) -> int:
     low = s.lower()
     try:
         if low.startswith("0x"):
@@ -97,8 +120,6 @@ def parse_int(text: str, span: Span) -> int:
             value = int(s)
     except ValueError:
         raise TransformError(f"invalid integer literal: {text}", span) from None
-    if value > _U64_MAX:
-        raise TransformError(f"integer literal out of range: {text}", span)
     return value
 
 
@@ -138,6 +159,56 @@ def _c_def_name(kind: str, text: str) -> str:
     return names[-1] if names else ""
 
 
+_ORDER = (
+    (nodes.Include, nodes.Define, nodes.CDefinition),
+    (nodes.Config, nodes.Import),
+    (nodes.Probe, nodes.MacroDef, nodes.MapDecl),
+)
+_ORDER_WORDS = ("C definitions (#include, #define, struct)", "the config block and imports",
+                "probes, macros and map declarations")
+
+
+def _phase(item: object) -> int:
+    return next((i for i, kinds in enumerate(_ORDER) if isinstance(item, kinds)), 2)
+
+
+def check_order(items: list[Any]) -> None:
+    """The reference's section order: C definitions, then config/imports, then the body;
+    a single config block."""
+    seen = 0
+    configs = 0
+    for item in items:
+        phase = _phase(item)
+        if isinstance(item, nodes.Config):
+            configs += 1
+            if configs > 1:
+                raise TransformError("only one config block is allowed", item.span)
+        if phase < seen:
+            what = "the config block" if isinstance(item, nodes.Config) else (
+                "an import" if isinstance(item, nodes.Import) else "C definitions")
+            raise TransformError(f"{what} must come before {_ORDER_WORDS[seen]}", item.span,
+                                 )
+        seen = max(seen, phase)
+
+
+def _attach_point(tok: Token) -> nodes.AttachPoint:
+    """An ATTACH_POINT token, with a `NAME=` prefix split off as the probe's label."""
+    text = str(tok)
+    m = re.match(r"([A-Za-z_]\w*)[ \t]*=[ \t]*", text)
+    if m is None:
+        return nodes.AttachPoint(text, span=token_span(tok))
+    span = token_span(tok)
+    return nodes.AttachPoint(text[m.end():], m.group(1),
+                             span=Span(span.line, span.col + m.end(), span.end_line,
+                                       span.end_col))
+
+
+def _is_block_stmt(stmt: nodes.Stmt) -> bool:
+    """A `{ ... }` that stands as a statement (block_stmt) keeps its statement reading."""
+    return isinstance(stmt, nodes.ExprStmt) and isinstance(stmt.expr, nodes.BlockExpr) \
+        and stmt.span == stmt.expr.span
+
+
 @v_args(wrapper=_with_span)
 class ToNodes(Transformer[Token, nodes.Program]):
     """Build nodes from a tree parsed with keep_all_tokens (spans come from the tokens)."""
@@ -146,9 +217,43 @@ class ToNodes(Transformer[Token, nodes.Program]):
 
     def start(self, span: Span, children: list[Any]) -> nodes.Program:
         items = _nodes(children)
-        probes = [c for c in items if isinstance(c, nodes.Probe)]
-        preamble = [c for c in items if not isinstance(c, nodes.Probe)]
-        return nodes.Program(preamble=preamble, probes=probes, span=span)
+        check_order(items)
+        body = (nodes.Probe, nodes.MacroDef, nodes.MapDecl)
+        return nodes.Program(
+            preamble=[c for c in items if not isinstance(c, body)],
+            probes=[c for c in items if isinstance(c, nodes.Probe)],
+            macros=[c for c in items if isinstance(c, nodes.MacroDef)],
+            map_decls=[c for c in items if isinstance(c, nodes.MapDecl)], span=span)
+
+    def import_stmt(self, span: Span, children: list[Any]) -> nodes.Import:
+        tok = _tokens(children, "STRING")[0]
+        return nodes.Import(decode_string(str(tok)), span=span)
+
+    def macro_def(self, span: Span, children: list[Any]) -> nodes.MacroDef:
+        name = str(_tokens(children, "IDENT")[0])
+        items = _nodes(children)
+        params: list[nodes.MacroParam] = items[0] if len(items) == 2 else []
+        return nodes.MacroDef(name, params, items[-1], span=span)
+
+    def macro_params(self, span: Span, children: list[Any]) -> list[nodes.MacroParam]:
+        params: list[nodes.MacroParam] = _nodes(children)
+        seen: set[str] = set()
+        for p in params:
+            if p.name in seen:
+                raise TransformError(f"macro parameter {p.name} is given twice", p.span)
+            seen.add(p.name)
+        return params
+
+    def macro_param(self, span: Span, children: list[Any]) -> nodes.MacroParam:
+        tok: Token = children[0]
+        kind = {"VAR": "var", "MAP": "map"}.get(tok.type, "expr")
+        name = str(tok)[1:] if kind == "var" else str(tok)
+        return nodes.MacroParam(kind, name, span=span)
+
+    def map_decl(self, span: Span, children: list[Any]) -> nodes.MapDecl:
+        name = str(_tokens(children, "MAP")[0])
+        kind = str(_tokens(children, "IDENT")[0])
+        return nodes.MapDecl(name, kind, _nodes(children), span=span)
 
     def include(self, span: Span, children: list[Any]) -> nodes.Include:
         text = str(children[0])
@@ -170,10 +275,13 @@ class ToNodes(Transformer[Token, nodes.Program]):
         return nodes.CDefinition(kind, _c_def_name(kind, text), text, span=span)
 
     def config(self, span: Span, children: list[Any]) -> nodes.Config:
-        return nodes.Config(_nodes(children), span=span)
+        items = _nodes(children)
+        return nodes.Config([(name, value) for name, value, _ in items],
+                            [key for _, _, key in items], span=span)
 
-    def config_item(self, span: Span, children: list[Any]) -> builtins.tuple[str, nodes.Expr]:
-        return (str(children[0]), _nodes(children)[0])
+    def config_item(self, span: Span,
+                    children: list[Any]) -> builtins.tuple[str, nodes.Expr, Span]:
+        return (str(children[0]), _nodes(children)[0], token_span(children[0]))
 
     def probe(self, span: Span, children: list[Any]) -> nodes.Probe:
         items = _nodes(children)
@@ -182,10 +290,7 @@ class ToNodes(Transformer[Token, nodes.Program]):
         return nodes.Probe(attach, pred, items[-1], span=span)
 
     def attach_list(self, span: Span, children: list[Any]) -> list[nodes.AttachPoint]:
-        return [
-            nodes.AttachPoint(str(t), span=token_span(t))
-            for t in _tokens(children, "ATTACH_POINT")
-        ]
+        return [_attach_point(t) for t in _tokens(children, "ATTACH_POINT")]
 
     def predicate(self, span: Span, children: list[Any]) -> nodes.Expr:
         return _nodes(children)[0]  # type: ignore[no-any-return]
@@ -195,11 +300,28 @@ class ToNodes(Transformer[Token, nodes.Program]):
     def block(self, span: Span, children: list[Any]) -> nodes.Block:
         return nodes.Block(_nodes(children), span=span)
 
+    def block_stmt(self, span: Span, children: list[Any]) -> nodes.ExprStmt:
+        return nodes.ExprStmt(children[0], span=span)
+
+    def block_expr(self, span: Span, children: list[Any]) -> nodes.BlockExpr:
+        stmts: list[nodes.Stmt] = _nodes(children)
+        value: nodes.Expr | None = None
+        closed = len(children) >= 2 and isinstance(children[-2], Token) \
+            and children[-2].type in ("SEMICOLON", "RBRACE", "LBRACE")
+        last = stmts[-1] if stmts else None
+        if not closed and isinstance(last, nodes.ExprStmt) and not last.discard \
+                and not _is_block_stmt(last):
+            value = last.expr
+            stmts = stmts[:-1]
+        return nodes.BlockExpr(stmts, value, span=span)
+
     def expr_stmt(self, span: Span, children: list[Any]) -> nodes.ExprStmt:
         return nodes.ExprStmt(children[0], span=span)
 
-    def assign(self, span: Span, children: list[Any]) -> nodes.Assign:
+    def assign(self, span: Span, children: list[Any]) -> nodes.Stmt:
         target, op_tok, value = children
+        if isinstance(target, nodes.Identifier) and target.name == "_" and op_tok == "=":
+            return nodes.ExprStmt(value, discard=True, span=span)
         if not isinstance(target, (nodes.Variable, nodes.MapRef)):
             raise TransformError(
                 "syntax error, the left side of an assignment must be a $variable or a @map",
@@ -361,6 +483,14 @@ class ToNodes(Transformer[Token, nodes.Program]):
 
     def call(self, span: Span, children: list[Any]) -> nodes.Call:
         return nodes.Call(str(children[0]), _nodes(children), span=span)
+
+    def macro_call(self, span: Span, children: list[Any]) -> nodes.Call:
+        """`name!(args)`: a call of a macro; the macros pass expands it."""
+        return nodes.Call(str(children[0]), _nodes(children), bang=True, span=span)
+
+    def float_lit(self, span: Span, children: list[Any]) -> nodes.Expr:
+        raise TransformError("floating-point numbers are not supported (BPF has no floating "
+                             "point); use integers, e.g. scaled by 1000", span)
 
     def sizeof(self, span: Span, children: list[Any]) -> nodes.Sizeof:
         return nodes.Sizeof(_nodes(children)[0], span=span)

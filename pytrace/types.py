@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_STRLEN = 64
+TSERIES_SLOT = 32  # one tseries interval: epoch, value, count, last update ns (u64 each)
 
 
 def align8(n: int) -> int:
@@ -464,7 +465,13 @@ class VoidT(Type):
 
 @dataclass(frozen=True, slots=True)
 class AggT(Type):
-    """An aggregation map value. kind: count sum min max avg stats hist lhist."""
+    """An aggregation map value. kind: count sum min max avg stats hist lhist tseries.
+
+    tseries(x, interval, n[, agg]): `interval` ns per interval, `buckets` = n intervals
+    kept, `tagg` '' (the last value), 'avg', 'max', 'min' or 'sum'. Like a hist, it is
+    stored one interval per BPF key (user key + interval slot); each slot value is
+    TSERIES_SLOT bytes: epoch, value, count, time of the last update.
+    """
 
     kind: str
     signed: bool = True
@@ -472,16 +479,28 @@ class AggT(Type):
     lmin: int = 0  # lhist(x, min, max, step)
     lmax: int = 0
     lstep: int = 1
+    interval: int = 0
+    buckets: int = 0
+    tagg: str = ""
 
     @property
     def size(self) -> int:
+        if self.kind == "tseries":
+            return TSERIES_SLOT
         return 16 if self.kind in ("min", "max", "avg", "stats") else 8
 
     @property
     def is_hist(self) -> bool:
         return self.kind in ("hist", "lhist")
 
+    @property
+    def is_bucketed(self) -> bool:
+        """Stored one bucket or interval per BPF key (the key ends with its index)."""
+        return self.kind in ("hist", "lhist", "tseries")
+
     def __str__(self) -> str:
+        if self.kind == "tseries":
+            return "tseries_t"
         if self.kind == "hist":
             return "hist_t"
         if self.kind == "lhist":

@@ -29,6 +29,7 @@ __all__ = [
     "Stack",
     "Stats",
     "Symbol",
+    "TimeSeries",
     "Value",
     "apply_top_div",
     "cdiv",
@@ -216,7 +217,17 @@ class Histogram:
         return histogram_html(self)
 
 
-Value = Union[int, str, bytes, tuple, Stack, AvgValue, Histogram, None]  # noqa: UP007
+@dataclass(frozen=True, slots=True)
+class TimeSeries:
+    """A tseries(): its intervals from the first to the last one with data (at most the
+    number it keeps), oldest first. Each point is (interval start in ns since the Unix
+    epoch, value or None for an interval without data)."""
+
+    interval: int
+    points: tuple[tuple[int, int | None], ...]
+
+
+Value = Union[int, str, bytes, tuple, Stack, AvgValue, Histogram, TimeSeries, None]  # noqa: UP007
 
 
 @dataclass(frozen=True, slots=True)

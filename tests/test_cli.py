@@ -231,7 +231,6 @@ def test_invalid_output_format() -> None:
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["--fmt", "x.bt"], "ERROR: --fmt is not supported by pytrace\n"),
-    (["--test", "-e", "BEGIN { }"], "ERROR: --test is not supported by pytrace\n"),
     (["--aot", "/tmp/x", "-e", "BEGIN { }"], "ERROR: --aot is not supported by pytrace (its "
                                             "compiled objects are cached instead)\n"),
 ])

@@ -24,6 +24,12 @@ CORPUS = [
     "BEGIN { $t = (1, \"x\"); print($t); print(@q); @q = 1; $i = 0; while ($i < 5) { $i++; } }",
     "interval:s:1 { print(@c); clear(@c); } t:syscalls:sys_enter_getppid { @c[tid] = count(); }",
     'BEGIN { if (comm == "bash") { exit(2); } @s[str($1)] = 1; }',
+    "config = { max_map_keys = 8; missing_probes = warn }\nlet @l = lruhash(4);\n"
+    "macro twice(x) { x * 2 }\nmacro bump($v, @m) { $v += 1; @m += 1; }\n"
+    "begin { $a = 1; bump($a, @c); @l[$a] = twice({ let $b = 2; $b }); if $a { _ = $a; } }",
+    "let @p = percpuhash(16);\nbegin { for ($i : 0..4) { @p[$i] = count(); } "
+    "@t = tseries(nsecs % 7, 100ms, 5, \"max\"); let $u: uint8 = 200; print($u); return; }",
+    "test:one { return 1; } bench:b { @b = count(); } a=begin { print(100ms + 1s); }",
 ]
 
 

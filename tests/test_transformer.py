@@ -226,3 +226,64 @@ def test_probe_spans() -> None:
     assert probe.span == Span(1, 1, 4, 2)
     assert probe.body.span == Span(2, 1, 4, 2)
     assert probe.body.stmts[0].span == Span(3, 3, 3, 9)
+
+
+# ---------------------------------------------------------------- the current language
+
+
+def test_durations_and_c_suffixes() -> None:
+    values = [(e := expr(t), e.value if isinstance(e, n.Int) else None)[1]
+              for t in ["100ns", "5us", "100ms", "1s", "1m", "2h", "1d", "123UL", "7u",
+                        "0x10ull", "1_000ms"]]
+    assert values == [100, 5000, 100_000_000, 10**9, 60 * 10**9, 7200 * 10**9,
+                      86400 * 10**9, 123, 7, 16, 10**9]
+
+
+def test_floating_point_is_a_located_error() -> None:
+    prog, diags = parse(Source("stdin", "begin { $x = 1.5; }"))
+    assert prog is None and diags[0].span == Span(1, 14, 1, 17)
+    assert diags[0].message.startswith("floating-point numbers are not supported")
+
+
+def test_block_expression_value_and_statement_block() -> None:
+    a, b = stmts("$a = { let $b = 1; $b }; { print(1); }")
+    assert isinstance(a, n.Assign) and isinstance(a.value, n.BlockExpr)
+    assert isinstance(a.value.stmts[0], n.VarDecl) and isinstance(a.value.value, n.Variable)
+    assert isinstance(b, n.ExprStmt) and isinstance(b.expr, n.BlockExpr)
+    assert b.expr.value is None and len(b.expr.stmts) == 1
+
+
+def test_discard_and_if_without_parentheses() -> None:
+    d, i = stmts("_ = has_key(@a, 1); if $x > 1 { print(1) } else if @y { }")
+    assert isinstance(d, n.ExprStmt) and d.discard and isinstance(d.expr, n.Call)
+    assert isinstance(i, n.If) and isinstance(i.cond, n.Binary)
+    assert i.otherwise is not None and isinstance(i.otherwise.stmts[0], n.If)
+
+
+def test_top_level_items() -> None:
+    prog = program('import "lib.bt";\nconfig = { max_map_keys = 2 }\n'
+                   "let @a = lruhash(10);\nmacro add(x, $v, @m) { x + 1 }\n"
+                   "macro greet { print(1); }\nmine=begin { greet!(); }")
+    imp, cfg = prog.preamble
+    assert isinstance(imp, n.Import) and imp.path == "lib.bt"
+    assert isinstance(cfg, n.Config) and cfg.key_spans == [Span(2, 12, 2, 24)]
+    (decl,) = prog.map_decls
+    assert (decl.name, decl.kind, decl.args[0].value) == ("@a", "lruhash", 10)  # type: ignore[attr-defined]
+    add, greet = prog.macros
+    assert [(p.kind, p.name) for p in add.params] == [("expr", "x"), ("var", "v"),
+                                                      ("map", "@m")]
+    assert greet.params == [] and isinstance(add.body.value, n.Binary)
+    ap = prog.probes[0].attach_points[0]
+    assert (ap.raw, ap.label, ap.span) == ("begin", "mine", Span(6, 6, 6, 11))
+
+
+def test_section_order_is_checked() -> None:
+    for text, message in [
+        ("begin { }\nconfig = { a = 1 }",
+         "the config block must come before probes, macros and map declarations"),
+        ('macro f() { 1 }\nimport "x.bt";',
+         "an import must come before probes, macros and map declarations"),
+        ("config = { a = 1 }\nconfig = { b = 1 }\nbegin { }", "only one config block is allowed"),
+    ]:
+        prog, diags = parse(Source("stdin", text))
+        assert prog is None and [d.message for d in diags] == [message]

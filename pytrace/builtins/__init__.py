@@ -16,10 +16,12 @@ from pytrace.builtins.mapfuncs import MAP_FUNCTIONS
 from pytrace.builtins.output import OUTPUT
 from pytrace.builtins.stacks import STACKS
 from pytrace.builtins.strings import STRINGS
+from pytrace.builtins.tseries import TSERIES
 from pytrace.builtins.typeinfo import TYPEINFO
 
 FAMILIES: tuple[tuple[Builtin, ...], ...] = (
-    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, AGGREGATIONS, TYPEINFO)
+    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, AGGREGATIONS, TYPEINFO,
+    TSERIES)
 
 
 def _registry() -> dict[str, Builtin]:

@@ -172,7 +172,7 @@ def name_span(node: nodes.Expr):  # type: ignore[no-untyped-def]
     name = getattr(node, "name", "")
     if sp.line <= 0 or not name:
         return sp
-    return Span(sp.line, sp.col, sp.line, sp.col + len(name))
+    return Span(sp.line, sp.col, sp.line, sp.col + len(name), sp.source)
 
 
 U64 = IntT(64, False)

@@ -58,7 +58,7 @@ def _has_key(p: ProgEmitter, e: nodes.Call) -> Val:
 def _len(p: ProgEmitter, e: nodes.Call) -> Val:
     m = _map(e)
     vt = p.checked.maps[m.name].value_type
-    if isinstance(vt, AggT) and vt.is_hist:
+    if isinstance(vt, AggT) and vt.is_bucketed:
         raise p.fail(f"len() of a {vt.kind}() map is not supported (its entries are "
                      "buckets, not keys)", e)
     t = p.type_of(e)

@@ -23,7 +23,9 @@ BPF_F_USER_STACK = 256
 
 def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
     def rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
-        mode, limit = "bpftrace", 127
+        # the stack_mode config variable is the default (build_id is not supported)
+        configured = getattr(ctx.options, "stack_mode", "bpftrace")
+        mode, limit = (configured if configured in STACK_MODES else "bpftrace"), 127
         for arg in call_args(node):
             if isinstance(arg, nodes.Identifier) and arg.name in STACK_MODES:
                 mode = arg.name

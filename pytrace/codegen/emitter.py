@@ -388,6 +388,21 @@ class ProgEmitter(FnBase):
             return Val(t, val.v)
         raise CodegenError(f"cannot cast {val.t} to {t}", e)
 
+    def e_BlockExpr(self, e: nodes.BlockExpr) -> Val:
+        """`{ stmts; value }`: the statements, then the value. The enclosing statement's
+        temporaries stay alive; the block's own statements release theirs as usual."""
+        outer, self._temps = self._temps, []
+        for s in e.stmts:
+            if self.b.block.is_terminated:
+                break
+            self.stmt(s)
+            self.release_temps()
+        if self.b.block.is_terminated:  # return/exit/break inside: the rest is dead code
+            self.b.position_at_end(self.fn.append_basic_block("block.dead"))
+        val = Val(VoidT(), c64(0)) if e.value is None else self.expr(e.value)
+        self._temps = outer + self._temps
+        return val
+
     def e_Sizeof(self, e: nodes.Sizeof) -> Val:
         return self.resolved_constant(e)  # the typecheck pass computed every sizeof
 
@@ -515,13 +530,25 @@ class ProgEmitter(FnBase):
         if s.op is not None:
             cur = Val(t, self.b.load(slot))
             rhs = self.expr(s.value)
-            self.b.store(arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t)), slot)
+            new = arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t))
+            self.b.store(self.fit_int(Val(IntT(), new), t), slot)
         elif is_scalar(t):
-            self.b.store(self.as_i64(self.expr(s.value)), slot)
+            self.b.store(self.fit_int(self.expr(s.value), t), slot)
         else:
             self.emit_into(s.value, slot, t)
 
+    def fit_int(self, val: Val, t: Type) -> ir.Value:
+        """An integer value as a variable of type t holds it (`let $x: uint8`: the value
+        truncated to 8 bits, then zero- or sign-extended)."""
+        v = self.as_i64(val)
+        if isinstance(t, IntT) and t.bits < 64 and val.t != t:
+            narrow = self.b.trunc(v, ir.IntType(t.bits))
+            v = self.b.sext(narrow, I64) if t.signed else self.b.zext(narrow, I64)
+        return v
+
     def s_VarDecl(self, s: nodes.VarDecl) -> None:
+        if s.value is None and (self.bi, s.name) not in self.checked.variables:
+            return  # `let $x;` never assigned: its reads make the (zeroed) slot
         var = nodes.Variable(s.name, span=s.span)
         t, slot = self.var_slot(s.name, var)
         if s.value is not None:
@@ -574,6 +601,12 @@ class ProgEmitter(FnBase):
         self.b.branch(self.loops[-1][0])
 
     def s_Return(self, s: nodes.Return) -> None:
+        """Leave the probe; a test probe's value is its result (non-zero: failed)."""
+        if s.value is not None and self.target.kind == "test":
+            self.b.ret(self.as_i64(self.expr(s.value)))
+            return
+        if s.value is not None:
+            self.expr(s.value)
         self.leave()
 
     def s_For(self, s: nodes.For) -> None:

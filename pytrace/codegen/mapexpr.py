@@ -98,7 +98,7 @@ def incdec(p: ProgEmitter, e: nodes.IncDec) -> Val:
     if isinstance(e.target, nodes.Variable):
         t, slot = p.var_slot(e.target.name, e.target)
         old = b.load(slot)
-        new = b.add(old, delta)
+        new = p.fit_int(Val(IntT(), b.add(old, delta)), t)
         b.store(new, slot)
         return Val(t, new if e.prefix else old)
     if isinstance(e.target, nodes.MapRef):

@@ -46,13 +46,39 @@ def map_symbol(name: str) -> str:
     return "map_" + re.sub(r"[^A-Za-z0-9_]", "_", name.lstrip("@"))
 
 
+DECLARED_KINDS = {
+    "hash": MapKind.HASH, "lruhash": MapKind.LRU_HASH, "percpuhash": MapKind.PERCPU_HASH,
+    "percpulruhash": MapKind.LRU_PERCPU_HASH, "percpuarray": MapKind.PERCPU_ARRAY,
+}
+
+
+def _declared_spec(info: MapInfo, key_size: int) -> MapSpec:
+    """The map a declaration asks for (`let @m = lruhash(100);`); a hist's buckets are
+    keys of their own, so a histogram map holds N keys of 64 buckets each."""
+    assert info.decl is not None
+    kind = DECLARED_KINDS[info.decl.kind]
+    vt = info.value_type
+    n = info.decl.max_entries
+    if kind == MapKind.PERCPU_ARRAY:
+        return MapSpec(info.name, map_symbol(info.name), kind, 4, vt.size, n, info.key_type, vt)
+    if isinstance(vt, AggT) and vt.is_bucketed:
+        per_key = vt.buckets if vt.kind == "tseries" else 64
+        return MapSpec(info.name, map_symbol(info.name), kind, key_size + 8, vt.size,
+                       n * per_key, info.key_type, vt)
+    return MapSpec(info.name, map_symbol(info.name), kind, key_size, max(8, vt.size), n,
+                   info.key_type, vt)
+
+
 def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
     key_size = info.key_type.size if info.key_type is not None else 8
     vt = info.value_type
+    if info.decl is not None:
+        return _declared_spec(info, key_size)
     if isinstance(vt, AggT):
-        if vt.is_hist:
-            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8, 8,
-                           max(HIST_MAX_KEYS, max_keys), info.key_type, vt)
+        if vt.is_bucketed:
+            entries = max(HIST_MAX_KEYS, max_keys, vt.buckets * 64)
+            return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_HASH, key_size + 8,
+                           vt.size, entries, info.key_type, vt)
         if info.key_type is None and vt.kind in ARRAY_AGGREGATIONS:
             # one per-CPU array slot: the verifier inlines the lookup, nothing to insert
             return MapSpec(info.name, map_symbol(info.name), MapKind.PERCPU_ARRAY, 4, vt.size, 1,

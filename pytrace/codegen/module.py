@@ -25,7 +25,15 @@ from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
-from pytrace.resources import RINGBUF_MAP, EventKind, MapSpec, ProbeSpec, ProgType, Resources
+from pytrace.resources import (
+    RINGBUF_MAP,
+    RUN_KINDS,
+    EventKind,
+    MapSpec,
+    ProbeSpec,
+    ProgType,
+    Resources,
+)
 from pytrace.types import StackT, StrT, StructT
 
 _UNSET = object()
@@ -77,7 +85,7 @@ def possible_cpus() -> int:
 class ModuleGen:
     ncpus: int
 
-    def __init__(self, checked: CheckedProgram, max_keys: int = 4096) -> None:
+    def __init__(self, checked: CheckedProgram, max_keys: int | None = None) -> None:
         self.checked = checked
         self.module = ir.Module(name=checked.source.name)
         self.module.triple = TRIPLE
@@ -87,9 +95,10 @@ class ModuleGen:
         self.probe_names: list[str] = []
         self.specs: dict[str, MapSpec] = {}
         self.globals: dict[str, ir.GlobalVariable] = {}
+        keys = max_keys or checked.options.max_map_keys
         for info in checked.maps.values():
-            self._add_map(replace(user_map_spec(info, max_keys), key_names=info.key_names))
-        for spec in internal_map_specs():
+            self._add_map(replace(user_map_spec(info, keys), key_names=info.key_names))
+        for spec in internal_map_specs():  # the ring buffer is sized in _size_ringbuf
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
@@ -100,17 +109,15 @@ class ModuleGen:
                              for n in walk(root))
 
     def _size_ringbuf(self) -> None:
-        """perf_rb_pages (the environment, else the config block, else the Options
-        field), else room for a burst of the largest record an attached probe sends
-        (BEGIN/END run in this process and are drained at once; exit() sends one)."""
-        opts = self.checked.options
-        pages = int(opts.config_value("perf_rb_pages", self.checked.config, 0) or 0)
-        pages = pages or opts.perf_rb_pages
-        run_here = {p.name for p in self.probes if p.kind in ("BEGIN", "END")}
+        """perf_rb_pages (the environment, the config block or the caller's Options),
+        else room for a burst of the largest record an attached probe sends (BEGIN/END
+        run in this process and are drained at once; exit() sends one record)."""
+        run_here = {p.name for p in self.probes if p.kind in RUN_KINDS}
         burst = max((ev.size for ev in self.events.events
                      if ev.kind != EventKind.EXIT and ev.probe not in run_here), default=0)
         spec = self.specs[RINGBUF_MAP]
-        self.specs[RINGBUF_MAP] = replace(spec, max_entries=ringbuf_bytes(pages, burst))
+        size = ringbuf_bytes(self.checked.options.perf_rb_pages, burst)
+        self.specs[RINGBUF_MAP] = replace(spec, max_entries=size)
 
     def task_comm_offset(self, prog_type: ProgType) -> int | None:
         """Where `comm` is in kernel BTF's struct task_struct, for programs of a type
@@ -191,7 +198,7 @@ class ModuleGen:
         """Emit every program; CodegenError/StackOverflow carry the offending node."""
         n = 0
         for bi, cp in enumerate(self.checked.probes):
-            for group in self._groups(cp.targets):
+            for group in self._groups(cp.live):
                 fn_name, section = f"prog_{n}", f"probe_{n}"
                 if isinstance(group, ProbeTarget):
                     em = ProgEmitter(self, group, bi, fn_name, section)
@@ -223,6 +230,8 @@ class ModuleGen:
             probes=tuple(self.probes),
             events=tuple(self.events.events),
             probe_names=tuple(self.probe_names),
+            config=tuple(sorted(self.checked.config.items())),
+            imports=tuple(self.checked.imported_files),
             headers=tuple(self.checked.headers),
         )
         return str(self.module), resources

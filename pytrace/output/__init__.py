@@ -11,6 +11,7 @@ import os
 from typing import Protocol, TextIO
 
 from pytrace.output import json as jsonout
+from pytrace.output import reports
 from pytrace.output import text as textout
 from pytrace.types import Type
 from pytrace.values import MapSnapshot
@@ -29,6 +30,9 @@ class Output(Protocol):
     def lost(self, n: int) -> None: ...
     def warning(self, msg: str) -> None: ...
     def time(self, text: str) -> None: ...
+    def bench(self, results: list[tuple[str, int]]) -> None: ...
+    def test_result(self, result: reports.Outcome) -> None: ...
+    def test_summary(self, results: list[reports.Outcome]) -> None: ...
     def flush(self) -> None: ...
 
 
@@ -86,6 +90,15 @@ class TextOutput:
     def time(self, text: str) -> None:
         self.stream.write(text)
 
+    def bench(self, results: list[tuple[str, int]]) -> None:
+        self.stream.write("\n\n" + reports.bench_table(results))
+
+    def test_result(self, result: reports.Outcome) -> None:
+        self.stream.write(reports.outcome_lines(result))
+
+    def test_summary(self, results: list[reports.Outcome]) -> None:
+        self.stream.write(reports.outcomes_summary(results))
+
     def flush(self) -> None:
         self.stream.flush()
         self.err.flush()
@@ -130,6 +143,15 @@ class JsonOutput:
 
     def time(self, text: str) -> None:
         self.stream.write(jsonout.text_record("time", text))
+
+    def bench(self, results: list[tuple[str, int]]) -> None:
+        self.stream.write(reports.bench_record(results))
+
+    def test_result(self, result: reports.Outcome) -> None:
+        self.stream.write(reports.outcome_record(result))
+
+    def test_summary(self, results: list[reports.Outcome]) -> None:
+        pass  # every test has its own record
 
     def flush(self) -> None:
         self.stream.flush()

@@ -8,7 +8,15 @@ lone surrogates are replaced here), so `json.loads` accepts every line.
 from __future__ import annotations
 
 from pytrace.output.text import format_prim
-from pytrace.values import AvgValue, EnumValue, Histogram, MapSnapshot, Stack, apply_top_div
+from pytrace.values import (
+    AvgValue,
+    EnumValue,
+    Histogram,
+    MapSnapshot,
+    Stack,
+    TimeSeries,
+    apply_top_div,
+)
 
 __all__ = [
     "json_str",
@@ -72,6 +80,10 @@ def json_value(v: object) -> str:
         return _int(v.average)
     if isinstance(v, Histogram):
         return _histogram(v)
+    if isinstance(v, TimeSeries):
+        from pytrace.output.tseries import json_tseries
+
+        return json_tseries(v)
     if isinstance(v, dict):
         return "{" + ", ".join(f"{json_str(str(k))}: {json_value(x)}" for k, x in v.items()) + "}"
     if v is None:
@@ -102,6 +114,8 @@ def _record_type(snap: MapSnapshot) -> str:
         return "stats"
     if isinstance(first, Histogram):
         return "hist"
+    if isinstance(first, TimeSeries):
+        return "tseries"
     return "map"
 
 

@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass
 
 from pytrace.printf_format import format_buffer
-from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, apply_top_div
+from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, TimeSeries, apply_top_div
 
 __all__ = [
     "attached_line",
@@ -194,6 +194,10 @@ def format_map(snap: MapSnapshot, top: int = 0, div: int = 1) -> str:
         v = e.value
         if isinstance(v, Histogram):
             out.append(f"{head}:\n{format_histogram(v)}\n")
+        elif isinstance(v, TimeSeries):
+            from pytrace.output.tseries import format_tseries
+
+            out.append(f"{head}:\n{format_tseries(v)}\n")
         else:
             out.append(f"{head}: {format_prim(v)}\n")
     return "".join(out)

@@ -19,9 +19,22 @@ Pass = Callable[[CheckedProgram], None]
 def pipeline() -> list[Pass]:
     """The passes in order. Imported on first use: a cached object needs none of them,
     and importing `pytrace.passes.context` alone must stay cheap."""
-    from pytrace.passes import maps, preamble, printf, probes, resolve, typecheck
+    from pytrace.passes import (
+        config,
+        imports,
+        macros,
+        mapdecls,
+        maps,
+        preamble,
+        printf,
+        probes,
+        resolve,
+        scopes,
+        typecheck,
+    )
 
-    return [preamble.run, probes.run, resolve.run, typecheck.run, maps.run, printf.run]
+    return [config.run, imports.run, macros.run, preamble.run, mapdecls.run, probes.run, scopes.run,
+            resolve.run, typecheck.run, maps.run, printf.run]
 
 
 def __getattr__(name: str) -> object:

@@ -13,6 +13,19 @@ from pytrace.types import Type
 from pytrace.typetable import TypeTable
 
 
+@dataclass(frozen=True, slots=True)
+class MapDeclInfo:
+    """A map declaration (`let @m = lruhash(100);`): the map type word and max entries."""
+
+    kind: str
+    max_entries: int
+    span: Span
+
+    @property
+    def percpu(self) -> bool:
+        return self.kind.startswith("percpu")
+
+
 @dataclass(slots=True)
 class MapInfo:
     """A map declared automatically from its uses.
@@ -27,15 +40,24 @@ class MapInfo:
     value_type: Type
     span: Span
     multi_key: bool = False
+    decl: MapDeclInfo | None = None
     key_names: tuple[str, ...] = ()  # label names from the first keyed access (keynames.py)
 
 
 @dataclass(slots=True)
 class CheckedProbe:
-    """A probe block with its attach points expanded (one BPF program per target)."""
+    """A probe block with its attach points expanded (one BPF program per target).
+
+    targets: every target (the block is typed for all of them); compiled: the ones that
+    get a program (None: all) — the run mode and --probe-filter leave some out."""
 
     probe: nodes.Probe
     targets: list[ProbeTarget]
+    compiled: list[ProbeTarget] | None = None
+
+    @property
+    def live(self) -> list[ProbeTarget]:
+        return self.targets if self.compiled is None else self.compiled
 
 
 @dataclass(slots=True)
@@ -64,8 +86,14 @@ class CheckedProgram:
     # formats: the format string of every printf/system/cat/time call (a literal or a
     #   #define'd name), resolved by the printf pass; codegen reads only these.
     formats: dict[nodes.Node, str] = field(default_factory=dict)
-    config: dict[str, int | str] = field(default_factory=dict)  # config = { key = value }
+    # config: every config variable's effective value (environment > config block >
+    #   default), as the config pass resolved it into `options`; config_set: the names
+    #   the script's block or the environment set explicitly.
+    config: dict[str, int | str | bool] = field(default_factory=dict)
+    config_set: set[str] = field(default_factory=set)
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
+    map_decls: dict[str, MapDeclInfo] = field(default_factory=dict)  # by map name
+    imported_files: list[str] = field(default_factory=list)  # absolute paths, import order
     # type_table: named C types (the program's C definitions, then kernel BTF);
     # headers: the C headers the preamble included (compile-cache dependencies).
     type_table: TypeTable = field(default_factory=TypeTable)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pytrace import builtins, nodes
+from pytrace.builtins.base import type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
@@ -158,6 +159,34 @@ def key_type(keys: list[Type]) -> Type | None:
     return keys[0] if len(keys) == 1 else TupleT(tuple(keys))
 
 
+PERCPU_TYPES = "percpuhash, percpulruhash or percpuarray"
+
+
+def check_decl(cp: CheckedProgram, info: MapInfo) -> None:
+    """The declared map type must suit the values: per-CPU types hold aggregations."""
+    decl = info.decl
+    if decl is None:
+        return
+    agg = isinstance(info.value_type, AggT)
+    if agg and not decl.percpu:
+        cp.diagnostics.error(f"Incompatible map type for {info.name}: it is declared "
+                             f"{decl.kind}, but its {type_word(info.value_type)} values need "
+                             f"a per-CPU map type ({PERCPU_TYPES})", decl.span)
+    elif not agg and decl.percpu:
+        cp.diagnostics.error(f"Incompatible map type for {info.name}: it is declared "
+                             f"{decl.kind}, but per-CPU maps hold aggregations (count(), sum() "
+                             "...), not plain values", decl.span, "declare it hash or lruhash")
+    elif decl.kind == "percpuarray":
+        if isinstance(info.value_type, AggT) and info.value_type.is_bucketed:
+            cp.diagnostics.error(f"{info.name} is declared percpuarray, which cannot hold "
+                                 f"{info.value_type.kind}() values", decl.span,
+                                 "declare it percpuhash")
+        elif info.key_type is not None and not isinstance(info.key_type, IntT):
+            cp.diagnostics.error(f"{info.name} is declared percpuarray: its key must be an "
+                                 f"integer from 0 to {decl.max_entries - 1}, not "
+                                 f"'{info.key_type}'", decl.span)
+
+
 def run(cp: CheckedProgram) -> None:
     collector = MapCollector(cp)
     for checked in cp.probes:
@@ -170,7 +199,29 @@ def run(cp: CheckedProgram) -> None:
             continue
         cp.maps[name] = MapInfo(name, key_type(info.keys or []), info.value,
                                 info.span or Span(0, 0, 0, 0), multi_key=info.multi,
-                                key_names=info.names)
+                                key_names=info.names, decl=cp.map_decls.get(name))
+        check_decl(cp, cp.maps[name])
+    for name, decl in cp.map_decls.items():
+        if name not in collector.uses:
+            cp.diagnostics.warning(f"Unused map: {name}", decl.span)
+    check_unstable(cp)
+
+
+def check_unstable(cp: CheckedProgram) -> None:
+    """tseries() is an unstable feature: refused with unstable_tseries=error; a warning
+    unless the config (or the environment) says unstable_tseries explicitly."""
+    used = [m for m in cp.maps.values()
+            if isinstance(m.value_type, AggT) and m.value_type.kind == "tseries"]
+    if not used:
+        return
+    mode = cp.options.unstable_tseries
+    if mode == "error":
+        cp.diagnostics.error("tseries() is an unstable feature and the config disables it "
+                             "(unstable_tseries=error)", used[0].span)
+    elif mode == "warn" and "unstable_tseries" not in cp.config_set:
+        cp.diagnostics.warning("tseries() is an unstable feature (it may change); set "
+                               "unstable_tseries=enable in the config block to silence this "
+                               "warning", used[0].span)
 
 
 def _same_agg_kind(a: object, b: object, kind: str) -> bool:

@@ -1,4 +1,5 @@
-"""Pass 1: the preamble — #define constants, config keys and C definitions recorded."""
+"""The preamble pass: #define constants and C definitions recorded (the config block is
+the config pass's)."""
 
 from __future__ import annotations
 
@@ -34,16 +35,6 @@ def define_value(text: str) -> int | str | None:
     return -value if neg else value
 
 
-def _config_value(expr: nodes.Expr) -> int | str | None:
-    if isinstance(expr, nodes.Int):
-        return expr.value
-    if isinstance(expr, nodes.Str):
-        return expr.value
-    if isinstance(expr, nodes.Identifier):
-        return expr.name
-    return None
-
-
 def run(cp: CheckedProgram) -> None:
     for item in cp.program.preamble:
         if isinstance(item, nodes.Define):
@@ -52,14 +43,6 @@ def run(cp: CheckedProgram) -> None:
             cp.defines[item.name] = str(value) if isinstance(value, int) else item.value
             if value is not None:
                 cp.constants_by_name[item.name] = value
-        elif isinstance(item, nodes.Config):
-            for key, expr in item.items:
-                value = _config_value(expr)
-                if value is None:
-                    cp.diagnostics.error(f"invalid value for config key '{key}'", expr.span,
-                                         "config values are integers, strings or names")
-                else:
-                    cp.config[key] = value
         elif isinstance(item, nodes.CDefinition):
             cp.c_definitions[f"{item.kind} {item.name}" if item.kind != "typedef"
                              else item.name] = item

@@ -1,21 +1,75 @@
-"""Pass 2: every attach point expanded into ProbeTargets through the probes registry."""
+"""The probes pass: every attach point expanded into ProbeTargets through the probes
+registry, then the run mode, `--probe-filter` and `missing_probes` applied.
+
+- Mode: `test:` probes exist only with --test, `bench:` probes only with --bench; in
+  those modes only begin/end and the mode's own probes are kept.
+- `--probe-filter REGEX` keeps the targets whose name matches (begin/end always); none
+  left is an error.
+- An attach point that cannot be expanded (a tracepoint or function that does not
+  exist, a probe kind this kernel lacks) is an error, a warning or nothing, as the
+  `missing_probes` config says; a block with no target left is not compiled.
+"""
 
 from __future__ import annotations
 
+import re
+
+from pytrace import nodes
 from pytrace import probes as registry
 from pytrace.passes.context import CheckedProbe, CheckedProgram
 from pytrace.probes.base import ProbeContext, ProbeError
+from pytrace.probes.target import ProbeTarget
+
+SPECIAL = frozenset({"BEGIN", "END"})
+MODE_KINDS = {"test": "test", "bench": "bench"}  # mode -> the probe kind it runs
+
+
+def _expand(cp: CheckedProgram, ap: nodes.AttachPoint, ctx: ProbeContext) -> list[ProbeTarget]:
+    try:
+        return registry.expand(ap.raw, ctx)
+    except ProbeError as e:
+        message, hints = e.message, e.hints
+    except Exception as e:  # noqa: BLE001 - any environment problem is one line
+        message, hints = f"cannot expand probe '{ap.raw}': {e}", ()
+    policy = cp.options.missing_probes
+    if policy == "warn":
+        cp.diagnostics.warning(message, ap.span, *hints)
+    elif policy != "ignore":
+        cp.diagnostics.error(message, ap.span, *hints)
+    return []
+
+
+def _wanted(cp: CheckedProgram, t: ProbeTarget) -> bool:
+    """Whether a target runs in this mode."""
+    mode_kind = MODE_KINDS.get(cp.options.mode)
+    if t.kind in MODE_KINDS.values():
+        return t.kind == mode_kind
+    return mode_kind is None or t.kind in SPECIAL
+
+
+def _filter(cp: CheckedProgram) -> None:
+    regex = cp.options.probe_filter
+    if regex is None:
+        return
+    try:
+        pattern = re.compile(regex)
+    except re.error as exc:
+        cp.diagnostics.error(f"invalid --probe-filter regular expression '{regex}': {exc}")
+        return
+    kept = 0
+    for checked in cp.probes:
+        checked.compiled = [t for t in checked.live
+                            if t.kind in SPECIAL or pattern.search(t.name)]
+        kept += sum(1 for t in checked.compiled if t.kind not in SPECIAL)
+    if kept == 0:
+        cp.diagnostics.error(f"No probes matched the probe filter '{regex}'")
 
 
 def run(cp: CheckedProgram) -> None:
     ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid)
     for probe in cp.program.probes:
-        targets = []
-        for ap in probe.attach_points:
-            try:
-                targets.extend(registry.expand(ap.raw, ctx))
-            except ProbeError as e:
-                cp.diagnostics.error(e.message, ap.span, *e.hints)
-            except Exception as e:  # noqa: BLE001 - any environment problem is one line
-                cp.diagnostics.error(f"cannot expand probe '{ap.raw}': {e}", ap.span)
-        cp.probes.append(CheckedProbe(probe, targets))
+        targets = [t for ap in probe.attach_points for t in _expand(cp, ap, ctx)]
+        if targets:  # else every attach point is missing (and that was tolerated)
+            cp.probes.append(CheckedProbe(probe, targets,
+                                          [t for t in targets if _wanted(cp, t)]))
+    _filter(cp)

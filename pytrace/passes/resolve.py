@@ -96,7 +96,9 @@ class Resolver:
 
     def call(self, node: nodes.Call) -> None:
         entry = builtins.function(node.name)
-        if entry is None:
+        if entry is None and node.bang:
+            self.diags.error(f"Unknown macro: {node.name}", node.span)
+        elif entry is None:
             self.diags.error(f"Unknown function: {node.name}", name_span(node))
         else:
             if entry.unsafe and not self.cp.options.unsafe:

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from pytrace import builtins, nodes
 from pytrace.builtins.base import is_int, type_word
 from pytrace.diagnostics import Diagnostics
+from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.typeexpr import READABLE_AGGS, ExprTyper, MapTable
-from pytrace.passes.typenames import cast_type
+from pytrace.passes.typenames import decl_type
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
-from pytrace.types import AggT, IntT, PtrT, TupleT, Type, VoidT, unify
+from pytrace.types import AggT, IntT, PtrT, StrT, TupleT, Type, VoidT, unify
 
 I64 = IntT(64, True)
 MAX_UNROLL = 100
@@ -35,9 +36,12 @@ class BlockTyper(ExprTyper):
     """Types the statements of one probe block."""
 
     def __init__(self, cp: CheckedProgram, block: int, targets: Sequence[ProbeTarget],
-                 maps: MapTable, diags: Diagnostics) -> None:
+                 maps: MapTable, diags: Diagnostics,
+                 hints: dict[tuple[int, str], Type] | None = None) -> None:
         super().__init__(cp, block, targets, maps, diags)
         self.loops = 0
+        self.fixed: dict[str, Type] = {}  # `let $x: T`: the variable keeps type T
+        self.hints = hints or {}  # the variable types of the previous typing round
 
     def probe(self, probe: nodes.Probe) -> None:
         if probe.predicate is not None:
@@ -46,11 +50,14 @@ class BlockTyper(ExprTyper):
 
     def stmts(self, block: nodes.Block) -> None:
         for s in block.stmts:
-            method = getattr(self, "s_" + type(s).__name__, None)
-            if method is None:
-                self.diags.error(f"{type(s).__name__} statements are not supported", s.span)
-            else:
-                method(s)
+            self.stmt(s)
+
+    def stmt(self, s: nodes.Stmt) -> None:
+        method = getattr(self, "s_" + type(s).__name__, None)
+        if method is None:
+            self.diags.error(f"{type(s).__name__} statements are not supported", s.span)
+        else:
+            method(s)
 
     def condition(self, e: nodes.Expr, what: str) -> None:
         t = self.value(e)
@@ -65,7 +72,20 @@ class BlockTyper(ExprTyper):
                 self.diags.error(f"{s.expr.name}() should be directly assigned to a map",
                                  s.expr.span)
                 return
-        self.expr(s.expr)
+        t = self.expr(s.expr)
+        if t is not None and not s.discard and not isinstance(t, VoidT) \
+                and not isinstance(_final_value(s.expr), nodes.IncDec):
+            self.diags.warning("Return value discarded.", s.expr.span,
+                               "assign it to _ to discard it on purpose: _ = ...;")
+
+    def e_BlockExpr(self, e: nodes.BlockExpr) -> Type | None:
+        for s in e.stmts:
+            self.stmt(s)
+        if e.value is None:
+            return VoidT()
+        if self.aggregation(e.value):
+            return self.value(e.value)  # the aggregation error
+        return self.expr(e.value)
 
     def s_Assign(self, s: nodes.Assign) -> None:
         if isinstance(s.target, nodes.MapRef):
@@ -115,18 +135,49 @@ class BlockTyper(ExprTyper):
         if t is None:
             return
         key = (self.block, target.name)
-        old = self.cp.variables.get(key)
+        old = self.cp.variables.get(key) or self.declared_type(target.name)
         if s.op is not None:
             if old is None:
-                self.diags.error(f"Undefined or undeclared variable: ${target.name}",
-                                 target.span)
+                self.diags.error("Undefined or undeclared variable: "
+                                 f"${display_var(target.name)}", target.span)
                 return
             if not (is_int(old) and is_int(t)):
                 self.diags.error(f"Type mismatch for '{s.op}=': comparing '{old}' with '{t}'",
                                  s.span)
                 return
             t = old
+        elif target.name in self.fixed:
+            t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
         self.store_var(target.name, target, t)
+
+    def declared_type(self, name: str) -> Type | None:
+        """The type of a `let $x;` variable read or updated before any assignment: what
+        its assignments make it (from the previous round), else int64 (it starts as 0)."""
+        if name not in self.declared:
+            return None
+        return self.hints.get((self.block, name), I64)
+
+    def fit_declared(self, name: str, e: nodes.Expr, t: Type) -> Type | None:
+        """A value stored into a variable declared `let $x: T`: T, or None (an error)."""
+        want = self.fixed[name]
+        shown = display_var(name)
+        if is_int(want) and is_int(t):
+            lit = self.const_int(e)
+            if isinstance(want, IntT) and lit is not None and not _fits(lit, want):
+                self.diags.error(f"Type mismatch for ${shown}: the integer literal {lit} does "
+                                 f"not fit in '{want}'", e.span,
+                                 f"cast it explicitly, e.g. ({want}){lit}")
+                return None
+            if isinstance(want, IntT) and isinstance(t, IntT) and lit is None and \
+                    t.signed and not want.signed:
+                self.diags.warning(f"Implicit conversion of a signed value to '{want}' for "
+                                   f"${shown}", e.span)
+            return want
+        if isinstance(want, StrT) and isinstance(t, StrT):
+            return want
+        self.diags.error(f"Type mismatch for ${shown}: trying to assign value of type '{t}' "
+                         f"when variable is declared as '{want}'", e.span)
+        return None
 
     def store_var(self, name: str, node: nodes.Node, t: Type) -> None:
         key = (self.block, name)
@@ -135,9 +186,9 @@ class BlockTyper(ExprTyper):
             self.diags.error(f"Value '{t}' cannot be assigned to a scratch variable",
                              node.span)
             return
-        merged = t if old is None else merge_scalar(old, t)
+        merged = t if old is None or name in self.fixed else merge_scalar(old, t)
         if merged is None:
-            self.diags.error(f"Type mismatch for ${name}: trying to assign value of type "
+            self.diags.error(f"Type mismatch for ${display_var(name)}: trying to assign value of type "
                              f"'{t}' when variable already contains a value of type '{old}'",
                              node.span)
             return
@@ -145,17 +196,22 @@ class BlockTyper(ExprTyper):
         self.record(node, merged)
 
     def s_VarDecl(self, s: nodes.VarDecl) -> None:
+        """`let $x;` (typed by its assignments, 0 until then), `let $x = e;`, and
+        `let $x: T [= e];` (the variable keeps type T; values are converted to it)."""
         self.declared.add(s.name)
-        declared = (cast_type(s.type_name, self.diags, self.cp.type_table)
-                    if s.type_name is not None else None)
         value = self.value(s.value) if s.value is not None else None
-        if declared is not None and value is not None and is_int(declared) != is_int(value):
-            self.diags.error(f"Type mismatch for ${s.name}: trying to assign value of type "
-                             f"'{value}' when variable is declared as '{declared}'", s.span)
+        if s.type_name is None:
+            if value is not None:
+                self.store_var(s.name, s, value)
             return
-        t = declared or value
-        if t is not None:
-            self.store_var(s.name, s, t)
+        declared = decl_type(s.type_name, value, self.diags, self.cp.type_table)
+        if declared is None:
+            return
+        self.fixed[s.name] = declared
+        if s.value is not None and value is not None:
+            if self.fit_declared(s.name, s.value, value) is None:
+                return
+        self.store_var(s.name, s, declared)
 
     def s_If(self, s: nodes.If) -> None:
         self.condition(s.cond, "if condition")
@@ -237,10 +293,11 @@ class BlockTyper(ExprTyper):
     def e_IncDec(self, e: nodes.IncDec) -> Type | None:
         target = e.target
         if isinstance(target, nodes.Variable):
-            t = self.cp.variables.get((self.block, target.name))
+            t = self.cp.variables.get((self.block, target.name)) or \
+                self.declared_type(target.name)
             if t is None:
-                self.diags.error(f"Undefined or undeclared variable: ${target.name}",
-                                 target.span)
+                self.diags.error("Undefined or undeclared variable: "
+                                 f"${display_var(target.name)}", target.span)
                 return None
             if not is_int(t):
                 self.diags.error(f"The {e.op} operator can not be used on expressions of "
@@ -264,10 +321,23 @@ class BlockTyper(ExprTyper):
 
 
 def type_program(cp: CheckedProgram, maps: MapTable, diags: Diagnostics) -> None:
+    hints = dict(cp.variables)
     cp.types.clear()
     cp.variables.clear()
     for bi, checked in enumerate(cp.probes):
-        BlockTyper(cp, bi, checked.targets, maps, diags).probe(checked.probe)
+        BlockTyper(cp, bi, checked.targets, maps, diags, hints).probe(checked.probe)
+
+
+def _final_value(e: nodes.Expr) -> nodes.Expr:
+    """The expression that gives a (nested) block expression its value."""
+    while isinstance(e, nodes.BlockExpr) and e.value is not None:
+        e = e.value
+    return e
+
+
+def _fits(value: int, t: IntT) -> bool:
+    lo, hi = (-(1 << (t.bits - 1)), (1 << (t.bits - 1)) - 1) if t.signed else (0, (1 << t.bits) - 1)
+    return lo <= value <= hi
 
 
 def _snapshot(maps: MapTable) -> tuple[dict[str, Type], dict[str, Type | None]]:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pytrace import builtins, nodes
 from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
+from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.passes.typemem import MemoryTyper
 from pytrace.probes.target import ProbeTarget
@@ -66,6 +67,7 @@ class ExprTyper(MemoryTyper):
         self.diags = diags
         self.options: Options = cp.options
         self.declared: set[str] = set()
+        self.hints: dict[tuple[int, str], Type] = {}
 
     # --------------------------------------------------------------- TypeContext
     def const_int(self, expr: nodes.Expr) -> int | None:
@@ -146,11 +148,12 @@ class ExprTyper(MemoryTyper):
 
     def e_Variable(self, e: nodes.Variable) -> Type | None:
         t = self.cp.variables.get((self.block, e.name))
+        if t is None and e.name in self.declared:
+            # `let $x;` read before an assignment: 0 of the type its assignments give it
+            t = self.hints.get((self.block, e.name), I64)
         if t is None:
-            if e.name in self.declared:
-                self.diags.error(f"Variable used before it was assigned: ${e.name}", e.span)
-            else:
-                self.diags.error(f"Undefined or undeclared variable: ${e.name}", e.span)
+            self.diags.error(f"Undefined or undeclared variable: ${display_var(e.name)}",
+                             e.span)
         return t
 
     # --------------------------------------------------------------------- maps

@@ -115,3 +115,13 @@ def sizeof_type(tn: nodes.TypeName, diags: Diagnostics, table: TypeTable | None 
         diags.error(f"Cannot take the size of incomplete type '{t}'", tn.span)
         return None
     return value_sizeof(t)
+
+
+def decl_type(tn: nodes.TypeName, value: Type | None, diags: Diagnostics,
+              table: TypeTable | None = None) -> Type | None:
+    """The type of `let $x: T`: any type a cast names; a plain `string` takes the size
+    of the value it is declared with (64 bytes without one)."""
+    name = " ".join(tn.name.split())
+    if name == "string" and tn.pointer_depth == 0 and tn.array_size is None:
+        return value if isinstance(value, StrT) else StrT(64)
+    return cast_type(tn, diags, table)

@@ -14,6 +14,9 @@ from pytrace.probes.tracepoint import list_probes, parse_format, tracepoint_fiel
 KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", ("BEGIN", "begin"), special.parse_begin),
     ProbeKind("END", ("END", "end"), special.parse_end),
+    ProbeKind("self", ("self",), special.parse_self),
+    ProbeKind("test", ("test",), special.parse_test),
+    ProbeKind("bench", ("bench",), special.parse_bench),
     ProbeKind("tracepoint", ("tracepoint", "t"), tracepoint.parse_tracepoint),
     ProbeKind("rawtracepoint", ("rawtracepoint", "rt"), tracepoint.parse_rawtracepoint),
     ProbeKind("interval", ("interval", "i"), timed.parse_interval),

@@ -20,6 +20,39 @@ def parse_end(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeT
     return [ProbeTarget("END", "END", ProgType.RAW_TRACEPOINT)]
 
 
+SELF_SIGNALS = ("SIGUSR1",)
+
+
+def parse_self(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    """self:signal:SIGUSR1 — runs when the pytrace process receives that signal."""
+    expect_parts("self", parts, 2, 2, "self:signal:SIGUSR1")
+    if parts[0] != "signal":
+        raise ProbeError(f"Invalid self probe type: {parts[0]}", "expected self:signal:SIGUSR1")
+    if parts[1] not in SELF_SIGNALS:
+        raise ProbeError(f"Unsupported signal: {parts[1]}",
+                         "self:signal probes take " + ", ".join(SELF_SIGNALS))
+    return [ProbeTarget("self", f"self:signal:{parts[1]}", ProgType.RAW_TRACEPOINT,
+                        {"signal": parts[1]})]
+
+
+def _named(kind: str, parts: list[str]) -> str:
+    if len(parts) != 1 or not parts[0] or not parts[0].replace("_", "a").isalnum():
+        raise ProbeError(f"invalid {kind} probe", f"expected {kind}:NAME, NAME an identifier")
+    return parts[0]
+
+
+def parse_test(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    """test:NAME — run once in --test mode (a non-zero return is a failure)."""
+    name = _named("test", parts)
+    return [ProbeTarget("test", f"test:{name}", ProgType.RAW_TRACEPOINT, {"name": name})]
+
+
+def parse_bench(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    """bench:NAME — run repeatedly and timed in --bench mode (an XDP test run repeats)."""
+    name = _named("bench", parts)
+    return [ProbeTarget("bench", f"bench:{name}", ProgType.XDP, {"name": name})]
+
+
 def _kprobe(kind: str, parts: list[str]) -> list[ProbeTarget]:
     expect_parts(kind, parts, 1, 2, f"{kind}:FUNC[+OFFSET] or {kind}:MODULE:FUNC")
     text = parts[-1]

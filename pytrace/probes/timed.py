@@ -10,6 +10,7 @@ from pytrace.resources import ProgType
 
 UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 UNITS = ("s", "ms", "us", "hz")
+LONG_UNITS = {"m": 60, "h": 3600, "d": 86400}  # `interval:1m`: in seconds
 
 # (name, aliases, config, default period)
 SOFTWARE_EVENTS: tuple[tuple[str, tuple[str, ...], int, int], ...] = (
@@ -42,11 +43,15 @@ HARDWARE_EVENTS: tuple[tuple[str, tuple[str, ...], int, int], ...] = (
 def _unit_and_value(kind: str, parts: list[str]) -> tuple[str, int]:
     """`kind:UNIT:N` or the short `kind:Nunit` form -> (unit, N)."""
     if len(parts) == 1:
-        m = re.fullmatch(r"([0-9_]+)(s|ms|us|ns|hz)", parts[0])
+        m = re.fullmatch(r"([0-9_]+)(s|ms|us|ns|hz|m|h|d)?", parts[0])
         if not m:
             raise ProbeError(f"invalid {kind} attach point '{kind}:{parts[0]}'",
                              f"expected {kind}:UNIT:N with UNIT one of s, ms, us, hz")
-        return m.group(2), parse_count(m.group(1), f"{kind} rate")
+        count = parse_count(m.group(1), f"{kind} rate")
+        short = m.group(2) or "ns"  # a bare number is nanoseconds
+        if short in LONG_UNITS:
+            return "s", count * LONG_UNITS[short]
+        return short, count
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ProbeError(f"invalid {kind} attach point",
                          f"expected {kind}:UNIT:N with UNIT one of s, ms, us, hz")

@@ -96,6 +96,9 @@ class Repl:
             return False
         if warnings:
             _error(warnings)
+        if entry is None:
+            _write("defined (used by the entries that follow)\n")
+            return True
         points = ", ".join(entry.attach_points)
         _write(f"probe {entry.id} attached ({points})\n")
         return True

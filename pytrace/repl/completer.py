@@ -21,6 +21,11 @@ from pytrace.repl.meta import COMMANDS
 
 KEYWORDS = ("if", "else", "while", "for", "unroll", "let", "return", "break", "continue",
             "sizeof", "offsetof", "true", "false")
+# What may start a top-level item besides a probe, and the map types of a declaration.
+TOP_KEYWORDS = ("config", "import", "macro", "let", "begin", "end")
+MAP_TYPES = ("hash(", "lruhash(", "percpuhash(", "percpulruhash(", "percpuarray(")
+_MAP_DECL = re.compile(r"(?:^|[;}\s])let\s+@\w*\s*=\s*\w*$")
+_CONFIG_OPEN = re.compile(r"config\s*=\s*\{[^}]*$")
 _MAP_COMMANDS = (".print", ".watch", ".clear")
 _ATTACH_WORD = re.compile(r'[^\s,{}]*$')
 _CODE_WORD = re.compile(r'[@$]?\w*$')
@@ -70,6 +75,12 @@ def suggestions(text: str, cursor: int, maps: Iterable[str],
     map_names = sorted({m if m.startswith("@") else "@" + m for m in maps})
     if before.lstrip().startswith("."):
         candidates = _meta_candidates(before.lstrip(), map_names)
+    elif _MAP_DECL.search(before):
+        candidates = list(MAP_TYPES)
+    elif _CONFIG_OPEN.search(_STRINGS_COMMENTS.sub(" ", before)):
+        from pytrace.config import CONFIG_VARS
+
+        candidates = list(CONFIG_VARS)
     elif _in_code(before):
         candidates = _code_candidates(word, map_names)
     else:
@@ -118,7 +129,7 @@ def _attach_candidates(word: str, tracepoints: Sequence[str],
     head, sep, rest = word.partition(":")
     if not sep:
         kinds = [s + ":" for k in KINDS for s in k.spellings if k.name not in ("BEGIN", "END")]
-        return ["BEGIN", "END", *kinds]
+        return ["BEGIN", "END", *TOP_KEYWORDS, *kinds]
     if head in _TRACEPOINT_KINDS:
         category, sep2, _ = rest.partition(":")
         if not sep2:

@@ -19,11 +19,13 @@ from prompt_toolkit.lexers import Lexer
 from pytrace.parser import get_parser
 
 _KEYWORDS = {"IF", "ELSE", "WHILE", "FOR", "UNROLL", "LET", "RETURN", "BREAK", "CONTINUE",
-             "SIZEOF", "OFFSETOF", "TRUE", "FALSE", "STRUCT", "UNION", "ENUM", "CONFIG"}
+             "SIZEOF", "OFFSETOF", "TRUE", "FALSE", "STRUCT", "UNION", "ENUM", "CONFIG",
+             "IMPORT", "MACRO"}
 _STYLES: dict[str, str] = {
     **{k: "keyword" for k in _KEYWORDS},
     "ATTACH_POINT": "probe", "MAP": "map", "VAR": "variable", "POS_PARAM": "variable",
-    "POS_COUNT": "variable", "INT": "number", "STRING": "string", "BASIC_TYPE": "type",
+    "POS_COUNT": "variable", "INT": "number", "FLOAT": "error", "STRING": "string",
+    "BASIC_TYPE": "type",
     "INCLUDE": "preproc", "DEFINE": "preproc", "C_DEFINITION": "preproc",
     "LINE_COMMENT": "comment", "BLOCK_COMMENT": "comment", "IDENT": "name",
     "WS": "",

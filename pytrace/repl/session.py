@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from pytrace.diagnostics import CompileError, Diagnostic, render_all
 from pytrace.output import TextOutput
@@ -65,7 +66,7 @@ def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
     for d in diags:
         s = d.span
         if s is not None and s.line > lines:
-            s = Span(s.line - lines, s.col, s.end_line - lines, s.end_col)
+            s = Span(s.line - lines, s.col, s.end_line - lines, s.end_col, s.source)
         out.append(dataclasses.replace(d, span=s))
     return out
 
@@ -73,6 +74,22 @@ def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
 # Each entry's own ring buffer (4 MiB unless perf_rb_pages is configured): the screen
 # shows at most 50 lines per 100 ms, so a burst-sized buffer per entry would buy nothing.
 REPL_RB_PAGES = 1024
+
+
+def entry_kind(text: str, name: str = "stdin") -> str:
+    """'head' (only config, imports and C definitions: they go before every probe),
+    'definitions' (macros and map declarations too, but no probe), 'probes', or
+    'unknown' (it does not parse: compiling it reports why)."""
+    from pytrace.parser import parse
+
+    program, _ = parse(Source(name, text), require_probe=False)
+    if program is None:
+        return "unknown"
+    if program.probes:
+        return "probes"
+    if program.macros or program.map_decls:
+        return "definitions"
+    return "head" if program.preamble else "unknown"
 
 
 class RateLimiter:
@@ -132,8 +149,9 @@ class ReplSession:
         self.emit = emit  # writes text above the prompt
         self.params = list(options_params)
         self.entries: list[Entry] = []
-        self.texts: list[str] = []  # every successful entry, for .save and recompiles
-        self.blocks = 0  # probe blocks in self.texts
+        self.head: list[str] = []  # config, imports, C definitions: before every probe
+        self.body: list[str] = []  # every other successful entry, in order
+        self.blocks = 0  # probe blocks in the texts
         self._new_blocks = 0
         self.limiter = RateLimiter()
         # probe output is rate limited; notices (lost events, warnings) always shown
@@ -144,10 +162,17 @@ class ReplSession:
         self._stats_fd = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._signals = 0
+        self._old_usr1: Any = None
 
     @property
     def map_specs(self) -> dict[str, MapSpec]:
         return self.engine.map_specs
+
+    @property
+    def texts(self) -> list[str]:
+        """Every successful entry in the order a script needs them (for .save)."""
+        return self.head + self.body
 
     @property
     def maps(self) -> Maps:
@@ -163,6 +188,7 @@ class ReplSession:
         from pytrace.runtime.syscalls import enable_stats
 
         check_privileges()
+        self._watch_signals()
         try:
             self._stats_fd = enable_stats()
         except OSError:
@@ -183,8 +209,30 @@ class ReplSession:
                     self.engine.detach(e.group)
             return self.engine.snapshots()
 
+    def _watch_signals(self) -> None:
+        """SIGUSR1 runs the live entries' self:signal:SIGUSR1 probes (from the poller)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._old_usr1 = signal.getsignal(signal.SIGUSR1)
+        signal.signal(signal.SIGUSR1, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self._signals += 1
+
+    def _run_signal_probes(self) -> None:
+        if not self._signals:
+            return
+        self._signals = 0
+        with self.lock:
+            for e in self.entries:
+                if e.live:
+                    self.engine.run(e.group, "self")
+
     def close(self) -> None:
         """Stop the poller and release every fd (idempotent)."""
+        if self._old_usr1 is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGUSR1, self._old_usr1)
+            self._old_usr1 = None
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
@@ -197,39 +245,58 @@ class ReplSession:
             self._stats_fd = -1
 
     # ------------------------------------------------------------ entries
-    def compile(self, text: str, name: str = "stdin") -> tuple[BpfObject, int, str]:
-        """Compile `text` after the earlier entries: (object, first new probe spec,
-        warnings rendered). Raises EntryError with the rendered diagnostics."""
+    def compile(self, text: str, name: str = "stdin",
+                head: bool = False) -> tuple[BpfObject | None, int, str]:
+        """Compile `text` with the earlier entries (after the other config/import
+        entries when `head`, else after every entry): (object, first new probe spec,
+        warnings rendered); no object when the entries have no probe yet. Raises
+        EntryError with the rendered diagnostics."""
         from pytrace.driver import check_source, generate
         from pytrace.passes.context import Options
 
-        prefix = "".join(t + "\n" for t in self.texts)
-        lines = prefix.count("\n")
-        combined = Source(name, prefix + text)
+        before = self.head if head else self.head + self.body
+        after = self.body if head else []
+        prefix = "".join(t + "\n" for t in before)
+        lines, own_lines = prefix.count("\n"), text.count("\n") + 1
+        combined = Source(name, prefix + text + "".join("\n" + t for t in after))
         own = Source(name, text)
+        probes = bool(self.entries) or entry_kind(text, name) == "probes"
         try:
             checked = check_source(combined, Options(params=self.params,
-                                                     perf_rb_pages=REPL_RB_PAGES))
-            _ir, obj = generate(checked)
+                                                     perf_rb_pages=REPL_RB_PAGES),
+                                   require_probe=probes)
+            obj = generate(checked)[1] if probes else None
         except CompileError as exc:
-            raise EntryError(self._render(exc.diagnostics, lines, own, combined)) from None
+            raise EntryError(self._render(exc.diagnostics, lines, own_lines, own,
+                                          combined)) from None
         warnings = [d for d in checked.diagnostics if not d.is_error
-                    and (d.span is None or d.span.line > lines)]
-        skip = sum(len(cp.targets) for cp in checked.probes[:self.blocks])
+                    and (d.span is None or lines < d.span.line <= lines + own_lines)]
+        skip = sum(len(cp.live) for cp in checked.probes[:self.blocks])
         self._new_blocks = len(checked.probes)
-        return obj, skip, self._render(warnings, lines, own, combined) if warnings else ""
+        shown = self._render(warnings, lines, own_lines, own, combined) if warnings else ""
+        return obj, skip, shown
 
     @staticmethod
-    def _render(diags: Sequence[Diagnostic], lines: int, own: Source, combined: Source) -> str:
-        mine = [d for d in diags if d.span is not None and d.span.line > lines]
+    def _render(diags: Sequence[Diagnostic], lines: int, own_lines: int, own: Source,
+                combined: Source) -> str:
+        mine = [d for d in diags if d.span is not None and d.span.source is None
+                and lines < d.span.line <= lines + own_lines]
         rest = [d for d in diags if d not in mine]
         return render_all(_shift(mine, lines), own) + (render_all(rest, combined) if rest else "")
 
-    def add(self, text: str, name: str = "stdin") -> tuple[Entry, str]:
-        """Compile, load, attach and start one entry; (entry, warnings). EntryError on
-        any problem, after undoing everything the entry created."""
+    def add(self, text: str, name: str = "stdin") -> tuple[Entry | None, str]:
+        """Compile, load, attach and start one entry; (entry, warnings). An entry of
+        only definitions (config, imports, macros, map declarations) is checked and
+        kept for the entries after it: no entry then. EntryError on any problem, after
+        undoing everything the entry created."""
         with self.lock:
+            kind = entry_kind(text, name)
+            if kind in ("head", "definitions"):
+                obj, _, warnings = self.compile(text, name, head=kind == "head")
+                (self.head if kind == "head" else self.body).append(text)
+                return None, warnings
             obj, skip, warnings = self.compile(text, name)
+            assert obj is not None
             eid = (self.entries[-1].id + 1) if self.entries else 1
             try:
                 group = self.engine.add(obj, first_probe=skip, tag=f"e{eid}",
@@ -238,7 +305,7 @@ class ReplSession:
                 raise EntryError(f"ERROR: {exc}\n") from None
             entry = Entry(eid, text, group)
             self.entries.append(entry)
-            self.texts.append(text)
+            self.body.append(text)
             self.blocks = self._new_blocks
             self.engine.run(group, "BEGIN")
             return entry, warnings
@@ -281,6 +348,7 @@ class ReplSession:
             except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
                 self.emit(f"ERROR: while reading probe output: {exc}\n")
                 n = 0
+            self._run_signal_probes()
             note = self.limiter.tick()
             if note:
                 self.emit(note)

@@ -294,11 +294,16 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def attach_all(programs: Iterable[LoadedProgram],
-               target_pid: int | None = None) -> list[Attachment]:
+AttachFailure = Callable[[ProbeSpec, RuntimeFailure], None]
+
+
+def attach_all(programs: Iterable[LoadedProgram], target_pid: int | None = None,
+               on_failure: AttachFailure | None = None) -> list[Attachment]:
     """Attach every program (all or nothing: on failure the others are detached).
 
     target_pid: the `-c` child's pid (watchpoints are bound to it).
+    on_failure: the `missing_probes` warn/ignore policy: a probe that cannot be attached
+      (missing, or refused by the kernel) is reported to it and skipped instead.
     """
     progs = list(programs)
     if len(progs) > 200:
@@ -306,7 +311,14 @@ def attach_all(programs: Iterable[LoadedProgram],
     done: list[Attachment] = []
     try:
         for p in progs:
-            done.append(attach(p.spec, p.fd, target_pid))
+            try:
+                done.append(attach(p.spec, p.fd, target_pid))
+            except PrivilegeError:
+                raise
+            except RuntimeFailure as exc:
+                if on_failure is None:
+                    raise
+                on_failure(p.spec, exc)
     except BaseException:
         for a in done:
             a.close()
@@ -357,3 +369,20 @@ def run_test(prog_fd: int, ctx: bytes = b"") -> int:
     except OSError as exc:
         raise RuntimeFailure(f"cannot run the BEGIN/END program: {exc.strerror}") from None
     return int(struct.unpack_from("<I", attr, 4)[0])
+
+
+XDP_PACKET = bytes(64)  # an XDP test run needs a packet of at least an Ethernet header
+
+
+def run_repeated(prog_fd: int, repeat: int) -> int:
+    """BPF_PROG_TEST_RUN an XDP program `repeat` times in the kernel; the average
+    nanoseconds of one run, as the kernel measured it."""
+    data = sc.Buffer(XDP_PACKET)
+    attr = sc.new_attr()
+    struct.pack_into("<IIIIQQII", attr, 0, prog_fd, 0, len(XDP_PACKET), 0, data.addr, 0,
+                     repeat, 0)
+    try:
+        sc.bpf(sc.PROG_TEST_RUN, attr, "BPF_PROG_TEST_RUN")
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot run the benchmark: {exc.strerror}") from None
+    return int(struct.unpack_from("<I", attr, 36)[0])

@@ -275,6 +275,11 @@ def snapshot(
         raw = [(k, v) for k, v in raw if any(any(b) for b in v)]
     if isinstance(vt, AggT) and vt.is_hist:
         entries = _hist_entries(spec, vt, raw, probe_names, symbolizer)
+    elif isinstance(vt, AggT) and vt.kind == "tseries":
+        from pytrace.runtime.tseries import tseries_entries
+
+        entries = tseries_entries(spec, vt, raw, lambda k: decode_key(
+            spec.key_type, k, probe_names, symbolizer))
     else:
         entries = []
         for key, per_cpu in raw:

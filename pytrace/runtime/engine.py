@@ -23,17 +23,26 @@ from typing import Protocol
 from pytrace.resources import (
     GLOBAL_CPID,
     GLOBAL_START_NS,
+    GLOBAL_WALL_OFFSET,
+    RUN_KINDS,
     STACKS_MAP,
     BpfObject,
     MapSpec,
     Resources,
 )
 from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime.attach import Attachment, attach_all, detach_all, run_test, stop_all
+from pytrace.runtime.attach import (
+    AttachFailure,
+    Attachment,
+    attach_all,
+    detach_all,
+    run_test,
+    stop_all,
+)
 from pytrace.runtime.decode import snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
-from pytrace.runtime.loader import LoadedObject, LoadedProgram
+from pytrace.runtime.loader import LOG_SIZE, LoadedObject, LoadedProgram, LoadSettings
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
 from pytrace.values import MapSnapshot
@@ -68,7 +77,7 @@ class Group:
     @property
     def covers(self) -> int:
         """The user-visible probes this group attached (a syscall dispatcher serves many)."""
-        return sum(p.spec.covers for p in self.programs if p.spec.kind not in ("BEGIN", "END"))
+        return sum(p.spec.covers for p in self.programs if p.spec.kind not in RUN_KINDS)
 
     def kind(self, kind: str) -> list[LoadedProgram]:
         return [p for p in self.programs if p.spec.kind == kind]
@@ -86,6 +95,12 @@ class Group:
             except OSError:
                 pass
         return total
+
+
+def load_settings(res: Resources) -> LoadSettings:
+    """The license and verifier log size the program was compiled with."""
+    return LoadSettings(str(res.setting("license", "GPL")),
+                        int(res.setting("log_size", LOG_SIZE)))
 
 
 def private_maps(res: Resources, tag: str) -> Resources:
@@ -119,19 +134,26 @@ class Engine:
     # ------------------------------------------------------------ groups
     def add(self, obj: BpfObject, *, first_probe: int = 0, tag: str = "",
             target_pid: int | None = None, child_pid: int | None = None,
-            on_exit: Callable[[Group, int], None] | None = None) -> Group:
+            on_exit: Callable[[Group, int], None] | None = None,
+            skip: frozenset[int] = frozenset(),
+            on_attach_failure: AttachFailure | None = None) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
-        group created and raises. `tag` makes the group's internal maps private."""
+        group created and raises. `tag` makes the group's internal maps private.
+        skip: probe indexes not to load; on_attach_failure: attach failures are reported
+        to it and skipped (`missing_probes` warn/ignore) instead of failing the group."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
-                probes = [p for p in res.probes if p.index >= first_probe]
-                group.programs = self.loaded.load_programs(obj.elf, probes, res.maps)
+                probes = [p for p in res.probes if p.index >= first_probe and p.index not in skip]
+                group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
+                                                           load_settings(res))
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
+                self._write_global(res, GLOBAL_WALL_OFFSET,
+                                   (time.time_ns() - time.monotonic_ns()) & ((1 << 64) - 1))
                 if child_pid is not None:
                     self._write_global(res, GLOBAL_CPID, child_pid)
                 rb = res.map(res.ringbuf_map)
@@ -139,8 +161,8 @@ class Engine:
                 if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
                 group.attachments = attach_all(
-                    (p for p in group.programs if p.spec.kind not in ("BEGIN", "END")),
-                    target_pid)
+                    (p for p in group.programs if p.spec.kind not in RUN_KINDS),
+                    target_pid, on_attach_failure)
             except BaseException:
                 self._undo(group, before)
                 raise
@@ -303,20 +325,22 @@ class Engine:
 
     def check_full(self, force: bool = False) -> None:
         """Warn once per hash map that holds its maximum number of keys (checked at most
-        once a second). Arrays always hold all their slots and are never "full"."""
+        once a second). Arrays always hold all their slots and LRU maps evict old keys:
+        neither is ever "full"."""
         now = time.monotonic()
         if not force and now - self._full_checked < FULL_CHECK_SECONDS:
             return
         self._full_checked = now
         with self.lock:
             for name, spec in self.map_specs.items():
-                if name in self._full_warned or spec.kind.is_array:
+                if name in self._full_warned or spec.kind.is_array or spec.kind.lru:
                     continue
                 if len(bpfmaps.keys(self.loaded.map_fd(name), spec)) >= spec.max_entries:
                     self._full_warned.add(name)
                     self.sink.warning(
                         f"Map {name} is full ({spec.max_entries} keys): updates of existing "
-                        "keys continue, new keys are dropped")
+                        "keys continue, new keys are dropped. Raise the max_map_keys config "
+                        f"or declare the map larger (let {name} = hash(N);)")
 
     # ------------------------------------------------------------ teardown
     def close(self, detach_first: bool = True) -> None:

@@ -31,7 +31,7 @@ from pytrace.runtime.elf import (
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure, VerifierError
 from pytrace.runtime.syscalls import enable_stats, prog_stats
 
-__all__ = ["LoadedObject", "LoadedProgram", "create_map", "load_program", "patch_relocations",
+__all__ = ["LoadSettings", "LoadedObject", "LoadedProgram", "create_map", "load_program", "patch_relocations",
            "kernel_name", "possible_cpus", "enable_stats", "prog_stats", "func_btf"]
 
 BPF_PSEUDO_MAP_FD = 1
@@ -198,14 +198,22 @@ def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
     return attr
 
 
-def load_program(probe: ProbeSpec, code: bytes,
-                 functions: Sequence[SubprogInfo] = ()) -> int:
+@dataclass(frozen=True, slots=True)
+class LoadSettings:
+    """How programs are loaded (the `license` and `log_size` config variables)."""
+
+    license: str = "GPL"
+    log_size: int = LOG_SIZE
+
+
+def load_program(probe: ProbeSpec, code: bytes, functions: Sequence[SubprogInfo] = (),
+                 settings: LoadSettings = LoadSettings()) -> int:
     """BPF_PROG_LOAD of relocated code; VerifierError (with the log) on rejection.
 
     `functions` (from elf.link_program) describes subprograms appended to the code."""
     funcs = _func_info(functions)
     try:
-        return _load(probe, code, funcs)
+        return _load(probe, code, funcs, settings)
     finally:
         if funcs is not None:
             sc.close_fd(funcs.btf_fd)
@@ -225,8 +233,9 @@ def _load_logged(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
     return fd
 
 
-def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None) -> int:
-    insns, lic = sc.Buffer(code), sc.cstr("GPL")
+def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None,
+          settings: LoadSettings = LoadSettings()) -> int:
+    insns, lic = sc.Buffer(code), sc.cstr(settings.license)
     if _log_sink is not None:
         fd = _load_logged(probe, insns, len(code) // 8, lic, funcs)
         if fd >= 0:
@@ -235,9 +244,10 @@ def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None) -> int:
     fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:
         return fd
-    log = sc.Buffer(LOG_SIZE)
+    log_size = max(settings.log_size, 128)
+    log = sc.Buffer(log_size)
     attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs)
-    struct.pack_into("<IIQ", attr, 24, 1, LOG_SIZE, log.addr)
+    struct.pack_into("<IIQ", attr, 24, 1, log_size, log.addr)
     fd, err2 = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:  # loads with a log but not without: should not happen; accept it
         return fd
@@ -320,7 +330,8 @@ class LoadedObject:
 
     # ---- programs ---------------------------------------------------------------
     def load_programs(self, elf: BpfElf | bytes, probes: Sequence[ProbeSpec],
-                      maps: Iterable[MapSpec] = ()) -> list[LoadedProgram]:
+                      maps: Iterable[MapSpec] = (),
+                      settings: LoadSettings = LoadSettings()) -> list[LoadedProgram]:
         """Load a group of probes (creating any new maps first); all or nothing."""
         if isinstance(elf, bytes):
             elf = parse_bpf_elf(elf)
@@ -331,7 +342,8 @@ class LoadedObject:
         group: list[LoadedProgram] = []
         try:
             for probe in probes:
-                group.append(LoadedProgram(probe, self._load_one(elf, probe, sym_fds)))
+                group.append(LoadedProgram(probe, self._load_one(elf, probe, sym_fds,
+                                                                 settings)))
         except BaseException:
             for p in group:
                 sc.close_fd(p.fd)
@@ -343,7 +355,8 @@ class LoadedObject:
         """Load another compiled object's probes against these maps (REPL)."""
         return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps)
 
-    def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int]) -> int:
+    def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int],
+                  settings: LoadSettings = LoadSettings()) -> int:
         if elf.programs.get(probe.section) is None:
             raise ElfError(f"the BPF object has no section '{probe.section}' for {probe.name}")
         linked = link_program(elf, probe.section)
@@ -353,7 +366,7 @@ class LoadedObject:
                   and r.symbol.section.startswith(".rodata")}
         data_fds = self._data_section_fds(elf, needed)
         code = patch_relocations(linked.code, relocs, sym_fds, data_fds, probe.section)
-        return load_program(probe, code, linked.functions)
+        return load_program(probe, code, linked.functions, settings)
 
     def prog_fd(self, name: str) -> int:
         """The fd of the loaded program for probe `name` (first match)."""

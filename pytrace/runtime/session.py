@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from pytrace.resources import BpfObject, Resources
+from pytrace.resources import BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import stop_all
 from pytrace.runtime.engine import Engine, Group
+from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
 
@@ -80,6 +81,7 @@ POLL_SECONDS = 0.2
 class _Stop:
     requested: bool = False
     code: int = 0
+    by_exit: bool = False  # exit() asked (not the end of begin/end-only programs)
 
 
 @dataclass
@@ -94,6 +96,7 @@ class Session:
     group: Group | None = None
     stop: _Stop = field(default_factory=_Stop)
     finished: bool = False
+    signals: int = 0  # SIGUSR1s received and not yet handled
 
     @property
     def resources(self) -> Resources:
@@ -112,14 +115,31 @@ class Session:
     def start(self) -> None:
         """Load everything, attach, run BEGIN; raises RuntimeFailure on any problem."""
         check_privileges()
+        policy = str(self.resources.setting("missing_probes", "error"))
+        missing: set[int] = set()
         for kind in sorted({p.kind for p in self.resources.probes}):
-            check_probe_kind(kind)
+            try:
+                check_probe_kind(kind)
+            except FeatureUnavailable as exc:
+                if policy == "error":
+                    raise
+                self._missing(policy, str(exc))
+                missing |= {p.index for p in self.resources.probes if p.kind == kind}
         self.engine = Engine(self.output)
         child_pid = self.child.pid if self.child is not None else None
+
+        def attach_failed(spec: ProbeSpec, exc: RuntimeFailure) -> None:
+            missing.add(spec.index)
+            self._missing(policy, str(exc))
+
         self.group = self.engine.add(self.obj, child_pid=child_pid,
                                      target_pid=child_pid if child_pid is not None
-                                     else self.target_pid, on_exit=self._exit)
-        self.output.attached(sum(p.covers for p in self.resources.probes))
+                                     else self.target_pid, on_exit=self._exit,
+                                     skip=frozenset(missing),
+                                     on_attach_failure=None if policy == "error"
+                                     else attach_failed)
+        self.output.attached(sum(p.covers for p in self.resources.probes
+                                 if p.index not in missing))
         self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
@@ -127,14 +147,24 @@ class Session:
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True  # BEGIN/END only: nothing will ever fire
 
+    def _missing(self, policy: str, message: str) -> None:
+        """A probe that cannot be attached, with missing_probes = warn or ignore."""
+        if policy == "warn":
+            self.output.warning(f"{message} (skipped: missing_probes = warn)")
+
     def _exit(self, group: Group, code: int) -> None:
         if not self.stop.requested:
             self.stop.code = code
         self.stop.requested = True
+        self.stop.by_exit = True
 
     # ------------------------------------------------------------ loop
     def _has_live_probes(self) -> bool:
-        return any(p.kind not in ("BEGIN", "END") for p in self.resources.probes)
+        """Probes that can still fire: attached ones (missing probes skipped under
+        missing_probes = warn/ignore do not count), and self:signal probes."""
+        if self.group is not None and self.group.attachments:
+            return True
+        return any(p.kind == "self" for p in self.resources.probes)
 
     def step(self, timeout: float = POLL_SECONDS) -> bool:
         """Wait up to `timeout` s for records and dispatch them; whether the program is
@@ -144,6 +174,7 @@ class Session:
         if self.stop.requested:
             return False
         engine.wait(timeout)
+        self.run_signal_probes()
         engine.drain(group)
         engine.check_full()
         if self.child is not None and self.child.exited():
@@ -154,6 +185,8 @@ class Session:
     def run(self, duration: float | None = None) -> int:
         """Poll until exit(), a signal, the child's exit or `duration` seconds; then
         finish. Returns the exit code."""
+        if self.resources.mode != "run":
+            return self.run_mode()
         deadline = None if duration is None else time.monotonic() + duration
         while not self.stop.requested:
             wait = POLL_SECONDS
@@ -164,12 +197,36 @@ class Session:
             self.step(wait)
         return self.finish()
 
+    def run_mode(self) -> int:
+        """--test / --bench: run the tests or the benchmarks (unless begin called exit()),
+        then finish without the maps."""
+        assert self.engine is not None and self.group is not None, "start() first"
+        from pytrace.runtime import modes
+
+        if not self.stop.by_exit:
+            if self.resources.mode == "test":
+                failed = modes.run_tests(self.engine, self.group, self.output)
+                self.stop.code = self.stop.code or failed
+            else:
+                modes.run_benchmarks(self.engine, self.group, self.output)
+        return self.finish()
+
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stop.requested = True
 
+    def on_signal(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        """SIGUSR1 with self:signal:SIGUSR1 probes: run them from the poll loop."""
+        self.signals += 1
+
+    def run_signal_probes(self) -> None:
+        if self.signals and self.engine is not None and self.group is not None:
+            self.signals = 0
+            self.engine.run(self.group, "self")
+
     def finish(self) -> int:
         """Stop every probe, run END, drain, show the maps at exit (once; later calls
-        only return the exit code)."""
+        only return the exit code). No maps with print_maps_on_exit = false (the exit's
+        blank lines still end the output), none at all in --test/--bench mode."""
         engine, group = self.engine, self.group
         if engine is not None and group is not None and not self.finished:
             self.finished = True
@@ -181,7 +238,9 @@ class Session:
             engine.run(group, "END")
             engine.drain(group)
             engine.check_full(force=True)
-            self.output.maps_at_exit(engine.snapshots())
+            if self.resources.mode == "run":
+                wanted = self.resources.setting("print_maps_on_exit", 1)
+                self.output.maps_at_exit(engine.snapshots() if wanted else [])
             self.output.flush()
         return self.stop.code
 
@@ -236,6 +295,23 @@ def stop_on_signals(session: Session,
             signal.signal(s, h)
 
 
+@contextlib.contextmanager
+def self_signals(session: Session) -> Iterator[None]:
+    """While inside, with self:signal:SIGUSR1 probes: SIGUSR1 runs them (from the poll
+    loop). Without such probes SIGUSR1 keeps its default action (maps are not printed
+    on SIGUSR1 any more)."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not any(p.kind == "self" for p in session.resources.probes):
+        yield
+        return
+    old = signal.getsignal(signal.SIGUSR1)
+    signal.signal(signal.SIGUSR1, session.on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
 SessionHook = Callable[[Session], None]
 
 
@@ -252,7 +328,7 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child, target_pid)
-    with stop_on_signals(session):
+    with stop_on_signals(session), self_signals(session):
         try:
             session.start()
             if on_start is not None:

@@ -64,6 +64,7 @@ USES: dict[str, str] = {
     **{n: f"BEGIN {{ @ = {n}(1); }}" for n in ("sum", "min", "max", "avg", "stats", "hist")},
     "count": "BEGIN { @ = count(); }",
     "lhist": "BEGIN { @ = lhist(1, 0, 10, 1); }",
+    "tseries": "BEGIN { @ = tseries(1, 100ms, 5, \"max\"); }",
 }
 
 

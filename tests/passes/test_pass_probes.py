@@ -50,5 +50,7 @@ def test_preamble(checked):
     cp = checked("#define A 3\nstruct foo { int x; }\nconfig = { max_map_keys = 100; "
                  "missing_probes = ignore }\nBEGIN { }")
     assert cp.defines == {"A": "3"}
-    assert cp.config == {"max_map_keys": 100, "missing_probes": "ignore"}
+    assert cp.config["max_map_keys"] == 100 and cp.config["missing_probes"] == "ignore"
+    assert cp.options.max_map_keys == 100 and cp.config_set == {"max_map_keys",
+                                                                "missing_probes"}
     assert "struct foo" in cp.c_definitions

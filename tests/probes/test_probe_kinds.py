@@ -77,3 +77,28 @@ def test_hints():
     with pytest.raises(ProbeError) as info:
         expand("s:fault")
     assert "faults" in info.value.hints[0]
+
+
+def test_interval_short_forms_of_the_reference() -> None:
+    from pytrace.probes import expand
+
+    assert expand("interval:1000000000")[0].attach == {"period_ns": 1_000_000_000}
+    assert expand("interval:500ms")[0].attach == {"period_ns": 500_000_000}
+    assert expand("i:1m")[0].attach == {"period_ns": 60_000_000_000}
+
+
+def test_self_test_and_bench_kinds() -> None:
+    from pytrace.probes import ProbeError, expand
+
+    (s,) = expand("self:signal:SIGUSR1")
+    assert (s.kind, s.name) == ("self", "self:signal:SIGUSR1")
+    (t,) = expand("test:okay")
+    (b,) = expand("bench:my_loop")
+    assert (t.kind, t.attach, b.kind, int(b.prog_type)) == ("test", {"name": "okay"},
+                                                            "bench", 6)
+    for bad in ("self:signal:SIGHUP", "self:timer:1", "test:", "bench:a:b"):
+        try:
+            expand(bad)
+        except ProbeError:
+            continue
+        raise AssertionError(bad)

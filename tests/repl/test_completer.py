@@ -83,3 +83,12 @@ def test_prompt_toolkit_adapter_replaces_the_word() -> None:
     doc = Document("BEGIN { @op", len("BEGIN { @op"))
     found = list(completer.get_completions(doc, CompleteEvent()))
     assert [(c.text, c.start_position) for c in found] == [("@opens", -3)]
+
+
+def test_top_level_keywords_map_types_and_config_variables() -> None:
+    assert "macro" in suggestions("ma", 2, [], tracepoints=[])
+    assert suggestions("let @a = per", 12, []) == ["percpuarray(", "percpuhash(",
+                                                    "percpulruhash("]
+    assert suggestions("config = { missing", 18, []) == ["missing_probes"]
+    assert "tseries" in suggestions("begin { @x = tse", 16, [])
+    assert {"self:", "test:", "bench:"} <= set(suggestions("", 0, [], tracepoints=[]))

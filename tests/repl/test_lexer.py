@@ -93,3 +93,20 @@ def test_every_prefix_never_raises() -> None:
                                   "k:f /pid", "BEGIN { if (1) {"])
 def test_open_entries_are_incomplete(text: str) -> None:
     assert not is_complete(text)
+
+
+def test_new_keywords_are_highlighted() -> None:
+    frags = highlight('macro f(x) { x } import "a.bt"; let @m = lruhash(2);')
+    keywords = [t for s, t in frags if s == "keyword"]
+    assert keywords == ["macro", "import", "let"]
+    assert ("error", "1.5") in highlight("begin { $x = 1.5; }")
+
+
+@pytest.mark.parametrize("text", ["macro f() { 1 }", "let @m = hash(4);",
+                                  "begin { if $x { } }"])
+def test_definitions_alone_are_complete_entries(text: str) -> None:
+    assert is_complete(text)
+
+
+def test_a_config_block_alone_waits_for_more() -> None:
+    assert not is_complete("config = { max_map_keys = 2 }")

@@ -21,11 +21,25 @@ class Result:
 
 def run(text: str, params: list[str] | None = None, fmt: str = "text",
         child: list[str] | None = None) -> Result:
-    src = Source("stdin", text)
-    result = compile_source(src, Options(params=params or [], has_child=child is not None))
+    return run_with(text, params=params or [], fmt=fmt, child=child)
+
+
+def run_with(text: str, name: str = "stdin", fmt: str = "text",
+             child: list[str] | None = None, **options: object) -> Result:
+    """Compile and run with any Options fields; compile warnings are in `err` too."""
+    from pytrace.diagnostics import render_all
+
+    src = Source(name, text)
+    result = compile_source(src, Options(has_child=child is not None, **options))  # type: ignore[arg-type]
     out, err = io.StringIO(), io.StringIO()
+    err.write(render_all(result.warnings, src))
     code = run_session(result.obj, make_output(fmt, out, err, quiet=True), child)
     return Result(out.getvalue(), err.getvalue(), code)
+
+
+def run_file(path: str) -> Result:
+    with open(path) as f:
+        return run_with(f.read(), name=path)
 
 
 def begin(body: str, params: list[str] | None = None) -> str:

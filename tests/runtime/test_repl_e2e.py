@@ -232,3 +232,29 @@ def test_meta_commands_without_a_terminal(session: tuple[ReplSession, list[str]]
     repl.handle(f".load {script}")  # the saved script runs again as one entry
     assert {e.key: e.value for e in s.snapshot("@meta_m").entries} == {(1,): 41, (2,): 2}
     assert len(s.entries) == 3
+
+
+def test_the_current_language_in_entries(session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    assert s.add("macro twice(x) { x * 2 }") == (None, "")
+    entry, warn = s.add("let @l = lruhash(4);")
+    assert entry is None and "Unused map: @l" in warn
+    assert s.add("config = { max_map_keys = 8 }")[0] is None
+    s.add('begin { @l[1] = twice(21); if @l[1] == 42 { printf("ok %d\\n", { $x = 2; $x }); } '
+          "for ($i : 0..20) { @m[$i] = 1; } }")
+    assert _wait(lambda: "ok 2\n" in lines)
+    assert s.map_specs["@l"].max_entries == 4 and s.map_specs["@m"].max_entries == 8
+    assert s.texts[0] == "config = { max_map_keys = 8 }"  # saved before every probe
+    with pytest.raises(EntryError) as info:
+        s.add("begin { twice(1, 2); }")
+    assert "Macro twice takes 1 argument(s) (2 provided)" in str(info.value)
+    assert "stdin:1:9-20" in str(info.value)  # located in the entry itself
+
+
+def test_self_signal_probe_in_an_entry(session: tuple[ReplSession, list[str]]) -> None:
+    import signal
+
+    s, lines = session
+    s.add('self:signal:SIGUSR1 { printf("usr1\\n"); }')
+    os.kill(os.getpid(), signal.SIGUSR1)
+    assert _wait(lambda: "usr1\n" in lines)
