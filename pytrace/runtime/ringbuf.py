@@ -1,8 +1,10 @@
 """Consume a BPF ring buffer map from userspace (the printf/event hot path).
 
-The consumer page is mapped read-write at offset 0; the producer page plus the data
-area, mapped twice by the kernel so records never wrap, read-only at offset PAGE.
-`drain()` copies records out one by one (bytes). `read()` is the fast path: it returns
+The consumer page is mapped read-write at offset 0 and the producer page read-only at
+offset PAGE; the data area, which the kernel maps twice in a row so records never wrap,
+is read through a window of WINDOW_BYTES at the consumer position (remapped as it moves
+on), so start-up and our RSS do not grow with the buffer. `drain()` copies records out
+(bytes). `read()` is the fast path: it returns
 a `Batch`, a view of the committed records found as *runs* (consecutive records with the
 same length and the same leading u64, the event id), found by comparing the strided
 header and id words of many records at once in C; the caller decodes the runs straight
@@ -27,6 +29,9 @@ LEN_MASK = DISCARD - 1
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 BATCH_BYTES = 1 << 20  # ring data per read(): what is decoded before the space is freed
+# The data is mapped through a window moved along with the consumer: mapping the whole
+# area (twice) costs ~0.1 ms per MiB at start and counts every page in our RSS.
+WINDOW_BYTES = 4 << 20
 
 
 @dataclass(slots=True)
@@ -98,16 +103,18 @@ class RingBuffer:
         self.fd = map_fd
         self.size = size
         self._mask = size - 1
+        self._win: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._base = self._win_len = 0  # the window: data offsets [base, base + len)
         try:
             self._cons = sc.mmap_fd(map_fd, PAGE, 0, writable=True)
             try:
-                self._prod = sc.mmap_fd(map_fd, PAGE + 2 * size, PAGE, writable=False)
+                self._prod = sc.mmap_fd(map_fd, PAGE, PAGE, writable=False)
             except BaseException:
                 self._cons.close()
                 raise
         except OSError as exc:
             raise RuntimeFailure(f"cannot map the ring buffer: {exc.strerror or exc}") from None
-        self._view: memoryview | None = memoryview(self._prod)
         self._epoll: select.epoll | None = select.epoll()
         self._epoll.register(map_fd, select.EPOLLIN)
 
@@ -120,33 +127,49 @@ class RingBuffer:
         """Bytes written by producers and not consumed yet."""
         return _U64.unpack_from(self._prod, 0)[0] - _U64.unpack_from(self._cons, 0)[0]
 
+    # ------------------------------------------------------------ the data window
+    def _covered(self, off: int, need: int) -> memoryview:
+        """The window's view, mapped so that data offsets [off, off + need) are in it
+        (off < size; the data is mapped twice, so off + need may pass the size)."""
+        if not (self._view is not None and self._base <= off
+                and off + need <= self._base + self._win_len):
+            base = off - off % PAGE
+            want = max(WINDOW_BYTES, off + need - base + PAGE - 1)
+            length = min(want - want % PAGE, 2 * self.size - base)
+            self._unmap()
+            try:
+                self._win = sc.mmap_fd(self.fd, length, 2 * PAGE + base, writable=False)
+            except OSError as exc:
+                raise RuntimeFailure(f"cannot map the ring buffer: {exc.strerror or exc}") from None
+            self._view = memoryview(self._win)
+            self._base, self._win_len = base, length
+        assert self._view is not None
+        return self._view
+
+    def _unmap(self) -> None:
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        if self._win is not None:
+            try:
+                self._win.close()
+            except BufferError:  # a caller still holds a slice: unmapped when it is freed
+                pass
+            self._win = None
+
+    # ------------------------------------------------------------ reading
     def drain(self, limit: int = 0) -> list[bytes]:
-        """Every committed record available now (at most `limit` if > 0), without waiting."""
-        prod_map, cons_map, mask = self._prod, self._cons, self._mask
-        u32 = _U32.unpack_from
+        """Every committed record available now (at most `limit` if > 0), copied, without
+        waiting; consumed."""
         out: list[bytes] = []
-        cons = _U64.unpack_from(cons_map, 0)[0]
-        while True:
-            prod = _U64.unpack_from(prod_map, 0)[0]
-            if cons >= prod:
+        until = self.producer_pos()
+        while not limit or len(out) < limit:
+            batch = self.read(max_records=limit - len(out) if limit else 0, until=until)
+            if batch is None:
                 break
-            busy = False
-            while cons < prod:
-                off = PAGE + (cons & mask)
-                hdr = u32(prod_map, off)[0]
-                if hdr & BUSY:
-                    busy = True
-                    break
-                n = hdr & LEN_MASK
-                if not hdr & DISCARD:
-                    out.append(prod_map[off + 8: off + 8 + n])
-                cons += (n + 15) & ~7
-                if limit and len(out) >= limit:
-                    busy = True
-                    break
-            _U64.pack_into(cons_map, 0, cons)
-            if busy:
-                break
+            for run in batch.runs:
+                out += [batch.record(run, i) for i in range(run.count)]
+            batch.release()
         return out
 
     def read(self, max_bytes: int = BATCH_BYTES, max_records: int = 0,
@@ -155,26 +178,39 @@ class RingBuffer:
         them, at most `max_records` if > 0, none from position `until` on if > 0) as a
         Batch, without copying; None when there is none. Nothing is consumed until the
         batch is released."""
-        view = self._view
-        assert view is not None, "ring buffer closed"
+        assert self._epoll is not None, "ring buffer closed"
         cons = _U64.unpack_from(self._cons, 0)[0]
         prod = _U64.unpack_from(self._prod, 0)[0]
         if until:
             prod = min(prod, until)
-        limit = min(prod, cons + max_bytes)
-        batch = Batch(self, view)
-        pos, mask, u32, runs = cons, self._mask, _U32.unpack_from, batch.runs
+        if cons >= prod:
+            return None
+        d0 = cons & self._mask
+        view = self._covered(d0, min(prod - cons, max_bytes))
+        first = _U32.unpack_from(view, d0 - self._base)[0]
+        view = self._covered(d0, (first & LEN_MASK) + 8)
+        shift = d0 - self._base - cons  # view offset of position p: p + shift
+        limit = min(prod, cons + max_bytes, self._base + self._win_len - shift)
+        return self._scan(Batch(self, view), cons, prod, limit, max_records, shift)
+
+    def _scan(self, batch: Batch, cons: int, prod: int, limit: int, max_records: int,
+              shift: int) -> Batch | None:
+        """Find the runs of committed records from `cons`, wholly before `limit`."""
+        view, runs, u32 = batch.view, batch.runs, _U32.unpack_from
+        pos = cons
         while pos < limit and not (max_records and batch.records >= max_records):
-            off = PAGE + (pos & mask)
+            off = pos + shift
             hdr = u32(view, off)[0]
             if hdr & BUSY:
                 break
             n = hdr & LEN_MASK
             stride = (n + 15) & ~7
+            if pos + stride > limit and pos > cons:
+                break  # in the next batch (the first record always fits its window)
             if hdr & DISCARD or n < 8:
                 pos += stride
                 continue
-            count = max(1, min(limit - pos, prod - pos) // stride)
+            count = max(1, (min(limit, prod) - pos) // stride)
             if max_records:
                 count = min(count, max_records - batch.records)
             if count > 1:
@@ -214,9 +250,7 @@ class RingBuffer:
         if self._epoll is not None:
             self._epoll.close()
             self._epoll = None
-            if self._view is not None:
-                self._view.release()
-                self._view = None
+            self._unmap()
             self._prod.close()
             self._cons.close()
 
