@@ -197,3 +197,21 @@ def test_read_runs_across_the_wrap_of_the_buffer() -> None:
             batch.release()
         assert total == 1200
         assert maps.read_lost(lo.map_fd("__lost")) == 0
+
+
+def test_a_window_smaller_than_the_buffer_moves_with_the_consumer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytrace.runtime import ringbuf
+
+    monkeypatch.setattr(ringbuf, "WINDOW_BYTES", PAGE)  # a one-page window on 4 pages
+    seq = [(4, 40, False)] * 150  # 7200 bytes a run: crosses windows and the wrap
+    with LoadedObject(_sequence_object(seq)) as lo, \
+            RingBuffer(lo.map_fd("__ringbuf"), PAGE * 4) as ring:
+        total = 0
+        for _ in range(8):
+            run_test(lo.prog_fd("BEGIN"))
+            got = ring.drain()
+            assert all(r[:8] == struct.pack("<Q", 4) and len(r) == 40 for r in got)
+            total += len(got)
+        assert total == 1200 and ring.available() == 0
+        assert maps.read_lost(lo.map_fd("__lost")) == 0
