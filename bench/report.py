@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from bench.percall import OneLiner
+from bench.repl import TARGET_S, PromptTiming
 from bench.startup import Timing
 from bench.throughput import Series
 
@@ -135,3 +136,27 @@ def compile_scaling(items: list[Timing]) -> str:
         rows.append([t.name, _f(p * 1000), _f(b * 1000), _f(p / b if b else float("nan"), 2)])
     return table(["program", "pytrace --dry-run ms (no cache)", "bpftrace --emit-elf ms", "ratio"],
                  rows)
+
+
+def repl_prompt(t: PromptTiming) -> str:
+    """The REPL's time to prompt (warm), against the target, a bare prompt_toolkit prompt
+    and bpftrace's shortest run."""
+    from statistics import median
+
+    def med(xs: list[float]) -> float:
+        return median(xs) if xs else float("nan")
+
+    def best(xs: list[float]) -> float:
+        return min(xs) if xs else float("nan")
+
+    wall, cpu, bt = med(t.walls), med(t.cpus), med(t.bpftrace)
+    rows = [["REPL, wall", _f(wall * 1000), _f(best(t.walls) * 1000),
+             f"≤ {TARGET_S * 1000:.0f}", _verdict(wall, TARGET_S), _f(bt * 1000),
+             _f(wall / bt, 2) if bt else "n/a"],
+            ["REPL, CPU (user+sys)", _f(cpu * 1000), _f(best(t.cpus) * 1000), "", "", "", ""],
+            ["floor: bare prompt_toolkit, wall", _f(med(t.floor_walls) * 1000),
+             _f(best(t.floor_walls) * 1000), "", "", "", ""],
+            ["floor: bare prompt_toolkit, CPU", _f(med(t.floor_cpus) * 1000),
+             _f(best(t.floor_cpus) * 1000), "", "", "", ""]]
+    return table(["time to prompt", "median ms", "best ms", "target ms", "",
+                  "bpftrace BEGIN { exit(); } ms", "ratio"], rows)

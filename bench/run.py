@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import btf, common, percall, report, startup, throughput  # noqa: E402
+from bench import btf, common, percall, repl, report, startup, throughput  # noqa: E402
 
-BENCHES = ("percall", "startup", "wide", "throughput", "compile", "btf")
+BENCHES = ("percall", "startup", "wide", "throughput", "compile", "btf", "repl")
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
                      + report.compile_scaling(startup.compile_scaling(sizes.rounds)))
     if want("btf") and os.path.exists("/sys/kernel/btf/vmlinux"):
         parts.append(btf.render(btf.measure(sizes.rounds)))
+    if want("repl"):
+        parts.append(repl.section(max(sizes.rounds, 3) * 2))
     parts.append(f"_Suite wall time: {time.perf_counter() - started:.0f} s._\n")
     return "\n".join(parts)
 

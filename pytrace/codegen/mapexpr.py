@@ -28,7 +28,9 @@ def build_key(p: ProgEmitter, name: str, keys: list[nodes.Expr], bucket: ir.Valu
         user_size = 8
     else:
         user_size = kt.size
-        if info.multi_key:
+        if info.multi_key and len(keys) == 1:  # @m[$tuple]: the tuple laid out as the key
+            p.emit_into(keys[0], buf, kt, 0)
+        elif info.multi_key:
             assert isinstance(kt, TupleT)
             for k, et, off in zip(keys, kt.elems, kt.offsets()):
                 p.emit_into(k, buf, et, off)

@@ -68,6 +68,12 @@ class TextOutput:
     def printf(self, text: str) -> None:
         self.stream.write(text)
 
+    def printf_many(self, texts: list[str]) -> None:
+        """printf of each text (for a stream that must see one write per record)."""
+        write = self.stream.write
+        for text in texts:
+            write(text)
+
     def value(self, v: object, t: Type | None = None) -> None:
         self.stream.write(textout.format_value(v) + "\n")
 

@@ -46,12 +46,13 @@ def histogram_renderable(h: Histogram) -> Text:
 class RichOutput(TextOutput):
     """Same lines as TextOutput; maps are rendered through a rich Console."""
 
-    def __init__(self, stream: TextIO, err: TextIO, quiet: bool = False) -> None:
+    def __init__(self, stream: TextIO, err: TextIO, quiet: bool = False,
+                 force_terminal: bool | None = None) -> None:
         super().__init__(stream, err, quiet)
         no_color = bool(os.environ.get("NO_COLOR"))
         self.console = Console(
             file=stream, no_color=no_color, highlight=False, soft_wrap=True, emoji=False,
-            color_system=None if no_color else "auto",
+            color_system=None if no_color else "auto", force_terminal=force_terminal,
         )
 
     def _histogram(self, h: Histogram) -> None:
@@ -80,9 +81,14 @@ class RichOutput(TextOutput):
             self.console.print(head)
 
     def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None:
-        snap = apply_top_div(snap, top, div)
+        """The map in one write (so a map is never interleaved with other output)."""
+        with self.console.capture() as cap:
+            self._map(apply_top_div(snap, top, div))
+        self.stream.write(cap.get())
+
+    def _map(self, snap: MapSnapshot) -> None:
         if "\n" in "".join(format_prim(e.value) for e in snap.entries if not isinstance(e.value, Histogram)):
-            self.stream.write(format_map(snap))  # multi-line values (stacks): plain text
+            self.console.out(format_map(snap), end="", highlight=False)  # stacks: plain text
             return
         pending: list[MapEntry] = []
         for e in snap.entries:

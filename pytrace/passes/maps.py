@@ -129,10 +129,10 @@ class MapCollector:
         if any(t is None for t in types):
             return
         got = [t for t in types if t is not None]
-        if len(got) == 1 and isinstance(got[0], TupleT) and info.multi and info.keys:
-            got = list(got[0].elems)  # @m[(a, b)] on a map declared @m[a, b]
+        if len(got) == 1 and isinstance(got[0], TupleT):
+            got = list(got[0].elems)  # @m[(a, b)] is @m[a, b]
         if info.keys is None:
-            info.keys, info.multi = got, len(got) > 1
+            info.keys, info.multi = got, len(got) > 1 or len(keys) != len(got)
             info.names = key_names(keys)
             return
         if len(got) != len(info.keys):

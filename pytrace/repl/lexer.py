@@ -8,21 +8,16 @@ Never raises. `ReplLexer` adapts it to prompt_toolkit (one fragment list per lin
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
-from lark.exceptions import LarkError, UnexpectedCharacters
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import StyleAndTextTuples
 from prompt_toolkit.lexers import Lexer
 
-from pytrace.parser import get_parser
-
-_KEYWORDS = {"IF", "ELSE", "WHILE", "FOR", "UNROLL", "LET", "RETURN", "BREAK", "CONTINUE",
-             "SIZEOF", "OFFSETOF", "TRUE", "FALSE", "STRUCT", "UNION", "ENUM", "CONFIG",
-             "IMPORT", "MACRO"}
+_KEYWORD_PATTERN = re.compile(r"([a-z_]+)\(\?!(?:\\w|\[\\w:\])\)")
 _STYLES: dict[str, str] = {
-    **{k: "keyword" for k in _KEYWORDS},
     "ATTACH_POINT": "probe", "MAP": "map", "VAR": "variable", "POS_PARAM": "variable",
     "POS_COUNT": "variable", "INT": "number", "FLOAT": "error", "STRING": "string",
     "BASIC_TYPE": "type",
@@ -39,15 +34,38 @@ STYLE_RULES: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=1)
+def grammar_keywords() -> dict[str, str]:
+    """Keyword terminal name -> the word (`IF` -> `if`), read from the grammar itself, so
+    keywords the language gains are highlighted and completed with no change here."""
+    from lark.lexer import PatternRE
+
+    from pytrace.parser import get_parser
+
+    out = {}
+    for t in get_parser().terminals:
+        if isinstance(t.pattern, PatternRE):
+            m = _KEYWORD_PATTERN.fullmatch(t.pattern.value)
+            if m:
+                out[t.name] = m.group(1)
+    return out
+
+
 def _style_of(term: str, value: str) -> str:
     if term == "IDENT":
         from pytrace.builtins import REGISTRY
         return "builtin" if value in REGISTRY else "name"
+    if term in grammar_keywords():
+        return "keyword"
     return _STYLES.get(term, "operator")
 
 
 def _lex_from(text: str, start: int, out: list[tuple[str, str]]) -> int | None:
     """Lex text[start:] into out; the offset where lexing failed, or None at the end."""
+    from lark.exceptions import LarkError, UnexpectedCharacters
+
+    from pytrace.parser import get_parser
+
     pos = start
     try:
         for tok in get_parser().lex(text[start:], dont_ignore=True):
@@ -123,6 +141,8 @@ class ReplLexer(Lexer):
     """prompt_toolkit lexer over `highlight` (whole document, then split by line)."""
 
     def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
+        if not document.text:  # the first prompt: nothing to lex, nothing to import
+            return lambda lineno: []
         try:
             lines = _split_lines(highlight(document.text))
         except Exception:  # noqa: BLE001 - never let highlighting break the editor

@@ -9,6 +9,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pytrace.repl.commands import COMMANDS, CommandInfo, is_meta
+
+__all__ = ["COMMANDS", "CommandInfo", "MetaError", "is_meta", "parse_meta", "help_text",
+           "bare_map", "parse_duration"]
+
 
 class MetaError(Exception):
     """A meta command that cannot be parsed; str(e) is the one-line message to show."""
@@ -41,8 +46,24 @@ class Print:
 
 @dataclass(frozen=True)
 class Watch:
-    map_name: str
+    """`.watch [@MAP ...] [INTERVAL]`: no maps means every map."""
+
+    maps: tuple[str, ...] = ()
     interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class Top:
+    """`.top [N] [@MAP ...] [INTERVAL]`: the N largest keys (no maps: every keyed map)."""
+
+    rows: int = 10
+    maps: tuple[str, ...] = ()
+    interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class Edit:
+    probe_id: int
 
 
 @dataclass(frozen=True)
@@ -72,44 +93,15 @@ class Serve:
     address: tuple[str, int] | None
 
 
-MetaCommand = Help | Probes | Detach | Maps | Print | Watch | Clear | Save | Load | Quit | Serve
+MetaCommand = (Help | Probes | Detach | Maps | Print | Watch | Top | Edit | Clear | Save | Load
+               | Quit | Serve)
 _Parser = Callable[["CommandInfo", list[str]], MetaCommand]
 
-
-@dataclass(frozen=True)
-class CommandInfo:
-    """How a command is written and what it does (for `.help` and completion)."""
-
-    name: str
-    usage: str
-    summary: str
-
-
-COMMANDS: dict[str, CommandInfo] = {c.name: c for c in (
-    CommandInfo(".help", ".help [COMMAND]", "show the meta commands, or one command's help"),
-    CommandInfo(".probes", ".probes", "list live probes with their ids and event counts"),
-    CommandInfo(".detach", ".detach ID", "detach probe ID (its maps keep their contents)"),
-    CommandInfo(".maps", ".maps", "list the session's maps with their types"),
-    CommandInfo(".print", ".print @MAP", "print a map now (typing @MAP alone does the same)"),
-    CommandInfo(".watch", ".watch @MAP [INTERVAL]",
-                "show a map refreshing every INTERVAL (default 1s) until Ctrl-C"),
-    CommandInfo(".clear", ".clear @MAP", "delete every entry of a map"),
-    CommandInfo(".save", ".save FILE", "write every entry typed so far as a runnable script"),
-    CommandInfo(".load", ".load FILE", "run a script's probes in this session"),
-    CommandInfo(".quit", ".quit", "run END blocks, print the maps, detach all, exit (Ctrl-D)"),
-    CommandInfo(".serve", ".serve [HOST:]PORT|off",
-                "serve every map as Prometheus metrics on http://HOST:PORT/metrics"),
-)}
 
 _MAP = re.compile(r"@\w*")
 _BARE_MAP = re.compile(r"\s*(@\w*)\s*;?\s*")
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
-
-
-def is_meta(text: str) -> bool:
-    """True when the entry is a meta command (its first non-blank character is `.`)."""
-    return text.lstrip().startswith(".")
 
 
 def bare_map(text: str) -> str | None:
@@ -206,10 +198,41 @@ def _one_map(cls: Callable[[str], MetaCommand]) -> _Parser:
     return parse
 
 
+def _live_args(info: CommandInfo, args: list[str], rows: bool
+               ) -> tuple[tuple[str, ...], float, int | None]:
+    """(maps, interval, rows) from the words of `.watch` / `.top`, in any order."""
+    maps: list[str] = []
+    interval: float | None = None
+    count: int | None = None
+    for word in args:
+        if word.startswith("@"):
+            maps.append(_map_arg(info, word))
+        elif rows and word.isdigit() and count is None:
+            count = int(word)
+            if count < 1:
+                raise MetaError(f"'{word}' rows: at least 1; usage: {info.usage}")
+        elif interval is None:
+            interval = parse_duration(word)
+        else:
+            raise MetaError(f"usage: {info.usage}")
+    return tuple(dict.fromkeys(maps)), interval or 1.0, count
+
+
 def _watch(info: CommandInfo, args: list[str]) -> MetaCommand:
-    _arity(info, args, 1, 2)
-    interval = parse_duration(args[1]) if len(args) == 2 else 1.0
-    return Watch(_map_arg(info, args[0]), interval)
+    maps, interval, _ = _live_args(info, args, rows=False)
+    return Watch(maps, interval)
+
+
+def _top(info: CommandInfo, args: list[str]) -> MetaCommand:
+    maps, interval, rows = _live_args(info, args, rows=True)
+    return Top(rows or 10, maps, interval)
+
+
+def _edit(info: CommandInfo, args: list[str]) -> MetaCommand:
+    _arity(info, args, 1, 1)
+    if not args[0].isdigit():
+        raise MetaError(f"'{args[0]}' is not a probe id (see .probes); usage: {info.usage}")
+    return Edit(int(args[0]))
 
 
 def _path(cls: Callable[[str], MetaCommand]) -> _Parser:
@@ -238,6 +261,8 @@ _PARSERS: dict[str, _Parser] = {
     ".maps": _no_args(Maps),
     ".print": _one_map(Print),
     ".watch": _watch,
+    ".top": _top,
+    ".edit": _edit,
     ".clear": _one_map(Clear),
     ".save": _path(Save),
     ".load": _path(Load),

@@ -8,6 +8,10 @@ are loaded. Each entry is one program group of the runtime Engine (the same engi
 record dispatcher as the CLI): user maps are shared by name, the entry's internal maps
 (`__ringbuf`, `__lost`, `__globals`, …) are private to it, and a failed entry closes
 every program and map it created.
+
+Nothing heavy is imported with this module: the engine, the output sinks and the
+compiler are imported on first use (or by `warm()` in the background), so the REPL's
+prompt appears before them.
 """
 
 from __future__ import annotations
@@ -21,17 +25,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from pytrace.diagnostics import CompileError, Diagnostic, render_all
-from pytrace.output import TextOutput
-from pytrace.resources import BpfObject, MapSpec
-from pytrace.runtime.engine import Engine, Group
-from pytrace.runtime.engine import private_maps as _suffix_internal  # noqa: F401 (tests)
-from pytrace.runtime.errors import RuntimeFailure
-from pytrace.source import Source, Span
-from pytrace.values import MapSnapshot
-
 if TYPE_CHECKING:
     from pytrace.api.maps import Maps
+    from pytrace.diagnostics import Diagnostic
+    from pytrace.output import TextOutput
+    from pytrace.resources import BpfObject, MapSpec
+    from pytrace.runtime.engine import Engine, Group
+    from pytrace.source import Source
+    from pytrace.values import MapSnapshot
 
 Emit = Callable[[str], None]
 
@@ -47,6 +48,8 @@ class Entry:
     id: int
     text: str
     group: Group
+    blocks: int = 0  # probe blocks in `text`
+    pos: int = -1  # where its text is in the saved script (ReplSession.script)
 
     @property
     def live(self) -> bool:
@@ -62,6 +65,8 @@ class Entry:
 
 
 def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
+    from pytrace.source import Span
+
     out = []
     for d in diags:
         s = d.span
@@ -81,6 +86,7 @@ def entry_kind(text: str, name: str = "stdin") -> str:
     'definitions' (macros and map declarations too, but no probe), 'probes', or
     'unknown' (it does not parse: compiling it reports why)."""
     from pytrace.parser import parse
+    from pytrace.source import Source
 
     program, _ = parse(Source(name, text), require_probe=False)
     if program is None:
@@ -123,42 +129,62 @@ class RateLimiter:
         return note
 
 
-class _Screen(io.TextIOBase):
+class Screen(io.TextIOBase):
     """A text stream onto the REPL's screen: each write goes above the prompt, rate
-    limited (the lines over the limit are counted and reported)."""
+    limited when `limiter` is given (the writes over the limit are counted and
+    reported). `tty` is what isatty() answers (the real terminal's answer)."""
 
-    def __init__(self, emit: Emit, limiter: RateLimiter, limited: bool) -> None:
-        self.emit, self.limiter, self.limited = emit, limiter, limited
+    def __init__(self, emit: Emit, limiter: RateLimiter | None = None,
+                 tty: bool = False) -> None:
+        self.emit, self.limiter, self.tty = emit, limiter, tty
 
     def write(self, text: str) -> int:
-        if not self.limited:
-            if text:
-                self.emit(text)
-            return len(text)
-        for line in text.splitlines(keepends=True):  # a write may carry many records' lines
-            if self.limiter.admit():
-                self.emit(line)
+        if text and (self.limiter is None or self.limiter.admit()):
+            self.emit(text)
         return len(text)
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def make_sink(out: TextIO, err: TextIO, colour: bool) -> TextOutput:
+    """The output sink the REPL renders through: the CLI's RichOutput when colour is
+    wanted (a terminal without NO_COLOR), else the bpftrace-exact TextOutput."""
+    sink: TextOutput
+    if colour:
+        from pytrace.output.rich import RichOutput
+
+        sink = RichOutput(out, err, quiet=True, force_terminal=True)
+    else:
+        from pytrace.output import TextOutput
+
+        sink = TextOutput(out, err, quiet=True)
+    sink.printf_joined = False  # one write per record: the screen's rate limit counts writes
+    return sink
 
 
 class ReplSession:
     """Everything live in one REPL: an Engine (shared maps, one group per entry), and the
     thread polling the entries' ring buffers."""
 
-    def __init__(self, emit: Emit, options_params: Sequence[str] = ()) -> None:
-        self.emit = emit  # writes text above the prompt
+    def __init__(self, emit: Emit, options_params: Sequence[str] = (),
+                 colour: bool = False, notice: Emit | None = None) -> None:
+        self.emit = emit  # writes probe output above the prompt
+        self.notice = notice or emit  # the session's own messages
         self.params = list(options_params)
+        self.colour = colour
         self.entries: list[Entry] = []
+        # the compile prefix, which only grows (an edited entry's old text stays in it):
         self.head: list[str] = []  # config, imports, C definitions: before every probe
         self.body: list[str] = []  # every other successful entry, in order
+        self._script: list[str] = []  # the body as `.save` writes it (edits in place)
         self.blocks = 0  # probe blocks in the texts
         self._new_blocks = 0
+        self._tags = 0
         self.limiter = RateLimiter()
-        # probe output is rate limited; notices (lost events, warnings) always shown
-        self.output = TextOutput(cast(TextIO, _Screen(emit, self.limiter, True)),
-                                 cast(TextIO, _Screen(emit, self.limiter, False)), quiet=True)
-        self.engine = Engine(self.output)
-        self.lock = self.engine.lock
+        self._engine: Engine | None = None
+        self._output: TextOutput | None = None
+        self._init_lock = threading.Lock()
         self._stats_fd = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -166,13 +192,41 @@ class ReplSession:
         self._old_usr1: Any = None
 
     @property
-    def map_specs(self) -> dict[str, MapSpec]:
-        return self.engine.map_specs
+    def texts(self) -> list[str]:
+        """Every successful entry in the order a script needs them (the compile prefix)."""
+        return self.head + self.body
+
+    # ------------------------------------------------------------ lazy parts
+    def _ensure(self) -> Engine:
+        with self._init_lock:
+            if self._engine is None:
+                from pytrace.runtime.engine import Engine
+
+                # probe output is rate limited; notices (lost events, warnings) always shown
+                self._output = make_sink(cast(TextIO, Screen(self.emit, self.limiter)),
+                                         cast(TextIO, Screen(self.notice)), self.colour)
+                self._engine = Engine(self._output)
+            return self._engine
 
     @property
-    def texts(self) -> list[str]:
-        """Every successful entry in the order a script needs them (for .save)."""
-        return self.head + self.body
+    def engine(self) -> Engine:
+        """The runtime Engine under every entry (created on first use)."""
+        return self._engine if self._engine is not None else self._ensure()
+
+    @property
+    def output(self) -> TextOutput:
+        """The sink the entries' records go to (rate limited, above the prompt)."""
+        self._ensure()
+        assert self._output is not None
+        return self._output
+
+    @property
+    def lock(self) -> threading.RLock:
+        return cast(threading.RLock, self.engine.lock)
+
+    @property
+    def map_specs(self) -> dict[str, MapSpec]:
+        return self.engine.map_specs
 
     @property
     def maps(self) -> Maps:
@@ -180,6 +234,16 @@ class ReplSession:
         from pytrace.api.maps import Maps
 
         return Maps(self.engine)
+
+    def warm(self) -> None:
+        """Import and build what the first entry needs (engine, parser tables, passes,
+        LLVM), so it need not wait; safe to run in a background thread."""
+        self._ensure()
+        from pytrace.driver import check_source  # noqa: F401 - imported for its side effect
+        from pytrace.parser import get_parser
+
+        get_parser()
+        from pytrace.codegen import llvm  # noqa: F401
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -199,6 +263,8 @@ class ReplSession:
 
     def finish(self) -> list[MapSnapshot]:
         """Run END blocks, drain, detach everything; the non-empty maps to print."""
+        if self._engine is None:
+            return []
         with self.lock:
             for e in self.entries:
                 if e.live:
@@ -220,7 +286,7 @@ class ReplSession:
         self._signals += 1
 
     def _run_signal_probes(self) -> None:
-        if not self._signals:
+        if not self._signals or self._engine is None:
             return
         self._signals = 0
         with self.lock:
@@ -237,7 +303,8 @@ class ReplSession:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
-        self.engine.close()
+        if self._engine is not None:
+            self._engine.close()
         if self._stats_fd >= 0:
             from pytrace.runtime.syscalls import close_fd
 
@@ -251,8 +318,10 @@ class ReplSession:
         entries when `head`, else after every entry): (object, first new probe spec,
         warnings rendered); no object when the entries have no probe yet. Raises
         EntryError with the rendered diagnostics."""
+        from pytrace.diagnostics import CompileError
         from pytrace.driver import check_source, generate
         from pytrace.passes.context import Options
+        from pytrace.source import Source
 
         before = self.head if head else self.head + self.body
         after = self.body if head else []
@@ -279,10 +348,31 @@ class ReplSession:
     @staticmethod
     def _render(diags: Sequence[Diagnostic], lines: int, own_lines: int, own: Source,
                 combined: Source) -> str:
+        from pytrace.diagnostics import render_all
+
         mine = [d for d in diags if d.span is not None and d.span.source is None
                 and lines < d.span.line <= lines + own_lines]
         rest = [d for d in diags if d not in mine]
         return render_all(_shift(mine, lines), own) + (render_all(rest, combined) if rest else "")
+
+    def _attach(self, eid: int, text: str, obj: BpfObject | None, skip: int) -> Entry:
+        """Load and attach a compiled entry, record its text, run its BEGIN blocks."""
+        from pytrace.runtime.errors import RuntimeFailure
+
+        if obj is None:
+            raise EntryError("ERROR: this entry has no probe to attach\n")
+        self._tags += 1
+        reused = any(e.id == eid for e in self.entries)
+        tag = f"e{eid}r{self._tags}" if reused else f"e{eid}"
+        try:
+            group = self.engine.add(obj, first_probe=skip, tag=tag, on_exit=self._exited)
+        except (RuntimeFailure, OSError) as exc:
+            raise EntryError(f"ERROR: {exc}\n") from None
+        entry = Entry(eid, text, group, self._new_blocks - self.blocks)
+        self.body.append(text)
+        self.blocks = self._new_blocks
+        self.engine.run(group, "BEGIN")
+        return entry
 
     def add(self, text: str, name: str = "stdin") -> tuple[Entry | None, str]:
         """Compile, load, attach and start one entry; (entry, warnings). An entry of
@@ -292,30 +382,66 @@ class ReplSession:
         with self.lock:
             kind = entry_kind(text, name)
             if kind in ("head", "definitions"):
-                obj, _, warnings = self.compile(text, name, head=kind == "head")
-                (self.head if kind == "head" else self.body).append(text)
+                _, _, warnings = self.compile(text, name, head=kind == "head")
+                if kind == "head":
+                    self.head.append(text)
+                else:
+                    self.body.append(text)
+                    self._script.append(text)
                 return None, warnings
             obj, skip, warnings = self.compile(text, name)
-            assert obj is not None
-            eid = (self.entries[-1].id + 1) if self.entries else 1
-            try:
-                group = self.engine.add(obj, first_probe=skip, tag=f"e{eid}",
-                                        on_exit=self._exited)
-            except (RuntimeFailure, OSError) as exc:
-                raise EntryError(f"ERROR: {exc}\n") from None
-            entry = Entry(eid, text, group)
+            eid = max((e.id for e in self.entries), default=0) + 1
+            entry = self._attach(eid, text, obj, skip)
+            entry.pos = len(self._script)
+            self._script.append(text)
             self.entries.append(entry)
-            self.body.append(text)
-            self.blocks = self._new_blocks
-            self.engine.run(group, "BEGIN")
             return entry, warnings
+
+    def replace(self, eid: int, text: str, name: str = "stdin") -> tuple[Entry, str]:
+        """Replace entry `eid` by `text` (`.edit`): the new text is compiled after every
+        earlier one (so it must agree with the maps' types, which are kept), the old
+        probes detach and the new ones attach under the same id. A compile error changes
+        nothing; if the new text cannot be attached the old one is attached again.
+        KeyError for an unknown id."""
+        with self.lock:
+            i = next((n for n, e in enumerate(self.entries) if e.id == eid), None)
+            if i is None:
+                raise KeyError(eid)
+            old = self.entries[i]
+            if entry_kind(text, name) not in ("probes", "unknown"):
+                raise EntryError("ERROR: an edited probe entry must keep a probe block "
+                                 "(enter definitions as entries of their own)\n")
+            obj, skip, warnings = self.compile(text, name)
+            was_live = old.live
+            if was_live:
+                self.engine.retire(old.group)
+            try:
+                self.entries[i] = self._attach(eid, text, obj, skip)
+            except EntryError as exc:
+                restored = was_live and self._restore(i, old)
+                state = "attached again" if restored else "detached"
+                raise EntryError(f"{str(exc).rstrip()}\n(probe {eid} is {state} "
+                                 "with its old text)\n") from None
+            self.entries[i].pos = old.pos
+            self._script[old.pos] = text
+            return self.entries[i], warnings
+
+    def _restore(self, i: int, old: Entry) -> bool:
+        """Attach an entry's old text again after its replacement failed."""
+        try:
+            obj, skip, _ = self.compile(old.text)
+            self.entries[i] = self._attach(old.id, old.text, obj, skip)
+        except EntryError:
+            return False
+        self.entries[i].pos = old.pos
+        return True
 
     def _exited(self, group: Group, code: int) -> None:
         """exit() in an entry detaches that entry only."""
         entry = next((e for e in self.entries if e.group is group), None)
         if entry is not None and entry.live:
             self.engine.retire(group)
-            self.emit(f"probe {entry.id} called exit(): detached\n")
+            self.notice(f"probe {entry.id} called exit(): detached\n")
 
     def entry(self, eid: int) -> Entry | None:
         return next((e for e in self.entries if e.id == eid), None)
@@ -329,9 +455,14 @@ class ReplSession:
             self.engine.retire(e.group)
             return e
 
+    def script(self) -> str:
+        """The script `.save` writes: config/import entries first, then every other
+        entry in order, an edited one with its current text."""
+        return "".join(t.rstrip("\n") + "\n" for t in self.head + self._script)
+
     # ------------------------------------------------------------ maps
     def map_names(self) -> list[str]:
-        return self.engine.map_names()
+        return self.engine.map_names() if self._engine is not None else []
 
     def snapshot(self, name: str) -> MapSnapshot:
         """Read and decode a user map now; KeyError if the session has no such map."""
@@ -343,10 +474,13 @@ class ReplSession:
     # ------------------------------------------------------------ ring buffers
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
+            if self._engine is None:
+                self._stop.wait(0.05)
+                continue
             try:
-                n = self.engine.drain_all(limit=4096)
+                n = self._engine.drain_all(limit=4096)
             except Exception as exc:  # noqa: BLE001 - the poller must survive a bad record
-                self.emit(f"ERROR: while reading probe output: {exc}\n")
+                self.notice(f"ERROR: while reading probe output: {exc}\n")
                 n = 0
             self._run_signal_probes()
             note = self.limiter.tick()

@@ -21,10 +21,13 @@ def test_map_infos(checked):
     assert m["@p"].key_type == ProbeNameT()
 
 
-def test_tuple_as_single_key(checked):
-    cp = checked("BEGIN { @x[(1, 2)] = 1; }")
-    assert cp.maps["@x"].key_type == TupleT((IntT(64, True), IntT(64, True)))
-    assert not cp.maps["@x"].multi_key
+def test_a_tuple_key_is_the_same_as_several_keys(checked):
+    # language.md: @[pid, comm] and @[(pid, comm)] are one map with one key signature
+    cp = checked("BEGIN { @x[(1, 2)] = 1; @x[3, 4] = 2; $k = (5, 6); @x[$k] = 3; "
+                 "@y[1, 2] = 1; @y[(3, 4)] = 1; }")
+    for name in ("@x", "@y"):
+        assert cp.maps[name].key_type == TupleT((IntT(64, True), IntT(64, True)))
+        assert cp.maps[name].multi_key
 
 
 def test_values_unify_across_blocks(checked):

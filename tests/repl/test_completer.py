@@ -18,8 +18,8 @@ def _symbols(path: str) -> Sequence[str]:
     return ("readline", "readline_internal", "main") if path == "/bin/bash" else ()
 
 
-def s(text: str, maps: Sequence[str] = ()) -> list[str]:
-    return suggestions(text, len(text), maps, tracepoints=TPS, symbols=_symbols)
+def s(text: str, maps: Sequence[str] = (), **ctx: object) -> list[str]:
+    return suggestions(text, len(text), maps, tracepoints=TPS, symbols=_symbols, **ctx)
 
 
 def test_probe_kinds_at_the_start() -> None:
@@ -62,7 +62,7 @@ def test_map_names() -> None:
 def test_meta_commands() -> None:
     assert s(".d") == [".detach"]
     assert s(".") == sorted([".help", ".probes", ".detach", ".maps", ".print", ".watch",
-                             ".clear", ".save", ".load", ".quit", ".serve"])
+                             ".top", ".edit", ".clear", ".save", ".load", ".quit", ".serve"])
     assert "watch" in s(".help ")
     assert s(".quit ") == []
 
@@ -83,6 +83,67 @@ def test_prompt_toolkit_adapter_replaces_the_word() -> None:
     doc = Document("BEGIN { @op", len("BEGIN { @op"))
     found = list(completer.get_completions(doc, CompleteEvent()))
     assert [(c.text, c.start_position) for c in found] == [("@opens", -3)]
+
+
+def test_maps_complete_everywhere_including_the_anonymous_map() -> None:
+    maps = ["@", "@opens", "@other"]
+    assert s("@o", maps) == ["@opens", "@other"]  # at the start of a line
+    assert s("@", maps) == ["@opens", "@other"]  # `@` itself is typed already
+    assert "@" in s(".print ", maps)
+    assert s("BEGIN { @new = 1; @n", maps) == ["@new"]  # maps of the entry being typed
+    assert s("BEGIN { $a = 1; $b = 2; $", maps) == ["$a", "$b"]
+
+
+def test_args_fields_and_members_after_an_access() -> None:
+    def args(points: Sequence[str]) -> dict[str, str]:
+        return {"filename": "const char *", "flags": "int"} if points == ["t:x:y"] else {}
+
+    def members(ctype: str) -> dict[str, str]:
+        return {"pid": "pid_t", "tgid": "pid_t"} if "task_struct" in ctype else {}
+
+    assert s("t:x:y { printf(\"%s\", str(args.", [], args=args) == ["filename", "flags"]
+    assert s("t:x:y { @[args.fi", [], args=args) == ["filename"]
+    assert s("t:x:y /args.fl", [], args=args) == ["flags"]
+    assert s("BEGIN { @ = curtask->", [], members=members) == ["pid", "tgid"]
+    assert s("BEGIN { @ = curtask->tg", [], members=members) == ["tgid"]
+    assert s("BEGIN { @ = nothing.", [], members=members) == []  # never builtins here
+
+
+def test_as_you_type_offers_nothing_for_an_empty_word() -> None:
+    assert s("BEGIN { @x = ", typing=True) == []
+    assert s("", typing=True) == []
+    assert "count" in s("BEGIN { @x = cou", typing=True)
+    assert {"count", "if", "@", "@x"} <= set(s("BEGIN { @ = 1; @x = ", ["@"]))  # Tab: all
+
+
+def test_meta_command_arguments() -> None:
+    entries = [(1, True), (2, False), (3, True)]
+    assert s(".detach ", entries=lambda: entries) == ["1", "3"]  # attached ones only
+    assert s(".edit ", entries=lambda: entries) == ["1", "2", "3"]
+    assert s(".top ", ["@a"]) == ["10", "1s", "20", "2s", "500ms", "5s", "@a"]
+    assert s(".watch @a @", ["@a", "@b"]) == ["@b"]  # a map already named is not offered
+    assert s(".serve o") == ["off"]
+    assert "config" in s("con") and "config" not in s("BEGIN { con")  # top-level keyword
+
+
+def test_file_names_after_save_and_load(tmp_path: object) -> None:
+    from pathlib import Path
+
+    d = Path(str(tmp_path))
+    (d / "script.bt").write_text("BEGIN { }\n")
+    text = f".load {d}/scr"
+    found = list(ReplCompleter(lambda: []).get_completions(
+        Document(text, len(text)), CompleteEvent(completion_requested=True)))
+    assert [c.text for c in found] == ["ipt.bt"]
+
+
+def test_menu_shows_signatures_and_types() -> None:
+    from pytrace.repl.completer import Context, complete
+
+    ctx = Context(maps=lambda: ["@opens"], map_types=lambda n: "[string[16]]: count")
+    hist = [x for x in complete("BEGIN { @h = hi", 15, ctx) if x.text == "hist"][0]
+    assert hist.meta.startswith("hist(n[, k])")
+    assert complete("BEGIN { @op", 11, ctx)[0].meta == "[string[16]]: count"
 
 
 def test_top_level_keywords_map_types_and_config_variables() -> None:

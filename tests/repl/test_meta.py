@@ -31,10 +31,10 @@ from pytrace.repl.meta import (
     (".maps", Maps()),
     (".print @opens", Print("@opens")),
     (".print @", Print("@")),
-    (".watch @opens", Watch("@opens", 1.0)),
-    (".watch @opens 500ms", Watch("@opens", 0.5)),
-    (".watch @x 2m", Watch("@x", 120.0)),
-    (".watch @x 3", Watch("@x", 3.0)),
+    (".watch @opens", Watch(("@opens",), 1.0)),
+    (".watch @opens 500ms", Watch(("@opens",), 0.5)),
+    (".watch @x 2m", Watch(("@x",), 120.0)),
+    (".watch @x 3", Watch(("@x",), 3.0)),
     (".clear @opens", Clear("@opens")),
     (".save session.bt", Save("session.bt")),
     (".load /tmp/a.bt", Load("/tmp/a.bt")),
@@ -77,13 +77,13 @@ def test_help_lists_every_command_with_its_summary() -> None:
     text = meta.help_text()
     for info in COMMANDS.values():
         assert info.usage in text and info.summary in text
-    assert meta.help_text("watch").startswith(".watch @MAP [INTERVAL]")
+    assert meta.help_text("watch").startswith(".watch [@MAP ...] [INTERVAL]")
 
 
 def test_every_command_has_a_parser_and_help() -> None:
     for name, info in COMMANDS.items():
         assert info.summary and info.usage.startswith(name)
-        if name in (".help", ".probes", ".maps", ".quit"):
+        if name in (".help", ".probes", ".maps", ".quit", ".watch", ".top"):
             assert type(meta.parse_meta(name)).__name__.lower() == name[1:]
         else:
             with pytest.raises(MetaError, match="usage: "):

@@ -4,8 +4,9 @@ diagnostic re-location (no kernel; the live session is tested in tests/runtime).
 from __future__ import annotations
 
 from pytrace.diagnostics import Diagnostic, Severity
-from pytrace.repl.session import RateLimiter, _Screen, _shift, _suffix_internal
+from pytrace.repl.session import RateLimiter, Screen, _shift
 from pytrace.resources import MapKind, MapSpec, Resources
+from pytrace.runtime.engine import private_maps as _suffix_internal
 from pytrace.source import Span
 
 
@@ -37,17 +38,19 @@ def test_rate_limiter_quiet_window_has_no_note() -> None:
     assert rl.tick() is None
 
 
-def test_screen_limits_each_line_of_a_write_of_many_records() -> None:
-    shown: list[str] = []
-    rl = RateLimiter(limit=3, window=0.1, clock=FakeClock())
-    screen = _Screen(shown.append, rl, True)
-    assert screen.write("a\nb\n") == 4
-    screen.write("c\nd\ne")
-    assert shown == ["a\n", "b\n", "c\n"]
-    assert rl.dropped == 2
-    notices = _Screen(shown.append, rl, False)  # not limited: passed through whole
-    notices.write("Lost 5 events\nmore\n")
-    assert shown[-1] == "Lost 5 events\nmore\n"
+def test_the_repl_sink_writes_each_record_on_its_own() -> None:
+    # the screen's rate limit counts writes: the dispatcher must not join records
+    import io
+
+    from pytrace.repl.session import make_sink
+
+    for colour in (False, True):
+        out: list[str] = []
+        rl = RateLimiter(limit=2, window=0.1, clock=FakeClock())
+        sink = make_sink(Screen(out.append, rl), io.StringIO(), colour)  # type: ignore[arg-type]
+        assert not sink.printf_joined
+        sink.printf_many(["a\n", "b\n", "c\n"])
+        assert out == ["a\n", "b\n"] and rl.dropped == 1
 
 
 def test_internal_maps_are_renamed_per_entry_user_maps_kept() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from bench import btf, common, percall, report, run, startup, throughput  # noqa: E402
+from bench import btf, common, percall, repl, report, run, startup, throughput  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["count by comm", "str() filter", "printf per event"])
@@ -76,3 +76,11 @@ def test_btf_section_measures_the_lookup() -> None:
     assert isinstance(m["members"], int) and m["members"] > 100  # struct task_struct's
     text = btf.render(m)
     assert "| cold |" in text and "| warm |" in text
+
+
+def test_repl_prompt_appears_on_a_terminal() -> None:
+    t = repl.run(1)
+    assert len(t.walls) == 1 and t.walls[0] > 0 and t.cpus[0] > 0
+    text = report.repl_prompt(t)
+    assert "REPL, wall" in text and "floor: bare prompt_toolkit" in text
+    assert len(t.floor_walls) == 1

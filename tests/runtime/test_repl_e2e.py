@@ -3,10 +3,14 @@ rollback of failed entries) and the real prompt driven in a terminal through tmu
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,80 +118,6 @@ def test_detach_and_exit_release_the_entry_programs_and_ring_buffers(
     assert s.snapshot("@repl_kept").entries  # the shared map kept its contents
 
 
-# ---------------------------------------------------------------- the real terminal
-
-class Tmux:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def send(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
-
-    def screen(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-p", "-S", "-200", "-t", self.name],
-                             capture_output=True, text=True)
-        return out.stdout
-
-    def expect(self, text: str, timeout: float = 10.0) -> str:
-        if not _wait(lambda: text in self.screen(), timeout):
-            pytest.fail(f"{text!r} never appeared; screen:\n{self.screen()}")
-        return self.screen()
-
-    def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name],
-                              capture_output=True).returncode == 0
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[tuple[Tmux, Path]]:
-    if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed")
-    name = f"pytrace-repl-{os.getpid()}"
-    rc = tmp_path / "rc"
-    cmd = (f"cd {ROOT} && PYTRACE_NO_HISTORY=1 {sys.executable} -m pytrace; "
-           f"echo $? > {rc}; sleep 60")  # the pane stays readable
-    subprocess.run(["tmux", "new-session", "-d", "-x", "120", "-y", "40", "-s", name, cmd],
-                   check=True)
-    t = Tmux(name)
-    try:
-        yield t, rc
-    finally:
-        if t.alive():
-            subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
-
-
-def test_terminal_attach_print_detach_quit(tmux: tuple[Tmux, Path]) -> None:
-    t, rc = tmux
-    m = f"@e2e_{os.getpid()}"
-    t.expect("pytrace>")
-    t.send(f"t:syscalls:sys_enter_getppid {{ {m}[pid] = count(); }}", "Enter")
-    t.expect("probe 1 attached (tracepoint:syscalls:sys_enter_getppid)")
-    for _ in range(9):
-        os.getppid()
-    t.send(m, "Enter")
-    t.expect(f"{m}[{os.getpid()}]: 9")
-    t.send(".probes", "Enter")
-    t.expect("attached")
-    t.send(f'BEGIN {{ {m} = "x"; }}', "Enter")  # a conflicting use: located error
-    t.expect("ERROR: Type mismatch")
-    t.send(".detach 1", "Enter")
-    t.expect("probe 1 detached")
-    for _ in range(4):
-        os.getppid()
-    t.send(f".watch {m} 100ms", "Enter")
-    t.expect("(Ctrl-C to stop)")
-    t.send("C-c")  # ends the watch, not the session
-    t.send("BEGIN {", "Enter")  # incomplete: Enter adds a line
-    t.expect("...>")
-    t.send("C-c")  # cancels the input, not the session
-    t.send(".quit", "Enter")
-    assert _wait(lambda: rc.exists() and rc.read_text().strip() != ""), t.screen()
-    assert rc.read_text().strip() == "0"
-    screen = t.screen()
-    assert screen.count(f"{m}[{os.getpid()}]: 9") == 3  # printed, watched, at exit
-    assert f"{m}[{os.getpid()}]: 13" not in screen  # detached: no more counting
-
-
 def test_flood_is_rate_limited_and_every_line_is_accounted_for(
         session: tuple[ReplSession, list[str]]) -> None:
     s, lines = session
@@ -234,6 +164,491 @@ def test_meta_commands_without_a_terminal(session: tuple[ReplSession, list[str]]
     assert len(s.entries) == 3
 
 
+# ---------------------------------------------------------------- .edit and exit()
+
+def _mine(body: str, event: str = "getppid") -> str:
+    return f"tracepoint:syscalls:sys_enter_{event} /pid == {os.getpid()}/ {{ {body} }}"
+
+
+def test_replace_swaps_the_probes_and_keeps_the_maps(
+        session: tuple[ReplSession, list[str]], open_fds: Callable[[], int]) -> None:
+    s, _ = session
+    s.add("BEGIN { @before = 1; }")
+    e, _ = s.add(_mine("@rep = count();"))
+    for _ in range(5):
+        os.getppid()
+    fds = open_fds()
+    new, _ = s.replace(e.id, _mine("@rep = count();", "getpgid"))
+    assert new.id == e.id and new.live and e.group.released
+    assert new.attach_points == ["tracepoint:syscalls:sys_enter_getpgid"]
+    for _ in range(3):
+        os.getppid()  # no longer counted
+    for _ in range(4):
+        os.getpgid(0)
+    assert s.snapshot("@rep").entries[0].value == 9  # the count went on in the same map
+    assert open_fds() == fds  # the old entry's programs and ring buffer are closed
+    assert s.script().splitlines() == ["BEGIN { @before = 1; }", _mine("@rep = count();",
+                                                                      "getpgid")]
+
+
+def test_replace_with_an_error_changes_nothing(
+        session: tuple[ReplSession, list[str]], open_fds: Callable[[], int]) -> None:
+    s, _ = session
+    e, _ = s.add(_mine("@rep_err[pid] = count();"))
+    before = (open_fds(), s.script(), e.group.live)
+    with pytest.raises(EntryError, match="stdin:1:"):
+        s.replace(e.id, 'BEGIN { @rep_err = "now a string"; }')
+    assert (open_fds(), s.script(), s.entries[0] is e, e.live) == (*before[:2], True, True)
+    with pytest.raises(KeyError):
+        s.replace(99, "BEGIN { }")
+
+
+def test_replace_that_cannot_attach_puts_the_old_text_back(
+        session: tuple[ReplSession, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    import pytrace.runtime.engine as engine
+
+    s, _ = session
+    e, _ = s.add(_mine("@rep_back = count();"))
+    real = engine.attach_all
+    calls = []
+
+    def refuse_once(*args: object, **kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeFailure("refused for the test")
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "attach_all", refuse_once)
+    with pytest.raises(EntryError, match="(?s)refused for the test.*attached again"):
+        s.replace(e.id, _mine("@rep_back = count();", "getpgid"))
+    back = s.entries[0]
+    assert back.id == e.id and back.live and back.text == e.text
+    os.getppid()
+    assert s.snapshot("@rep_back").entries[0].value == 1
+
+
+def test_exit_detaches_only_its_own_entry(session: tuple[ReplSession, list[str]]) -> None:
+    s, lines = session
+    keep, _ = s.add(_mine("@ex_a = count();"))
+    stop, _ = s.add(_mine("@ex_b = count(); exit();"))
+    for _ in range(3):
+        os.getppid()
+    assert _wait(lambda: f"probe {stop.id} called exit(): detached\n" in lines)
+    assert keep.live and not stop.live
+    for _ in range(2):
+        os.getppid()
+    assert s.snapshot("@ex_a").entries[0].value == 5
+    assert s.snapshot("@ex_b").entries[0].value == 1
+
+
+# ---------------------------------------------------------------- the real terminal
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class Tmux:
+    """One terminal: a tmux server of its own (its own socket), so tests never touch
+    another tmux and a server exiting never races a session starting."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.name, *args], check=check,
+                              capture_output=True, text=True)
+
+    def send(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def type(self, text: str) -> None:
+        """Type literally (no key names), as a person would."""
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+
+    def screen(self, colour: bool = False) -> str:
+        """The pane and its scrollback; with colour, the escapes tmux shows (-e)."""
+        out = self.tmux("capture-pane", "-p", "-J", "-S", "-300", "-t", self.name,
+                        *(["-e"] if colour else []), check=False)
+        return out.stdout
+
+    def expect(self, text: str, timeout: float = 10.0, colour: bool = False) -> str:
+        if not _wait(lambda: text in self.screen(colour), timeout):
+            pytest.fail(f"{text!r} never appeared; screen:\n{self.screen(colour)}")
+        return self.screen(colour)
+
+    def cancel(self) -> None:
+        """Ctrl-C the input being typed, and let the next prompt start."""
+        self.send("C-c")
+        time.sleep(0.3)
+
+    def close(self) -> None:
+        self.tmux("kill-server", check=False)
+
+
+Term = Callable[..., tuple[Tmux, Path]]
+_SERVERS = itertools.count()
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Term]:
+    """Start a command in a fresh 130x45 tmux terminal: (Tmux, path of its exit code)."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    started: list[Tmux] = []
+
+    def start(cmd: str = "", env: dict[str, str] | None = None, redirect: str = "",
+              name: str = "repl") -> tuple[Tmux, Path]:
+        tname = f"pytrace-{name}-{os.getpid()}-{next(_SERVERS)}"  # a server per terminal
+        rc = tmp_path / f"rc{len(started)}"
+        assigns = " ".join(f"{k}={shlex.quote(v)}" for k, v in
+                           {"PYTRACE_NO_HISTORY": "1", "TERM": "xterm-256color",
+                            **(env or {})}.items())
+        run = cmd or f"{sys.executable} -m pytrace"
+        line = (f"cd {ROOT} && env -u NO_COLOR {assigns} {run} {redirect}; "
+                f"echo $? > {rc}; sleep 60")  # the pane stays readable
+        t = Tmux(tname)
+        t.tmux("-f", "/dev/null", "new-session", "-d", "-x", "130", "-y", "45", "-s", tname,
+               line)
+        started.append(t)
+        return t, rc
+
+    try:
+        yield start
+    finally:
+        for t in started:
+            t.close()
+
+
+def _exited(rc: Path, t: Tmux) -> None:
+    assert _wait(lambda: rc.exists() and rc.read_text().strip() != ""), t.screen()
+    assert rc.read_text().strip() == "0", t.screen()
+
+
+MAPS = ('BEGIN { @c["a"] = count(); @c["bb"] = count(); @c["bb"] = count(); '
+        '@h = hist(5); @h = hist(300); @h = hist(301); @s = stats(7); @s = stats(9); }')
+
+
+def _styled(screen: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Each line of a `capture-pane -e` screen as (text, runs of (style, text)): the
+    attributes tmux's escapes set, carried from line to line as a terminal does, so two
+    screens compare by what is shown, not by how tmux chose to encode it."""
+    state: dict[str, str] = {}
+    out = []
+    for line in screen.splitlines():
+        runs: list[tuple[str, str]] = []
+        pos = 0
+        for m in [*SGR.finditer(line), None]:
+            chunk = line[pos:m.start() if m else len(line)]
+            if chunk:
+                style = ",".join(f"{k}={v}" for k, v in sorted(state.items()))
+                if runs and runs[-1][0] == style:
+                    runs[-1] = (style, runs[-1][1] + chunk)
+                else:
+                    runs.append((style, chunk))
+            if m is None:
+                break
+            _apply_sgr(state, m.group()[2:-1])
+            pos = m.end()
+        out.append((SGR.sub("", line), tuple(runs)))
+    return out
+
+
+def _apply_sgr(state: dict[str, str], params: str) -> None:
+    codes = params.split(";") if params else ["0"]
+    i = 0
+    while i < len(codes):
+        c = int(codes[i] or 0)
+        if c == 0:
+            state.clear()
+        elif c in (1, 2, 3, 4, 7):
+            state[f"a{c}"] = "1"
+        elif c in (22, 23, 24, 27):
+            state.pop(f"a{c - 20}", None)
+            if c == 22:
+                state.pop("a2", None)
+        elif c in (38, 48) and i + 2 < len(codes) and codes[i + 1] == "5":
+            state["fg" if c == 38 else "bg"] = codes[i + 2]
+            i += 2
+        elif c in (39, 49):
+            state.pop("fg" if c == 39 else "bg", None)
+        elif 30 <= c <= 37 or 90 <= c <= 97:
+            state["fg"] = str(c)
+        elif 40 <= c <= 47 or 100 <= c <= 107:
+            state["bg"] = str(c)
+        i += 1
+
+
+def _lines_with(screen: str, *marks: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    return [line for line in _styled(screen) if line[0].startswith(marks)]
+
+
+def test_maps_look_exactly_as_the_cli_shows_them_on_a_terminal(term: Term) -> None:
+    cli, cli_rc = term(f"{sys.executable} -m pytrace -e {shlex.quote(MAPS[:-1] + 'exit(); }')}",
+                       name="cli")
+    _exited(cli_rc, cli)
+    t, rc = term()
+    t.expect("pytrace>")
+    t.type(MAPS)
+    t.send("Enter")
+    t.expect("probe 1 attached (BEGIN)")
+    for m in ("@c", "@h", "@s"):
+        t.type(m)
+        t.send("Enter")
+    t.expect("@s: { .count = 2")
+    marks = ("@c[", "@s:", "[4, 8)", "[256, 512)", "@h:")
+    want = _lines_with(cli.screen(colour=True), *marks)
+    got = _lines_with(t.screen(colour=True), *marks)
+    assert len(want) == 6 and all(len(runs) > 1 for _, runs in want)  # coloured by rich
+    assert got[:6] == want  # the same characters in the same colours
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
+def test_no_color_maps_and_errors_are_the_cli_text(term: Term, tmp_path: Path) -> None:
+    piped = subprocess.run([sys.executable, "-m", "pytrace", "-e", MAPS[:-1] + "exit(); }"],
+                           capture_output=True, text=True, cwd=ROOT)
+    err = subprocess.run([sys.executable, "-m", "pytrace", "-e", "BEGIN { print(nosuch); }"],
+                         capture_output=True, text=True, cwd=ROOT).stderr
+    t, rc = term(env={"NO_COLOR": "1"})
+    t.expect("pytrace>")
+    t.type(MAPS)
+    t.send("Enter")
+    t.expect("probe 1 attached")
+    for m in ("@c", "@h", "@s"):
+        t.type(m)
+        t.send("Enter")
+    t.expect("@s: {")
+    t.type("BEGIN { print(nosuch); }")
+    t.send("Enter")
+    t.expect("ERROR: Unknown identifier")
+    screen = t.screen(colour=True)
+    plain = [SGR.sub("", line) for line in screen.splitlines()]
+    hist = piped.stdout[piped.stdout.index("@h:"):].split("\n\n")[0].splitlines()
+    at = plain.index("@h:")
+    assert plain[at:at + len(hist)] == hist  # row for row, byte for byte
+    for line in piped.stdout.splitlines() + err.splitlines():
+        if line:
+            hit = [s for s in screen.splitlines() if SGR.sub("", s) == line]
+            assert hit and all("\x1b[" not in s for s in hit), (line, screen)  # no colour
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
+def test_redirected_output_gets_exactly_the_cli_text(term: Term, tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    program = MAPS.replace("BEGIN {", 'BEGIN { printf("hello %d\\n", 42);')
+    cli = subprocess.run([sys.executable, "-m", "pytrace", "-e", program[:-1] + "exit(); }"],
+                         capture_output=True, text=True, cwd=ROOT).stdout
+    t, rc = term(redirect=f"> {out}")
+    t.expect("pytrace>")  # the prompt is on the terminal (stderr)
+    t.type(program)
+    t.send("Enter")
+    t.expect("probe 1 attached (BEGIN)")  # a message: on the terminal too
+    t.type("@c")
+    t.send("Enter")
+    assert _wait(lambda: "@c[bb]" in out.read_text())
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+    data = out.read_text()
+    assert "\x1b" not in data and "pytrace>" not in data and "attached" not in data
+    # the printf line, @c asked for, then every map at quit exactly as the CLI prints them
+    head, maps = cli.split("\n\n\n", 1)
+    assert data == f"{head}\n" + cli.split("\n\n\n", 1)[1].split("@h:")[0] + "\n" + maps
+
+
+def test_errors_are_coloured_and_read_as_the_cli_text(term: Term) -> None:
+    cli = subprocess.run([sys.executable, "-m", "pytrace", "-e", "BEGIN { print(nosuch); }"],
+                         capture_output=True, text=True, cwd=ROOT).stderr
+    t, rc = term()
+    t.expect("pytrace>")
+    t.type("BEGIN { print(nosuch); }")
+    t.send("Enter")
+    screen = t.expect("Unknown identifier", colour=True)
+    lines = [SGR.sub("", line) for line in screen.splitlines()]
+    start = lines.index(cli.splitlines()[0])
+    assert "\n".join(lines[start:start + 3]) + "\n" == cli
+    coloured = screen.splitlines()[start]
+    assert re.search(r"\x1b\[[0-9;]*31[0-9;]*mERROR", coloured), coloured  # red severity
+    t.send("C-d")
+    _exited(rc, t)
+
+
+def test_completion_as_you_type_history_suggestions_and_the_toolbar(term: Term) -> None:
+    t, rc = term()
+    t.expect("pytrace>")
+    t.type("BEGIN { @ = count(); @mine = cou")  # no Tab: the menu opens by itself
+    t.expect("count() — count the events")  # the toolbar: its signature
+    assert "count  " in t.screen() or "count ", t.screen()
+    t.type("nt(); }")
+    t.send("Enter")
+    t.expect("probe 1 attached (BEGIN)")
+    t.type("t:syscalls:sys_enter_openat { printf(\"%s\\n\", str(args.")
+    screen = t.expect("filename")  # args fields from the format file, under the cursor
+    assert "const char *" in screen and "str(ptr[, len])" in screen
+    t.cancel()
+    t.type("@m")  # a map name at the start of a line
+    t.expect("@mine")
+    t.cancel()
+    t.type(".print ")
+    t.send("Tab")
+    screen = t.expect(" @ ")  # the anonymous map is offered
+    assert "@mine" in screen
+    t.cancel()
+    t.type(".detach ")
+    t.expect("attached", timeout=5)
+    t.cancel()
+    t.type("BEGIN { @")  # fish-style: the rest of the earlier entry, greyed
+    screen = t.expect(" = count(); @mine = count(); }", colour=True)
+    assert re.search(r"\x1b\[[0-9;]*90m = count\(\);", screen)  # bright black suggestion
+    t.send("Right")  # accepts it
+    t.send("Enter")
+    t.expect("probe 2 attached (BEGIN)")
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
+def test_struct_members_and_raw_tracepoint_arguments_from_btf(term: Term) -> None:
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.skip("the kernel has no BTF")
+    t, rc = term()
+    t.expect("pytrace>")
+    t.type('BEGIN { printf("%d\\n", curtask->tg')  # struct task_struct's members
+    screen = t.expect("tgid")
+    assert "pid_t" in screen
+    t.type("id); }")
+    t.send("Enter")
+    t.expect("probe 1 attached (BEGIN)")  # what was completed compiles and runs
+    t.type("rawtracepoint:sched_switch { @[args.ne")
+    t.expect("struct task_struct *")  # `next`, with its C type
+    t.type("xt->pi")  # and on through the pointer
+    t.expect("pid_t")
+    t.cancel()
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
+def _getppid_in_background(stop: threading.Event) -> threading.Thread:
+    def spin() -> None:
+        while not stop.is_set():
+            os.getppid()
+            time.sleep(0.001)
+    th = threading.Thread(target=spin, daemon=True)
+    th.start()
+    return th
+
+
+def test_watch_several_maps_in_one_layout_and_top(term: Term) -> None:
+    t, rc = term()
+    t.expect("pytrace>")
+    t.type(_mine("@calls = count(); @by[tid] = count(); @gap = hist(nsecs % 1000);"))
+    t.send("Enter")
+    t.expect("probe 1 attached")
+    stop = threading.Event()
+    th = _getppid_in_background(stop)
+    try:
+        t.type(".watch @calls @gap 200ms")
+        t.send("Enter")
+        screen = t.expect("watching @calls @gap")
+        assert _wait(lambda: re.search(r"@calls +\d+ +[\d,.]+/s", t.screen()) is not None)
+        screen = t.screen()
+        assert "╭─ @gap" in screen and "█" in screen  # the histogram as bars in a panel
+        t.send("C-c")
+        t.expect("pytrace>")
+        t.type(".top 3 200ms")
+        t.send("Enter")
+        t.expect("top 3 of @by")
+        assert _wait(lambda: re.search(r"│ @by +│ \d+ +│ +\d+ │ +[\d,.]+/s", t.screen())
+                     is not None), t.screen()
+        t.send("C-c")
+    finally:
+        stop.set()
+        th.join()
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
+def test_edit_replaces_an_entry_live_and_save_load_keep_working(term: Term,
+                                                                tmp_path: Path) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/getppid/getpgid/' \"$1\"\n")
+    editor.chmod(0o755)
+    t, rc = term(env={"EDITOR": str(editor)})
+    t.expect("pytrace>")
+    t.type(_mine("@ed = count();"))
+    t.send("Enter")
+    t.expect("probe 1 attached (tracepoint:syscalls:sys_enter_getppid)")
+    for _ in range(3):
+        os.getppid()
+    t.type(".edit 1")
+    t.send("Enter")
+    t.expect("probe 1 replaced (tracepoint:syscalls:sys_enter_getpgid); its maps keep")
+    for _ in range(2):
+        os.getpgid(0)
+    os.getppid()  # not traced any more
+    t.type("@ed")
+    t.send("Enter")
+    t.expect("@ed: 5")
+    script = tmp_path / "saved.bt"
+    t.type(f".save {script}")
+    t.send("Enter")
+    t.expect(f"saved 1 entries to {script}")
+    assert script.read_text() == _mine("@ed = count();", "getpgid") + "\n"
+    t.type(f".load {script}")
+    t.send("Enter")
+    t.expect("probe 2 attached (tracepoint:syscalls:sys_enter_getpgid)")
+    os.getpgid(0)
+    t.type("@ed")
+    t.send("Enter")
+    t.expect("@ed: 7")  # both entries count into the one map
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+
+
+def test_terminal_attach_print_detach_exit_and_ctrl_c(term: Term) -> None:
+    t, rc = term()
+    m = f"@e2e_{os.getpid()}"
+    t.expect("pytrace>")
+    t.type(_mine(f"{m}[pid] = count();"))
+    t.send("Enter")
+    t.expect("probe 1 attached (tracepoint:syscalls:sys_enter_getppid)")
+    for _ in range(9):
+        os.getppid()
+    t.type(m)
+    t.send("Enter")
+    t.expect(f"{m}[{os.getpid()}]: 9")
+    t.type(_mine("@ex = count(); exit();"))
+    t.send("Enter")
+    t.expect("probe 2 attached")
+    os.getppid()
+    t.expect("probe 2 called exit(): detached")  # only that entry
+    t.type(".probes")
+    t.send("Enter")
+    screen = t.expect("  2  detached")
+    assert "  1  attached" in screen
+    t.type(".detach 1")
+    t.send("Enter")
+    t.expect("probe 1 detached")
+    for _ in range(4):
+        os.getppid()
+    t.type("BEGIN {")
+    t.send("Enter")  # incomplete: Enter adds a line
+    t.expect("...>")
+    t.send("C-c")  # cancels the input, not the session
+    t.type(".quit")
+    t.send("Enter")
+    _exited(rc, t)
+    screen = t.screen()
+    assert screen.count(f"{m}[{os.getpid()}]: 9") == 1  # printed
+    assert screen.count(f"{m}[{os.getpid()}]: 10") == 1  # at exit
+    assert f"{m}[{os.getpid()}]: 14" not in screen  # detached: no more counting
+
+
 def test_the_current_language_in_entries(session: tuple[ReplSession, list[str]]) -> None:
     s, lines = session
     assert s.add("macro twice(x) { x * 2 }") == (None, "")
@@ -258,3 +673,21 @@ def test_self_signal_probe_in_an_entry(session: tuple[ReplSession, list[str]]) -
     s.add('self:signal:SIGUSR1 { printf("usr1\\n"); }')
     os.kill(os.getpid(), signal.SIGUSR1)
     assert _wait(lambda: "usr1\n" in lines)
+
+
+def test_replace_keeps_definitions_and_the_script_order(
+        session: tuple[ReplSession, list[str]]) -> None:
+    s, _ = session
+    s.add("macro thrice(x) { x * 3 }")
+    e, _ = s.add(_mine("@rep_def = count();"))
+    s.add("config = { max_map_keys = 16 }")
+    assert e is not None
+    new, _ = s.replace(e.id, _mine("@rep_def = count(); @rep_t = thrice(2);"))
+    assert new.live and new.id == e.id
+    os.getppid()
+    assert s.snapshot("@rep_t").entries[0].value == 6  # the macro still applies
+    assert s.script().splitlines() == ["config = { max_map_keys = 16 }",
+                                       "macro thrice(x) { x * 3 }",
+                                       _mine("@rep_def = count(); @rep_t = thrice(2);")]
+    with pytest.raises(EntryError, match="must keep a probe block"):
+        s.replace(e.id, "macro other(x) { x }")
