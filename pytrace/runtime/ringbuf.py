@@ -106,6 +106,7 @@ class RingBuffer:
         self._win: mmap.mmap | None = None
         self._view: memoryview | None = None
         self._base = self._win_len = 0  # the window: data offsets [base, base + len)
+        self._last_keys: set[int] = set()  # event ids of the last batch read
         try:
             self._cons = sc.mmap_fd(map_fd, PAGE, 0, writable=True)
             try:
@@ -173,17 +174,18 @@ class RingBuffer:
         return out
 
     def read(self, max_bytes: int = BATCH_BYTES, max_records: int = 0,
-             until: int = 0) -> Batch | None:
-        """The committed records from the consumer position on (about `max_bytes` of
-        them, at most `max_records` if > 0, none from position `until` on if > 0) as a
-        Batch, without copying; None when there is none. Nothing is consumed until the
-        batch is released."""
+             until: int = 0, start: int | None = None) -> Batch | None:
+        """The committed records from the consumer position (or `start`) on (about
+        `max_bytes` of them, at most `max_records` if > 0, none from position `until` on
+        if > 0) as a Batch, without copying; None when there is none. Nothing is consumed
+        until the batch is released."""
         assert self._epoll is not None, "ring buffer closed"
-        cons = _U64.unpack_from(self._cons, 0)[0]
+        cons = _U64.unpack_from(self._cons, 0)[0] if start is None else start
         prod = _U64.unpack_from(self._prod, 0)[0]
         if until:
             prod = min(prod, until)
         if cons >= prod:
+            self._last_keys = set()
             return None
         d0 = cons & self._mask
         view = self._covered(d0, min(prod - cons, max_bytes))
@@ -222,9 +224,28 @@ class RingBuffer:
             batch.records += count
             pos += count * stride
         if pos == cons:
+            self._last_keys = set()
             return None
         batch.end = pos
+        self._last_keys = {r.key for r in runs}
         return batch
+
+    def pending(self, keys: set[int]) -> bool:
+        """Whether a record whose leading u64 (the event id) is in `keys` was in the last
+        batch read, or is committed and not consumed yet (nothing is consumed): e.g. an
+        exit() record a stuck output write has not reached yet."""
+        if keys & self._last_keys:
+            return True
+        last = self._last_keys
+        pos, until = _U64.unpack_from(self._cons, 0)[0], self.producer_pos()
+        try:
+            while (batch := self.read(start=pos, until=until)) is not None:
+                if keys & {r.key for r in batch.runs}:
+                    return True
+                pos = batch.end
+        finally:
+            self._last_keys = last
+        return False
 
     def producer_pos(self) -> int:
         """Where the producers have reserved up to (records before it may still be busy)."""

@@ -215,3 +215,20 @@ def test_a_window_smaller_than_the_buffer_moves_with_the_consumer(
             total += len(got)
         assert total == 1200 and ring.available() == 0
         assert maps.read_lost(lo.map_fd("__lost")) == 0
+
+
+def test_pending_finds_a_record_kind_without_consuming() -> None:
+    seq = [(1, 8, False)] * 5 + [(7, 16, False)] + [(1, 8, False)] * 3
+    with LoadedObject(_sequence_object(seq)) as lo, \
+            RingBuffer(lo.map_fd("__ringbuf"), PAGE * 4) as ring:
+        assert not ring.pending({7})
+        run_test(lo.prog_fd("BEGIN"))
+        before = ring.available()
+        assert ring.pending({7}) and not ring.pending({9})
+        assert ring.available() == before  # nothing consumed
+        batch = ring.read()
+        assert batch is not None
+        batch.release()
+        assert ring.pending({7})  # in the last batch read: maybe not dispatched yet
+        assert ring.read() is None  # the reader came back for more: that batch is done
+        assert not ring.pending({7})
