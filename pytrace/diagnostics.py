@@ -87,18 +87,59 @@ def render(diag: Diagnostic, source: Source | None) -> str:
     if diag.span is not None and diag.span.source is not None:
         source = diag.span.source
     if diag.span is None or source is None or diag.span.line <= 0:
-        out = f"{sev}: {diag.message}\n"
+        out = f"{sev}: {clip_message(diag.message)}\n"
     else:
         sp = diag.span
         line = source.line_text(sp.line)
         end_col = sp.end_col if sp.end_line == sp.line else len(line) + 1
         end_col = max(end_col, sp.col + 1)
-        out = f"{source.name}:{sp.line}:{sp.col}-{end_col}: {sev}: {diag.message}\n"
-        out += line + "\n"
-        out += " " * (sp.col - 1) + "~" * (end_col - sp.col) + "\n"
+        out = f"{source.name}:{sp.line}:{sp.col}-{end_col}: {sev}: {clip_message(diag.message)}\n"
+        shown, start, width = clip_line(line, sp.col - 1, end_col - sp.col)
+        out += _printable(shown) + "\n"
+        out += " " * start + "~" * width + "\n"
     for hint in diag.hints:
-        out += f"HINT: {hint}\n"
+        out += f"HINT: {clip_message(hint)}\n"
     return out
+
+
+MAX_LINE = 200  # longer source lines are shown clipped around the span
+MAX_MESSAGE = 400
+ELLIPSIS = "..."
+
+
+def clip_line(line: str, start: int, width: int, limit: int = MAX_LINE) -> tuple[str, int, int]:
+    """(text to show, column of the span in it, span width shown); unchanged when the
+    line fits in `limit` columns, else a window around the span's start marked `...`."""
+    if len(line) <= limit:
+        return line, start, width
+    room = limit - 2 * len(ELLIPSIS)
+    shown_width = min(width, room)
+    left = max(0, min(start - (room - shown_width) // 2, len(line) - room))
+    right = min(len(line), left + room)
+    head = ELLIPSIS if left > 0 else ""
+    tail = ELLIPSIS if right < len(line) else ""
+    return head + line[left:right] + tail, len(head) + start - left, min(shown_width, right - start)
+
+
+def clip_message(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message quoting a huge piece of source keeps its start and end."""
+    if len(text) <= limit:
+        return text
+    half = (limit - len(ELLIPSIS)) // 2
+    return text[:half] + ELLIPSIS + text[-half:]
+
+
+def _printable(line: str) -> str:
+    """Bytes that were not UTF-8 (kept as surrogates) shown as U+FFFD, one column each."""
+    return "".join("\ufffd" if "\udc80" <= c <= "\udcff" else c for c in line) if _has_surrogates(line) else line
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def render_all(diags: Iterable[Diagnostic], source: Source | None) -> str:

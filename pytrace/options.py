@@ -17,6 +17,7 @@ WARNINGS_DEFAULT = 1
 WARNINGS_HELPERS = 2
 
 
+
 @dataclass(slots=True)
 class Options:
     """Compile options from the command line that change the program."""
@@ -69,6 +70,11 @@ class Options:
     unstable_map_decl: str = "enable"
     unstable_macro: str = "enable"
     unstable_import: str = "enable"
+
+    @property
+    def helper_errors(self) -> bool:
+        """-k: report failing BPF helpers (probe reads, map lookups) at run time."""
+        return self.warning_level >= WARNINGS_HELPERS
 
     def config_value(self, name: str, script: dict[str, int | str] | None = None,
                      default: int | str | bool | None = None) -> int | str | bool | None:

@@ -128,21 +128,22 @@ def parse(source: Source, require_probe: bool = True
     """Parse a whole program; never raises. Errors come back as Diagnostics.
     require_probe: a program without a probe is an error (not for imported scripts)."""
     try:
-        tree = parse_tree(source.text)
+        tree = parse_tree(source.text)  # LALR: iterative, whatever the nesting
+    except UnexpectedInput as e:
+        return None, [_syntax_error(e, source.text)]
+    except LarkError as e:
+        return None, [_error(f"syntax error: {e}", None)]
+    try:
         program = ToNodes().transform(tree)
     except VisitError as e:
         orig = e.orig_exc
         if isinstance(orig, TransformError):
             return None, [_error(orig.message, orig.span)]
         if isinstance(orig, RecursionError):
-            return None, [_error("program is nested too deeply", None)]
+            return None, [_error("program is nested too deeply", _deepest_token(tree))]
         return None, [_error(f"internal parser error: {orig}", None)]
-    except UnexpectedInput as e:
-        return None, [_syntax_error(e, source.text)]
     except RecursionError:
-        return None, [_error("program is nested too deeply", None)]
-    except LarkError as e:
-        return None, [_error(f"syntax error: {e}", None)]
+        return None, [_error("program is nested too deeply", _deepest_token(tree))]
     if not isinstance(program, nodes.Program):
         return None, [_error("internal parser error: no program", None)]
     if require_probe and not program.probes:
@@ -183,6 +184,20 @@ def is_complete(text: str) -> bool:
 
 def _error(message: str, span: Span | None) -> Diagnostic:
     return Diagnostic(Severity.ERROR, message, span)
+
+
+def _deepest_token(tree: Tree[Token]) -> Span | None:
+    """The span of the most deeply nested token (found without recursion)."""
+    best: tuple[int, Span | None] = (-1, None)
+    stack: list[tuple[Tree[Token] | Token, int]] = [(tree, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Token):
+            if depth > best[0] and item.line:
+                best = (depth, token_span(item))
+        elif isinstance(item, Tree):
+            stack.extend((c, depth + 1) for c in item.children)
+    return best[1]
 
 
 def _at_eof(e: UnexpectedInput) -> bool:
@@ -246,13 +261,15 @@ def _closer(expected: set[str]) -> str:
 
 
 def _syntax_error(e: UnexpectedInput, text: str) -> Diagnostic:
+    text = _strip_shebang(text)
+    start = _open_comment(text)
+    pos = getattr(e, "pos_in_stream", None)
+    if start is not None and (_at_eof(e) or (isinstance(pos, int) and pos >= start)):
+        # the parser stopped inside a `/*` that is never closed (at its `/`, or at EOF)
+        line = text.count("\n", 0, start) + 1
+        col = start - (text.rfind("\n", 0, start) + 1) + 1
+        return _error("end of file during comment", _to_eol(line, col, text[start:]))
     if _at_eof(e):
-        text = _strip_shebang(text)
-        start = _open_comment(text)
-        if start is not None:
-            line = text.count("\n", 0, start) + 1
-            col = start - (text.rfind("\n", 0, start) + 1) + 1
-            return _error("end of file during comment", _to_eol(line, col, text[start:]))
         msg = "syntax error, unexpected end of file" + _expecting(_accepts(e))
         return _error(msg, _eof_span(text))
     if isinstance(e, UnexpectedToken):
@@ -274,7 +291,8 @@ def _char_error(e: UnexpectedCharacters, text: str) -> Diagnostic:
     if rest.startswith('"'):
         return _error("unterminated string", _to_eol(line, col, rest))
     char = rest[:1]
-    shown = repr(char)[1:-1] if char.isprintable() else f"\\x{ord(char):02x}"
+    code = ord(char) - 0xDC00 if "\udc80" <= char <= "\udcff" else ord(char)  # a non-UTF-8 byte
+    shown = repr(char)[1:-1] if char.isprintable() else f"\\x{code:02x}"
     return _error(f"syntax error, invalid character '{shown}'", Span(line, col, line, col + 1))
 
 

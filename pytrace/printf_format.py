@@ -3,8 +3,10 @@
 `parse_format` lists the conversions of a format; `compile_format` turns a format into a
 fast renderer once (cached); `format_printf` renders with C semantics on 64-bit
 integers: `%d` of 2**64-1 prints -1, `%u`/`%x` of -1 print the unsigned 64-bit value.
-`h`/`hh` truncate to 16/8 bits as C (and bpftrace) do; other length modifiers
-(`l ll j z t`) are accepted and change nothing, since every integer is 64-bit.
+Length modifiers truncate as C does: `hh` to 8 bits, `h` to 16; `l ll j z t` (and none:
+every integer is 64-bit) keep all 64. Floating conversions (`%e %f %g %a`, upper case
+too, `L` allowed) print the integer argument converted to a double. `%s` prints any
+value as print() shows it; `%r`/`%rx`/`%rh` print buffers; `%gr` GFP flags by name.
 """
 
 from __future__ import annotations
@@ -30,14 +32,14 @@ __all__ = [
 
 MASK64 = (1 << 64) - 1
 
-INTEGER_CONVERSIONS = frozenset({"d", "i", "u", "x", "X", "o", "c", "p"})
+FLOAT_CONVERSIONS = frozenset("eEfFgGaA")
+INTEGER_CONVERSIONS = frozenset({"d", "i", "u", "x", "X", "o", "c", "p", "gr"}) | FLOAT_CONVERSIONS
 STRING_CONVERSIONS = frozenset({"s"})
 BUFFER_CONVERSIONS = frozenset({"r", "rx", "rh"})
-_FLOAT_CONVERSIONS = frozenset("eEfFgGaAn")
 
 _SPEC = re.compile(
     r"%(?P<flags>[-+ #0]*)(?P<width>\d+)?(?:\.(?P<prec>\d*))?"
-    r"(?P<length>hh|h|ll|l|j|z|t|L)?(?P<conv>rx|rh|r|[A-Za-z%])?"
+    r"(?P<length>hh|h|ll|l|j|z|t|L)?(?P<conv>rx|rh|r|gr|[A-Za-z%])?"
 )
 
 
@@ -93,14 +95,14 @@ def _tokens(fmt: str) -> list[str | Conversion]:
             lit.append("%")
             pos = i + 1
             continue
-        if conv in _FLOAT_CONVERSIONS:
+        if conv == "n":
             raise FormatError(f"unsupported format specifier: {conv}")
         if conv == "%" or (
             conv not in INTEGER_CONVERSIONS | STRING_CONVERSIONS | BUFFER_CONVERSIONS
         ):
             raise FormatError(f"invalid format specifier: {m.group(0)}")
         length = m.group("length") or ""
-        if length == "L":
+        if length == "L" and conv not in FLOAT_CONVERSIONS:
             raise FormatError(f"unsupported length modifier: {length}")
         prec = m.group("prec")
         if lit:
@@ -167,7 +169,37 @@ def _text(v: object) -> str:
         return v
     if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(v).split(b"\0", 1)[0].decode("utf-8", errors="replace")
-    return str(v)
+    from pytrace.output.text import format_value  # any value prints as print() shows it
+
+    return format_value(v)
+
+
+def _float_text(x: float, c: Conversion) -> str:
+    """C's %e %f %g %a (and upper case) of one double."""
+    flags = "".join(f for f in "-+ #0" if f in c.flags)
+    width = "" if c.width is None else str(c.width)
+    prec = "" if c.precision is None else f".{c.precision}"
+    if c.conv in "aA":
+        body = _hex_float(x, c.precision)
+        body = body.upper() if c.conv == "A" else body
+        sign = "-" if body.startswith("-") else "+" if "+" in c.flags else \
+            " " if " " in c.flags else ""
+        body = sign + body.lstrip("-")
+        return _pad(body, c)
+    return f"%{flags}{width}{prec}{c.conv}" % x
+
+
+def _hex_float(x: float, precision: int | None) -> str:
+    """C's %a: the shortest exact hexadecimal mantissa (or `precision` digits)."""
+    if x != x or x in (float("inf"), float("-inf")):
+        return "nan" if x != x else ("-inf" if x < 0 else "inf")
+    text = float.hex(x)  # '0x1.8000000000000p+1'
+    sign = "-" if text.startswith("-") else ""
+    mant, exp = text.lstrip("-")[2:].split("p")
+    whole, _, frac = mant.partition(".")
+    frac = frac.rstrip("0") if precision is None else frac[:precision].ljust(precision, "0")
+    body = whole + ("." + frac if frac else "")
+    return f"{sign}0x{body}p{'+' if not exp.startswith('-') else ''}{int(exp)}"
 
 
 def format_buffer(data: bytes, conv: str = "r") -> str:
@@ -250,6 +282,19 @@ def _alt_octal(c: Conversion) -> Callable[[object], str]:
 
 
 def _renderer(c: Conversion) -> Callable[[object], str]:
+    if c.conv in FLOAT_CONVERSIONS:
+
+        def render_f(v: object) -> str:
+            return _float_text(float(_to_int(v)), c)
+
+        return render_f
+    if c.conv == "gr":
+        from pytrace.gfpflags import gfp_names
+
+        def render_gr(v: object) -> str:
+            return _pad(gfp_names(_to_int(v) & MASK64), c)
+
+        return render_gr
     if c.conv in "diuxXo":
         return _int_renderer(c)
     if c.conv == "s":

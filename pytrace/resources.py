@@ -2,7 +2,8 @@
 
 The runtime receives a `BpfObject` (ELF bytes + Resources) and never the AST. Everything
 it needs to create maps, load and attach programs, decode ring-buffer records and print
-maps is described here. Resources pickle, so compiled objects can be cached.
+maps is described here. Everything is plain data (pytrace/codec.py serialises it for
+the compiled-object cache).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ RINGBUF_MAP = "__ringbuf"  # RINGBUF: every asynchronous record (printf, print, 
 LOST_MAP = "__lost"  # PERCPU_ARRAY[1] u64: records that could not be reserved
 GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOBAL_*)
 STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
+SCRATCH_MAP = "__scratch"  # PERCPU_ARRAY, one element per probe block: large values
 
 # __globals slots
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)
 GLOBAL_CPID = 1  # pid of the -c child (for `cpid`)
 GLOBAL_EXITING = 2  # set by exit(): every probe of the program does nothing from then on
 GLOBAL_WALL_OFFSET = 3  # CLOCK_REALTIME - CLOCK_MONOTONIC ns at start (tseries intervals)
-GLOBAL_SLOTS = 4
+GLOBAL_TAI_OFFSET = 4  # CLOCK_TAI - CLOCK_BOOTTIME in ns at start (for `nsecs(sw_tai)`)
+GLOBAL_SLOTS = 8
 
 
 class EventKind:
@@ -37,8 +40,19 @@ class EventKind:
     ZERO = "zero"  # map_name
     EXIT = "exit"  # args[0]: the exit code
     TIME = "time"  # fmt (strftime)
+    CAT = "cat"  # fmt + args: the path of a file userspace prints
+    SYSTEM = "system"  # fmt + args: a command userspace runs (--unsafe)
+    JOIN = "join"  # args[0]: the joined strings (NUL-separated); fmt: the separator
+    ERRORF = "errorf"  # fmt + args, printed as a located ERROR (loc)
+    WARNF = "warnf"  # fmt + args, printed as a located WARNING (loc)
+    DEBUGF = "debugf"  # fmt + args, printed as a located DEBUG line (loc)
+    RUNTIME_ERROR = "runtime_error"  # fmt: the message (divide by zero ...); loc
+    HELPER_ERROR = "helper_error"  # fmt: the helper's name; args[0]: its return code; loc
+    UNWATCH = "unwatch"  # args[0]: the address whose watchpoints userspace removes
 
-    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME)
+    ALL = (PRINTF, PRINT_VALUE, PRINT_MAP, CLEAR, ZERO, EXIT, TIME, CAT, SYSTEM, JOIN,
+           ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR, UNWATCH)
+    LOCATED = (ERRORF, WARNF, DEBUGF, RUNTIME_ERROR, HELPER_ERROR)
 
 
 # Probe kinds whose programs pytrace runs itself (BPF_PROG_TEST_RUN) instead of
@@ -149,6 +163,22 @@ class FieldSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLoc:
+    """Where in the program a record was sent from (errorf, runtime warnings): enough
+    for userspace to print `FILE:LINE:COL-END: WARNING: ...`, the line and `~~~`."""
+
+    filename: str
+    line: int
+    col: int
+    end_col: int
+    text: str  # the source line
+
+    @property
+    def location(self) -> str:
+        return f"{self.filename}:{self.line}:{self.col}-{self.end_col}"
+
+
+@dataclass(frozen=True, slots=True)
 class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
@@ -158,6 +188,7 @@ class EventSpec:
     probe_offset: where one compiled body serves several probes (the wide syscall
       dispatcher) the record carries the probe instead: a u64 index into
       Resources.probe_names at this offset (0: none, `probe` says it).
+    loc: the source location, for EventKind.LOCATED kinds.
     """
 
     id: int
@@ -168,6 +199,7 @@ class EventSpec:
     size: int = 8
     probe: str = ""
     probe_offset: int = 0
+    loc: SourceLoc | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +215,19 @@ class Resources:
     config: tuple[tuple[str, str | int], ...] = ()
     imports: tuple[str, ...] = ()  # files the program imported (the cache checks them)
     headers: tuple[str, ...] = ()  # C headers the program included (compile cache deps)
+    # How strings print: one that fills max_strlen bytes (NUL included) was truncated
+    # and gets the trailer. warnings: runtime warnings are shown (not --no-warnings).
+    max_strlen: int = 1024
+    str_trunc_trailer: str = ".."
+    warnings: bool = True
+    max_cat_bytes: int = 10240
+    # getopt() names the program reads: (name, type word, default, description)
+    named_params: tuple[tuple[str, str, str, str], ...] = ()
+    # kernel variables the code refers to (percpu_kaddr): ELF symbol -> vmlinux BTF id;
+    # the loader turns each ld_imm64 of one into a BPF_PSEUDO_BTF_ID load
+    ksyms: tuple[tuple[str, int], ...] = ()
+    # helpers the kernel may refuse, checked at start (runtime/features.check_feature)
+    features: tuple[str, ...] = ()
 
     def setting(self, name: str, default: str | int) -> str | int:
         """A config variable's effective value (default: when compiled without it)."""

@@ -123,6 +123,9 @@ def _parse_digits(s: str, text: str, span: Span) -> int:
     return value
 
 
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape kept
+
+
 def decode_string(raw: str) -> str:
     """Decode the C escapes of a quoted string literal (quotes included in raw)."""
 
@@ -448,7 +451,13 @@ class ToNodes(Transformer[Token, nodes.Program]):
         return nodes.Int(0, True, span=span)
 
     def str_lit(self, span: Span, children: list[Any]) -> nodes.Str:
-        return nodes.Str(decode_string(str(children[0])), span=span)
+        raw = str(children[0])
+        bad = _NOT_UTF8.search(raw)
+        if bad is not None:  # the file or -e argument had bytes that are not UTF-8
+            col = span.col + bad.start()
+            at = Span(span.line, col, span.line, col + 1) if span.line == span.end_line else span
+            raise TransformError(f"invalid UTF-8 in string literal (byte 0x{ord(bad.group()) - 0xDC00:02x})", at)
+        return nodes.Str(decode_string(raw), span=span)
 
     def variable(self, span: Span, children: list[Any]) -> nodes.Variable:
         return nodes.Variable(str(children[0])[1:], span=span)

@@ -443,6 +443,36 @@ class ProbeNameT(Type):
 
 
 @dataclass(frozen=True, slots=True)
+class UserFormatT(Type):
+    """A value stored raw in BPF and rendered as a string in userspace
+    (pytrace/userformat.py has one renderer per kind).
+
+    kind: 'strftime' (u64 ns since boot; fmt in `fmt`), 'inet' (ntop: u64 family + 16
+    address bytes), 'macaddr' (6 bytes), 'strerror' (u64 errno), 'cgroup_path' (u64
+    id; the filter in `fmt`), 'username' (u64 uid), 'signal_name' (u64 signal number),
+    'syscall_name' (u64 syscall number).
+    """
+
+    kind: str
+    payload: int = 8
+    fmt: str = ""
+
+    @property
+    def size(self) -> int:
+        return (self.payload + 7) & ~7
+
+    @property
+    def scalar(self) -> bool:
+        """Held in one register (every kind but ntop's family + address)."""
+        return self.payload <= 8
+
+    def __str__(self) -> str:
+        return {"strftime": "timestamp", "cgroup_path": "cgroup_path_t",
+                "macaddr": "macaddr_t"}.get(self.kind, self.kind if self.kind == "inet"
+                                            else "string")
+
+
+@dataclass(frozen=True, slots=True)
 class VoidT(Type):
     @property
     def size(self) -> int:

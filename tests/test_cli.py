@@ -113,7 +113,7 @@ def test_cached_object_is_reused(tmp_path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cli("--dry-run", "-e", PROG)[0] == 0
     cached = os.listdir(tmp_path / "pytrace")
-    assert any(name.endswith(".obj") for name in cached)
+    assert any(name.endswith(".bpfo") for name in cached)
     from pytrace.driver import compile_source
     from pytrace.passes.context import Options
     from pytrace.source import Source

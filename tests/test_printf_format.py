@@ -43,9 +43,9 @@ def test_lone_percent_is_literal() -> None:
 @pytest.mark.parametrize(
     ("fmt", "msg"),
     [
-        ("%f", "unsupported format specifier: f"),
+        ("%n", "unsupported format specifier: n"),
         ("%q", "invalid format specifier: %q"),
-        ("%Lg", "unsupported format specifier: g"),
+        ("%Ld", "unsupported length modifier: L"),
         ("%5%", "invalid format specifier: %5%"),
     ],
 )

@@ -8,20 +8,23 @@ and the runtime's decoding look entries up by the same names. One module per fam
 
 from __future__ import annotations
 
+from pytrace.builtins.addresses import ADDRESSES
 from pytrace.builtins.aggregations import AGGREGATIONS
 from pytrace.builtins.base import Builtin, TypeContext, UserFormatT, type_word
 from pytrace.builtins.functions import FUNCTIONS
 from pytrace.builtins.identifiers import ARGS_TYPE, IDENTIFIERS
 from pytrace.builtins.mapfuncs import MAP_FUNCTIONS
+from pytrace.builtins.network import NETWORK
 from pytrace.builtins.output import OUTPUT
+from pytrace.builtins.signals import SIGNALS
 from pytrace.builtins.stacks import STACKS
 from pytrace.builtins.strings import STRINGS
 from pytrace.builtins.tseries import TSERIES
 from pytrace.builtins.typeinfo import TYPEINFO
 
 FAMILIES: tuple[tuple[Builtin, ...], ...] = (
-    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, AGGREGATIONS, TYPEINFO,
-    TSERIES)
+    IDENTIFIERS, STACKS, OUTPUT, MAP_FUNCTIONS, STRINGS, FUNCTIONS, ADDRESSES, NETWORK,
+    SIGNALS, AGGREGATIONS, TYPEINFO, TSERIES)
 
 
 def _registry() -> dict[str, Builtin]:

@@ -32,27 +32,8 @@ from pytrace.types import (
     SymT,
     TupleT,
     Type,
+    UserFormatT,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class UserFormatT(Type):
-    """A value stored raw in BPF and rendered in userspace.
-
-    kind: 'strftime' (u64 ns; fmt in `fmt`), 'inet' (ntop: u64 family + 16 address
-    bytes), 'macaddr' (6 bytes), 'strerror' (u64 errno), 'cgroup_path' (u64 id).
-    """
-
-    kind: str
-    payload: int = 8
-    fmt: str = ""
-
-    @property
-    def size(self) -> int:
-        return (self.payload + 7) & ~7
-
-    def __str__(self) -> str:
-        return self.kind
 
 
 class TypeContext(Protocol):
@@ -95,6 +76,7 @@ class Builtin:
     unsafe: needs --unsafe. aggregation: only as `@m[...] = f(...)`.
     map_arg: the first argument is a whole map (`clear(@m)`), not a value read.
     raw_args: the arguments are keywords/literals the rule reads itself (kstack(perf)).
+    out_arg: the index of a scratch-variable argument the call writes (find's result).
     emit: the lowering of `name` / `name(...)`; None when pytrace cannot compile it (the
       typecheck pass then refuses it with a located error).
     emit_into: an optional faster lowering straight into a destination buffer.
@@ -113,6 +95,8 @@ class Builtin:
     aggregation: bool = False
     map_arg: bool = False
     raw_args: bool = False
+    out_arg: int | None = None  # this argument is a variable the call assigns (find)
+    discardable: bool = False  # a statement may drop its value without a warning (delete)
     emit: Emit | None = None
     emit_into: EmitInto | None = None
     update: Update | None = None

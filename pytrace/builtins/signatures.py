@@ -68,7 +68,7 @@ _DOCS: dict[str, tuple[str | None, str]] = {
     "cgroupid": ("\"path\"", "cgroup id of a cgroup path"),
     "cgroup_path": ("id[, \"hierarchy\"]", "cgroup path of a cgroup id"),
     "bswap": ("n", "n with its bytes reversed"),
-    "path": ("path_ptr", "full path of a struct path"),
+    "path": ("path_ptr[, size]", "full path of a struct path"),
     "count": ("", "count the events (aggregation)"),
     "sum": ("n", "sum of n (aggregation)"),
     "min": ("n", "minimum of n (aggregation)"),

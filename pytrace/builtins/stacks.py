@@ -96,6 +96,9 @@ STACKS: tuple[Builtin, ...] = (
             raw_args=True, emit=_stack(True)),
     Builtin("ustack", _stack_rule(False), identifier=True, min_args=0, max_args=2,
             raw_args=True, emit=_stack(False)),
+    # DWARF (.eh_frame) unwinding of user stacks is not implemented: refused as such
+    Builtin("dw_ustack", _stack_rule(False), identifier=True, min_args=0, max_args=2,
+            raw_args=True),
     Builtin("ksym", _sym_rule(True), min_args=1, max_args=1, emit=_sym(True)),
     Builtin("usym", _sym_rule(False), min_args=1, max_args=1, emit=_sym(False)),
 )

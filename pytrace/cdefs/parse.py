@@ -61,18 +61,33 @@ def parse_declarations(text: str, name: str, fallback: Fallback) -> Declarations
     prelude = _prelude(names)
     if not text.startswith("#line"):
         prelude += f'#line 1 "{name}"\n'
+    parser = c_parser.CParser()
     try:
-        ast = c_parser.CParser().parse(prelude + text, name)
+        ast = parser.parse(prelude + text, name)
     except c_parser.ParseError as exc:
-        raise _parse_error(str(exc), name) from None
+        raise _parse_error(str(exc), name, _stopped_at(parser)) from None
     decls = Declarations(fallback)
     decls.add(ast, skip=len(names))
     return decls
 
 
-def _parse_error(text: str, default_file: str) -> CDefsError:
+def _stopped_at(parser: object) -> tuple[str, int, int] | None:
+    """(file, line, column) of the token the parser stopped at: pycparser leaves the
+    place out of some messages ("stdin: Invalid expression")."""
+    try:
+        tok = parser._peek()  # type: ignore[attr-defined]
+        return str(tok.filename), int(tok.lineno), int(tok.column)
+    except Exception:  # noqa: BLE001 - another pycparser: the message alone
+        return None
+
+
+def _parse_error(text: str, default_file: str,
+                 at: tuple[str, int, int] | None = None) -> CDefsError:
     m = _ERROR.match(text)
     if not m:
+        msg = re.sub(r"^[^:\n]*: ", "", text)  # the coordinate-less "stdin: " or "?: "
+        if at is not None and at[1] > 0:
+            return CDefsError(msg, at[1], at[0] or default_file, at[2])
         return CDefsError(f"C definitions: {text}", 0, default_file)
     file, line, col, msg = m.group(1), int(m.group(2)), int(m.group(3) or 0), m.group(4)
     if msg.startswith("before: "):

@@ -9,13 +9,13 @@ Codegen reads only the CheckedProgram: types, constants, formats, map infos.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
 from pytrace import builtins, nodes
-from pytrace.codegen import fields, memory
+from pytrace.codegen import fields, memory, strops
 from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I8, I64, P8, FnBase, c64
 from pytrace.codegen.errors import CodegenError
@@ -26,7 +26,14 @@ from pytrace.codegen.usdt import emit_usdt_arg
 from pytrace.codegen.values import Val, is_scalar, is_signed
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
-from pytrace.resources import GLOBAL_EXITING, GLOBALS_MAP, LOST_MAP, RINGBUF_MAP
+from pytrace.resources import (
+    GLOBAL_EXITING,
+    GLOBALS_MAP,
+    LOST_MAP,
+    RINGBUF_MAP,
+    EventKind,
+    SourceLoc,
+)
 from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
@@ -34,6 +41,7 @@ if TYPE_CHECKING:
 
 # Probe kinds that `-p PID` filters with a predicate (uprobes and usdt are attached to
 # the process itself; interval and profile keep firing, as in bpftrace).
+UNROLLED_COMPARE = 64  # longer strings are compared by a bpf_loop
 PID_FILTERED_KINDS = frozenset({"tracepoint", "rawtracepoint", "kprobe", "kretprobe",
                                 "fentry", "fexit", "software", "hardware"})
 
@@ -74,6 +82,12 @@ class ProgEmitter(FnBase):
         self.vars: dict[str, tuple[Type, ir.Value]] = {}
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
         self.probe_slot: ir.Value | None = None  # see probe_id()
+        self.scratch_key = block_index
+        self.on_stack_limit = gen.checked.options.on_stack_limit  # the config variable
+        self.discarded: nodes.Expr | None = None  # the expression statement being emitted
+
+    def scratch_map(self) -> ir.GlobalVariable:
+        return self.gen.scratch_global()
 
     # ------------------------------------------------------------ types
     def type_of(self, node: nodes.Node) -> Type:
@@ -166,6 +180,26 @@ class ProgEmitter(FnBase):
             raise CodegenError(f"internal: no format for {call.name}()", call)
         return fmt
 
+    def const_string(self, e: nodes.Expr) -> str:
+        """The text of a string literal argument (or of a string constant)."""
+        if isinstance(e, nodes.Str):
+            return e.value
+        value = self.checked.constants.get(e)
+        if isinstance(value, str):
+            return value
+        raise CodegenError("expected a string literal", e)
+
+    def const_int(self, e: nodes.Expr) -> int:
+        """The value of an integer literal argument (or of an integer constant)."""
+        if isinstance(e, nodes.Int):
+            return e.value
+        if isinstance(e, nodes.Unary) and e.op == "-":
+            return -self.const_int(e.operand)
+        value = self.checked.constants.get(e)
+        if isinstance(value, int):
+            return value
+        raise CodegenError("expected an integer literal", e)
+
     def probe_name_index(self, name: str) -> int:
         return self.gen.probe_name_index(name)
 
@@ -191,14 +225,20 @@ class ProgEmitter(FnBase):
             self.store64(value, slot)
 
     def event(self, kind: str, args: Sequence[nodes.Expr | Val], fmt: str = "",
-              map_name: str = "") -> None:
+              map_name: str = "", node: nodes.Node | None = None,
+              fill: Callable[[ir.Value], None] | None = None,
+              types: Sequence[Type] | None = None) -> None:
         """Send one ring-buffer record (EventKind `kind`) holding `args`; a record that
         cannot be reserved is counted in __lost. The record's EventSpec names the probe
         being emitted; a body shared by several probes stores the probe's name index
-        after the fields instead (EventSpec.probe_offset)."""
-        types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
+        after the fields instead (EventSpec.probe_offset). `node` locates errorf and
+        warnings; `fill` writes fields itself (join) into the record, laid out by
+        `types`."""
+        if types is None:
+            types = [a.t if isinstance(a, Val) else self.type_of(a) for a in args]
         shared = self.probe_slot is not None
-        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared)
+        loc = self.source_loc(node) if node is not None else None
+        spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared, loc)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):
@@ -206,6 +246,8 @@ class ProgEmitter(FnBase):
                 self.store64(c64(spec.id), rec, 0)
                 for a, f in zip(args, spec.args):
                     self.emit_into(a, rec, f.type, f.offset, zero=False)
+                if fill is not None:
+                    fill(rec)
                 if spec.probe_offset:
                     self.store64(self.probe_id(), rec, spec.probe_offset)
                 self.helper(h.RINGBUF_SUBMIT, I64, [rec, c64(0)])
@@ -213,6 +255,14 @@ class ProgEmitter(FnBase):
                 slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)
                 with self.b.if_then(self.not_null(slot)):
                     self.store64(self.b.add(self.load64(slot), c64(1)), slot)
+
+    def source_loc(self, node: nodes.Node) -> SourceLoc:
+        """The location userspace prints for a record sent by `node`."""
+        sp = node.span
+        src = self.checked.source
+        text = src.line_text(sp.line) if sp.line > 0 else ""
+        end = sp.end_col if sp.end_line == sp.line else len(text) + 1
+        return SourceLoc(src.name, sp.line, sp.col, max(end, sp.col + 1), text)
 
     def map_key(self, name: str, keys: list[nodes.Expr], bucket: ir.Value | None = None) -> ir.Value:
         """The BPF key buffer of map `name` for `keys` (plus a hist bucket index)."""
@@ -228,9 +278,56 @@ class ProgEmitter(FnBase):
     def lhist_index(self, x: ir.Value, agg: AggT) -> ir.Value:
         return lhist_index_ir(self, x, agg)
 
-    def probe_read(self, dest: ir.Value, size: int, src: ir.Value, string: bool,
-                   user: bool) -> None:
-        fields.probe_read(self, dest, size, src, string, user)
+    def probe_read(self, dest: ir.Value, size: int | ir.Value, src: ir.Value, string: bool,
+                   user: bool, node: nodes.Node | None = None) -> ir.Value:
+        """bpf_probe_read_{user,kernel}[_str]; with -k a failure is reported at node."""
+        return fields.probe_read(self, dest, size, src, string, user, node)
+
+    def check_helper(self, ret: ir.Value, helper: str, node: nodes.Node) -> None:
+        """With -k: a helper that returned < 0 is reported (helper_error) at node."""
+        if not self.checked.options.helper_errors:
+            return
+        with self.b.if_then(self.b.icmp_signed("<", ret, c64(0))):
+            self.event(EventKind.HELPER_ERROR, [Val(IntT(64, True), ret)], helper, node=node)
+
+    def runtime_error(self, message: str, node: nodes.Node) -> None:
+        """A located runtime warning (divide by zero ...), unless --no-warnings."""
+        if self.checked.options.warning_level > 0:
+            self.event(EventKind.RUNTIME_ERROR, [], message, node=node)
+
+    # string operations (codegen/strops.py)
+    def strlen(self, buf: ir.Value, cap: int) -> ir.Value:
+        return strops.strlen(self, buf, cap)
+
+    def str_equal_bufs(self, a: ir.Value, la: int, b_: ir.Value, lb: int,
+                       n: int | None = None) -> ir.Value:
+        return strops.equal(self, a, la, b_, lb, n)
+
+    def memcmp(self, a: ir.Value, b_: ir.Value, n: int) -> ir.Value:
+        return strops.memcmp(self, a, b_, n)
+
+    def str_concat(self, dest: ir.Value, size: int, a: ir.Value, la: int, b_: ir.Value,
+                   lb: int) -> None:
+        strops.concat(self, dest, size, a, la, b_, lb)
+
+    def str_search(self, hay: ir.Value, hl: int, needle: ir.Value, nl: int) -> ir.Value:
+        return strops.search(self, hay, hl, needle, nl)
+
+    def string_operand(self, e: nodes.Expr) -> tuple[ir.Value, int]:
+        """(buffer, capacity) of a string-like argument: a string, a char array, or a
+        pointer (read as a string of max_strlen bytes)."""
+        t = self.type_of(e)
+        if isinstance(t, StrT):
+            return self.expr(e).v, t.length
+        val = self.expr(e)
+        if isinstance(t, ArrayT):
+            return val.v, t.size
+        cap = self.checked.options.max_strlen
+        buf = self.alloca_buf(cap)
+        self.zero(buf, 8)
+        ptr = self.b.inttoptr(self.as_i64(val), P8)
+        self.probe_read(buf, cap, ptr, True, self.user_pointer(t), e)
+        return buf, cap
 
     def user_pointer(self, t: Type) -> bool:
         return fields.user_pointer(self, t)
@@ -300,14 +397,15 @@ class ProgEmitter(FnBase):
             t = self.checked.variables.get((self.bi, name)) or self.checked.types.get(node)
             if t is None:
                 raise CodegenError(f"internal: no type for ${name}", node)
+            init = self.init_builder
             if is_scalar(t):
                 slot = self.alloca_i64(name)
-                self.alloca_builder.store(c64(0), slot)
+                init.store(c64(0), slot)
             else:
                 slot = self.alloca_buf(t.size, name, temp=False)
-                p64 = self.alloca_builder.bitcast(slot, ir.PointerType(I64))
+                p64 = init.bitcast(slot, ir.PointerType(I64))
                 for i in range(max(1, t.size // 8)):
-                    self.alloca_builder.store(c64(0), self.alloca_builder.gep(p64, [ir.Constant(I64, i)]))
+                    init.store(c64(0), init.gep(p64, [ir.Constant(I64, i)]))
             self.vars[name] = (t, slot)
         return self.vars[name]
 
@@ -457,6 +555,12 @@ class ProgEmitter(FnBase):
             if fast is not None:
                 return fast
         left = self.expr(a)
+        if not isinstance(b_, nodes.Str):
+            right = self.expr(b_)
+            la = left.t.length if isinstance(left.t, StrT) else left.t.size
+            lb = right.t.length if isinstance(right.t, StrT) else right.t.size
+            if min(la, lb) > UNROLLED_COMPARE:  # a bpf_loop, not thousands of branches
+                return strops.equal(self, left.v, la, right.v, lb)
         b = self.b
         result = self.alloca_i64()
         b.store(c64(0), result)
@@ -468,7 +572,7 @@ class ProgEmitter(FnBase):
             if n < len(lit):  # the buffer cannot hold the literal: compare a truncated view
                 lit = lit[:n]
             for i, ch in enumerate(lit):
-                c = b.load(self.at(left.v, i))
+                c = self.load_byte_kept(left.v, i)
                 nxt = self.fn.append_basic_block("streq.next")
                 b.cbranch(b.icmp_unsigned("!=", c, ir.Constant(I8, ch)), done, nxt if ch else equal)
                 b.position_at_end(nxt)
@@ -478,12 +582,9 @@ class ProgEmitter(FnBase):
             if not b.block.is_terminated:
                 b.branch(equal)
         else:
-            right = self.expr(b_)
-            la = left.t.length if isinstance(left.t, StrT) else left.t.size
-            lb = right.t.length if isinstance(right.t, StrT) else right.t.size
             for i in range(min(la, lb)):
-                ca = b.load(self.at(left.v, i))
-                cb = b.load(self.at(right.v, i))
+                ca = self.load_byte_kept(left.v, i)
+                cb = self.load_byte_kept(right.v, i)
                 same = self.fn.append_basic_block("streq.same")
                 b.cbranch(b.icmp_unsigned("!=", ca, cb), done, same)
                 b.position_at_end(same)
@@ -512,7 +613,10 @@ class ProgEmitter(FnBase):
         method(s)
 
     def s_ExprStmt(self, s: nodes.ExprStmt) -> None:
+        # its value is not used (delete() then warns when it fails); `_ = e` uses it
+        self.discarded = None if getattr(s, "discard", False) else s.expr
         self.expr(s.expr)
+        self.discarded = None
 
     def s_Assign(self, s: nodes.Assign) -> None:
         if isinstance(s.target, nodes.MapRef):
@@ -530,7 +634,7 @@ class ProgEmitter(FnBase):
         if s.op is not None:
             cur = Val(t, self.b.load(slot))
             rhs = self.expr(s.value)
-            new = arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t))
+            new = arith(self, s.op, cur, rhs, is_signed(t) and is_signed(rhs.t), s)
             self.b.store(self.fit_int(Val(IntT(), new), t), slot)
         elif is_scalar(t):
             self.b.store(self.fit_int(self.expr(s.value), t), slot)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pytrace.resources import EventSpec, FieldSpec
+from pytrace.resources import EventSpec, FieldSpec, SourceLoc
 from pytrace.types import Type
 
 
@@ -15,9 +15,11 @@ class EventTable:
         self.events: list[EventSpec] = []
 
     def add(self, kind: str, arg_types: Sequence[Type], fmt: str = "", map_name: str = "",
-            probe: str = "", probe_in_record: bool = False) -> EventSpec:
+            probe: str = "", probe_in_record: bool = False,
+            loc: SourceLoc | None = None) -> EventSpec:
         """A new event id for a record of `kind` sent by the probe named `probe`, or, with
-        probe_in_record, by the probe whose name index follows the fields."""
+        probe_in_record, by the probe whose name index follows the fields; `loc` is the
+        source location errorf and runtime warnings print."""
         fields: list[FieldSpec] = []
         off = 8
         for t in arg_types:
@@ -27,6 +29,6 @@ class EventTable:
         if probe_in_record:
             probe, probe_offset, off = "", off, off + 8
         spec = EventSpec(len(self.events), kind, fmt, tuple(fields), map_name, off, probe,
-                         probe_offset)
+                         probe_offset, loc)
         self.events.append(spec)
         return spec

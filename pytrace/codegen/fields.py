@@ -21,14 +21,24 @@ if TYPE_CHECKING:
 U64 = IntT(64, False)
 
 
-def probe_read(p: ProgEmitter, dest: ir.Value, size: int, src: ir.Value, string: bool,
-               user: bool) -> None:
-    """Copy `size` bytes (a NUL-terminated string when `string`) from src into dest."""
+HELPER_NAMES = {h.PROBE_READ_USER_STR: "probe_read_user_str",
+                h.PROBE_READ_KERNEL_STR: "probe_read_kernel_str",
+                h.PROBE_READ_USER: "probe_read_user", h.PROBE_READ_KERNEL: "probe_read_kernel"}
+
+
+def probe_read(p: ProgEmitter, dest: ir.Value, size: int | ir.Value, src: ir.Value,
+               string: bool, user: bool, node: nodes.Node | None = None) -> ir.Value:
+    """Copy `size` bytes (a NUL-terminated string when `string`) from src into dest;
+    with -k a failure is reported at `node`. Returns the helper's result."""
     if string:
         hid = h.PROBE_READ_USER_STR if user else h.PROBE_READ_KERNEL_STR
     else:
         hid = h.PROBE_READ_USER if user else h.PROBE_READ_KERNEL
-    p.helper(hid, I64, [dest, ir.Constant(I32, size), src])
+    n = ir.Constant(I32, size) if isinstance(size, int) else p.b.trunc(size, I32)
+    ret = p.helper(hid, I64, [dest, n, src])
+    if node is not None:
+        p.check_helper(ret, HELPER_NAMES[hid], node)
+    return ret
 
 
 def user_pointer(p: ProgEmitter, t: Type) -> bool:

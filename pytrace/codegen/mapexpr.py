@@ -12,6 +12,7 @@ from pytrace.codegen.base import c64
 from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.operators import arith, signed_div
 from pytrace.codegen.values import Val, is_scalar, is_signed
+from pytrace.resources import EventKind
 from pytrace.types import AggT, IntT, TupleT, Type
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ def read_map(p: ProgEmitter, e: nodes.MapRef) -> Val:
     vt = info.value_type
     t = p.checked.types.get(e) or vt
     b = p.b
+    if p.checked.options.helper_errors:  # -k: a read of a missing element warns
+        with b.if_then(p.is_null(ptr)):
+            p.event(EventKind.HELPER_ERROR, [Val(IntT(64, True), c64(0))], "map_lookup_elem",
+                    node=e)
     if isinstance(vt, AggT) or is_scalar(vt):
         slot = p.alloca_i64()
         b.store(c64(0), slot)
@@ -83,7 +88,7 @@ def assign_map(p: ProgEmitter, s: nodes.Assign) -> None:
             return
         cur = read_map(p, target)
         rhs = p.expr(s.value)
-        new = arith(p, s.op, cur, rhs, is_signed(vt) and is_signed(rhs.t))
+        new = arith(p, s.op, cur, rhs, is_signed(vt) and is_signed(rhs.t), s)
         key = build_key(p, target.name, target.keys)
         p.maps.update(gv, key, p.materialize(Val(vt, new), vt))
         return

@@ -123,10 +123,12 @@ class CallbackEmitter(ProgEmitter):
         self.outer = outer
         self.fn = _callback(self.module, name)
         self.cb_map, self.cb_key, self.cb_value, self.cb_ctx = self.fn.args
-        entry = self.fn.append_basic_block("entry")
-        self.alloca_builder = ir.IRBuilder(entry)
-        self.b = ir.IRBuilder(self.fn.append_basic_block("body"))
+        self.open_blocks()
         self.stack_used = self.start_stack = outer.stack_used - getattr(outer, RESERVE, 0)
+        # the body's large buffers lie above everything the enclosing program has so far
+        self.scratch_used = outer.scratch_used
+        self.scratch_fail = 1  # no scratch memory: stop iterating
+        self.on_stack_limit = outer.on_stack_limit
         a = self.alloca_builder
         self.ctx = a.inttoptr(a.load(a.bitcast(self.cb_ctx, P64), align=8), P8)
         self.write_back: list[tuple[ir.Value, ir.Value]] = []  # (local copy, outer slot)
@@ -169,7 +171,7 @@ class CallbackEmitter(ProgEmitter):
             for local, outer_slot in self.write_back:
                 self.store64(self.load64(local), outer_slot)
             self.b.ret(c64(ret))
-        self.alloca_builder.branch(self.fn.basic_blocks[1])
+        self.close_prologue()
 
     def bind_pair(self, s: nodes.For, m: nodes.MapRef) -> None:
         """$kv = (key, value) from the callback's key and value pointers."""
@@ -237,7 +239,7 @@ def emit_for_map(p: ProgEmitter, s: nodes.For) -> None:
         t, _slot = p.var_slot(var, s)
         if is_scalar(t):
             p.stack_used += 8  # its address escapes: it stays on the stack
-    ctx = p.alloca_buf(CTX_VARS + 8 * len(shared), temp=False)
+    ctx = p.alloca_buf(CTX_VARS + 8 * len(shared), temp=False, stack=True)  # helper wants stack
     probe_ctx = getattr(p, "ctx_copy", None) or p.ctx  # dispatchers read a stack copy
     p.store64(p.b.ptrtoint(probe_ctx, I64), ctx, CTX_PROBE)
     p.store64(c64(0), ctx, CTX_STOP)
@@ -246,6 +248,7 @@ def emit_for_map(p: ProgEmitter, s: nodes.For) -> None:
     cb = CallbackEmitter(p, f"{p.fn.name}_for", shared)
     cb.emit_loop(s, m)
     _reserve_frame(p, cb.stack_used - cb.start_stack)
+    p.scratch_used = max(p.scratch_used, cb.scratch_used)  # never reused under the loop
     _for_each(p, m.name, cb.fn, ctx)
     stopped = p.b.icmp_unsigned("!=", p.load64(ctx, CTX_STOP), c64(0))
     with p.b.if_then(stopped):

@@ -19,6 +19,7 @@ from pytrace.resources import (
     GLOBALS_MAP,
     LOST_MAP,
     RINGBUF_MAP,
+    SCRATCH_MAP,
     STACKS_MAP,
     MapKind,
     MapSpec,
@@ -134,6 +135,12 @@ def internal_map_specs(ring_bytes: int = RINGBUF_BYTES) -> list[MapSpec]:
     ]
 
 
+def scratch_map_spec(size: int, blocks: int) -> MapSpec:
+    """Per-CPU memory for large values (one element per probe block)."""
+    return MapSpec(SCRATCH_MAP, map_symbol(SCRATCH_MAP), MapKind.PERCPU_ARRAY, 4,
+                   max(8, size), blocks)
+
+
 def stack_map_spec() -> MapSpec:
     return MapSpec(STACKS_MAP, map_symbol(STACKS_MAP), MapKind.STACK_TRACE, 4, 8 * STACK_MAX_FRAMES,
                    STACK_MAX_IDS)
@@ -161,9 +168,9 @@ class MapOps:
         fb = self.fb
         fb.helper(h.MAP_UPDATE_ELEM, I64, [fb.map_ptr(gv), key, value, c64(flags)])
 
-    def delete(self, gv: ir.GlobalVariable, key: ir.Value) -> None:
+    def delete(self, gv: ir.GlobalVariable, key: ir.Value) -> ir.Value:
         fb = self.fb
-        fb.helper(h.MAP_DELETE_ELEM, I64, [fb.map_ptr(gv), key])
+        return fb.helper(h.MAP_DELETE_ELEM, I64, [fb.map_ptr(gv), key])
 
     def array_slot(self, gv: ir.GlobalVariable, index: int) -> ir.Value:
         """Pointer to element `index` of an (per-CPU) array map; NULL-checked by caller."""

@@ -18,6 +18,7 @@ from pytrace.codegen.maps import (
     declare_map_global,
     internal_map_specs,
     ringbuf_bytes,
+    scratch_map_spec,
     stack_map_spec,
     user_map_spec,
 )
@@ -28,6 +29,7 @@ from pytrace.probes.target import ProbeTarget
 from pytrace.resources import (
     RINGBUF_MAP,
     RUN_KINDS,
+    SCRATCH_MAP,
     EventKind,
     MapSpec,
     ProbeSpec,
@@ -69,6 +71,14 @@ def _attach_span(probe: nodes.Probe) -> tuple[int, ...]:
     return (first.line, first.col, last.end_line, last.end_col)
 
 
+def no_builtins(ir_text: str) -> str:
+    """Mark every function "no-builtins": LLVM must never turn a byte loop into a call
+    to memset/memcpy/bcmp/strlen, which BPF cannot make (the backend would abort)."""
+    return "\n".join(line.replace(") nounwind ", ') nounwind "no-builtins" ', 1)
+                     if line.startswith("define ") else line
+                     for line in ir_text.split("\n"))
+
+
 def possible_cpus() -> int:
     try:
         with open("/sys/devices/system/cpu/possible") as f:
@@ -104,6 +114,9 @@ class ModuleGen:
             self._add_map(stack_map_spec())
         self.probes: list[ProbeSpec] = []
         self._task_comm: object = _UNSET
+        self.scratch_size = 0  # the largest scratch element any function uses
+        self.ksyms: dict[str, int] = {}  # ELF symbol of a kernel variable -> BTF id
+        self.features: list[str] = []  # helpers to check at start (Resources.features)
         self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
                              for cp in checked.probes for root in probe_roots(cp.probe)
                              for n in walk(root))
@@ -138,6 +151,31 @@ class ModuleGen:
     def _add_map(self, spec: MapSpec) -> None:
         self.specs[spec.name] = spec
         self.globals[spec.name] = declare_map_global(self.module, spec)
+
+    def scratch_global(self) -> ir.GlobalVariable:
+        """The per-CPU scratch map (one element per probe block), declared on first use;
+        its value size is known once every function is built."""
+        if SCRATCH_MAP not in self.globals:
+            self.globals[SCRATCH_MAP] = declare_map_global(self.module, scratch_map_spec(0, 1))
+        return self.globals[SCRATCH_MAP]
+
+    def ksym(self, name: str, btf_id: int) -> ir.GlobalVariable:
+        """An external symbol standing for kernel variable `name` (its address is
+        loaded through BTF, see runtime/loader.py)."""
+        symbol = f"ksym_{name}"
+        gv = self.module.globals.get(symbol)
+        if gv is None:
+            gv = ir.GlobalVariable(self.module, ir.IntType(8), symbol)
+            self.ksyms[symbol] = btf_id
+        return gv  # type: ignore[return-value]
+
+    def require(self, feature: str) -> None:
+        """The program needs a helper the kernel may refuse (checked at start)."""
+        if feature not in self.features:
+            self.features.append(feature)
+
+    def note_scratch(self, used: int) -> None:
+        self.scratch_size = max(self.scratch_size, used)
 
     def map_spec(self, name: str) -> MapSpec:
         return self.specs[name]
@@ -220,11 +258,16 @@ class ModuleGen:
                         em.emit_dispatch(cp.probe, group[1])
                 except StackOverflow as exc:
                     raise CodegenError(str(exc), cp.probe) from None
+                self.note_scratch(em.scratch_used)
                 self._check_map_count(em.fn, cp.probe)
                 spec = replace(spec, span=_attach_span(cp.probe))
                 self.probes.append(spec)
                 n += 1
         self._size_ringbuf()
+        if SCRATCH_MAP in self.globals:
+            self.specs[SCRATCH_MAP] = scratch_map_spec(self.scratch_size,
+                                                       max(1, len(self.checked.probes)))
+        opts = self.checked.options
         resources = Resources(
             maps=tuple(self.specs.values()),
             probes=tuple(self.probes),
@@ -233,5 +276,12 @@ class ModuleGen:
             config=tuple(sorted(self.checked.config.items())),
             imports=tuple(self.checked.imported_files),
             headers=tuple(self.checked.headers),
+            max_strlen=opts.max_strlen,
+            str_trunc_trailer=opts.str_trunc_trailer,
+            warnings=opts.warning_level > 0,
+            max_cat_bytes=opts.max_cat_bytes,
+            named_params=tuple(self.checked.named_params),
+            ksyms=tuple(self.ksyms.items()),
+            features=tuple(self.features),
         )
-        return str(self.module), resources
+        return no_builtins(str(self.module)), resources

@@ -14,6 +14,7 @@ from pytrace.codegen import memory
 from pytrace.codegen.base import I64, c64
 from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.values import Val
+from pytrace.source import Span
 from pytrace.types import ArrayT, IntT, PtrT, StrT, signed_operation
 
 if TYPE_CHECKING:
@@ -38,20 +39,54 @@ def signed_div(p: ProgEmitter, a: ir.Value, b_: ir.Value, rem: bool) -> ir.Value
     return b.select(neg, b.neg(q), q)
 
 
-def arith(p: ProgEmitter, op: str, left: Val, right: Val, signed: bool) -> ir.Value:
+DIVIDE_BY_ZERO = ("Divide or modulo by 0 detected. This can lead to unexpected results. "
+                  "1 is being used as the result.")
+
+
+class _At:
+    """A location for a runtime warning (the operator of a binary expression)."""
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+
+def operator_at(p: ProgEmitter, e: nodes.Node, op: str) -> nodes.Node:
+    """The span of the operator itself in `a / b` (bpftrace underlines just it)."""
+    left, right = getattr(e, "left", None), getattr(e, "right", None)
+    if left is None or right is None or left.span.end_line != right.span.line:
+        return e
+    text = p.checked.source.line_text(right.span.line)
+    col = text.find(op, left.span.end_col - 1, right.span.col - 1)
+    if col < 0:
+        return e
+    line = right.span.line
+    return _At(Span(line, col + 1, line, col + 1 + len(op)))  # type: ignore[return-value]
+
+
+def arith(p: ProgEmitter, op: str, left: Val, right: Val, signed: bool,
+          node: nodes.Node | None = None) -> ir.Value:
     b = p.b
     x, y = p.as_i64(left), p.as_i64(right)
     if op in _SIMPLE:
         return getattr(b, _SIMPLE[op])(x, y)
     if op in ("/", "%"):
-        # BPF defines x/0 = 0 and x%0 = x; avoid LLVM's undefined behaviour on a 0 divisor
+        if isinstance(y, ir.Constant) and y.constant != 0:
+            if signed:
+                return signed_div(p, x, y, op == "%")
+            return b.urem(x, y) if op == "%" else b.udiv(x, y)
+        # a 0 divisor: bpftrace warns and uses 1 as the result
         zero = b.icmp_unsigned("==", y, c64(0))
+        if node is not None and p.checked.options.warning_level > 0:
+            with b.if_then(zero):
+                p.runtime_error(DIVIDE_BY_ZERO, node)
         safe = b.select(zero, c64(1), y)
         if signed:
             r = signed_div(p, x, safe, op == "%")
         else:
             r = b.urem(x, safe) if op == "%" else b.udiv(x, safe)
-        return b.select(zero, c64(0) if op == "/" else x, r)
+        return b.select(zero, c64(1), r)
     if op == "<<":
         return b.shl(x, b.and_(y, c64(63)))
     if op == ">>":
@@ -101,10 +136,10 @@ def binary(p: ProgEmitter, e: nodes.Binary) -> Val:
             right = Val(right.t, p.b.mul(p.as_i64(right), c64(size)))
         else:
             left = Val(left.t, p.b.mul(p.as_i64(left), c64(size)))
-        return Val(t, arith(p, e.op, left, right, False))
+        return Val(t, arith(p, e.op, left, right, False, operator_at(p, e, e.op)))
     if isinstance(t, IntT):
         signed = t.signed or signed
-    return Val(t, arith(p, e.op, left, right, signed))
+    return Val(t, arith(p, e.op, left, right, signed, operator_at(p, e, e.op)))
 
 
 def unary(p: ProgEmitter, e: nodes.Unary) -> Val:

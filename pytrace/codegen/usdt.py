@@ -77,7 +77,11 @@ def parse_usdt_arg(text: str) -> UsdtArg:
         raise ValueError(f"USDT argument '{text}' has an unsupported size {size}")
     op = m.group(2)
     if op.startswith("$"):
-        return UsdtArg(size, signed, "const", offset=int(op[1:], 0))
+        try:
+            return UsdtArg(size, signed, "const", offset=int(op[1:], 0))
+        except ValueError:  # `$symbol`: an address only the linker knew
+            raise ValueError(f"USDT argument '{text}' is not a constant pytrace can "
+                             "read") from None
     if op.startswith("%"):
         reg = register_offset(op)
         if reg is None:

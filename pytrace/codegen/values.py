@@ -13,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytrace.types import AggT, IntT, ProbeNameT, PtrT, Type
+from pytrace.types import AggT, IntT, ProbeNameT, PtrT, Type, UserFormatT
 
 if TYPE_CHECKING:
     from llvmlite import ir
 
 
 def is_scalar(t: Type) -> bool:
-    return isinstance(t, (IntT, PtrT, ProbeNameT, AggT))
+    return isinstance(t, (IntT, PtrT, ProbeNameT, AggT)) or (
+        isinstance(t, UserFormatT) and t.scalar)
 
 
 def is_signed(t: Type) -> bool:

@@ -13,6 +13,7 @@ from typing import Protocol, TextIO
 from pytrace.output import json as jsonout
 from pytrace.output import reports
 from pytrace.output import text as textout
+from pytrace.resources import SourceLoc
 from pytrace.types import Type
 from pytrace.values import MapSnapshot
 
@@ -30,6 +31,12 @@ class Output(Protocol):
     def lost(self, n: int) -> None: ...
     def warning(self, msg: str) -> None: ...
     def time(self, text: str) -> None: ...
+    def cat(self, text: str) -> None: ...
+    def join(self, text: str) -> None: ...
+    def syscall(self, text: str) -> None: ...
+    def error(self, msg: str) -> None: ...
+    def located(self, kind: str, loc: SourceLoc, msg: str,
+                extra: dict[str, object] | None = None) -> None: ...
     def bench(self, results: list[tuple[str, int]]) -> None: ...
     def test_result(self, result: reports.Outcome) -> None: ...
     def test_summary(self, results: list[reports.Outcome]) -> None: ...
@@ -96,6 +103,27 @@ class TextOutput:
     def time(self, text: str) -> None:
         self.stream.write(text)
 
+    def cat(self, text: str) -> None:
+        self.stream.write(text)
+
+    def join(self, text: str) -> None:
+        self.stream.write(text + "\n")
+
+    def syscall(self, text: str) -> None:
+        self.stream.write(text)
+
+    def error(self, msg: str) -> None:
+        self.stream.flush()
+        self.err.write(f"ERROR: {msg}\n")
+        self.err.flush()
+
+    def located(self, kind: str, loc: SourceLoc, msg: str,
+                extra: dict[str, object] | None = None) -> None:
+        """errorf/warnf (the location only) and runtime warnings (with the source line)."""
+        self.stream.flush()
+        self.err.write(textout.located_message(kind, loc, msg))
+        self.err.flush()
+
     def bench(self, results: list[tuple[str, int]]) -> None:
         self.stream.write("\n\n" + reports.bench_table(results))
 
@@ -149,6 +177,27 @@ class JsonOutput:
 
     def time(self, text: str) -> None:
         self.stream.write(jsonout.text_record("time", text))
+
+    def cat(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("cat", text))
+
+    def join(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("join", text))
+
+    def syscall(self, text: str) -> None:
+        self.stream.write(jsonout.text_record("syscall", text))
+
+    def error(self, msg: str) -> None:
+        self.stream.flush()
+        self.err.write(f"ERROR: {msg}\n")
+        self.err.flush()
+
+    def located(self, kind: str, loc: SourceLoc, msg: str,
+                extra: dict[str, object] | None = None) -> None:
+        if kind == "helper_error" and extra and isinstance(extra.get("retcode"), int):
+            msg = os.strerror(-int(extra["retcode"]))  # type: ignore[call-overload]
+        self.stream.write(jsonout.error_record(kind, msg, loc.filename, loc.line, loc.col,
+                                               **(extra or {})))
 
     def bench(self, results: list[tuple[str, int]]) -> None:
         self.stream.write(reports.bench_record(results))

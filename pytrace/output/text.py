@@ -10,6 +10,7 @@ import struct
 from dataclasses import dataclass
 
 from pytrace.printf_format import format_buffer
+from pytrace.resources import SourceLoc
 from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, TimeSeries, apply_top_div
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "format_map",
     "format_value",
     "hist_row_labels",
+    "located_message",
     "lost_line",
     "bar_width",
 ]
@@ -34,6 +36,19 @@ def attached_line(n: int) -> str:
 
 def lost_line(n: int) -> str:
     return f"Lost {n} events\n"
+
+
+SEVERITY = {"errorf": "ERROR", "warnf": "WARNING", "debugf": "DEBUG"}
+
+
+def located_message(kind: str, loc: SourceLoc, msg: str) -> str:
+    """`stdin:1:9-20: ERROR: msg` for errorf/warnf; runtime warnings (divide by zero,
+    helper errors) also show the source line with `~` under the call."""
+    head = f"{loc.location}: {SEVERITY.get(kind, 'WARNING')}: {msg}\n"
+    if kind in SEVERITY:
+        return head
+    width = max(1, loc.end_col - loc.col)
+    return head + loc.text + "\n" + " " * (loc.col - 1) + "~" * width + "\n"
 
 
 # ------------------------------------------------------------------ primitives

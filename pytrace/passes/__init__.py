@@ -10,16 +10,19 @@ from collections.abc import Callable
 
 from pytrace import nodes
 from pytrace.passes.context import CheckedProgram, Options
+from pytrace.passes.walk import deepest_span
 from pytrace.source import Source
 from pytrace.typetable import TypeTable
 
 Pass = Callable[[CheckedProgram], None]
+NESTED_TOO_DEEPLY = "program is nested too deeply"
 
 
 def pipeline() -> list[Pass]:
     """The passes in order. Imported on first use: a cached object needs none of them,
     and importing `pytrace.passes.context` alone must stay cheap."""
     from pytrace.passes import (
+        compiletime,
         config,
         imports,
         macros,
@@ -34,7 +37,7 @@ def pipeline() -> list[Pass]:
     )
 
     return [config.run, imports.run, macros.run, preamble.run, mapdecls.run, probes.run, scopes.run,
-            resolve.run, typecheck.run, maps.run, printf.run]
+            resolve.run, typecheck.run, maps.run, printf.run, compiletime.run]
 
 
 def __getattr__(name: str) -> object:
@@ -53,7 +56,7 @@ def check(program: nodes.Program, source: Source, options: Options | None = None
         try:
             run(cp)
         except RecursionError:
-            cp.diagnostics.error("program is nested too deeply")
+            cp.diagnostics.error(NESTED_TOO_DEEPLY, deepest_span(program))
         except Exception as e:  # noqa: BLE001 - a pass bug must not become a traceback
             cp.diagnostics.error(f"internal error in {run.__module__}: {type(e).__name__}: {e}")
         if cp.diagnostics.has_errors:

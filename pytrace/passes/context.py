@@ -91,6 +91,8 @@ class CheckedProgram:
     #   the script's block or the environment set explicitly.
     config: dict[str, int | str | bool] = field(default_factory=dict)
     config_set: set[str] = field(default_factory=set)
+    # getopt() parameters the program reads: (name, type word, default text, description)
+    named_params: list[tuple[str, str, str, str]] = field(default_factory=list)
     c_definitions: dict[str, nodes.CDefinition] = field(default_factory=dict)
     map_decls: dict[str, MapDeclInfo] = field(default_factory=dict)  # by map name
     imported_files: list[str] = field(default_factory=list)  # absolute paths, import order

@@ -17,7 +17,7 @@ from pytrace.passes.walk import children, probe_roots
 from pytrace.source import Span
 from pytrace.types import AggT, IntT, PtrT, TupleT, Type, unify
 
-KEYED_CALLS = frozenset({"delete", "has_key"})
+KEYED_CALLS = frozenset({"delete", "has_key", "find"})
 
 
 def unify_value(old: Type, new: Type) -> Type | None:
@@ -78,7 +78,7 @@ class MapCollector:
         if entry is None or not entry.map_arg or not isinstance(first, nodes.MapRef) \
                 or first.keys:
             return False
-        if call.name in KEYED_CALLS and len(call.args) == 2:
+        if call.name in KEYED_CALLS and len(call.args) >= 2:
             self.uses.setdefault(first.name, MapUses()).used.append(first)
             self.check_keys(first.name, [call.args[1]], call.span)
         elif call.name == "delete":

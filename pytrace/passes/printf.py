@@ -1,27 +1,27 @@
-"""Pass 6: printf-style calls (printf, system, cat): a literal format whose conversions
+"""Pass 6: printf-style calls (printf, system, cat, errorf, warnf): a literal format whose conversions
 match the arguments in number and type; time(): a literal format. Every resolved format
 is recorded in CheckedProgram.formats for codegen."""
 
 from __future__ import annotations
 
 from pytrace import nodes
-from pytrace.builtins.base import UserFormatT, type_word
+from pytrace.builtins.base import type_word
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.printf_format import FormatError, parse_format
-from pytrace.types import BufT, EnumT, IntT, ProbeNameT, PtrT, StackT, StrT, SymT, Type
+from pytrace.types import BufT, IntT, PtrT, Type, VoidT
 
-FORMAT_CALLS = frozenset({"printf", "system", "cat"})
-STRINGLIKE = (StrT, ProbeNameT, StackT, SymT, UserFormatT)
+FORMAT_CALLS = frozenset({"printf", "system", "cat", "errorf", "warnf", "debugf"})
 
 
 def accepts(kind: str, t: Type | None) -> bool:
-    """Whether a conversion of this kind ('integer', 'string', 'buffer') prints type t."""
+    """Whether a conversion of this kind ('integer', 'string', 'buffer') prints type t;
+    %s prints any value."""
     if kind == "integer":
         return isinstance(t, IntT | PtrT)
     if kind == "buffer":
         return isinstance(t, BufT)
-    return isinstance(t, (*STRINGLIKE, EnumT))  # an enum's %s is its enumerator's name
+    return t is not None and not isinstance(t, VoidT)
 
 
 def format_text(cp: CheckedProgram, e: nodes.Expr) -> str | None:

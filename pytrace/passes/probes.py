@@ -66,7 +66,7 @@ def _filter(cp: CheckedProgram) -> None:
 
 
 def run(cp: CheckedProgram) -> None:
-    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid)
+    ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid, unsafe=cp.options.unsafe)
     for probe in cp.program.probes:
         targets = [t for ap in probe.attach_points for t in _expand(cp, ap, ctx)]
         if targets:  # else every attach point is missing (and that was tolerated)

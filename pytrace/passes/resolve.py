@@ -27,6 +27,18 @@ def param_value(params: list[str], index: int) -> int | str:
         return text
 
 
+def not_utf8(value: int | str, what: str, node: nodes.Node, diags: Diagnostics) -> bool:
+    """Error (and True) when a text that came from a file or argv held bytes that are
+    not UTF-8 (kept as surrogates): such a string cannot be compiled."""
+    if isinstance(value, int):
+        return False
+    bad = next((c for c in value if "\udc80" <= c <= "\udcff"), None)
+    if bad is None:
+        return False
+    diags.error(f"invalid UTF-8 in {what} (byte 0x{ord(bad) - 0xDC00:02x})", node.span)
+    return True
+
+
 def _kinds_text(kinds: frozenset[str]) -> str:
     ordered = sorted(kinds)
     if len(ordered) == 1:
@@ -60,7 +72,10 @@ class Resolver:
         if isinstance(node, nodes.Identifier):
             self.identifier(node)
         elif isinstance(node, nodes.PositionalParam):
-            self.cp.constants[node] = param_value(self.cp.options.params, node.index)
+            value = param_value(self.cp.options.params, node.index)
+            if not_utf8(value, f"positional parameter ${node.index}", node, self.diags):
+                return
+            self.cp.constants[node] = value
         elif isinstance(node, nodes.PositionalCount):
             self.cp.constants[node] = len(self.cp.options.params)
         elif isinstance(node, nodes.Call):

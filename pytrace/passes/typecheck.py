@@ -73,8 +73,11 @@ class BlockTyper(ExprTyper):
                                  s.expr.span)
                 return
         t = self.expr(s.expr)
+        final = _final_value(s.expr)
+        entry = builtins.function(final.name) if isinstance(final, nodes.Call) else None
         if t is not None and not s.discard and not isinstance(t, VoidT) \
-                and not isinstance(_final_value(s.expr), nodes.IncDec):
+                and not isinstance(final, nodes.IncDec) \
+                and not (entry is not None and entry.discardable):
             self.diags.warning("Return value discarded.", s.expr.span,
                                "assign it to _ to discard it on purpose: _ = ...;")
 

@@ -30,6 +30,7 @@ ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"&&", "||"})
 I64 = IntT(64, True)
+RECORDS_LOWERED = False  # True once codegen lowers RecordExpr and record fields
 READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 
 
@@ -219,6 +220,8 @@ class ExprTyper(MemoryTyper):
                  3: "three arguments", 4: "four arguments"}
         if lo == hi:
             want = f"requires {words.get(lo, f'{lo} arguments')}"
+        elif hi >= 128 and n > hi:
+            want = f"takes up to {hi} arguments"
         elif hi >= 128:
             want = f"requires at least {words.get(lo, f'{lo} arguments')}"
         else:
@@ -231,6 +234,9 @@ class ExprTyper(MemoryTyper):
                     for t in [self.expr(a)] if t is not None]
         out: list[Type] = []
         for i, arg in enumerate(e.args):
+            if i == entry.out_arg:
+                out.append(self.out_argument(e, arg))
+                continue
             if entry.map_arg and i == 0:
                 t = self.map_argument(e, arg)
                 out.append(t if t is not None else VoidT())
@@ -241,7 +247,30 @@ class ExprTyper(MemoryTyper):
             out.append(t)
         return out
 
+    def out_argument(self, e: nodes.Call, arg: nodes.Expr) -> Type:
+        """find(@m, k, $v): $v takes the map's value type (a readable integer for
+        count/sum/min/max/avg maps)."""
+        if not isinstance(arg, nodes.Variable):
+            self.diags.error(f"{e.name}() expects a scratch variable to store the value in",
+                             arg.span)
+            return VoidT()
+        m = e.args[0] if e.args else None
+        value = self.maps.values.get(m.name) if isinstance(m, nodes.MapRef) else None
+        if isinstance(value, AggT):
+            value = IntT(64, value.signed) if value.kind in READABLE_AGGS else None
+        if value is None:
+            return VoidT()
+        self.assign_out(arg, value)
+        return value
+
+    def assign_out(self, var: nodes.Variable, t: Type) -> None:
+        """Record that a call writes scratch variable `var` (the block typer merges it)."""
+        self.cp.variables.setdefault((self.block, var.name), t)
+        self.record(var, self.cp.variables[(self.block, var.name)])
+
     def map_argument(self, e: nodes.Call, arg: nodes.Expr) -> Type | None:
+        if e.name == "len" and not isinstance(arg, nodes.MapRef):
+            return self.value(arg)  # len(kstack), len(ustack)
         if e.name == "print":
             if isinstance(arg, nodes.MapRef) and not arg.keys:
                 return self.whole_map(arg, e.name)
@@ -343,5 +372,8 @@ class ExprTyper(MemoryTyper):
     def e_RecordExpr(self, e: nodes.RecordExpr) -> Type | None:
         types = [(name, self.value(x)) for name, x in e.fields]
         if any(t is None for _, t in types):
+            return None
+        if not RECORDS_LOWERED:  # codegen has no lowering for records yet
+            self.diags.error("Records ((name=value, ...)) are not implemented by pytrace", e.span)
             return None
         return RecordT(tuple((n, t) for n, t in types if t is not None))

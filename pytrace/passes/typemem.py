@@ -154,6 +154,11 @@ class MemoryTyper:
                 return None
             return in_space(self.cp.type_table.deep(base.elem), self.user_memory(e))
         if isinstance(base, StrT):
+            n = self.const_int(e.index)
+            if n is not None and not 0 <= n < base.length:
+                self.diags.error(f"the index {n} is out of bounds for array of size "
+                                 f"{base.length}", e.index.span)
+                return None
             return IntT(8, True)
         if isinstance(base, PtrT):
             return self.deref(e, base)

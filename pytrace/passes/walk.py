@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import fields
 
 from pytrace import nodes
+from pytrace.source import Span
 
 
 def children(node: nodes.Node) -> Iterator[nodes.Node]:
@@ -29,6 +30,19 @@ def walk(node: nodes.Node) -> Iterator[nodes.Node]:
         n = stack.pop()
         yield n
         stack.extend(reversed(list(children(n))))
+
+
+def deepest_span(node: nodes.Node) -> Span | None:
+    """The span of the most deeply nested located node (iteratively: this is what a
+    "nested too deeply" error points at, when recursion has already failed)."""
+    best: tuple[int, Span | None] = (-1, None)
+    stack = [(node, 0)]
+    while stack:
+        n, depth = stack.pop()
+        if depth > best[0] and n.span.line > 0:
+            best = (depth, n.span)
+        stack.extend((c, depth + 1) for c in children(n))
+    return best[1]
 
 
 def probe_roots(probe: nodes.Probe) -> list[nodes.Node]:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from pytrace.probes.target import ProbeTarget
 
+U64_MAX = (1 << 64) - 1  # addresses and offsets
+MAX_PERIOD = (1 << 63) - 1  # the kernel refuses a perf event period with the top bit set
+
 
 class ProbeError(Exception):
     """An attach point that cannot be expanded: one message and optional hints."""
@@ -21,10 +24,12 @@ class ProbeError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
-    """What a kind parser may consult: the tracefs mount and the target pid (-p)."""
+    """What a kind parser may consult: the tracefs mount, the target pid (-p) and
+    whether --unsafe was given."""
 
     tracefs: str = "/sys/kernel/tracing"
     pid: int | None = None
+    unsafe: bool = False
 
 
 # A kind parser: (kind spelling as written, parts after the kind, context) -> targets.
@@ -63,9 +68,12 @@ def split_offset(text: str) -> tuple[str, int]:
         return text, 0
     func, _, off = text.partition("+")
     try:
-        return func, int(off, 0)
+        value = int(off, 0)
     except ValueError:
-        raise ProbeError(f"invalid offset '{off}' in '{text}'") from None
+        value = -1
+    if not 0 <= value <= U64_MAX:
+        raise ProbeError(f"invalid offset '{off}' in '{text}'")
+    return func, value
 
 
 def parse_count(text: str, what: str) -> int:
@@ -88,6 +96,8 @@ def parse_count(text: str, what: str) -> int:
     value *= mult
     if value <= 0:
         raise ProbeError(f"invalid {what}: {value} must be greater than 0")
+    if value > MAX_PERIOD:
+        raise ProbeError(f"invalid {what}: {value} is too large (at most {MAX_PERIOD})")
     return value
 
 

@@ -3,7 +3,15 @@ watchpoint (asyncwatchpoint, the FUNC+argN form and iter are refused clearly).""
 
 from __future__ import annotations
 
-from pytrace.probes.base import ProbeContext, ProbeError, expect_parts, has_wildcard, split_offset
+from pytrace.probes.base import (
+    U64_MAX,
+    ProbeContext,
+    ProbeError,
+    expect_parts,
+    has_wildcard,
+    split_offset,
+)
+from pytrace.probes.kernelfuncs import matching
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -53,48 +61,69 @@ def parse_bench(spelling: str, parts: list[str], ctx: ProbeContext) -> list[Prob
     return [ProbeTarget("bench", f"bench:{name}", ProgType.XDP, {"name": name})]
 
 
-def _kprobe(kind: str, parts: list[str]) -> list[ProbeTarget]:
+def _expand(kind: str, parts: list[str], func: str, ctx: ProbeContext) -> list[tuple[str, str]]:
+    """(function, module) of each kernel function a name or wildcard stands for; a
+    wildcard matching nothing is an error."""
+    module = parts[0] if len(parts) == 2 else None
+    if not has_wildcard(func) and not (module and has_wildcard(module)):
+        return [(func, module or "")]
+    found = matching(func, module, ctx.tracefs)
+    if not found:
+        where = f"{module}:" if module else ""
+        raise ProbeError(f"No kernel function matches {kind}:{where}{func}")
+    return found
+
+
+def _kprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
     expect_parts(kind, parts, 1, 2, f"{kind}:FUNC[+OFFSET] or {kind}:MODULE:FUNC")
     text = parts[-1]
     func, offset = split_offset(text)
     if kind == "kretprobe" and offset:
         raise ProbeError("kretprobe does not take an offset")
-    if not func or has_wildcard(func):
-        raise ProbeError(f"{kind} wildcards are not supported: '{text}'",
-                         "name one kernel function")
-    name = f"{kind}:{':'.join(parts[:-1] + [func])}" + (f"+{offset}" if offset else "")
-    attach: dict[str, str | int] = {"func": func, "offset": offset}
-    if len(parts) == 2:
-        attach["module"] = parts[0]
-    return [ProbeTarget(kind, name, ProgType.KPROBE, attach, func=func)]
+    if not func:
+        raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:FUNC[+OFFSET]")
+    if offset and has_wildcard(func):
+        raise ProbeError(f"{kind} wildcards cannot take an offset: '{text}'")
+    out = []
+    for fn, mod in _expand(kind, parts, func, ctx):
+        spelled = [parts[0]] if len(parts) == 2 and not has_wildcard(parts[0]) else \
+            ([mod] if len(parts) == 2 and mod else [])
+        name = f"{kind}:{':'.join(spelled + [fn])}" + (f"+{offset}" if offset else "")
+        attach: dict[str, str | int] = {"func": fn, "offset": offset}
+        if spelled:
+            attach["module"] = spelled[0]
+        out.append(ProbeTarget(kind, name, ProgType.KPROBE, attach, func=fn))
+    return out
 
 
 def parse_kprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
-    return _kprobe("kprobe", parts)
+    return _kprobe("kprobe", parts, ctx)
 
 
 def parse_kretprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
-    return _kprobe("kretprobe", parts)
+    return _kprobe("kretprobe", parts, ctx)
 
 
-def _fentry(kind: str, parts: list[str]) -> list[ProbeTarget]:
+def _fentry(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
     expect_parts(kind, parts, 1, 2, f"{kind}:FUNC or {kind}:MODULE:FUNC")
-    func = parts[-1]
-    if has_wildcard(func):
-        raise ProbeError(f"{kind} wildcards are not supported: '{func}'",
-                         "name one kernel function")
-    attach: dict[str, str | int] = {"func": func}
-    if len(parts) == 2:
-        attach["module"] = parts[0]
-    return [ProbeTarget(kind, f"{kind}:{':'.join(parts)}", ProgType.TRACING, attach, func=func)]
+    out = []
+    for fn, mod in _expand(kind, parts, parts[-1], ctx):
+        spelled = [parts[0]] if len(parts) == 2 and not has_wildcard(parts[0]) else \
+            ([mod] if len(parts) == 2 and mod else [])
+        attach: dict[str, str | int] = {"func": fn}
+        if spelled:
+            attach["module"] = spelled[0]
+        out.append(ProbeTarget(kind, f"{kind}:{':'.join(spelled + [fn])}", ProgType.TRACING,
+                               attach, func=fn))
+    return out
 
 
 def parse_fentry(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
-    return _fentry("fentry", parts)
+    return _fentry("fentry", parts, ctx)
 
 
 def parse_fexit(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
-    return _fentry("fexit", parts)
+    return _fentry("fexit", parts, ctx)
 
 
 WATCH_LENGTHS = (1, 2, 4, 8)
@@ -113,6 +142,8 @@ def _watch_address(text: str) -> int:
             from None
     if addr <= 0:
         raise ProbeError("watchpoint address must be greater than 0")
+    if addr > U64_MAX:
+        raise ProbeError(f"invalid watchpoint address '{text}'", "expected " + WATCH_USAGE)
     return addr
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pytrace.probes.base import ProbeContext, ProbeError, parse_count, suggest
+from pytrace.probes.base import MAX_PERIOD, ProbeContext, ProbeError, parse_count, suggest
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -70,6 +70,9 @@ def _period_ns(unit: str, value: int) -> int:
         if value > 1_000_000_000:
             raise ProbeError(f"frequency {value} hz is too high")
         return 1_000_000_000 // value
+    if value * UNIT_NS[unit] > MAX_PERIOD:
+        raise ProbeError(f"a period of {value} {unit} is too long (at most "
+                         f"{MAX_PERIOD // UNIT_NS[unit]} {unit})")
     return value * UNIT_NS[unit]
 
 

@@ -13,7 +13,15 @@ import struct
 import subprocess
 from functools import lru_cache
 
-from pytrace.probes.base import ProbeContext, ProbeError, has_wildcard, match, split_offset, suggest
+from pytrace.probes.base import (
+    U64_MAX,
+    ProbeContext,
+    ProbeError,
+    has_wildcard,
+    match,
+    split_offset,
+    suggest,
+)
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
 
@@ -105,7 +113,7 @@ def elf_symbols(path: str) -> dict[str, int]:
                         if off is not None:
                             out.setdefault(sym.name.split("@")[0], off)
             return out
-    except (OSError, ELFError) as e:
+    except (OSError, ELFError, ValueError) as e:  # ValueError: a corrupt header's offsets
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
 
 
@@ -118,7 +126,7 @@ def has_symtab(path: str) -> bool:
     try:
         with open(path, "rb") as f:
             return ELFFile(f).get_section_by_name(".symtab") is not None
-    except (OSError, ELFError):
+    except (OSError, ELFError, ValueError):
         return False
 
 
@@ -131,7 +139,7 @@ def address_offset(path: str, vaddr: int) -> int:
         with open(path, "rb") as f:
             loads = [s for s in ELFFile(f).iter_segments() if s["p_type"] == "PT_LOAD"]
             off = vaddr_to_offset(loads, vaddr)
-    except (OSError, ELFError) as e:
+    except (OSError, ELFError, ValueError) as e:  # ValueError: a corrupt header's offsets
         raise ProbeError(f"cannot read ELF file '{path}': {e}") from None
     return vaddr if off is None else off
 
@@ -168,7 +176,9 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
         try:
             addr = int(func, 0)
         except ValueError:
-            raise ProbeError(f"invalid address '{func}'") from None
+            addr = -1
+        if not 0 <= addr <= U64_MAX:
+            raise ProbeError(f"invalid address '{func}'")
         off = address_offset(path, addr)
         return [ProbeTarget(kind, f"{kind}:{path}:{func}", ProgType.KPROBE,
                             _with_pid({"path": path, "offset": off + extra,
@@ -178,11 +188,44 @@ def _uprobe(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]
     names = match(func, syms) if has_wildcard(func) else ([func] if func in syms else [])
     if not names:
         raise _no_symbol(path, func, syms)
+    if extra and not ctx.unsafe:
+        for n in names:
+            check_instruction_boundary(path, n, syms[n], extra)
     return [ProbeTarget(kind, f"{kind}:{path}:{n}" + (f"+{extra}" if extra else ""),
                         ProgType.KPROBE,
                         _with_pid({"path": path, "offset": syms[n] + extra,
                                    "retprobe": retprobe}, ctx),
                         user_pointers=True, func=n) for n in names]
+
+
+EM_X86_64 = 62
+MAX_INSN = 15
+
+
+def check_instruction_boundary(path: str, func: str, file_offset: int, extra: int) -> None:
+    """Refuse `func+extra` unless an instruction starts there (as bpftrace does): a
+    breakpoint inside an instruction corrupts the traced program. --unsafe skips this."""
+    from pytrace.probes.x86len import DecodeError, is_boundary
+
+    where = f"{path}:{func}+{extra}"
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+            f.seek(file_offset)
+            code = f.read(extra + MAX_INSN)
+    except OSError as e:
+        raise ProbeError(f"cannot read '{path}': {e.strerror}") from None
+    machine = struct.unpack_from("<H", header, 18)[0] if len(header) >= 20 else 0
+    if machine != EM_X86_64:
+        raise ProbeError(f"Can't check if uprobe is in proper place (not x86-64 code): {where}",
+                         "use --unsafe to place it anyway")
+    try:
+        ok = is_boundary(code + b"\0" * MAX_INSN, extra)
+    except (DecodeError, IndexError):
+        ok = False
+    if not ok:
+        raise ProbeError(f"Could not add uprobe into middle of instruction: {where}",
+                         "use --unsafe to place it anyway")
 
 
 def parse_uprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
@@ -226,7 +269,7 @@ def usdt_notes(path: str) -> tuple[tuple[str, str, int, int, str], ...]:
                     args = strs[2].decode() if len(strs) > 2 else ""
                     out.append((strs[0].decode(), strs[1].decode(), off, sem_off, args))
             return tuple(out)
-    except (OSError, ELFError, struct.error) as e:
+    except (OSError, ELFError, ValueError, struct.error) as e:
         raise ProbeError(f"cannot read USDT notes of '{path}': {e}") from None
 
 

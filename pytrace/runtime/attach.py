@@ -110,10 +110,65 @@ def _perf_link(prog_fd: int, perf_fd: int) -> int | None:
         return None
 
 
+def close_many(fds: list[int]) -> None:
+    """Close fds; many at once from threads. Closing a BPF link waits for an RCU grace
+    period (~16 ms here), and those waits overlap when the closes run in parallel
+    (100 links: 3.2 s one by one, 0.15 s from 32 threads)."""
+    if len(fds) <= 4:
+        for fd in fds:
+            sc.close_fd(fd)
+        return
+    from concurrent.futures import ThreadPoolExecutor  # lazy: costs ~4 ms to import
+
+    with ThreadPoolExecutor(max_workers=min(32, len(fds))) as pool:
+        list(pool.map(sc.close_fd, fds))
+
+
 def stop_all(attachments: Iterable[Attachment]) -> None:
-    """Stop every program at once (close the links); the perf events stay open."""
+    """Stop every program at once (close the links, in parallel); the perf events stay open."""
+    attachments = list(attachments)
+    links = [fd for a in attachments for fd in a.links]
     for a in attachments:
-        a.stop()
+        a.links = []
+    close_many(links)
+
+
+def release_in_background(attachments: Iterable[Attachment]) -> bool:
+    """Hand the perf events to a short-lived process that releases them as it exits.
+
+    Closing a tracepoint or uprobe perf event costs the kernel one RCU grace period
+    under a global mutex (~35 ms each, serialised: threads do not help), so a process
+    about to exit leaves that to a forked child. The child waits until this process has
+    closed its own copies (so the child's are the last references) and then exits. True
+    when handed over (the attachments' fds are closed here and emptied)."""
+    attachments = list(attachments)
+    fds = [fd for a in attachments for fd in a.fds]
+    if not fds:
+        return False
+    try:
+        r, w = os.pipe()
+    except OSError:
+        return False
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return False
+    if pid == 0:  # the releaser: never hold the caller's stdio open while the kernel works
+        try:
+            os.closerange(0, 3)
+            os.close(w)
+            os.read(r, 1)  # EOF once the parent has closed its copies (or has died)
+        finally:
+            os._exit(0)
+    os.close(r)
+    for a in attachments:
+        for fd in a.fds:
+            os.close(fd)  # not the last reference: fast
+        a.fds = []
+    os.close(w)
+    return True
 
 
 def _perf_with_prog(spec: ProbeSpec, prog_fd: int, attr: bytearray, pid: int,
@@ -342,14 +397,7 @@ def detach_all(attachments: Iterable[Attachment], wait: bool = True) -> threadin
         for fd in fds:
             sc.close_fd(fd)
         return None
-
-    def close_all() -> None:
-        from concurrent.futures import ThreadPoolExecutor  # lazy: costs ~4 ms to import
-
-        with ThreadPoolExecutor(max_workers=min(32, len(fds) or 1)) as pool:
-            list(pool.map(sc.close_fd, fds))
-
-    worker = threading.Thread(target=close_all, name="pytrace-detach", daemon=True)
+    worker = threading.Thread(target=close_many, args=(fds,), name="pytrace-detach", daemon=True)
     worker.start()
     if wait:
         worker.join()

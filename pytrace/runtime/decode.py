@@ -8,6 +8,7 @@ put components at 8-aligned offsets, strings are NUL-terminated inside their buf
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from pytrace.resources import MapSpec
@@ -28,6 +29,7 @@ from pytrace.types import (
     SymT,
     TupleT,
     Type,
+    UserFormatT,
     VoidT,
     hist_bucket_range,
 )
@@ -44,7 +46,8 @@ from pytrace.values import (
     sort_entries,
 )
 
-__all__ = ["Symbolizer", "decode_value", "decode_key", "fold_agg", "histogram", "snapshot"]
+__all__ = ["StrFormat", "Symbolizer", "decode_value", "decode_key", "fold_agg", "histogram",
+           "snapshot"]
 
 Raw = bytes | bytearray | memoryview
 MASK64 = (1 << 64) - 1
@@ -73,9 +76,21 @@ def _wrap(v: int, signed: bool) -> int:
     return v - (1 << 64) if signed and v >> 63 else v
 
 
-def _cstr(data: Raw, off: int, length: int) -> str:
-    chunk = bytes(data[off : off + length])
-    return chunk.split(b"\0", 1)[0].decode("utf-8", errors="replace")
+@dataclass(frozen=True, slots=True)
+class StrFormat:
+    """How strings print: one whose bytes and NUL fill max_strlen was (probably)
+    truncated when it was read, and gets the trailer, as bpftrace decides."""
+
+    max_strlen: int = 1024
+    trailer: str = ".."
+
+
+def _cstr(data: Raw, off: int, length: int, strings: StrFormat | None = None) -> str:
+    chunk = bytes(data[off : off + length]).split(b"\0", 1)[0]
+    text = chunk.decode("utf-8", errors="replace")
+    if strings is not None and len(chunk) + 1 == strings.max_strlen:
+        text += strings.trailer
+    return text
 
 
 def decode_value(
@@ -84,19 +99,26 @@ def decode_value(
     offset: int = 0,
     probe_names: Sequence[str] = (),
     symbolizer: Symbolizer | None = None,
+    strings: StrFormat | None = None,
 ) -> object:
     """Decode one value of type `t` stored at `offset` of `data` (the layout rule)."""
+    if isinstance(t, BoolT):
+        return _u64(data, offset) != 0
     if isinstance(t, IntT):
         return typed_int(t, _i64(data, offset) if t.signed else _u64(data, offset))
     if isinstance(t, PtrT):
         return Pointer(_u64(data, offset))
     if isinstance(t, StrT):
-        return _cstr(data, offset, t.length)
+        return _cstr(data, offset, t.length, strings)
     if isinstance(t, TupleT):
         return tuple(
-            decode_value(e, data, offset + o, probe_names, symbolizer)
+            decode_value(e, data, offset + o, probe_names, symbolizer, strings)
             for e, o in zip(t.elems, t.offsets(), strict=True)
         )
+    if isinstance(t, UserFormatT):
+        from pytrace.userformat import render
+
+        return render(t, data, offset)
     if isinstance(t, ProbeNameT):
         i = _u64(data, offset)
         return probe_names[i] if i < len(probe_names) else f"probe#{i}"
@@ -107,7 +129,7 @@ def decode_value(
         out: dict[str, object] = {}
         off = offset
         for name, ft in t.fields:
-            out[name] = decode_value(ft, data, off, probe_names, symbolizer)
+            out[name] = decode_value(ft, data, off, probe_names, symbolizer, strings)
             off += ft.size
         return out
     if isinstance(t, ArrayT):
@@ -185,11 +207,12 @@ def decode_key(
     data: Raw,
     probe_names: Sequence[str] = (),
     symbolizer: Symbolizer | None = None,
+    strings: StrFormat | None = None,
 ) -> tuple[object, ...] | None:
     """A map key as its components: None when unkeyed, a 1-tuple for a single key."""
     if key_type is None:
         return None
-    v = decode_value(key_type, data, 0, probe_names, symbolizer)
+    v = decode_value(key_type, data, 0, probe_names, symbolizer, strings)
     return v if isinstance(key_type, TupleT) and isinstance(v, tuple) else (v,)
 
 
@@ -243,6 +266,7 @@ def _hist_entries(
     raw: Sequence[tuple[Raw, Sequence[Raw]]],
     probe_names: Sequence[str],
     symbolizer: Symbolizer | None,
+    strings: StrFormat | None = None,
 ) -> list[MapEntry]:
     groups: dict[bytes, dict[int, int]] = {}
     for key, per_cpu in raw:
@@ -251,7 +275,8 @@ def _hist_entries(
         counts = groups.setdefault(user, {})
         counts[index] = counts.get(index, 0) + sum(_u64(v, 0) for v in per_cpu)
     return [
-        MapEntry(decode_key(spec.key_type, user, probe_names, symbolizer), histogram(t, c))
+        MapEntry(decode_key(spec.key_type, user, probe_names, symbolizer, strings),
+                 histogram(t, c))
         for user, c in groups.items()
     ]
 
@@ -262,6 +287,7 @@ def snapshot(
     probe_names: Sequence[str] = (),
     symbolizer: Symbolizer | None = None,
     zeroed: bool = False,
+    strings: StrFormat | None = None,
 ) -> MapSnapshot:
     """Decode a map read by the runtime: (key bytes, per-CPU value bytes) pairs.
 
@@ -274,21 +300,21 @@ def snapshot(
     if spec.kind.is_array and spec.is_user and not zeroed:
         raw = [(k, v) for k, v in raw if any(any(b) for b in v)]
     if isinstance(vt, AggT) and vt.is_hist:
-        entries = _hist_entries(spec, vt, raw, probe_names, symbolizer)
+        entries = _hist_entries(spec, vt, raw, probe_names, symbolizer, strings)
     elif isinstance(vt, AggT) and vt.kind == "tseries":
         from pytrace.runtime.tseries import tseries_entries
 
         entries = tseries_entries(spec, vt, raw, lambda k: decode_key(
-            spec.key_type, k, probe_names, symbolizer))
+            spec.key_type, k, probe_names, symbolizer, strings))
     else:
         entries = []
         for key, per_cpu in raw:
-            k = decode_key(spec.key_type, key, probe_names, symbolizer)
+            k = decode_key(spec.key_type, key, probe_names, symbolizer, strings)
             if isinstance(vt, AggT):
                 v = fold_agg(vt, per_cpu)
             elif vt is None:
                 v = bytes(per_cpu[0]) if per_cpu else b""
             else:
-                v = decode_value(vt, per_cpu[0], 0, probe_names, symbolizer)
+                v = decode_value(vt, per_cpu[0], 0, probe_names, symbolizer, strings)
             entries.append(MapEntry(k, v))
     return MapSnapshot(spec.name, vt, sort_entries(entries, vt), spec.key_type)

@@ -21,16 +21,23 @@ as a list. Everything else takes `handle`'s path, one record at a time, in order
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from pytrace.resources import EventKind, EventSpec, Resources
-from pytrace.runtime.decode import Symbolizer, decode_value
+from pytrace.resources import EventKind, EventSpec, Resources, SourceLoc
+from pytrace.runtime.decode import StrFormat, Symbolizer, decode_value
 from pytrace.runtime.ringbuf import Batch
 from pytrace.runtime.runs import RunPrintf, compile_run_printf, record_stride
 from pytrace.types import Type
 from pytrace.values import MapSnapshot
+
+# bpf_func_id -> name, for helper errors (the helpers whose failures are reported)
+E2BIG, ENOENT = 7, 2
+WARNING_KINDS = frozenset({EventKind.WARNF, EventKind.RUNTIME_ERROR, EventKind.HELPER_ERROR,
+                           EventKind.DEBUGF})
 
 
 class Sink(Protocol):
@@ -40,6 +47,12 @@ class Sink(Protocol):
     def value(self, v: object, t: Type | None = None) -> None: ...
     def map(self, snap: MapSnapshot, top: int = 0, div: int = 1) -> None: ...
     def time(self, text: str) -> None: ...
+    def cat(self, text: str) -> None: ...
+    def join(self, text: str) -> None: ...
+    def syscall(self, text: str) -> None: ...
+    def error(self, msg: str) -> None: ...
+    def located(self, kind: str, loc: SourceLoc, msg: str,
+                extra: dict[str, object] | None = None) -> None: ...
 
 
 class EventSink(Sink, Protocol):
@@ -69,9 +82,39 @@ class MapAccess(Protocol):
     def snapshot(self, name: str) -> MapSnapshot: ...
     def clear(self, name: str) -> None: ...
     def zero(self, name: str) -> None: ...
+    def unwatch(self, address: int) -> None: ...
 
 
 Decoder = Callable[[memoryview], list[object]]
+
+
+def helper_message(helper: str, retcode: int) -> str:
+    """What a failing helper's warning says (bpftrace's words)."""
+    if helper == "map_lookup_elem":
+        return "Can't lookup map element because it does not exist."
+    if helper == "map_delete_elem" and retcode == -ENOENT:
+        return "Can't delete map element because it does not exist."
+    if helper == "map_update_elem" and retcode == -E2BIG:
+        return ("Map full; can't update element. Try increasing max_map_keys config or "
+                "manually setting the max entries in a map declaration e.g. `let @a = "
+                "hash(5000)`")
+    return f"Failed to {helper}: {os.strerror(-retcode)} ({retcode})"
+
+
+def read_file(path: str, limit: int) -> str:
+    """cat(): at most `limit` bytes of a file, as text (OSError when it cannot be read)."""
+    with open(path, "rb") as f:
+        return f.read(limit).decode("utf-8", errors="replace")
+
+
+def run_command(command: str) -> str:
+    """system(): run the command through the shell, wait for it, return its stdout."""
+    try:
+        done = subprocess.run(command, shell=True, stdout=subprocess.PIPE,  # noqa: S602
+                              stdin=subprocess.DEVNULL, check=False)
+    except OSError as exc:
+        return f"{exc.strerror}\n"
+    return done.stdout.decode("utf-8", errors="replace")
 
 
 class Dispatcher:
@@ -88,6 +131,7 @@ class Dispatcher:
         self.on_exit = on_exit
         self.exited = False
         self._decoders: dict[int, Decoder] = {}
+        self.strings = StrFormat(resources.max_strlen, resources.str_trunc_trailer)
         self._typed = callable(getattr(sink, "begin_record", None))
         # batches: one printf call with the joined texts of many records (a sink whose
         # printf_joined says that is the same as one call each), else printf_many
@@ -102,10 +146,12 @@ class Dispatcher:
             names = self.resources.probe_names
             fields = ev.args
             symbolizer = self.symbolizer
+            strings = self.strings
 
             def dec(rec: memoryview) -> list[object]:
                 sym = symbolizer()
-                return [decode_value(f.type, rec, f.offset, names, sym) for f in fields]
+                return [decode_value(f.type, rec, f.offset, names, sym, strings)
+                        for f in fields]
 
             self._decoders[ev.id] = dec
         return dec
@@ -147,31 +193,60 @@ class Dispatcher:
             elif kind == EventKind.PRINT_VALUE:
                 vals = self._decoder(ev)(rec)
                 sink.value(vals[0], ev.args[0].type)
-            elif kind == EventKind.PRINT_MAP:
-                vals = self._decoder(ev)(rec)
-                top = int(vals[0]) if vals else 0  # type: ignore[call-overload]
-                div = int(vals[1]) if len(vals) > 1 else 1  # type: ignore[call-overload]
-                sink.map(self.maps.snapshot(ev.map_name), top, div or 1)
-            elif kind == EventKind.CLEAR:
-                self.maps.clear(ev.map_name)
-            elif kind == EventKind.ZERO:
-                self.maps.zero(ev.map_name)
-            elif kind == EventKind.TIME:
-                sink.time(time.strftime(ev.fmt))
             elif kind == EventKind.EXIT:
                 self.exited = True
                 vals = self._decoder(ev)(rec)
                 self.on_exit(int(vals[0]) & 0xFF)  # type: ignore[call-overload]
+            else:
+                vals = self._other(ev, rec, format_printf)
             if typed:
                 sink.end_record(ev, vals)  # type: ignore[attr-defined]
         return done
+
+    def _other(self, ev: EventSpec, rec: memoryview,
+               fmt: Callable[[str, Sequence[object]], str]) -> list[object] | None:
+        """Every other record kind; its decoded fields (for typed sinks), or None."""
+        kind, sink = ev.kind, self.sink
+        if kind in WARNING_KINDS and not self.resources.warnings:
+            return None
+        vals = self._decoder(ev)(rec) if ev.args else None
+        if kind == EventKind.PRINT_MAP:
+            top = int(vals[0]) if vals else 0  # type: ignore[call-overload]
+            div = int(vals[1]) if vals and len(vals) > 1 else 1  # type: ignore[call-overload]
+            sink.map(self.maps.snapshot(ev.map_name), top, div or 1)
+        elif kind == EventKind.CLEAR:
+            self.maps.clear(ev.map_name)
+        elif kind == EventKind.ZERO:
+            self.maps.zero(ev.map_name)
+        elif kind == EventKind.TIME:
+            sink.time(time.strftime(ev.fmt))
+        elif kind == EventKind.CAT:
+            path = fmt(ev.fmt, vals or [])
+            try:
+                sink.cat(read_file(path, self.resources.max_cat_bytes))
+            except OSError as exc:
+                sink.error(f"failed to open file '{path}': {exc.strerror}")
+        elif kind == EventKind.SYSTEM:
+            sink.syscall(run_command(fmt(ev.fmt, vals or [])))
+        elif kind == EventKind.JOIN and vals:
+            count, *parts = vals
+            sink.join(ev.fmt.join(str(p) for p in parts[:int(count)]))  # type: ignore[call-overload]
+        elif kind == EventKind.UNWATCH and vals:
+            self.maps.unwatch(int(vals[0]))  # type: ignore[call-overload]
+        elif kind == EventKind.HELPER_ERROR and ev.loc is not None and vals:
+            retcode = int(vals[0])  # type: ignore[call-overload]
+            sink.located(kind, ev.loc, helper_message(ev.fmt, retcode),
+                         {"helper": ev.fmt, "retcode": retcode})
+        elif kind in EventKind.LOCATED and ev.loc is not None:
+            sink.located(kind, ev.loc, fmt(ev.fmt, vals or []))
+        return vals
 
     # ------------------------------------------------------------ batches
     def _run_printf(self, ev: EventSpec, length: int) -> RunPrintf | None:
         if ev.id in self._runs:
             fast = self._runs[ev.id]
         else:
-            fast = self._runs[ev.id] = compile_run_printf(ev) if self._batched else None
+            fast = self._runs[ev.id] = compile_run_printf(ev, self.strings) if self._batched else None
         if fast is not None and fast.stride != record_stride(length):
             return None
         return fast

@@ -22,7 +22,9 @@ from typing import Protocol
 
 from pytrace.resources import (
     GLOBAL_CPID,
+    GLOBAL_EXITING,
     GLOBAL_START_NS,
+    GLOBAL_TAI_OFFSET,
     GLOBAL_WALL_OFFSET,
     RUN_KINDS,
     STACKS_MAP,
@@ -39,9 +41,10 @@ from pytrace.runtime.attach import (
     run_test,
     stop_all,
 )
-from pytrace.runtime.decode import snapshot
+from pytrace.runtime.decode import StrFormat, snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
 from pytrace.runtime.errors import RuntimeFailure
+from pytrace.runtime.features import check_feature, check_kernel_variables
 from pytrace.runtime.loader import LOG_SIZE, LoadedObject, LoadedProgram, LoadSettings
 from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, session_symbolizer
@@ -49,6 +52,12 @@ from pytrace.values import MapSnapshot
 
 EMPTY = BpfObject(b"", Resources())
 FULL_CHECK_SECONDS = 1.0
+
+
+def tai_offset_ns() -> int:
+    """CLOCK_TAI - CLOCK_BOOTTIME now (what nsecs(sw_tai) adds to the boot clock)."""
+    return (time.clock_gettime_ns(time.CLOCK_TAI) - time.clock_gettime_ns(
+        time.CLOCK_BOOTTIME)) & ((1 << 64) - 1)
 
 
 class EngineSink(Sink, Protocol):
@@ -145,15 +154,19 @@ class Engine:
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
+            check_kernel_variables(res.ksyms)
+            for feature in res.features:
+                check_feature(feature)
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
                 probes = [p for p in res.probes if p.index >= first_probe and p.index not in skip]
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
-                                                           load_settings(res))
+                                                           load_settings(res), res.ksyms)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
                 self._write_global(res, GLOBAL_WALL_OFFSET,
                                    (time.time_ns() - time.monotonic_ns()) & ((1 << 64) - 1))
+                self._write_global(res, GLOBAL_TAI_OFFSET, tai_offset_ns())
                 if child_pid is not None:
                     self._write_global(res, GLOBAL_CPID, child_pid)
                 rb = res.map(res.ringbuf_map)
@@ -192,6 +205,18 @@ class Engine:
             group.ring = None
         self.loaded.unload(group.programs)
         self.loaded.remove_maps(set(self.loaded.map_names()) - before)
+
+    def exiting(self, group: Group) -> bool:
+        """Whether the group's programs ran exit() (the flag in __globals), even when
+        its exit record could not be written (a full ring buffer)."""
+        name = group.resources.globals_map
+        if group.released or name not in self.loaded.specs:
+            return False
+        vals = bpfmaps.lookup(self.loaded.map_fd(name), group.resources.map(name),
+                              struct.pack("<I", GLOBAL_EXITING))
+        if not vals:
+            return False
+        return bool(struct.unpack_from("<Q", vals[0])[0])
 
     def _write_global(self, res: Resources, index: int, value: int) -> None:
         name = res.globals_map
@@ -301,8 +326,10 @@ class Engine:
             raw = bpfmaps.read_all(self.loaded.map_fd(name), spec)
             # probe ids index the newest group's names: a REPL entry is compiled after
             # every earlier one, so its list extends theirs
-            names = self.groups[-1].resources.probe_names if self.groups else ()
-            return snapshot(spec, raw, names, self.symbolizer, name in self.zeroed)
+            res = self.groups[-1].resources if self.groups else None
+            names = res.probe_names if res is not None else ()
+            strings = StrFormat(res.max_strlen, res.str_trunc_trailer) if res else None
+            return snapshot(spec, raw, names, self.symbolizer, name in self.zeroed, strings)
 
     def snapshots(self) -> list[MapSnapshot]:
         """Every non-empty user map, by name."""
@@ -322,6 +349,19 @@ class Engine:
         with self.lock:
             self.zeroed.add(name)
             bpfmaps.zero(self.loaded.map_fd(name), self.map_specs[name])
+
+    def unwatch(self, address: int) -> None:
+        """unwatch(addr): detach every watchpoint on that address."""
+        with self.lock:
+            for g in self.groups:
+                keep = []
+                for a in g.attachments:
+                    if a.spec.kind == "watchpoint" and \
+                            int(a.spec.attach.get("address", -1)) == address:
+                        a.close()
+                    else:
+                        keep.append(a)
+                g.attachments = keep
 
     def check_full(self, force: bool = False) -> None:
         """Warn once per hash map that holds its maximum number of keys (checked at most

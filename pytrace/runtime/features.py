@@ -157,6 +157,56 @@ def _check_cached(kind: str) -> FeatureUnavailable | None:
     return None
 
 
+# a tracepoint program calling bpf_probe_write_user(0, fp-8, 1): loads only where the
+# kernel allows writing to user memory (no lockdown)
+_WRITE_USER_INSNS = b"".join((
+    struct.pack("<BBhi", 0x7A, 0x0A, -8, 0),  # *(u64 *)(r10 - 8) = 0
+    struct.pack("<BBhi", 0xB7, 0x01, 0, 0),  # r1 = 0
+    struct.pack("<BBhi", 0xBF, 0xA2, 0, 0),  # r2 = r10
+    struct.pack("<BBhi", 0x07, 0x02, 0, -8),  # r2 += -8
+    struct.pack("<BBhi", 0xB7, 0x03, 0, 1),  # r3 = 1
+    struct.pack("<BBhi", 0x85, 0x00, 0, 36),  # call bpf_probe_write_user
+    _EXIT_INSNS,
+))
+FEATURE_MESSAGES = {
+    "probe_write_user": "write_user() is not available on this kernel: it refuses "
+                        "bpf_probe_write_user (kernel lockdown or configuration)",
+}
+
+
+@cache
+def _helper_loads(name: str) -> bool:
+    insns = {"probe_write_user": _WRITE_USER_INSNS}[name]
+    code, lic = sc.Buffer(insns), sc.cstr("GPL")
+    attr = sc.new_attr()
+    struct.pack_into("<IIQQ", attr, 0, 5, len(insns) // 8, code.addr, lic.addr)  # TRACEPOINT
+    fd, _err = sc.bpf_errno(sc.PROG_LOAD, attr)
+    if fd >= 0:
+        sc.close_fd(fd)
+        return True
+    return False
+
+
+def check_feature(name: str) -> None:
+    """Raise FeatureUnavailable (one line) when the kernel refuses a helper a program
+    uses (Resources.features)."""
+    if name in FEATURE_MESSAGES and not _helper_loads(name):
+        raise FeatureUnavailable(FEATURE_MESSAGES[name])
+
+
+def check_kernel_variables(ksyms: tuple[tuple[str, int], ...]) -> None:
+    """percpu_kaddr(): the verifier finds a variable's address through kallsyms, which
+    lists data symbols only on kernels built with CONFIG_KALLSYMS_ALL."""
+    from pytrace.kernelinfo import kernel_symbol
+
+    for symbol, _btf_id in ksyms:
+        name = symbol.removeprefix("ksym_")
+        if kernel_symbol(name) is None:
+            raise FeatureUnavailable(
+                f"percpu_kaddr(\"{name}\") is not available on this kernel: /proc/kallsyms "
+                "lists no data symbols (built without CONFIG_KALLSYMS_ALL)")
+
+
 def check_probe_kind(kind: str) -> None:
     """Raise FeatureUnavailable (one line) when this kernel cannot run probes of `kind`."""
     failure = _check_cached(kind)

@@ -36,6 +36,7 @@ __all__ = ["LoadSettings", "LoadedObject", "LoadedProgram", "create_map", "load_
 
 BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
+BPF_PSEUDO_BTF_ID = 3
 LOG_SIZE = 1 << 20
 # -v / -d verifier: called with (probe, program fd, verifier log) after each load.
 LogSink = Callable[[ProbeSpec, int, str], None]
@@ -107,12 +108,18 @@ def _create_rodata_map(section: str, data: bytes) -> int:
 
 
 def patch_relocations(code: bytes, relocs: Iterable[Relocation], map_fds: Mapping[str, int],
-                      data_fds: Mapping[str, int], section: str) -> bytes:
-    """Patch every ld_imm64 relocation; refuse targets that are neither maps nor data."""
+                      data_fds: Mapping[str, int], section: str,
+                      ksyms: Mapping[str, int] | None = None) -> bytes:
+    """Patch every ld_imm64 relocation; refuse targets that are neither maps, data nor
+    kernel variables (ksyms: their vmlinux BTF ids)."""
     buf = bytearray(code)
     for r in relocs:
         off = r.offset
-        if r.symbol.name in map_fds and r.symbol.type != 3:
+        if ksyms and r.symbol.name in ksyms and r.symbol.section == "":
+            buf[off + 1] = (buf[off + 1] & 0x0F) | (BPF_PSEUDO_BTF_ID << 4)
+            struct.pack_into("<i", buf, off + 4, ksyms[r.symbol.name])
+            struct.pack_into("<i", buf, off + 12, 0)  # the BTF object: vmlinux
+        elif r.symbol.name in map_fds and r.symbol.type != 3:
             buf[off + 1] = (buf[off + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4)
             struct.pack_into("<i", buf, off + 4, map_fds[r.symbol.name])
         elif r.symbol.section in data_fds:
@@ -275,11 +282,12 @@ class LoadedObject:
         self._map_fds: dict[str, int] = {}  # by MapSpec.name
         self._data_fds: dict[tuple[bytes, str], int] = {}
         self.programs: list[LoadedProgram] = []
+        self._ksyms: dict[str, int] = {}
         try:
             self.add_maps(obj.resources.maps)
             if load_probes:
                 self.load_programs(parse_bpf_elf(obj.elf), obj.resources.probes,
-                                   obj.resources.maps)
+                                   obj.resources.maps, ksyms=obj.resources.ksyms)
         except BaseException:
             self.close()
             raise
@@ -331,8 +339,10 @@ class LoadedObject:
     # ---- programs ---------------------------------------------------------------
     def load_programs(self, elf: BpfElf | bytes, probes: Sequence[ProbeSpec],
                       maps: Iterable[MapSpec] = (),
-                      settings: LoadSettings = LoadSettings()) -> list[LoadedProgram]:
+                      settings: LoadSettings = LoadSettings(),
+                      ksyms: Iterable[tuple[str, int]] = ()) -> list[LoadedProgram]:
         """Load a group of probes (creating any new maps first); all or nothing."""
+        self._ksyms = dict(ksyms)
         if isinstance(elf, bytes):
             elf = parse_bpf_elf(elf)
         maps = list(maps)
@@ -353,7 +363,8 @@ class LoadedObject:
 
     def add_object(self, obj: BpfObject) -> list[LoadedProgram]:
         """Load another compiled object's probes against these maps (REPL)."""
-        return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps)
+        return self.load_programs(obj.elf, obj.resources.probes, obj.resources.maps,
+                                  ksyms=obj.resources.ksyms)
 
     def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int],
                   settings: LoadSettings = LoadSettings()) -> int:
@@ -365,7 +376,8 @@ class LoadedObject:
                   if r.symbol.name not in sym_fds and r.symbol.section in elf.data_sections
                   and r.symbol.section.startswith(".rodata")}
         data_fds = self._data_section_fds(elf, needed)
-        code = patch_relocations(linked.code, relocs, sym_fds, data_fds, probe.section)
+        code = patch_relocations(linked.code, relocs, sym_fds, data_fds, probe.section,
+                                 self._ksyms)
         return load_program(probe, code, linked.functions, settings)
 
     def prog_fd(self, name: str) -> int:

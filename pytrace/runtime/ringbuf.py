@@ -163,6 +163,7 @@ class RingBuffer:
         """Every committed record available now (at most `limit` if > 0), copied, without
         waiting; consumed."""
         out: list[bytes] = []
+        keys: set[int] = set()
         until = self.producer_pos()
         while not limit or len(out) < limit:
             batch = self.read(max_records=limit - len(out) if limit else 0, until=until)
@@ -170,7 +171,9 @@ class RingBuffer:
                 break
             for run in batch.runs:
                 out += [batch.record(run, i) for i in range(run.count)]
+            keys |= self._last_keys
             batch.release()
+        self._last_keys = keys  # what the caller is about to handle (see pending())
         return out
 
     def read(self, max_bytes: int = BATCH_BYTES, max_records: int = 0,

@@ -6,7 +6,8 @@ argument is an 8-byte integer or a string, one `struct.Struct` covering a block 
 whole records (header, event id, fields, padding, repeated) decodes the block into one
 flat tuple, and the template repeated once per record renders it with one `%`: both
 loops run in C, with no Python object per record. Strings are cut at their NUL and
-decoded with C-level maps. The text is byte-identical to the general path
+decoded with C-level maps; a string that fills max_strlen gets the truncation trailer
+as decode.py gives it. The text is byte-identical to the general path
 (dispatch.Dispatcher.handle with printf_format.format_printf); anything else (other
 types, conversions without a template) returns None from `compile_run_printf`, and the
 record takes the general path.
@@ -20,6 +21,7 @@ from operator import itemgetter, methodcaller
 
 from pytrace.printf_format import python_template
 from pytrace.resources import EventKind, EventSpec
+from pytrace.runtime.decode import StrFormat
 from pytrace.types import EnumT, IntT, PtrT, StrT, Type
 
 __all__ = ["RunPrintf", "compile_run_printf", "record_stride"]
@@ -38,10 +40,17 @@ def record_stride(length: int) -> int:
     return (length + 15) & ~7
 
 
-def cstrings(col: Iterable[bytes]) -> list[str]:
+def cstrings(col: Iterable[bytes], strings: StrFormat | None = None) -> list[str]:
     """Fixed-size string buffers as their text: cut at the first NUL, UTF-8 with
-    replacement (what decode.py does for one), in C-level maps."""
-    return list(map(_decode, map(_first, map(_split, col))))
+    replacement, in C-level maps; with `strings`, one whose bytes and NUL fill
+    max_strlen gets the trailer (what decode.py does for one)."""
+    chunks = list(map(_first, map(_split, col)))
+    texts = list(map(_decode, chunks))
+    if strings is not None:
+        full = strings.max_strlen - 1
+        for i in [i for i, c in enumerate(chunks) if len(c) == full]:
+            texts[i] += strings.trailer
+    return texts
 
 
 class RunPrintf:
@@ -52,12 +61,13 @@ class RunPrintf:
     a block with the template repeated once per record, in one `%`."""
 
     def __init__(self, record: str, stride: int, template: str, nargs: int,
-                 str_cols: tuple[int, ...]) -> None:
+                 str_cols: tuple[int, ...], strings: StrFormat | None = None) -> None:
         self.record = record  # struct codes of one record (no byte-order prefix)
         self.stride = stride
         self.template = template
         self.nargs = nargs
         self.str_cols = str_cols
+        self.strings = strings  # set when a string column can fill max_strlen
         self._blocks: dict[int, tuple[struct.Struct, str]] = {}
 
     def _block(self, k: int) -> tuple[struct.Struct, str]:
@@ -70,14 +80,14 @@ class RunPrintf:
         """Decode `count` records whose first one's header is at `start` of `view`; the
         values are copied out (the ring space may be released afterwards)."""
         out: list[Block] = []
-        nargs, str_cols = self.nargs, self.str_cols
+        nargs, str_cols, strings = self.nargs, self.str_cols, self.strings
         while count:
             k = BLOCK if count >= BLOCK else 1 << (count.bit_length() - 1)
             values: tuple[object, ...] = self._block(k)[0].unpack_from(view, start)
             if str_cols:
                 fixed = list(values)
                 for j in str_cols:
-                    fixed[j::nargs] = cstrings(fixed[j::nargs])  # type: ignore[arg-type]
+                    fixed[j::nargs] = cstrings(fixed[j::nargs], strings)  # type: ignore[arg-type]
                 values = tuple(fixed)
             out.append((k, values))
             start += k * self.stride
@@ -114,8 +124,9 @@ def _arg_code(t: Type, code: str) -> str | None:
     return None
 
 
-def compile_run_printf(ev: EventSpec) -> RunPrintf | None:
-    """A RunPrintf for a printf EventSpec, or None when its records need the general path."""
+def compile_run_printf(ev: EventSpec, strings: StrFormat | None = None) -> RunPrintf | None:
+    """A RunPrintf for a printf EventSpec, or None when its records need the general path;
+    `strings`: how strings print (max_strlen and its trailer), as for decode_value."""
     if ev.kind != EventKind.PRINTF:
         return None
     tmpl = python_template(ev.fmt)
@@ -124,6 +135,7 @@ def compile_run_printf(ev: EventSpec) -> RunPrintf | None:
     parts = ["16x"]  # the ring's 8-byte header, the u64 event id
     pos = 16
     str_cols: list[int] = []
+    trailer = False
     for i, (f, code) in enumerate(zip(ev.args, tmpl.args, strict=True)):
         sc = _arg_code(f.type, code)
         at = f.offset + 8
@@ -134,10 +146,12 @@ def compile_run_printf(ev: EventSpec) -> RunPrintf | None:
         parts.append(sc)
         if sc.endswith("s"):
             str_cols.append(i)
+            trailer |= strings is not None and int(sc[:-1]) >= strings.max_strlen - 1
         pos = at + (int(sc[:-1]) if sc.endswith("s") else _SIZES[sc])
     stride = record_stride(ev.size)
     if pos > stride:
         return None
     if stride > pos:
         parts.append(f"{stride - pos}x")
-    return RunPrintf("".join(parts), stride, tmpl.text, len(tmpl.args), tuple(str_cols))
+    return RunPrintf("".join(parts), stride, tmpl.text, len(tmpl.args), tuple(str_cols),
+                     strings if trailer else None)

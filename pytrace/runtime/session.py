@@ -9,7 +9,6 @@ Works from a BpfObject (ELF + Resources) only; never sees the AST.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 import time
@@ -18,61 +17,14 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from pytrace.output.guard import guard_output, session_stopping
 from pytrace.resources import BpfObject, ProbeSpec, Resources
-from pytrace.runtime.attach import stop_all
+from pytrace.runtime.attach import release_in_background, stop_all
+from pytrace.runtime.child import Child, PidWatch
 from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
-
-
-class Child:
-    """A `-c CMD` child: forked at once, held before exec until release()."""
-
-    def __init__(self, argv: Sequence[str]) -> None:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: wait for the go-ahead, then exec
-            try:
-                os.close(w)
-                os.read(r, 1)
-                os.close(r)
-                os.execvp(argv[0], list(argv))
-            except OSError as exc:
-                os.write(2, f"ERROR: cannot run {argv[0]}: {exc.strerror}\n".encode())
-            os._exit(127)
-        os.close(r)
-        self.pid = pid
-        self._go = w
-        self.status: int | None = None
-
-    def release(self) -> None:
-        if self._go >= 0:
-            os.write(self._go, b"x")
-            os.close(self._go)
-            self._go = -1
-
-    def exited(self) -> bool:
-        if self.status is not None:
-            return True
-        pid, status = os.waitpid(self.pid, os.WNOHANG)
-        if pid == 0:
-            return False
-        self.status = status
-        return True
-
-    def kill(self) -> None:
-        if self._go >= 0:
-            os.close(self._go)
-            self._go = -1
-        if self.status is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-                os.waitpid(self.pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
-            self.status = -1
-
 
 POLL_SECONDS = 0.2
 
@@ -81,6 +33,7 @@ POLL_SECONDS = 0.2
 class _Stop:
     requested: bool = False
     code: int = 0
+    signals: int = 0  # SIGINT/SIGTERM received; a second one hurries the exit
     by_exit: bool = False  # exit() asked (not the end of begin/end-only programs)
 
 
@@ -97,6 +50,8 @@ class Session:
     stop: _Stop = field(default_factory=_Stop)
     finished: bool = False
     signals: int = 0  # SIGUSR1s received and not yet handled
+    watch: PidWatch | None = None  # -p PID (no -c): the session stops when it exits
+    _exit_unseen: int = 0  # steps since exit()'s flag was seen without its record
 
     @property
     def resources(self) -> Resources:
@@ -138,6 +93,10 @@ class Session:
                                      skip=frozenset(missing),
                                      on_attach_failure=None if policy == "error"
                                      else attach_failed)
+        if self.engine.symbolizer is not None:
+            self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
+        if self.target_pid is not None and self.child is None and self.watch is None:
+            self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
         self.engine.run(self.group, "BEGIN")
@@ -177,7 +136,14 @@ class Session:
         self.run_signal_probes()
         engine.drain(group)
         engine.check_full()
-        if self.child is not None and self.child.exited():
+        if not self.stop.requested and engine.exiting(group):
+            # exit() ran but its record never came (the ring buffer was full): stop
+            # once a whole step has passed without it
+            self._exit_unseen += 1
+            if self._exit_unseen > 1:
+                self.stop.requested = True
+        if (self.child is not None and self.child.exited()) or (
+                self.watch is not None and self.watch.exited()):
             engine.drain(group)
             self.stop.requested = True
         return not self.stop.requested
@@ -213,6 +179,7 @@ class Session:
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stop.requested = True
+        self.stop.signals += 1 if signum else 0
 
     def on_signal(self, signum: int = 0, frame: FrameType | None = None) -> None:
         """SIGUSR1 with self:signal:SIGUSR1 probes: run them from the poll loop."""
@@ -252,28 +219,14 @@ class Session:
         if engine is not None:
             attachments = [a for g in engine.groups for a in g.attachments]
             stop_all(attachments)
-            if in_background and any(a.fds for a in attachments) and _fork_releaser():
-                for a in attachments:  # our copies: not the last references, so fast
-                    for fd in a.fds:
-                        os.close(fd)
-                    a.fds = []
+            if in_background:
+                release_in_background(attachments)
             engine.close()
             self.engine = None
         if self.child is not None:
             self.child.kill()
-
-
-def _fork_releaser() -> bool:
-    """Fork a process that only exits (releasing its copies of every fd); True in the
-    parent once forked. The process is not waited for: the parent is about to exit."""
-    try:
-        pid = os.fork()
-    except OSError:
-        return False
-    if pid == 0:
-        os.closerange(0, 3)  # never hold the caller's pipes open while the kernel works
-        os._exit(0)
-    return True
+        if self.watch is not None:
+            self.watch.close()
 
 
 @contextlib.contextmanager
@@ -328,6 +281,7 @@ def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = 
     """
     child = Child(child_argv) if child_argv else None
     session = Session(obj, output, child, target_pid)
+    guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
     with stop_on_signals(session), self_signals(session):
         try:
             session.start()

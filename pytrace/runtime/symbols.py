@@ -1,6 +1,7 @@
 """Resolve stack ids and addresses to names: kernel addresses from /proc/kallsyms, user
 addresses from the ELF symbols (.symtab, .dynsym, a build-id debug file) of the
-mapping in /proc/PID/maps that holds them. Everything is read lazily and cached.
+mapping in /proc/PID/maps that holds them. Everything is read lazily and cached: user
+files through runtime/symindex.py (sorted arrays, cached on disk per build id).
 
 Frames print as bpftrace does: `sym+off`, or `0xADDR` when nothing resolves them; the
 perf stack mode adds the address and, for user frames, the mapped file.
@@ -14,15 +15,11 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pyelftools is imported only when a user address is resolved
-    from elftools.elf.elffile import ELFFile
+from pytrace.runtime.symindex import SymbolIndex, load_index
 
 StackReader = Callable[[int], bytes | None]
 STACKS_MAP = "__stacks"  # codegen.maps.STACKS_MAP (not imported: the runtime avoids llvmlite)
-DEBUG_ROOT = "/usr/lib/debug/.build-id"
-STT_FUNC, STT_GNU_IFUNC = "STT_FUNC", "STT_LOOS"
 
 
 @dataclass(slots=True)
@@ -84,68 +81,13 @@ def ksym(addr: int, offset: bool = False) -> str:
 
 
 # ------------------------------------------------------------------ user ELF files
-@dataclass(slots=True)
-class ElfSymbols:
-    """Function symbols of one ELF file and its PT_LOAD segments (offset → vaddr)."""
-
-    table: SymbolTable
-    segments: list[tuple[int, int, int]]  # (p_offset, p_filesz, p_vaddr)
-
-    def vaddr(self, file_offset: int) -> int | None:
-        for off, size, vaddr in self.segments:
-            if off <= file_offset < off + max(size, 1):
-                return file_offset - off + vaddr
-        return None
-
-
-def _functions(elf: ELFFile) -> list[tuple[int, int, str]]:
-    from elftools.elf.sections import SymbolTableSection
-
-    out = []
-    for sec in elf.iter_sections():
-        if not isinstance(sec, SymbolTableSection):
-            continue
-        for sym in sec.iter_symbols():
-            kind = sym["st_info"]["type"]
-            if kind in (STT_FUNC, STT_GNU_IFUNC) and sym["st_value"] and sym.name:
-                out.append((sym["st_value"], sym["st_size"], sym.name.split("@", 1)[0]))
-    return out
-
-
-def _build_id(elf: ELFFile) -> str | None:
-    from elftools.elf.sections import NoteSection
-
-    for sec in elf.iter_sections():
-        if isinstance(sec, NoteSection):
-            for note in sec.iter_notes():
-                if note["n_type"] == "NT_GNU_BUILD_ID":
-                    return str(note["n_desc"])
-    return None
-
-
 @lru_cache(maxsize=256)
-def _elf_symbols_cached(path: str, mtime: int, size: int) -> ElfSymbols | None:
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
-    try:
-        with open(path, "rb") as f:
-            elf = ELFFile(f)
-            entries = _functions(elf)
-            segments = [(s["p_offset"], s["p_filesz"], s["p_vaddr"]) for s in elf.iter_segments()
-                        if s["p_type"] == "PT_LOAD"]
-            bid = _build_id(elf)
-        if bid and len(bid) > 2:
-            debug = os.path.join(DEBUG_ROOT, bid[:2], bid[2:] + ".debug")
-            if os.path.exists(debug):
-                with open(debug, "rb") as f:
-                    entries.extend(_functions(ELFFile(f)))
-    except (OSError, ELFError, ValueError, struct.error):
-        return None
-    return ElfSymbols(SymbolTable.build(list(dict.fromkeys(entries))), segments)
+def _elf_symbols_cached(path: str, mtime: int, size: int) -> SymbolIndex | None:
+    return load_index(path)
 
 
-def elf_symbols(path: str) -> ElfSymbols | None:
+def elf_symbols(path: str) -> SymbolIndex | None:
+    """The function index of one ELF file (see runtime/symindex.py), memoised."""
     try:
         st = os.stat(path)
     except OSError:
@@ -186,6 +128,17 @@ class Symbolizer:
         self.read_stack = read_stack
         self._maps: dict[int, list[Mapping]] = {}
         self._user: dict[tuple[int, int], str | None] = {}
+        self._files: dict[str, SymbolIndex | None] = {}
+        # give_up(): when true (the user asked again to stop), files not read yet are not
+        # read: their frames print as addresses and the exit is not held up.
+        self.give_up: Callable[[], bool] | None = None
+
+    def _symbols_of(self, path: str) -> SymbolIndex | None:
+        if path not in self._files:
+            if self.give_up is not None and self.give_up():
+                return None
+            self._files[path] = elf_symbols(path)
+        return self._files[path]
 
     # ------------------------------------------------------------ stacks
     def addresses(self, stack_id: int) -> list[int]:
@@ -238,11 +191,11 @@ class Symbolizer:
         m = self._mapping(pid, addr) if pid else None
         if m is None:
             return None
-        syms = elf_symbols(m.path)
+        syms = self._symbols_of(m.path)
         if syms is None:
             return None
         vaddr = syms.vaddr(addr - m.start + m.offset)
-        return syms.table.find(vaddr) if vaddr is not None else None
+        return syms.find(vaddr) if vaddr is not None else None
 
     def user_frame_perf(self, addr: int, pid: int) -> str:
         """`sym+off (path)` as perf script prints a user frame; `0xADDR ([unknown])`."""

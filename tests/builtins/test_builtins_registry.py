@@ -72,8 +72,9 @@ def test_aggregation_rules():
 def test_str_rule():
     ctx = Ctx()
     rule = builtins.lookup("str").rule
-    assert rule(ctx, call("str", nodes.Int(0)), [IntT()]) == StrT(64)
-    assert rule(ctx, call("str", nodes.Int(0), nodes.Int(10)), [IntT(), IntT()]) == StrT(11)
+    assert rule(ctx, call("str", nodes.Int(0)), [IntT()]) == StrT(1024)  # max_strlen
+    # str(p, n) keeps n - 1 bytes and the NUL
+    assert rule(ctx, call("str", nodes.Int(0), nodes.Int(10)), [IntT(), IntT()]) == StrT(10)
     rule(ctx, call("str", nodes.Str("x")), [AggT("count")])
     assert ctx.diags.errors[0].message == (
         "str() expects an integer or a pointer type as first argument (count provided)")

@@ -62,10 +62,25 @@ def test_no_signed_division_instructions() -> None:
 
 
 def test_stack_overflow_is_a_located_error() -> None:
-    body = " ".join(f'$s{i} = str(arg0);' for i in range(12))
+    body = " ".join(f'$s{i} = str(arg0, 32);' for i in range(16))  # small: on the stack
     with pytest.raises(CompileError) as exc:
         build(f"rawtracepoint:sys_enter {{ {body} }}")
     assert "stack" in exc.value.diagnostics[0].message
+
+
+def test_large_strings_live_in_scratch_memory() -> None:
+    body = " ".join(f'$s{i} = str(arg0);' for i in range(12))  # 12 x 1024 bytes
+    _ir, obj = build(f"rawtracepoint:sys_enter {{ {body} }}")
+    scratch = obj.resources.map("__scratch")
+    assert scratch.value_size == 12 * 1024 and scratch.max_entries == 1
+
+
+def test_scratch_overflow_is_a_located_error() -> None:
+    body = " ".join(f'$s{i} = str(arg0);' for i in range(40))
+    with pytest.raises(CompileError) as exc:
+        build(f"rawtracepoint:sys_enter {{ {body} }}")
+    assert "scratch memory" in exc.value.diagnostics[0].message
+    assert exc.value.diagnostics[0].span is not None
 
 
 @pytest.mark.parametrize("k", [0, 1, 3])

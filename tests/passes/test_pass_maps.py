@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytrace.types import AggT, IntT, ProbeNameT, StrT, TupleT
+from pytrace.types import AggT, BoolT, IntT, ProbeNameT, StrT, TupleT
 
 
 def test_map_infos(checked):
@@ -71,7 +71,7 @@ def test_map_functions(checked):
     cp = checked("BEGIN { @a[1] = 1; @b[1, \"x\"] = count(); delete(@a[1]); delete(@a, 2);"
                  " $h = has_key(@a, 1); $l = len(@a); clear(@b); zero(@b); print(@a);"
                  " print(@b, 3, 1); print(@a[1]); print(5); }")
-    assert cp.variables[(0, "h")] == IntT(64, True)
+    assert cp.variables[(0, "h")] == BoolT()
     assert cp.variables[(0, "l")] == IntT(64, True)
     assert set(cp.maps) == {"@a", "@b"}
 

@@ -19,15 +19,15 @@ def test_argument_count(errors):
 
 
 def test_argument_types(errors):
-    assert errors('BEGIN { printf("%s\\n", 5); }') == [
-        ("printf: %s specifier expects a value of type string (integer supplied)", (1, 9, 26))]
+    assert errors('BEGIN { printf("%r\\n", "ab"); }') == [
+        ("printf: %r specifier expects a value of type buffer (string supplied)", (1, 9, 29))]
     assert errors('BEGIN { printf("%d\\n", "a"); }')[0][0] == (
         "printf: %d specifier expects a value of type integer (string supplied)")
     assert errors('BEGIN { printf("%x\\n", (1, 2)); }')[0][0] == (
         "printf: %x specifier expects a value of type integer (tuple supplied)")
     assert errors('BEGIN { printf("%r\\n", 5); }')[0][0] == (
         "printf: %r specifier expects a value of type buffer (integer supplied)")
-    assert len(errors('BEGIN { printf("%d %s\\n", "a", 1); }')) == 2
+    assert len(errors('BEGIN { printf("%d %r\\n", "a", 1); }')) == 2
 
 
 def test_format_must_be_literal(errors, checked):
@@ -42,5 +42,9 @@ def test_bad_format(errors):
 
 
 def test_unimplemented_functions_are_refused_where_they_are_written(errors):
-    assert errors('BEGIN { cat("%s", 1); }') == [("cat() is not implemented by pytrace",
-                                                  (1, 9, 12))]
+    assert errors('fentry:vfs_read { skboutput("f.pcap", 0, 1, 0); }') == [
+        ("skboutput() is not implemented by pytrace", (1, 19, 28))]
+
+
+def test_s_prints_any_value(checked):
+    checked('BEGIN { printf("%s %s %s\\n", 5, (1, "a"), comm); }')

@@ -110,8 +110,8 @@ def test_str_and_buf(checked):
     cp = checked("t:syscalls:sys_enter_openat { $a = str(args.filename);"
                  " $b = str(args.filename, 4);"
                  " $d = str($1); }", params=["hello"])
-    assert cp.variables[(0, "a")] == StrT(64)
-    assert cp.variables[(0, "b")] == StrT(5)
+    assert cp.variables[(0, "a")] == StrT(1024)
+    assert cp.variables[(0, "b")] == StrT(4)
     assert cp.variables[(0, "d")] == StrT(6)
 
 

@@ -61,7 +61,8 @@ def test_every_spelling_is_registered():
     ("foo:bar", "Invalid probe type: foo"),
     ("s:fault", "Unknown software event: fault"),
     ("BEGIN:x", "BEGIN probes take no arguments"),
-    ("kprobe:vfs_*", "kprobe wildcards are not supported: 'vfs_*'"),
+    ("kprobe:nosuch_pytrace_*", "No kernel function matches kprobe:nosuch_pytrace_*"),
+    ("kretprobe:vfs_*+4", "kretprobe does not take an offset"),
     ("watchpoint:0x10:3:w", "watchpoint length must be one of (1,2,4,8)"),
 ])
 def test_errors(raw, message):
@@ -102,3 +103,11 @@ def test_self_test_and_bench_kinds() -> None:
         except ProbeError:
             continue
         raise AssertionError(bad)
+
+
+def test_kprobe_wildcards_expand_over_the_kernel_functions():
+    targets = expand("kprobe:vfs_rea*")
+    names = [t.name for t in targets]
+    assert "kprobe:vfs_read" in names and all(n.startswith("kprobe:vfs_rea") for n in names)
+    assert [t.attach["func"] for t in targets] == [n.split(":")[-1] for n in names]
+    assert [t.name for t in expand("fentry:vfs_read")] == ["fentry:vfs_read"]

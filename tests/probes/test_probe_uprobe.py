@@ -37,8 +37,8 @@ def test_uprobe_symbol():
     assert t.name == "uprobe:/bin/bash:readline"
     assert t.attach == {"path": BASH, "offset": file_offset(BASH, "readline"), "retprobe": 0}
     assert t.func == "readline" and t.user_pointers
-    (r,) = expand("ur:/bin/bash:readline+4")
-    assert r.attach["retprobe"] == 1 and r.attach["offset"] == file_offset(BASH, "readline") + 4
+    (r,) = expand("ur:/bin/bash:readline+7")  # the first instruction is 7 bytes long
+    assert r.attach["retprobe"] == 1 and r.attach["offset"] == file_offset(BASH, "readline") + 7
 
 
 def test_library_name():

@@ -20,8 +20,10 @@ class Result:
 
 
 def run(text: str, params: list[str] | None = None, fmt: str = "text",
-        child: list[str] | None = None) -> Result:
-    return run_with(text, params=params or [], fmt=fmt, child=child)
+        child: list[str] | None = None, **options: object) -> Result:
+    """Compile and run; `options` are further Options fields (unsafe, named_params,
+    warning_level, max_strlen...)."""
+    return run_with(text, params=params or [], fmt=fmt, child=child, **options)
 
 
 def run_with(text: str, name: str = "stdin", fmt: str = "text",

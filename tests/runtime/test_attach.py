@@ -13,9 +13,9 @@ import pytest
 from bpfasm import compile_ir, counter_fn, hash_map, make_object, map_global, probe
 from cbuild import build_c
 
-from pytrace.resources import BpfObject, MapKind, ProbeSpec, ProgType, Resources
+from pytrace.resources import BpfObject, MapKind, MapSpec, ProbeSpec, ProgType, Resources
 from pytrace.runtime import maps
-from pytrace.runtime.attach import attach, attach_all, detach_all
+from pytrace.runtime.attach import attach, attach_all, detach_all, release_in_background, stop_all
 from pytrace.runtime.elf import symbol_file_offset
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_probe_kind, pmu_type
@@ -219,3 +219,64 @@ def test_uprobe_with_pid_counts_only_that_process(tmp_path: Path) -> None:
         finally:
             for att in atts:
                 att.close()
+
+
+def _many_getppid_probes(n: int) -> tuple[MapSpec, tuple[ProbeSpec, ...], bytes]:
+    m = hash_map("@c", "c", MapKind.PERCPU_HASH)
+    ir = map_global("c") + counter_fn("p", "probe/p", "c", "zero", os.getpid())
+    probes = tuple(ProbeSpec(i, f"tracepoint:syscalls:sys_enter_getppid#{i}", "tracepoint", "probe/p", TP, GETPPID)
+                   for i in range(n))
+    return m, probes, compile_ir(ir)
+
+
+def test_stop_all_stops_every_program_and_keeps_the_events(open_fds) -> None:
+    m, probes, elf = _many_getppid_probes(12)
+    before = open_fds()
+    with LoadedObject(BpfObject(elf, Resources((m,), probes))) as lo:
+        atts = attach_all(lo.programs)
+        os.getppid()
+        fd = lo.map_fd("@c")
+        assert total(fd, m, bytes(8)) == 12  # every program ran once
+        stop_all(atts)  # the links close from threads: no program runs after this
+        assert all(not a.links for a in atts) and all(a.fds for a in atts)
+        os.getppid()
+        assert total(fd, m, bytes(8)) == 12
+        detach_all(atts)
+    assert open_fds() == before
+
+
+def _prog_ids(lo: LoadedObject) -> list[int]:
+    from pytrace.runtime import syscalls as sc
+
+    return [int(struct.unpack_from("<I", sc.obj_info(p.fd), 4)[0]) for p in lo.programs]
+
+
+def _prog_alive(prog_id: int) -> bool:
+    from pytrace.runtime import syscalls as sc
+
+    attr = sc.new_attr()
+    struct.pack_into("<I", attr, 0, prog_id)
+    try:
+        sc.close_fd(sc.bpf(13, attr, "BPF_PROG_GET_FD_BY_ID"))
+    except OSError:
+        return False
+    return True
+
+
+def test_release_in_background_hands_the_perf_events_to_a_child(open_fds) -> None:
+    m, probes, elf = _many_getppid_probes(8)
+    before = open_fds()
+    lo = LoadedObject(BpfObject(elf, Resources((m,), probes)))
+    atts = attach_all(lo.programs)
+    ids = _prog_ids(lo)
+    stop_all(atts)
+    children_before = set(Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split())
+    assert release_in_background(atts)
+    assert all(not a.fds for a in atts)
+    lo.close()
+    assert open_fds() == before  # nothing of ours is left open
+    kids = set(Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()) - children_before
+    for k in kids:
+        os.waitpid(int(k), 0)  # the releaser exits by itself once our copies are closed
+    assert wait_for(lambda: not any(_prog_alive(i) for i in ids), 10)
+    assert not release_in_background(atts)  # nothing left to hand over

@@ -122,3 +122,20 @@ def test_non_root_gets_bpftraces_one_line() -> None:
     assert r.stderr.startswith("ERROR: pytrace currently only supports running as the root "
                                "user (or with CAP_BPF and CAP_PERFMON")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_exit_stops_even_when_its_record_is_lost() -> None:
+    long = "x" * 200
+    prog = ("tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { $i = 0; while ($i < 500) { "
+            f'printf("{long}\\n"); $i++; }} exit(); }}')
+    obj = compile_source(Source("stdin", prog), Options(has_child=True)).obj
+    maps = tuple(dataclasses.replace(m, max_entries=4096) if m.name == "__ringbuf" else m
+                 for m in obj.resources.maps)
+    tiny = BpfObject(obj.elf, dataclasses.replace(obj.resources, maps=maps))
+    out, err = io.StringIO(), io.StringIO()
+    start = time.monotonic()
+    code = run_session(tiny, make_output("text", out, err, quiet=True),
+                       [sys.executable, "-c", "import os, time\nos.getppid()\ntime.sleep(60)"])
+    assert code == 0
+    assert time.monotonic() - start < 50  # stopped by the flag, not by the child's end
+    assert "Lost " in err.getvalue()

@@ -232,3 +232,20 @@ def test_pending_finds_a_record_kind_without_consuming() -> None:
         assert ring.pending({7})  # in the last batch read: maybe not dispatched yet
         assert ring.read() is None  # the reader came back for more: that batch is done
         assert not ring.pending({7})
+
+
+def test_pending_peeks_without_consuming() -> None:
+    with tracepoint_ring(PAGE) as lo:
+        atts = attach_all(lo.programs)
+        try:
+            with RingBuffer(lo.map_fd("__ringbuf"), PAGE) as ring:
+                assert not ring.pending({9})
+                os.getppid()
+                assert ring.pending({9}) and not ring.pending({8})
+                assert ring.available() > 0  # nothing consumed by peeking
+                assert len(ring.drain()) == 1
+                assert ring.pending({9})  # still in the batch being handled
+                assert ring.drain() == [] and not ring.pending({9})
+        finally:
+            for a in atts:
+                a.close()

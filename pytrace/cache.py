@@ -1,0 +1,221 @@
+"""The compiled-object cache: `BpfObject`s stored as data that cannot execute code.
+
+A cache file is `MAGIC`, a u64 header length, a JSON header (the Resources through
+`pytrace.codec`, plus the probed binaries it depends on) and the ELF bytes. Nothing is
+unpickled. The directory is created 0700 and files 0600; a directory or file that is not
+ours, is a symlink, or is writable by group or others is never read (nor written into),
+so another user cannot plant an object for root to load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import stat
+import struct
+
+from pytrace import __version__
+from pytrace.cachedir import cache_dir
+from pytrace.options import Options
+from pytrace.resources import BpfObject, Resources
+from pytrace.source import Source
+
+MAGIC = b"PYTRACE-OBJECT 1\n"
+SUFFIX = ".bpfo"
+_LEN = struct.Struct("<Q")
+Deps = list[list[object]]
+
+
+
+
+def enabled() -> bool:
+    return not os.environ.get("PYTRACE_NO_CACHE")
+
+
+def is_safe(st: os.stat_result) -> bool:
+    """Owned by us and not writable by group or others."""
+    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _safe_dir(path: str) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and is_safe(st)
+
+
+def _build_id() -> str:
+    """Changes whenever pytrace's own code changes (a development checkout too)."""
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for root, _dirs, files in os.walk(pkg):
+        for name in sorted(files):
+            if name.endswith((".py", ".lark")):
+                st = os.stat(os.path.join(root, name))
+                h.update(f"{root}/{name}:{st.st_mtime_ns}:{st.st_size};".encode())
+    return h.hexdigest()
+
+
+def file_deps(obj: BpfObject) -> Deps:
+    """[path, inode, size, mtime] of every binary the probes attach to (uprobes, usdt)
+    and of every file the program imports and every C header it included."""
+    deps: Deps = []
+    paths = [p.attach.get("path") for p in obj.resources.probes]
+    for path in [*paths, *obj.resources.imports, *obj.resources.headers]:
+        if isinstance(path, str):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            deps.append([path, st.st_ino, st.st_size, st.st_mtime_ns])
+    return deps
+
+
+def cache_key(source: Source, options: Options) -> str:
+    h = hashlib.sha256()
+    # every Options field may change the code (getopt values, -k checks, config variables)
+    for part in (__version__, _build_id(), platform.release(), source.text, repr(options),
+                 _import_key(source), _pid_namespace()):
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def _pid_namespace() -> str:
+    """pid/tid read the namespace pytrace runs in: an object compiled in another one
+    must not be reused."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def _import_key(source: Source) -> str:
+    """Relative imports of `-e` programs resolve from the working directory."""
+    return os.getcwd() if "import" in source.text else ""
+
+
+# ------------------------------------------------------------------ format
+def dumps(obj: BpfObject) -> bytes:
+    """The file contents for `obj` (raises codec.CodecError for a non-data Resources)."""
+    from pytrace.codec import default_codec
+
+    header = {"resources": default_codec().encode(obj.resources), "deps": file_deps(obj)}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    return MAGIC + _LEN.pack(len(text)) + text + bytes(obj.elf)
+
+
+def loads(data: bytes) -> tuple[BpfObject, Deps]:
+    """The object and its recorded deps; ValueError for anything that is not a cache file."""
+    from pytrace.codec import default_codec
+
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + _LEN.size:
+        raise ValueError("not a pytrace cache file")
+    (n,) = _LEN.unpack_from(data, len(MAGIC))
+    start = len(MAGIC) + _LEN.size
+    if start + n > len(data):
+        raise ValueError("truncated cache file")
+    header = json.loads(data[start:start + n])
+    if not isinstance(header, dict):
+        raise ValueError("malformed cache header")
+    resources = default_codec().decode(header.get("resources"))
+    deps = header.get("deps")
+    if not isinstance(resources, Resources) or not isinstance(deps, list):
+        raise ValueError("malformed cache header")
+    return BpfObject(data[start + n:], resources), deps
+
+
+# ------------------------------------------------------------------ files
+def _read_safe(path: str) -> bytes | None:
+    """The file's bytes when it is a regular file we own that others cannot write."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not is_safe(st):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def load(key: str) -> BpfObject | None:
+    """The cached object for `key`, or None (missing, unsafe, stale or unreadable)."""
+    if not enabled():
+        return None
+    d = cache_dir()
+    if not _safe_dir(d):
+        return None
+    data = _read_safe(os.path.join(d, key + SUFFIX))
+    if data is None:
+        return None
+    try:
+        obj, deps = loads(data)
+    except (ValueError, TypeError, RecursionError):  # a stale or damaged entry is just a miss
+        return None
+    if file_deps(obj) != deps:
+        return None  # a probed binary changed: its symbol offsets may have moved
+    return obj
+
+
+def _ensure_dir(d: str) -> bool:
+    try:
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        os.mkdir(d, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    return _safe_dir(d)
+
+
+def store(key: str, obj: BpfObject) -> None:
+    """Write `obj` atomically (0600 in a 0700 directory); any failure just skips caching."""
+    if not enabled():
+        return
+    from pytrace.codec import CodecError
+
+    try:
+        data = dumps(obj)
+    except (CodecError, TypeError, ValueError):
+        return
+    write_private(os.path.join(cache_dir(), key + SUFFIX), data)
+
+
+# ------------------------------------------------------------------ other private data
+def read_private(path: str) -> bytes | None:
+    """A file under the cache directory, read only when it and its directory are safe."""
+    if not _safe_dir(os.path.dirname(path)):
+        return None
+    return _read_safe(path)
+
+
+def write_private(path: str, data: bytes) -> bool:
+    """Write a file under the cache directory (directories 0700, file 0600, atomic)."""
+    d = os.path.dirname(path)
+    if not (_ensure_dir(cache_dir()) and _ensure_dir(d)):
+        return False
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
+    return True
