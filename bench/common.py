@@ -55,6 +55,7 @@ def tracer_env(cache_home: str | None = None, no_cache: bool = False) -> dict[st
     """Environment for a tracer: the bench's own pytrace cache unless told otherwise."""
     env = dict(os.environ)
     env.pop("PYTRACE_NO_CACHE", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed pytrace has its .pyc files
     env["XDG_CACHE_HOME"] = cache_home or bench_cache_home()
     if no_cache:
         env["PYTRACE_NO_CACHE"] = "1"

@@ -71,6 +71,7 @@ def time_to_prompt(timeout: float = 20.0, argv: list[str] | None = None
     """(wall seconds, CPU seconds) from exec to the prompt on the terminal."""
     env = dict(os.environ, PYTRACE_NO_HISTORY="1", TERM="xterm-256color")
     env.pop("NO_COLOR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed pytrace has its .pyc files
     argv = argv or [sys.executable, "-m", "pytrace"]
     t0 = time.perf_counter()
     pid, fd = pty.fork()

@@ -38,6 +38,7 @@ class Case:
     pid: int | None = None
     tracefs: str | None = None  # None: the real tracefs
     probe_filter: str | None = None  # --probe-filter
+    named: tuple[tuple[str, str], ...] = ()  # named program parameters (`-- --name=value`)
 
     @property
     def id(self) -> str:
@@ -311,7 +312,7 @@ printf: Not enough arguments for format string (0 supplied, 1 expected) || BEGIN
 printf: Too many arguments for format string (2 supplied, 1 expected) || BEGIN { printf("%d\n", 1, 2); }
 printf: %d specifier expects a value of type integer (string supplied) || BEGIN { printf("%d\n", "a"); }
 printf: invalid format specifier: %Q || BEGIN { printf("%Q\n", 1); }
-printf: unsupported format specifier: f || BEGIN { printf("%f\n", 1); }
+printf: unsupported format specifier: n || BEGIN { printf("%n\n", 1); }
 printf: unsupported length modifier: L || BEGIN { printf("%Ld\n", 1); }
 time() expects a string literal as format || BEGIN { $f = "%H"; time($f); }
 """)
@@ -329,16 +330,15 @@ lhist() too many buckets, max is 10000 (provided 100000) || BEGIN { @x = lhist(1
 lhist() step is too large for the given range (provided step 20 for range 10) || BEGIN { @x = lhist(1, 0, 10, 20); }
 Struct/union of type 'struct _tracepoint_sched_sched_switch' does not contain a field named 'nosuch' || tracepoint:sched:sched_switch { @ = args.nosuch; }
 args.filename has different types in the probes of this block || tracepoint:sched:sched_process_exec, tracepoint:syscalls:sys_enter_execve { @ = args.filename; }
-ntop() expects an integer or array address (string provided) || BEGIN { @ = ntop("a"); }
+ntop() expects an integer, char[4] or char[16] address (string provided) || BEGIN { @ = ntop("a"); }
 pton() expects a string literal || BEGIN { @ = pton(1); }
 strftime() expects a string literal as first argument || BEGIN { @ = strftime(1, 2); }
 bswap() expects an integer argument (string provided) || BEGIN { @ = bswap("a"); }
-cpid cannot be used without child command || BEGIN { @ = cpid; }
 len() of a hist() map is not supported || BEGIN { @h[1] = hist(1); @ = len(@h); }
 print() expects integer top and div arguments (string provided) || BEGIN { @x = 1; print(@x, "a"); }
-strncmp() expects a string as first argument (integer provided) || BEGIN { @ = strncmp(1, "a", 1); }
+strncmp() expects a string as first argument (tuple provided) || BEGIN { @ = strncmp((1, 2), "a", 1); }
 exit() expects an integer exit code as first argument (string provided) || BEGIN { exit("a"); }
-str() length must be between 0 and 1024 (5000 provided) || BEGIN { @ = str("abc", 5000); }
+str() length must be positive (-1 provided) || BEGIN { @ = str("abc", -1); }
 kaddr() expects a string literal as first argument || BEGIN { @ = kaddr(1); }
 kstack: expected a stack mode (bpftrace, perf, raw) or an integer literal limit || BEGIN { @[kstack(foo)] = count(); }
 stack limit must be between 1 and 1024 (0 provided) || BEGIN { @[kstack(0)] = count(); }
@@ -348,16 +348,70 @@ str() expects an integer length (string provided) || BEGIN { @ = str(1, "a"); }
 buf() expects an integer, pointer, string or array as first argument (tuple provided) || BEGIN { @ = buf((1,2), 2); }
 buf() needs a length as second argument unless the first is an array or a string || BEGIN { @ = buf(1); }
 buf() expects an integer length (string provided) || BEGIN { @ = buf(1, "a"); }
-The username builtin is not implemented by pytrace || BEGIN { @ = username; }
-cat() is not implemented by pytrace || BEGIN { cat("/etc/hostname"); }
+The dw_ustack builtin is not implemented by pytrace || uprobe:/bin/bash:main { @[dw_ustack] = count(); }
+skboutput() is not implemented by pytrace || fentry:vfs_read { @ = skboutput("f", 1, 1, 1); }
 is_err() expects a pointer (string provided) || BEGIN { @ = is_err("a"); }
 Can not access field 'nosuch' of raw tracepoint sched_switch || rawtracepoint:sched_switch { @ = args.nosuch; }
-""")
+Failed to resolve kernel symbol: nosuch_pytrace_sym || BEGIN { @ = kaddr("nosuch_pytrace_sym"); }
+'foo' is not a valid register on this architecture (x86_64) || uprobe:/bin/bash:main { @ = reg("foo"); }
+kptr() expects a pointer or integer (string provided) || BEGIN { @ = kptr("a"); }
+cgroupid: cannot find the cgroup at '/sys/fs/cgroup/nosuch_pytrace' || BEGIN { @ = cgroupid("/sys/fs/cgroup/nosuch_pytrace"); }
+cgroup_path() expects an integer cgroup id (string provided) || BEGIN { print(cgroup_path("a")); }
+cgroup_path() expects a string literal filter || BEGIN { $f = "x"; print(cgroup_path(1, $f)); }
+Could not resolve per-CPU kernel variable: nosuch_pytrace || BEGIN { @ = percpu_kaddr("nosuch_pytrace"); }
+percpu_kaddr() expects an integer cpu (string provided) || BEGIN { @ = percpu_kaddr("runqueues", "a"); }
+strftime() expects an integer timestamp as second argument (string provided) || BEGIN { print(strftime("%H", "a")); }
+strftime() timestamps must be non-negative || BEGIN { print(strftime("%H", -1)); }
+path() expects a struct path * argument (string provided) || fentry:vfs_open { print(path("a")); }
+path() expects a positive integer literal size || fentry:vfs_open { print(path((struct path *)0, 0)); }
+First argument to 'getopt' must be a string literal. || BEGIN { $a = "x"; @ = getopt($a); }
+Second argument to 'getopt' must be a string literal, integer literal, or a boolean literal. || BEGIN { $a = 1; @ = getopt("x", $a); }
+getopt() expects a string literal description || BEGIN { $a = "d"; @ = getopt("x", 1, $a); }
+kfunc_exist() expects a string literal kfunc name || BEGIN { @ = kfunc_exist(1); }
+static_assert() expects a string literal message || BEGIN { $m = "x"; static_assert(1, $m); }
+pid() expects one of curr_ns, init as argument || BEGIN { @ = pid(foo); }
+ppid() expects a struct task_struct * argument || BEGIN { @ = ppid("a"); }
+comm(pid) is not supported by pytrace || BEGIN { @ = comm(1); }
+has_key() of a hist() map is not supported || BEGIN { @h[1] = hist(1); @ = has_key(@h, 1); }
+len() expects a map or a stack (integer provided) || BEGIN { @ = len(1); }
+ntop() expects an integer address family (string provided) || BEGIN { @ = ntop("a", 1); }
+pton() expects a valid IPv4 or IPv6 address ('1.2.3' provided) || BEGIN { @ = pton("1.2.3"); }
+macaddr() expects an array of 6 bytes or a pointer to them (tuple provided) || BEGIN { @ = macaddr((1, 2)); }
+skboutput() expects a string literal file name || fentry:vfs_read { $f = "x"; @ = skboutput($f, 1, 1, 1); }
+skboutput() expects an integer as argument 2 (string provided) || fentry:vfs_read { @ = skboutput("f", "a", 1, 1); }
+join() expects an integer pointer to an array of strings as first argument (string provided) || tracepoint:syscalls:sys_enter_execve { join("a"); }
+join() expects a string literal separator || tracepoint:syscalls:sys_enter_execve { $s = ","; join(args.argv, $s); }
+assert() expects a boolean condition (string provided) || BEGIN { assert("a", "m"); }
+assert() expects a string literal message || BEGIN { $m = "x"; assert(1, $m); }
+strncmp() expects an integer literal as third argument || BEGIN { $n = 1; @ = strncmp("a", "b", $n); }
+strncmp() length must not be negative (-1 provided) || BEGIN { @ = strncmp("a", "b", -1); }
+memcmp() count 10 is larger than its argument (2 bytes) || BEGIN { @ = memcmp("a", "b", 10); }
+assert_str() expects a string-like value (integer provided) || BEGIN { assert_str(1); }
+Unreachable statement. || BEGIN { exit(); @ = 1; }
+static_assert() expects a condition known when the program is compiled || BEGIN { static_assert(pid == 1, "x"); }
+fail() arguments must be literals (they are evaluated when the program is compiled) || BEGIN { fail("%d", pid); }
+Command line option 'x' needs to have the same default value in all places it is used. Previous default value: 1 || BEGIN { @a = getopt("x", 1); @b = getopt("x", 2); }
+find() expects a scratch variable to store the value in || BEGIN { @m[1] = 1; @ = find(@m, 1, 2); }
+""") + [
+    # unsafe builtins (signal, write_user) need --unsafe to reach their own checks
+    Case('tracepoint:syscalls:sys_enter_openat { signal("SIGFOO"); }', 'Invalid string for signal: SIGFOO', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { signal(100); }', 'Signal must be between 1 and 64', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { signal("100"); }', 'Signal must be between 1 and 64', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { signal((1, 2)); }', 'signal() expects a signal name literal or a signal number (tuple provided)', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { write_user("a", 1, 1); }', 'write_user() expects a user pointer destination (string provided)', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { write_user(args.filename, 1, "a"); }', 'write_user() expects an integer length (string provided)', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { $n = 1; write_user(args.filename, 1, $n); }', 'write_user() expects an integer literal length', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { write_user(args.filename, 1, 0); }', 'write_user() length must be positive (0 provided)', unsafe=True),
+    Case('tracepoint:syscalls:sys_enter_openat { write_user(args.filename, 1, 16); }', 'write_user() length 16 is larger than the source (8 bytes)', unsafe=True),
+    Case("BEGIN { @ = getopt(\"x\"); }", "unknown named parameter: --zz", named=(("zz", "1"),)),
+]
 
 # ------------------------------------------------------------------ codegen/
 CODEGEN = _cases(rf"""
-program needs more than 448 bytes of BPF stack || BEGIN {{ $a = "{LONG}"; $b = "{LONG}"; $c = "{LONG}"; }}
-program needs more than 448 bytes of BPF stack || BEGIN {{ $a = "{LONG}"; @m[1] = 1; for ($kv : @m) {{ printf("%s %s", "{LONG}", "{LONG}"); }} }}
+program needs more than 448 bytes of BPF stack || BEGIN {{ {" ".join(f"$t{i} = (1, 2, 3, {i});" for i in range(15))} print(({", ".join(f"$t{i}.3" for i in range(15))})); }}
+program needs more than 448 bytes of BPF stack || config = {{ on_stack_limit = 4096 }} BEGIN {{ $a = "{LONG}"; $b = "{LONG}"; $c = "{LONG}"; }}
+program needs more than 448 bytes of BPF stack || config = {{ on_stack_limit = 4096 }} BEGIN {{ $a = "{LONG}"; @m[1] = 1; for ($kv : @m) {{ printf("%s %s", "{LONG}", "{LONG}"); }} }}
+program needs more than 32768 bytes of scratch memory (lower max_strlen) || config = {{ max_strlen = 20000 }} tracepoint:syscalls:sys_enter_openat {{ $a = str(args.filename); $b = str(args.filename); printf("%s %s\n", $a, $b); }}
 Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ $r = (a=1); }}
 Records ((name=value, ...)) are not implemented by pytrace || BEGIN {{ @ = (a=1).a; }}
 retval is not available in fexit probes || fexit:vfs_read {{ @ = retval; }}
@@ -458,4 +512,6 @@ UNLOCATED: dict[str, str] = {
     "its line",
     r"invalid --probe-filter regular expression": "about a command-line option, not the program",
     r"No probes matched the probe filter": "about a command-line option, not the program",
+    r"unknown named parameter: --": "about a `-- --name=value` command-line argument, not the "
+    "program",
 }

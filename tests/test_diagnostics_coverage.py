@@ -92,7 +92,8 @@ def compile_case(case: Case, places: dict[str, str]) -> tuple[Source, list[Diagn
     """The diagnostics of a case, through the whole pipeline (what --dry-run does)."""
     source = Source("stdin", fill(case.text, places))
     options = Options(params=list(case.params), pid=case.pid, has_child=case.has_child,
-                      unsafe=case.unsafe, probe_filter=case.probe_filter)
+                      unsafe=case.unsafe, probe_filter=case.probe_filter,
+                      named_params=dict(case.named))
     if case.tracefs is not None:
         options.tracefs = fill(case.tracefs, places)
     try:
@@ -191,6 +192,7 @@ def test_errors_are_located_and_never_internal(
 
 
 SAMPLE = [c for c in CORPUS if not c.tracefs and not c.params and not c.probe_filter
+          and not c.named and not c.unsafe and not c.has_child and c.pid is None
           and c.text.isascii() and not any("{" + p + "}" in c.text for p in PLACEHOLDERS)][::36]
 
 

@@ -151,8 +151,6 @@ def _getopt_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
             return I64
     if len(cargs) > 2 and ctx.const_str(cargs[2]) is None:
         ctx.diags.error("getopt() expects a string literal description", cargs[2].span)
-    if len(cargs) > 2 and default is None:
-        ctx.diags.error("getopt() needs a default value before a description", node.span)
     result = getopt_value(ctx.options.named_params, name, default, value)
     if isinstance(result, str):
         ctx.diags.error(result, node.span)

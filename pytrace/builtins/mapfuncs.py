@@ -57,12 +57,14 @@ def _delete(p: ProgEmitter, e: nodes.Call) -> Val:
     return Val(BoolT(), p.b.zext(p.b.icmp_signed("==", ret, p.c64(0)), p.I64))
 
 
-def _keyed_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
-    """has_key/find need a map with keys."""
-    m = call_args(node)[0] if call_args(node) else None
-    if isinstance(m, nodes.MapRef) and len(call_args(node)) < 2:
-        ctx.diags.error(f"{getattr(node, 'name', '')}() expects a map with keys and a key",
-                        node.span)
+def _has_key_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
+    """has_key(@m, k): not of a hist/lhist/tseries map, whose BPF keys end with a bucket
+    index (the key alone names no element). A map without keys is refused by the maps
+    pass (the key does not match)."""
+    t = args[0] if args else None
+    if isinstance(t, AggT) and t.is_bucketed:
+        ctx.diags.error(f"has_key() of a {t.kind}() map is not supported (its entries are "
+                        "buckets, not keys)", node.span)
     return BoolT()
 
 
@@ -85,9 +87,9 @@ def _find(p: ProgEmitter, e: nodes.Call) -> Val:
         if isinstance(vt, AggT) and vt.kind == "avg":
             total, count = p.load64(ptr, 0), p.load64(ptr, 8)
             safe = p.b.select(p.b.icmp_unsigned("==", count, p.c64(0)), p.c64(1), count)
-            p.b.store(p.b.udiv(total, safe), slot)
-        elif is_scalar(t):
-            p.b.store(p.load64(ptr, 0), slot)
+            p.b.store(p.fit_int(Val(IntT(), p.b.udiv(total, safe)), t), slot)
+        elif is_scalar(t):  # `let $v: int8`: the value as the variable holds it
+            p.b.store(p.fit_int(Val(IntT(), p.load64(ptr, 0)), t), slot)
         else:
             p.copy(slot, ptr, min(t.size, vt.size))
     return Val(BoolT(), p.b.zext(found, p.I64))
@@ -131,8 +133,8 @@ MAP_FUNCTIONS: tuple[Builtin, ...] = (
             emit=_whole_map_event(EventKind.ZERO)),
     Builtin("delete", fixed(BoolT()), min_args=1, max_args=2, map_arg=True, discardable=True,
             emit=_delete),
-    Builtin("has_key", _keyed_rule, min_args=2, max_args=2, map_arg=True, emit=_has_key),
-    Builtin("find", _keyed_rule, min_args=3, max_args=3, map_arg=True, out_arg=2,
+    Builtin("has_key", _has_key_rule, min_args=2, max_args=2, map_arg=True, emit=_has_key),
+    Builtin("find", fixed(BoolT()), min_args=3, max_args=3, map_arg=True, out_arg=2,
             emit=_find),
     Builtin("len", _len_rule, min_args=1, max_args=1, map_arg=True, emit=_len),
 )

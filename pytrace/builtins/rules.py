@@ -35,17 +35,6 @@ def checked(result: Type | TypeRule, *specs: tuple[str, str]) -> TypeRule:
     return rule
 
 
-def literal_len(ctx: TypeContext, node: nodes.Expr, index: int, cap: int) -> int | None:
-    """A literal length argument, checked to be 0..cap; None when not a literal."""
-    arg = call_args(node)[index]
-    value = ctx.const_int(arg)
-    if value is not None and not 0 <= value <= cap:
-        ctx.diags.error(f"{getattr(node, 'name', '')}() length must be between 0 and {cap} "
-                        f"({value} provided)", arg.span)
-        return None
-    return value
-
-
 def literal_str_arg(result: Type) -> TypeRule:
     """A rule for functions whose first argument must be a string literal."""
 

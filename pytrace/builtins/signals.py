@@ -90,8 +90,12 @@ def _write_user_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Ty
     if len(args) > 2 and not is_int(args[2]):
         ctx.diags.error(f"write_user() expects an integer length ({type_word(args[2])} "
                         "provided)", call_args(node)[2].span)
-    if len(call_args(node)) > 2 and ctx.const_int(call_args(node)[2]) is None:
+    length = ctx.const_int(call_args(node)[2]) if len(call_args(node)) > 2 else None
+    if len(call_args(node)) > 2 and length is None:
         ctx.diags.error("write_user() expects an integer literal length",
+                        call_args(node)[2].span)
+    elif length is not None and length < 1:  # the helper's size must be a positive constant
+        ctx.diags.error(f"write_user() length must be positive ({length} provided)",
                         call_args(node)[2].span)
     return BoolT()
 

@@ -198,7 +198,8 @@ class ProgEmitter(FnBase):
         value = self.checked.constants.get(e)
         if isinstance(value, int):
             return value
-        raise CodegenError("expected an integer literal", e)
+        # the type rules of the builtins that take a literal count check it first
+        raise CodegenError("internal: expected an integer literal", e)
 
     def probe_name_index(self, name: str) -> int:
         return self.gen.probe_name_index(name)

@@ -1,8 +1,9 @@
 """The scopes pass: scratch variables scoped to the block they are first assigned or
 declared in (bpftrace's rule since 0.22).
 
-A variable exists from its first assignment (or `let`) to the end of that block,
-nested blocks included; a `for` variable exists in its loop. Each distinct variable of
+A variable exists from its first assignment (or `let`, or a call that writes it:
+find's result) to the end of that block, nested blocks included; a `for` variable
+exists in its loop. Each distinct variable of
 a probe gets a distinct name (the first keeps its own, later ones `name#N`), so the
 later passes, which key variables by probe and name, see the scoping; a use outside
 any scope of its name is renamed so that it is reported as undefined. `let` may not
@@ -11,7 +12,7 @@ redeclare a variable of its own scope nor shadow one of an enclosing scope.
 
 from __future__ import annotations
 
-from pytrace import nodes
+from pytrace import builtins, nodes
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import VAR_SUFFIX, display_var
 from pytrace.passes.context import CheckedProgram
@@ -74,6 +75,16 @@ class Scoper:
             s.target.name = self.lookup(name) or self.bind(name)
         else:
             self.visit(s.target)
+
+    def v_Call(self, call: nodes.Call) -> None:
+        """A variable a call writes (`find(@m, k, $v)`) is assigned by it."""
+        entry = builtins.function(call.name)
+        out = entry.out_arg if entry is not None else None
+        for i, arg in enumerate(call.args):
+            if i == out and isinstance(arg, nodes.Variable):
+                arg.name = self.lookup(arg.name) or self.bind(arg.name)
+            else:
+                self.visit(arg)
 
     def v_VarDecl(self, s: nodes.VarDecl) -> None:
         if s.value is not None:

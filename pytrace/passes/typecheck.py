@@ -153,6 +153,12 @@ class BlockTyper(ExprTyper):
             t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
         self.store_var(target.name, target, t)
 
+    def assign_out(self, var: nodes.Variable, t: Type) -> None:
+        """A variable a call writes (find's result) is assigned the map's value type."""
+        if var.name in self.fixed:
+            t = self.fit_declared(var.name, var, t) or self.fixed[var.name]
+        self.store_var(var.name, var, t)
+
     def declared_type(self, name: str) -> Type | None:
         """The type of a `let $x;` variable read or updated before any assignment: what
         its assignments make it (from the previous round), else int64 (it starts as 0)."""

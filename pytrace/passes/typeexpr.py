@@ -257,14 +257,20 @@ class ExprTyper(MemoryTyper):
         m = e.args[0] if e.args else None
         value = self.maps.values.get(m.name) if isinstance(m, nodes.MapRef) else None
         if isinstance(value, AggT):
-            value = IntT(64, value.signed) if value.kind in READABLE_AGGS else None
+            if value.kind not in READABLE_AGGS:
+                assert isinstance(m, nodes.MapRef)
+                self.diags.error(f"The value of {value.kind}() map {m.name} can not be read "
+                                 "in an expression", arg.span, "print it with print()")
+                return VoidT()
+            value = IntT(64, value.signed)
         if value is None:
             return VoidT()
         self.assign_out(arg, value)
         return value
 
     def assign_out(self, var: nodes.Variable, t: Type) -> None:
-        """Record that a call writes scratch variable `var` (the block typer merges it)."""
+        """Record that a call writes scratch variable `var` (the block typer checks it
+        against the variable's other values, as an assignment)."""
         self.cp.variables.setdefault((self.block, var.name), t)
         self.record(var, self.cp.variables[(self.block, var.name)])
 

@@ -99,7 +99,12 @@ def entry_kind(text: str, name: str = "stdin") -> str:
 
 
 class RateLimiter:
-    """At most `limit` lines shown per `window` seconds; counts the rest as dropped."""
+    """At most `limit` lines shown per `window` seconds; counts the rest as dropped.
+
+    A window ends only through tick(), which returns the note of the lines dropped in
+    it: every caller emits that note, so no dropped line goes unreported (the poller
+    ticks between ring buffer reads, a Screen before each write). Locked, so that a
+    write from a thread other than the poller cannot corrupt the counts."""
 
     def __init__(self, limit: int = 50, window: float = 0.1,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -107,26 +112,28 @@ class RateLimiter:
         self.start = clock()
         self.shown = 0
         self.dropped = 0
+        self._lock = threading.Lock()
 
     def admit(self) -> bool:
-        """Whether the next line may be shown."""
-        self.tick()
-        if self.shown < self.limit:
-            self.shown += 1
-            return True
-        self.dropped += 1
-        return False
+        """Whether the next line may be shown (in the current window)."""
+        with self._lock:
+            if self.shown < self.limit:
+                self.shown += 1
+                return True
+            self.dropped += 1
+            return False
 
     def tick(self) -> str | None:
         """At a window's end: a note of the lines dropped in it (else None)."""
-        now = self.clock()
-        if now - self.start < self.window:
-            return None
-        note = None
-        if self.dropped:
-            note = f"[{self.dropped} lines dropped from the display]\n"
-        self.start, self.shown, self.dropped = now, 0, 0
-        return note
+        with self._lock:
+            now = self.clock()
+            if now - self.start < self.window:
+                return None
+            note = None
+            if self.dropped:
+                note = f"[{self.dropped} lines dropped from the display]\n"
+            self.start, self.shown, self.dropped = now, 0, 0
+            return note
 
 
 class Screen(io.TextIOBase):
@@ -139,7 +146,15 @@ class Screen(io.TextIOBase):
         self.emit, self.limiter, self.tty = emit, limiter, tty
 
     def write(self, text: str) -> int:
-        if text and (self.limiter is None or self.limiter.admit()):
+        if not text:
+            return 0
+        if self.limiter is None:
+            self.emit(text)
+            return len(text)
+        note = self.limiter.tick()  # a window that ended: its drops are reported first
+        if note:
+            self.emit(note)
+        if self.limiter.admit():
             self.emit(text)
         return len(text)
 

@@ -53,6 +53,22 @@ def test_the_repl_sink_writes_each_record_on_its_own() -> None:
         assert out == ["a\n", "b\n"] and rl.dropped == 1
 
 
+def test_a_window_ending_mid_flood_still_reports_its_drops() -> None:
+    """Lines that keep coming after a window ended (the poller still draining a big
+    batch, no tick in between) first report the ended window's drops: every line is
+    shown or counted, under any scheduling."""
+    clock = FakeClock()
+    shown: list[str] = []
+    screen = Screen(shown.append, RateLimiter(limit=2, window=0.1, clock=clock))
+    for i in range(10):
+        clock.now = 0.03 * i  # windows end inside the stream of writes
+        screen.write(f"{i}\n")
+    clock.now = 1.0
+    screen.write("last\n")
+    assert shown == ["0\n", "1\n", "[2 lines dropped from the display]\n", "4\n", "5\n",
+                     "[2 lines dropped from the display]\n", "8\n", "9\n", "last\n"]
+
+
 def test_internal_maps_are_renamed_per_entry_user_maps_kept() -> None:
     res = Resources(maps=(
         MapSpec("@x", "map_x", MapKind.HASH, 8, 8, 4096),

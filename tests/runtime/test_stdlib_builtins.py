@@ -116,6 +116,16 @@ def test_map_functions_return_booleans() -> None:
     assert out == "1 0 1\n5\ntrue\nfalse\nfalse\n" + TAIL
 
 
+def test_find_assigns_its_variable_as_an_assignment_does() -> None:
+    """find()'s variable exists from the call on (no `let` needed), takes the map's
+    value type, and a declared `let $v: int8` keeps its own type (300 wraps to 44)."""
+    out = begin('@n[1] = 300; @t[1] = (7, "seven"); @a[1] = avg(10); @a[1] = avg(20); '
+                'let $w: int8; if (find(@n, 1, $w)) { print($w); } '
+                'if (find(@t, 1, $t)) { print($t); } if (find(@a, 1, $x)) { print($x); } '
+                'if (!find(@n, 2, $y)) { print($y); } clear(@n); clear(@t); clear(@a)')
+    assert out == "44\n(7, seven)\n15\n0\n" + TAIL
+
+
 def test_a_discarded_delete_that_fails_warns() -> None:
     r = run("BEGIN { @a[1] = 1; delete(@a, 2); delete(@a, 1); $ok = delete(@a, 3); exit(); }")
     assert r.err.count("WARNING: Can't delete map element because it does not exist.") == 1
