@@ -39,6 +39,8 @@ def check_source(source: Source, options: Options,
     from pytrace.parser import parse
     from pytrace.passes import check
 
+    if options.btf_path:
+        _use_btf_file(options.btf_path, source)
     pre = front(source, options.include_dirs, options.include_files)
     program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source,
                            require_probe)
@@ -50,6 +52,17 @@ def check_source(source: Source, options: Options,
     if checked.diagnostics.has_errors:
         raise CompileError(list(checked.diagnostics), source)
     return checked
+
+
+def _use_btf_file(path: str, source: Source) -> None:
+    """Types come from `path` (BPFTRACE_BTF) instead of the kernel's BTF."""
+    from pytrace.btf import check_btf_file, use_btf_file
+
+    problem = check_btf_file(path)
+    if problem is not None:
+        raise CompileError([Diagnostic(Severity.ERROR, f"BPFTRACE_BTF: cannot use '{path}': "
+                                       f"{problem}", None)], source)
+    use_btf_file(path)
 
 
 def generate(checked: CheckedProgram) -> tuple[str, BpfObject]:

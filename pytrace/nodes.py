@@ -162,6 +162,15 @@ class TypeName(Node):
     name: str
     pointer_depth: int = 0
     array_size: int | None = None
+    of: Typeof | None = None  # `typeof(...)` as the base type (name is "typeof")
+
+
+@dataclass(eq=False, slots=True)
+class Typeof(Expr):
+    """`typeof(T)` or `typeof(expr)`: a type, valid in casts, declarations, sizeof and
+    offsetof and as a macro argument; the expression is typed, never run."""
+
+    target: TypeName | Expr
 
 
 @dataclass(eq=False, slots=True)

@@ -515,9 +515,13 @@ class ToNodes(Transformer[Token, nodes.Program]):
         words = [str(t) for t in children if isinstance(t, Token) and t.type != "STAR"]
         name = " ".join(" ".join(w.split()) for w in words)
         stars = len(_tokens(children, "STAR"))
-        sizes = _nodes(children)
+        of = next((c for c in children if isinstance(c, nodes.Typeof)), None)
+        sizes = [c for c in children if isinstance(c, int) and not isinstance(c, bool)]
         array_size = sizes[0] if sizes else None
-        return nodes.TypeName(name, stars, array_size, span=span)
+        return nodes.TypeName(name or "typeof", stars, array_size, of, span=span)
+
+    def typeof(self, span: Span, children: list[Any]) -> nodes.Typeof:
+        return nodes.Typeof(_nodes(children)[0], span=span)
 
     def array_size(self, span: Span, children: list[Any]) -> int:
         tok: Token = children[1]

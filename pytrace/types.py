@@ -211,11 +211,30 @@ class TupleT(Type):
 
 @dataclass(frozen=True, slots=True)
 class RecordT(Type):
+    """`(name=value, ...)`: laid out as a tuple of its fields, in this order."""
+
     fields: tuple[tuple[str, Type], ...]
 
     @property
     def size(self) -> int:
         return sum(t.size for _, t in self.fields)
+
+    def offsets(self) -> list[int]:
+        out, off = [], 0
+        for _, t in self.fields:
+            out.append(off)
+            off += t.size
+        return out
+
+    def field(self, name: str) -> tuple[Type, int] | None:
+        """(type, offset) of the field `name`, None when the record has none."""
+        for (fname, t), off in zip(self.fields, self.offsets()):
+            if fname == name:
+                return t, off
+        return None
+
+    def names(self) -> frozenset[str]:
+        return frozenset(n for n, _ in self.fields)
 
     def __str__(self) -> str:
         return "(" + ",".join(f"{n}={t}" for n, t in self.fields) + ")"
@@ -591,9 +610,26 @@ def unify(a: Type, b: Type) -> Type | None:
         if any(e is None for e in elems):
             return None
         return TupleT(tuple(e for e in elems if e is not None))
+    if isinstance(a, RecordT) and isinstance(b, RecordT):
+        return _unify_records(a, b)
     if isinstance(a, PtrT) and isinstance(b, IntT) or isinstance(a, IntT) and isinstance(b, PtrT):
         return IntT(64, False)
     return None
+
+
+def _unify_records(a: RecordT, b: RecordT) -> RecordT | None:
+    """Records of the same field names are one type whatever order they were written
+    in: the fields keep a's order (the first assignment's), their types unified."""
+    if len(a.fields) != len(b.fields) or a.names() != b.names():
+        return None
+    other = dict(b.fields)
+    fields = []
+    for name, t in a.fields:
+        u = unify(t, other[name])
+        if u is None:
+            return None
+        fields.append((name, u))
+    return RecordT(tuple(fields))
 
 
 # --------------------------------------------------------- integer promotion

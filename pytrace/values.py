@@ -23,6 +23,7 @@ __all__ = [
     "Bucket",
     "EnumValue",
     "Pointer",
+    "Record",
     "Histogram",
     "MapEntry",
     "MapSnapshot",
@@ -123,6 +124,11 @@ class EnumValue(int):
         return self.name or str(int(self))
 
     __repr__ = __str__
+
+
+class Record(dict[str, object]):
+    """A record value `(name=value, ...)`: its fields in the type's order. A plain
+    dict is a struct; a record prints its strings quoted (`{ .color = "green" }`)."""
 
 
 @dataclass(frozen=True, slots=True)

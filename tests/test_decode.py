@@ -82,6 +82,7 @@ def test_probe_names_buffers_records_and_syms() -> None:
     assert decode_value(BufT(8), buf) == b"\x01\x02\x03"
     rec = RecordT((("a", IntT()), ("b", StrT(8))))
     assert decode_value(rec, u64(4) + cstr("q", 8)) == {"a": 4, "b": "q"}
+    assert type(decode_value(rec, u64(4) + cstr("q", 8))).__name__ == "Record"
     assert decode_value(SymT(True), u64(0x1234, 0)) == "0x1234"
 
 

@@ -190,6 +190,15 @@ def test_loops_and_jumps() -> None:
     assert isinstance(ret, n.Return) and isinstance(ret.value, n.Int)
 
 
+def test_for_without_parentheses() -> None:
+    """`for $x : iter { }` reads as `for ($x : iter) { }`, over a range or a map."""
+    f1, f2 = stmts("for $i : ((uint64)0)..($n + 1) { print($i); } for $kv : @m { }")
+    assert isinstance(f1, n.For) and f1.var == "i" and isinstance(f1.iterable, n.Range)
+    assert isinstance(f1.iterable.start, n.Cast) and isinstance(f1.iterable.end, n.Binary)
+    assert isinstance(f1.body.stmts[0], n.ExprStmt)
+    assert isinstance(f2, n.For) and isinstance(f2.iterable, n.MapRef) and not f2.body.stmts
+
+
 def test_statements_without_semicolons_after_blocks() -> None:
     result = stmts("if (1) { } print(1); if (2) { } else { } $x = 1")
     assert [type(s).__name__ for s in result] == ["If", "ExprStmt", "If", "Assign"]

@@ -96,3 +96,15 @@ def test_sizeof_matches_bpftrace() -> None:
     assert value_sizeof(U8) == 1 and value_sizeof(StrT(4)) == 4 and value_sizeof(BoolT()) == 1
     assert value_sizeof(ArrayT(U32, 4)) == 16 and value_sizeof(PtrT(None)) == 8
     assert c_layout((U8, U32, U8)) == ([0, 4, 8], 12, 4)
+
+
+def test_records_unify_whatever_their_field_order() -> None:
+    a = RecordT((("color", StrT(6)), ("size", I64)))
+    b = RecordT((("size", I64), ("color", StrT(5))))
+    assert unify(a, b) == RecordT((("color", StrT(6)), ("size", I64)))
+    assert unify(a, RecordT((("size", U8), ("color", StrT(5))))) == \
+        RecordT((("color", StrT(6)), ("size", IntT(64, False))))
+    assert unify(a, RecordT((("color", StrT(6)),))) is None
+    assert unify(a, RecordT((("colour", StrT(6)), ("size", I64)))) is None
+    assert unify(a, RecordT((("color", I64), ("size", I64)))) is None
+    assert a.offsets() == [0, 8] and a.field("size") == (I64, 8) and a.field("x") is None

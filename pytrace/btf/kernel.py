@@ -55,10 +55,12 @@ def display_name(t: BtfType) -> str:
 class KernelBtf:
     """vmlinux BTF (always) and module BTF (opened on first need)."""
 
-    def __init__(self, root: str = SYSFS_BTF) -> None:
+    def __init__(self, root: str = SYSFS_BTF, vmlinux: str | None = None) -> None:
+        """`vmlinux`: another BTF file used instead of the kernel's (BPFTRACE_BTF);
+        module BTF, split against the running kernel's, is then not used."""
         self.root = root
-        self.vmlinux = open_blob("vmlinux", os.path.join(root, "vmlinux"))
-        self._modules: list[BtfData] | None = None
+        self.vmlinux = open_blob("vmlinux", vmlinux or os.path.join(root, "vmlinux"))
+        self._modules: list[BtfData] | None = [] if vmlinux else None
 
     def modules(self) -> list[BtfData]:
         if self._modules is None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pycparser import c_ast
 
 from pytrace.cbasetypes import base_type, is_base_name
+from pytrace.cdefs.attributes import MEMBER_ALIGNED, MEMBER_PACKED, PACKED_MEMBER
 from pytrace.cdefs.errors import CDefsError
 from pytrace.cdefs.layout import layout_struct
 from pytrace.types import (
@@ -141,9 +142,16 @@ class Declarations:
             return found
         if key:  # visible inside its own body (pointers to itself), complete after it
             self._incomplete.add(key)
-        members = []
+        members: list[tuple[str, Type, int | None]] = []
+        packed = False
+        marks: dict[int, tuple[bool, int]] = {}  # attributes of member N
         for d in node.decls:
             if isinstance(d, c_ast.StaticAssert):
+                continue
+            if d.name == PACKED_MEMBER:
+                packed = True
+                continue
+            if _align_marker(d.name, len(members), marks):
                 continue
             mt = self.convert(d.type, d)
             if isinstance(mt, StructT) and mt.name in self._incomplete:
@@ -152,7 +160,8 @@ class Declarations:
             if bits is not None and not isinstance(mt, IntT):
                 raise _error(f"bit-field '{d.name}' has non-integral type '{_spell(mt)}'", d)
             members.append((d.name or "", mt, bits))
-        t = layout_struct(key, members, union=kind == "union")
+        t = layout_struct(key, members, union=kind == "union", packed=packed,
+                         aligns=_alignments(members, packed, marks))
         if key:
             self.types[key] = t
             self._incomplete.discard(key)
@@ -191,6 +200,33 @@ class Declarations:
 
     def sizeof(self, node: c_ast.Node) -> int:
         return self.convert(node).csize
+
+
+def _align_marker(name: str | None, index: int, marks: dict[int, tuple[bool, int]]) -> bool:
+    """Whether member `name` is an attribute marker (cdefs/attributes.py) for the member
+    at `index` (the member count: after the last member, the struct's own); marks
+    collects (packed, aligned) per index."""
+    packed, aligned = marks.get(index, (False, 0))
+    if name == MEMBER_PACKED:
+        marks[index] = (True, aligned)
+        return True
+    m = MEMBER_ALIGNED.fullmatch(name or "")
+    if m is None:
+        return False
+    marks[index] = (packed, max(aligned, int(m.group(1))))
+    return True
+
+
+def _alignments(members: list[tuple[str, Type, int | None]], packed: bool,
+                marks: dict[int, tuple[bool, int]]) -> dict[int, int]:
+    """Member index -> alignment where attributes change it (GCC: packed makes it 1,
+    aligned(N) raises it to N); index len(members): the struct's own minimum."""
+    out = {}
+    for i, (mpacked, aligned) in marks.items():
+        natural = members[i][1].calign if i < len(members) else 1
+        base = 1 if packed or mpacked else max(1, natural)
+        out[i] = max(base, aligned)
+    return out
 
 
 def _defines_tag(node: c_ast.Node) -> bool:

@@ -62,9 +62,9 @@ def front(source: Source, include_dirs: Sequence[str] = (), includes: Sequence[s
 def _casts(text: str, table: TypeTable) -> str:
     if "(" not in text:
         return text
-    from pytrace.cdefs.casts import rewrite_casts
+    from pytrace.cdefs.casts import rewrite_casts, rewrite_macro_type_casts
 
-    return rewrite_casts(text, table.lookup, _builtin_names())
+    return rewrite_casts(rewrite_macro_type_casts(text), table.lookup, _builtin_names())
 
 
 def _diagnostic(exc: CDefsError, source: Source) -> Diagnostic:

@@ -3,7 +3,8 @@
 Search path: the program's own `-I` directories, then pytrace's small replacements
 for the compiler's headers (stddef.h, stdarg.h, stdbool.h, float.h), then the system
 directories. GCC extensions that pycparser cannot parse are defined away
-(`__attribute__(...)`, `__extension__`, asm labels, `__restrict`...). A missing header
+(`__extension__`, asm labels, `__restrict`...); attributes are kept for
+`cdefs/attributes.py`, which keeps `packed`. A missing header
 or an `#error` becomes a CDefsError naming the file and line.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Mapping
 import pcpp
 
 from pytrace.cdefs import Macro
+from pytrace.cdefs.attributes import ATTRIBUTE_MACRO, rewrite_attributes
 from pytrace.cdefs.errors import CDefsError
 
 SHIPPED_INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
@@ -40,7 +42,8 @@ ARCH_MACROS = {
 }
 # GCC spellings pycparser does not parse, made into plain C (or nothing).
 GNU_MACROS = {
-    "__attribute__(x)": "", "__attribute(x)": "", "__extension__": "",
+    "__attribute__(x)": f"{ATTRIBUTE_MACRO}(x)", "__attribute(x)": f"{ATTRIBUTE_MACRO}(x)",
+    "__extension__": "",
     "__asm__(x)": "", "__asm(x)": "", "__restrict": "", "__restrict__": "",
     "__inline": "inline", "__inline__": "inline", "__forceinline": "inline",
     "__always_inline": "inline",
@@ -133,4 +136,4 @@ def preprocess(text: str, name: str, include_dirs: Iterable[str] = (),
         macros[mname] = Macro(mname, tuple(m.arglist) if m.arglist is not None else None,
                               "".join(t.value for t in m.value).strip(), bool(m.variadic),
                               getattr(m, "source", "") or "", getattr(m, "lineno", 0) or 0)
-    return out.getvalue(), macros
+    return rewrite_attributes(out.getvalue()), macros

@@ -63,6 +63,10 @@ def _line_end(text: str, i: int) -> int:
         return j + 1
 
 
+# `} __packed;`, `} __aligned(8);`: an attribute spelled by a macro, then the `;`.
+_ATTRIBUTE_MACRO_TAIL = re.compile(r"[A-Za-z_]\w*(?:[ \t]*\([^;{}\n]*\))?[ \t]*;")
+
+
 def _definition_end(text: str, i: int) -> int | None:
     """End of a C definition starting at i, or None when it is not one."""
     depth, n, j = 0, len(text), i
@@ -79,7 +83,8 @@ def _definition_end(text: str, i: int) -> int | None:
                 if text.startswith("typedef", i) or text.startswith("__attribute__", k):
                     j += 1  # `} name;` of a typedef, `} __attribute__((packed));`
                     continue
-                return j + 1
+                tail = _ATTRIBUTE_MACRO_TAIL.match(text, k)
+                return tail.end() if tail else j + 1  # `} __packed;` (a header's macro)
         elif c == ";" and depth == 0:
             return j + 1
         elif c == "/" and text.startswith(("//", "/*"), j):

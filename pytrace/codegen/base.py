@@ -281,6 +281,14 @@ class FnBase:
         asm = ir.InlineAsm(ir.FunctionType(I64, [I64]), "", "=r,0", side_effect=True)
         return self.b.inttoptr(self.b.call(asm, [self.b.ptrtoint(ptr, I64)]), P8)
 
+    def pinned(self, v: ir.Value) -> ir.Value:
+        """v, computed here: an empty inline asm with side effects, which LLVM neither
+        moves nor sinks into a later branch (no instruction is emitted)."""
+        if isinstance(v, ir.Constant) or v.type != I64:
+            return v
+        asm = ir.InlineAsm(ir.FunctionType(I64, [I64]), "", "=r,0", side_effect=True)
+        return self.b.call(asm, [v])
+
     def bswap(self, v: ir.Value, bits: int) -> ir.Value:
         """The low `bits` of v with their bytes reversed (llvm.bswap, BPF's endian
         instructions), zero-extended to i64."""

@@ -34,7 +34,7 @@ from pytrace.resources import (
     EventKind,
     SourceLoc,
 )
-from pytrace.types import AggT, ArrayT, BoolT, IntT, StrT, TupleT, Type, VoidT
+from pytrace.types import AggT, ArrayT, BoolT, IntT, RecordT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -109,6 +109,10 @@ class ProgEmitter(FnBase):
         elif isinstance(t, TupleT) and isinstance(val.t, TupleT) and val.t != t:
             for i, (et, eo) in enumerate(zip(t.elems, t.offsets())):
                 self.store_into(self.tuple_elem(val, i), dest, et, off + eo)
+        elif isinstance(t, RecordT) and isinstance(val.t, RecordT) and val.t != t:
+            # one record type whatever order its fields were written in: by name
+            for (name, ft), fo in zip(t.fields, t.offsets()):
+                self.store_into(self.record_field(val, name), dest, ft, off + fo)
         elif val.scalar:
             self.store64(val.v, dest, off)
             if t.size > 8:
@@ -146,6 +150,15 @@ class ProgEmitter(FnBase):
         if is_scalar(et):
             return Val(et, self.load64(p))
         return Val(et, p)
+
+    def record_field(self, val: Val, name: str) -> Val:
+        assert isinstance(val.t, RecordT)
+        found = val.t.field(name)
+        if found is None:
+            raise CodegenError(f"internal: no field {name} in {val.t}")
+        ft, fo = found
+        p = self.at(val.v, fo)
+        return Val(ft, self.load64(p)) if is_scalar(ft) else Val(ft, p)
 
     def materialize(self, val: Val, t: Type | None = None) -> ir.Value:
         """A buffer holding val laid out as t (default val.t)."""
@@ -240,6 +253,7 @@ class ProgEmitter(FnBase):
         shared = self.probe_slot is not None
         loc = self.source_loc(node) if node is not None else None
         spec = self.gen.events.add(kind, types, fmt, map_name, self.target.name, shared, loc)
+        args = self.scalar_prefix(args, types)
         rb = self.map_ptr(self.gen.map_global(RINGBUF_MAP))
         rec = self.helper(h.RINGBUF_RESERVE, P8, [rb, c64(spec.size), c64(0)])
         with self.b.if_else(self.not_null(rec)) as (ok, failed):
@@ -256,6 +270,22 @@ class ProgEmitter(FnBase):
                 slot = self.maps.array_slot(self.gen.map_global(LOST_MAP), 0)
                 with self.b.if_then(self.not_null(slot)):
                     self.store64(self.b.add(self.load64(slot), c64(1)), slot)
+
+    def scalar_prefix(self, args: Sequence[nodes.Expr | Val],
+                      types: Sequence[Type]) -> list[nodes.Expr | Val]:
+        """args with the leading scalar expressions evaluated now, before the ring-buffer
+        reserve (in order, so side effects keep their order): computed after it, in the
+        branch where the record exists, every value they use is live across the reserve
+        call and LLVM spills each one to the stack (70 variables summed in a printf
+        overflowed the 512 bytes; bpftrace computes its arguments first too). Pinned,
+        or LLVM sinks the computation back into the branch."""
+        out: list[nodes.Expr | Val] = []
+        for i, (a, t) in enumerate(zip(args, types)):
+            if isinstance(a, Val) or not is_scalar(t):
+                return out + list(args[i:])
+            val = self.expr(a)
+            out.append(Val(val.t, self.pinned(val.v)) if val.scalar else val)
+        return out + list(args[len(out):])
 
     def source_loc(self, node: nodes.Node) -> SourceLoc:
         """The location userspace prints for a record sent by `node`."""
@@ -456,6 +486,16 @@ class ProgEmitter(FnBase):
             self.emit_into(el, buf, et, off)
         return Val(t, buf)
 
+    def e_RecordExpr(self, e: nodes.RecordExpr) -> Val:
+        """The fields are evaluated in the order written, into the record's own layout
+        (a store into a variable or map of the unified type reorders them by name)."""
+        t = self.type_of(e)
+        assert isinstance(t, RecordT)
+        buf = self.alloca_buf(t.size)
+        for (_, el), (_, ft), off in zip(e.fields, t.fields, t.offsets()):
+            self.emit_into(el, buf, ft, off)
+        return Val(t, buf)
+
     def e_TupleIndex(self, e: nodes.TupleIndex) -> Val:
         base = self.expr(e.expr)
         if not isinstance(base.t, TupleT) or not 0 <= e.index < len(base.t.elems):
@@ -465,6 +505,8 @@ class ProgEmitter(FnBase):
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
         if fields.is_args_field(e):
             return fields.emit_field(self, e)
+        if isinstance(self.checked.types.get(e.expr), RecordT):
+            return self.record_field(self.expr(e.expr), e.field_name)
         return memory.field(self, e)
 
     def e_Index(self, e: nodes.Index) -> Val:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from pytrace import nodes
-from pytrace.codegen import memory
+from pytrace.codegen import composite, memory
 from pytrace.codegen.base import I64, c64
 from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.values import Val
 from pytrace.source import Span
-from pytrace.types import ArrayT, IntT, PtrT, StrT, signed_operation
+from pytrace.types import ArrayT, IntT, PtrT, RecordT, StrT, TupleT, signed_operation
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
@@ -125,6 +125,9 @@ def binary(p: ProgEmitter, e: nodes.Binary) -> Val:
     right = p.expr(e.right)
     if isinstance(lt, ArrayT) and isinstance(rt, ArrayT):
         eq = memory.array_equal(p, left, right)
+        return Val(IntT(64, True), p.b.zext(eq if e.op == "==" else p.b.not_(eq), I64))
+    if isinstance(lt, TupleT | RecordT):
+        eq = composite.equal(p, left, right)
         return Val(IntT(64, True), p.b.zext(eq if e.op == "==" else p.b.not_(eq), I64))
     signed = signed_operation(left.t, right.t)
     if e.op in _CMP:

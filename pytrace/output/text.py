@@ -11,7 +11,15 @@ from dataclasses import dataclass
 
 from pytrace.printf_format import format_buffer
 from pytrace.resources import SourceLoc
-from pytrace.values import AvgValue, Histogram, MapSnapshot, Stack, TimeSeries, apply_top_div
+from pytrace.values import (
+    AvgValue,
+    Histogram,
+    MapSnapshot,
+    Record,
+    Stack,
+    TimeSeries,
+    apply_top_div,
+)
 
 __all__ = [
     "attached_line",
@@ -61,14 +69,20 @@ def _stack_text(s: Stack, indent: int) -> str:
     return "\n" + "".join(f"{pad}{f}\n" for f in s.frames)
 
 
-def format_prim(v: object, key: bool = False) -> str:
-    """One decoded value as bpftrace prints it inline (keys, tuple elements, values)."""
+def format_prim(v: object, key: bool = False, quoted: bool = False) -> str:
+    """One decoded value as bpftrace prints it inline (keys, tuple elements, values);
+    `quoted`: inside a record, whose strings print in double quotes."""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, str) and quoted and type(v) is str:
+        return '"' + v + '"'
     if isinstance(v, (int, str)):
         return str(v)
     if isinstance(v, tuple):
-        return "(" + ", ".join(format_prim(x, key) for x in v) + ")"
+        return "(" + ", ".join(format_prim(x, key, quoted) for x in v) + ")"
+    if isinstance(v, Record):
+        return "{ " + ", ".join(f".{k} = {format_prim(x, key, True)}"
+                                for k, x in v.items()) + " }"
     if isinstance(v, (bytes, bytearray)):
         return format_buffer(bytes(v))
     if isinstance(v, Stack):
@@ -80,9 +94,10 @@ def format_prim(v: object, key: bool = False) -> str:
     if isinstance(v, dict):
         if not v:
             return "{}"
-        return "{ " + ", ".join(f".{k} = {format_prim(x)}" for k, x in v.items()) + " }"
+        return "{ " + ", ".join(f".{k} = {format_prim(x, quoted=quoted)}"
+                                for k, x in v.items()) + " }"
     if isinstance(v, list):
-        return "[" + ",".join(format_prim(x) for x in v) + "]"
+        return "[" + ",".join(format_prim(x, quoted=quoted) for x in v) + "]"
     if v is None:
         return ""
     return str(v)

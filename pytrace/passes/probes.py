@@ -17,26 +17,36 @@ import re
 from pytrace import nodes
 from pytrace import probes as registry
 from pytrace.passes.context import CheckedProbe, CheckedProgram
-from pytrace.probes.base import ProbeContext, ProbeError
+from pytrace.probes.base import NoMatchError, ProbeContext, ProbeError
 from pytrace.probes.target import ProbeTarget
 
 SPECIAL = frozenset({"BEGIN", "END"})
 MODE_KINDS = {"test": "test", "bench": "bench"}  # mode -> the probe kind it runs
 
 
-def _expand(cp: CheckedProgram, ap: nodes.AttachPoint, ctx: ProbeContext) -> list[ProbeTarget]:
+def _expand(cp: CheckedProgram, ap: nodes.AttachPoint, ctx: ProbeContext,
+            unmatched: list[tuple[nodes.AttachPoint, NoMatchError]]) -> list[ProbeTarget]:
     try:
         return registry.expand(ap.raw, ctx)
+    except NoMatchError as e:
+        unmatched.append((ap, e))  # decided once the probe's other attach points are known
+        return []
     except ProbeError as e:
         message, hints = e.message, e.hints
     except Exception as e:  # noqa: BLE001 - any environment problem is one line
         message, hints = f"cannot expand probe '{ap.raw}': {e}", ()
+    _missing(cp, ap, message, hints)
+    return []
+
+
+def _missing(cp: CheckedProgram, ap: nodes.AttachPoint, message: str,
+             hints: tuple[str, ...]) -> None:
+    """An attach point that expands to nothing, reported as missing_probes says."""
     policy = cp.options.missing_probes
     if policy == "warn":
         cp.diagnostics.warning(message, ap.span, *hints)
     elif policy != "ignore":
         cp.diagnostics.error(message, ap.span, *hints)
-    return []
 
 
 def _wanted(cp: CheckedProgram, t: ProbeTarget) -> bool:
@@ -68,7 +78,11 @@ def _filter(cp: CheckedProgram) -> None:
 def run(cp: CheckedProgram) -> None:
     ctx = ProbeContext(tracefs=cp.options.tracefs, pid=cp.options.pid, unsafe=cp.options.unsafe)
     for probe in cp.program.probes:
-        targets = [t for ap in probe.attach_points for t in _expand(cp, ap, ctx)]
+        unmatched: list[tuple[nodes.AttachPoint, NoMatchError]] = []
+        targets = [t for ap in probe.attach_points for t in _expand(cp, ap, ctx, unmatched)]
+        if not targets:  # a wildcard matching nothing is only missing when nothing else is
+            for ap, e in unmatched:
+                _missing(cp, ap, e.message, e.hints)
         if targets:  # else every attach point is missing (and that was tolerated)
             cp.probes.append(CheckedProbe(probe, targets,
                                           [t for t in targets if _wanted(cp, t)]))

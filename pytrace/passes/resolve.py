@@ -12,6 +12,7 @@ from pytrace import builtins, nodes
 from pytrace.builtins.base import name_span
 from pytrace.diagnostics import Diagnostics
 from pytrace.passes.context import CheckedProgram
+from pytrace.passes.typenames import base_type
 from pytrace.passes.walk import children, probe_roots
 from pytrace.probes.target import ProbeTarget
 
@@ -81,14 +82,28 @@ class Resolver:
         elif isinstance(node, nodes.Call):
             self.call(node)
             return
-        elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast):
-            # Type names inside are not identifiers; visit expression children only.
+        elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast | nodes.Typeof
+                        | nodes.TypeName):
+            # Type names inside are not identifiers (a bare name in sizeof/offsetof/
+            # typeof may name a type); visit expression children only.
             for child in children(node):
-                if not isinstance(child, nodes.TypeName):
+                if not self.names_type(node, child):
                     self.visit(child)
             return
         for child in children(node):
             self.visit(child)
+
+    def names_type(self, parent: nodes.Node, child: nodes.Node) -> bool:
+        """Whether `child` of a type context is a type name rather than an expression."""
+        if isinstance(child, nodes.TypeName):
+            return child.of is None
+        if not isinstance(child, nodes.Identifier) or isinstance(parent, nodes.Cast):
+            return False
+        if child.name in self.cp.constants_by_name or builtins.identifier(child.name) \
+                or child.name in self.cp.defines:
+            return False
+        return base_type(child.name, self.cp.type_table) is not None \
+            or self.cp.type_table.enumerator(child.name) is None
 
     def identifier(self, node: nodes.Identifier) -> None:
         if node.name in self.cp.constants_by_name:

@@ -27,6 +27,8 @@ MAX_ROUNDS = 4
 
 def merge_scalar(old: Type, new: Type) -> Type | None:
     """The type a variable holding `old` has after also storing `new` (None: conflict)."""
+    if isinstance(old, PtrT) and isinstance(new, PtrT) and old.pointee == new.pointee:
+        return old  # the same pointer type, perhaps marked with another address space
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
         return old if old == new else unify(old, new) or IntT(64, False)
     return unify(old, new)
@@ -151,6 +153,10 @@ class BlockTyper(ExprTyper):
             t = old
         elif target.name in self.fixed:
             t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
+        if isinstance(t, IntT):
+            space = self.int_space(s.value)
+            if space is not None:
+                self.int_spaces[key] = space
         self.store_var(target.name, target, t)
 
     def assign_out(self, var: nodes.Variable, t: Type) -> None:
@@ -213,7 +219,12 @@ class BlockTyper(ExprTyper):
             if value is not None:
                 self.store_var(s.name, s, value)
             return
-        declared = decl_type(s.type_name, value, self.diags, self.cp.type_table)
+        of = None
+        if s.type_name.of is not None:
+            of = self.type_or_expr(s.type_name.of.target)
+            if of is None:
+                return
+        declared = decl_type(s.type_name, value, self.diags, self.cp.type_table, of)
         if declared is None:
             return
         self.fixed[s.name] = declared

@@ -30,7 +30,6 @@ ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"&&", "||"})
 I64 = IntT(64, True)
-RECORDS_LOWERED = False  # True once codegen lowers RecordExpr and record fields
 READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 
 
@@ -69,6 +68,7 @@ class ExprTyper(MemoryTyper):
         self.options: Options = cp.options
         self.declared: set[str] = set()
         self.hints: dict[tuple[int, str], Type] = {}
+        self.int_spaces: dict[tuple[int, str], bool] = {}
 
     # --------------------------------------------------------------- TypeContext
     def const_int(self, expr: nodes.Expr) -> int | None:
@@ -300,6 +300,12 @@ class ExprTyper(MemoryTyper):
         if e.op in COMPARE and isinstance(a, StrT) and isinstance(b, StrT):
             if e.op in ("==", "!="):
                 return I64
+        if e.op in ("==", "!=") and isinstance(a, TupleT | RecordT) \
+                and type(a) is type(b):
+            if unify(a, b) is None:
+                self.mismatch(e.op, e, a, b)
+                return None
+            return I64
         if e.op in ("==", "!=") and isinstance(a, ArrayT) and isinstance(b, ArrayT):
             if a.csize != b.csize or not isinstance(a.elem, IntT):
                 self.mismatch(e.op, e, a, b)
@@ -379,7 +385,10 @@ class ExprTyper(MemoryTyper):
         types = [(name, self.value(x)) for name, x in e.fields]
         if any(t is None for _, t in types):
             return None
-        if not RECORDS_LOWERED:  # codegen has no lowering for records yet
-            self.diags.error("Records ((name=value, ...)) are not implemented by pytrace", e.span)
-            return None
+        seen: set[str] = set()
+        for name, x in e.fields:
+            if name in seen:
+                self.diags.error(f"Duplicate field name in record: '{name}'", x.span)
+                return None
+            seen.add(name)
         return RecordT(tuple((n, t) for n, t in types if t is not None))

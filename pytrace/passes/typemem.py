@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pytrace import builtins, nodes
 from pytrace.builtins.args import args_field, rawtracepoint_args
 from pytrace.builtins.base import is_int
-from pytrace.passes.typenames import resolve_type, unknown_type
+from pytrace.passes.typenames import base_type, resolve_type, unknown_type
 from pytrace.types import (
     ArrayT,
     BitfieldT,
@@ -69,6 +69,10 @@ class MemoryTyper:
     cp: CheckedProgram
     diags: Diagnostics
     targets: Sequence[ProbeTarget]
+    block: int
+    # (block, variable) -> the address space (True: user) of the pointer an integer
+    # variable was computed from, for later casts back to a pointer
+    int_spaces: dict[tuple[int, str], bool]
 
     # provided by ExprTyper
     def value(self, e: nodes.Expr) -> Type | None:
@@ -236,7 +240,7 @@ class MemoryTyper:
     # --------------------------------------------------------------- casts
     def e_Cast(self, e: nodes.Cast) -> Type | None:
         src = self.value(e.expr)
-        target = resolve_type(e.type_name, self.cp.type_table, self.diags)
+        target = self.named_type(e.type_name)
         if src is None or target is None:
             return None
         if isinstance(target, ArrayT):
@@ -254,9 +258,43 @@ class MemoryTyper:
         if not is_int(src) or not is_int(target):
             self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
             return None
-        if isinstance(target, PtrT) and isinstance(src, PtrT) and src.user and not target.user:
-            target = PtrT(target.pointee, user=True, ctype=target.ctype)
+        if isinstance(target, PtrT) and isinstance(src, PtrT) and (src.user or src.kernel):
+            target = PtrT(target.pointee, user=src.user, ctype=target.ctype, kernel=src.kernel)
+        elif isinstance(target, PtrT) and not isinstance(src, PtrT):
+            target = self.int_to_pointer(e.expr, target)
         return target
+
+    def int_to_pointer(self, e: nodes.Expr, target: PtrT) -> PtrT:
+        """An integer cast to a pointer points where the pointer it was computed from
+        pointed (`(struct mount *)((uint64)$p - 8)`); with no such pointer, tracepoint
+        code reads kernel memory (only the args of syscall tracepoints are user memory)."""
+        user = self.int_space(e)
+        if user is None:
+            if not self.targets or any(t.kind != "tracepoint" for t in self.targets):
+                return target
+            user = False
+        return PtrT(target.pointee, user=user, ctype=target.ctype, kernel=not user)
+
+    def int_space(self, e: nodes.Expr) -> bool | None:
+        """The address space (True: user) an integer computed from a marked pointer
+        keeps through casts, arithmetic and variables; None when nothing marks it."""
+        t = self.cp.types.get(e)
+        if isinstance(t, PtrT) and (t.user or t.kernel):
+            return t.user
+        if isinstance(e, nodes.Variable):
+            return self.int_spaces.get((self.block, e.name))
+        parts: list[nodes.Expr] = []
+        if isinstance(e, nodes.Cast):
+            parts = [e.expr]
+        elif isinstance(e, nodes.Binary) and e.op in ("+", "-", "&", "|", "^"):
+            parts = [e.left, e.right]
+        elif isinstance(e, nodes.Ternary):
+            parts = [e.then, e.otherwise]
+        for part in parts:
+            found = self.int_space(part)
+            if found is not None:
+                return found
+        return None
 
     def array_cast(self, e: nodes.Cast, src: Type, target: ArrayT) -> Type | None:
         elem = target.elem
@@ -280,13 +318,33 @@ class MemoryTyper:
         """The type a sizeof/offsetof argument names: a type, or an expression's type
         (a bare name that is no builtin or constant is read as a type name)."""
         if isinstance(target, nodes.TypeName):
-            return resolve_type(target, self.cp.type_table, self.diags)
+            return self.named_type(target)
+        if isinstance(target, nodes.Typeof):
+            return self.type_or_expr(target.target)
         if isinstance(target, nodes.Identifier) and target not in self.cp.constants \
                 and builtins.identifier(target.name) is None:
-            t = self.cp.type_table.lookup(target.name)
+            t = base_type(target.name, self.cp.type_table)
             if t is not None:
                 return t
+            if self.cp.type_table.enumerator(target.name) is None:
+                unknown_type(target.name, target.span, self.cp.type_table, self.diags)
+                return None
         return self.value(target)
+
+    def named_type(self, tn: nodes.TypeName) -> Type | None:
+        """The type a written type stands for; a `typeof(...)` base is typed here (its
+        expression is typed, never run)."""
+        of = None
+        if tn.of is not None:
+            of = self.type_or_expr(tn.of.target)
+            if of is None:
+                return None
+        return resolve_type(tn, self.cp.type_table, self.diags, of=of)
+
+    def e_Typeof(self, e: nodes.Typeof) -> Type | None:
+        self.diags.error("typeof() is a type: use it in a cast, a declaration "
+                         "(let $x: typeof(...)), sizeof/offsetof or a macro argument", e.span)
+        return None
 
     def e_Sizeof(self, e: nodes.Sizeof) -> Type | None:
         t = self.type_or_expr(e.target)

@@ -56,8 +56,11 @@ def base_type(name: str, table: TypeTable | None = None) -> Type | None:
 
 
 def resolve_type(tn: nodes.TypeName, table: TypeTable, diags: Diagnostics,
-                 allow_array: bool = True) -> Type | None:
-    """The type a TypeName stands for (located errors for unknown names)."""
+                 allow_array: bool = True, of: Type | None = None) -> Type | None:
+    """The type a TypeName stands for (located errors for unknown names); `of`: the type
+    its `typeof(...)` base stands for (the caller types that)."""
+    if tn.of is not None:
+        return None if of is None else declarators(of, tn, diags, allow_array)
     name = _norm(tn.name)
     if name in ("string", "inet", "buffer"):
         if name == "string" and tn.pointer_depth == 0:
@@ -75,6 +78,13 @@ def resolve_type(tn: nodes.TypeName, table: TypeTable, diags: Diagnostics,
         if t is None:
             unknown_type(name, tn.span, table, diags)
             return None
+    return declarators(t, tn, diags, allow_array)
+
+
+def declarators(t: Type | None, tn: nodes.TypeName, diags: Diagnostics,
+                allow_array: bool = True) -> Type | None:
+    """Base type t (None: void) with tn's pointer stars and array size applied."""
+    name = _norm(tn.name)
     if tn.pointer_depth:
         pointee: Type | None = t
         if isinstance(t, StructT) and t.name:
@@ -118,10 +128,11 @@ def sizeof_type(tn: nodes.TypeName, diags: Diagnostics, table: TypeTable | None 
 
 
 def decl_type(tn: nodes.TypeName, value: Type | None, diags: Diagnostics,
-              table: TypeTable | None = None) -> Type | None:
+              table: TypeTable | None = None, of: Type | None = None) -> Type | None:
     """The type of `let $x: T`: any type a cast names; a plain `string` takes the size
     of the value it is declared with (64 bytes without one)."""
     name = " ".join(tn.name.split())
     if name == "string" and tn.pointer_depth == 0 and tn.array_size is None:
         return value if isinstance(value, StrT) else StrT(64)
-    return cast_type(tn, diags, table)
+    return resolve_type(tn, table if table is not None else TypeTable(btf=False), diags,
+                        of=of)

@@ -22,6 +22,11 @@ class ProbeError(Exception):
         self.hints = hints
 
 
+class NoMatchError(ProbeError):
+    """A wildcard attach point that matches nothing: tolerated beside attach points of
+    the same probe that do match (`kprobe:f, kprobe:f.constprop.*`), an error alone."""
+
+
 @dataclass(frozen=True, slots=True)
 class ProbeContext:
     """What a kind parser may consult: the tracefs mount, the target pid (-p) and

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pytrace.probes.base import (
     U64_MAX,
+    NoMatchError,
     ProbeContext,
     ProbeError,
     expect_parts,
@@ -70,7 +71,7 @@ def _expand(kind: str, parts: list[str], func: str, ctx: ProbeContext) -> list[t
     found = matching(func, module, ctx.tracefs)
     if not found:
         where = f"{module}:" if module else ""
-        raise ProbeError(f"No kernel function matches {kind}:{where}{func}")
+        raise NoMatchError(f"No kernel function matches {kind}:{where}{func}")
     return found
 
 

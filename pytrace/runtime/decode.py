@@ -41,6 +41,7 @@ from pytrace.values import (
     MapEntry,
     MapSnapshot,
     Pointer,
+    Record,
     Stack,
     Symbol,
     sort_entries,
@@ -126,12 +127,9 @@ def decode_value(
         n = min(int.from_bytes(data[offset : offset + 4], "little"), t.length)
         return bytes(data[offset + 8 : offset + 8 + n])
     if isinstance(t, RecordT):
-        out: dict[str, object] = {}
-        off = offset
-        for name, ft in t.fields:
-            out[name] = decode_value(ft, data, off, probe_names, symbolizer, strings)
-            off += ft.size
-        return out
+        return Record((name, decode_value(ft, data, offset + fo, probe_names, symbolizer,
+                                          strings))
+                      for (name, ft), fo in zip(t.fields, t.offsets(), strict=True))
     if isinstance(t, ArrayT):
         return _decode_c(t, data, offset)  # an array is its C image
     if isinstance(t, StackT):

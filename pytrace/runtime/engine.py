@@ -145,12 +145,15 @@ class Engine:
             target_pid: int | None = None, child_pid: int | None = None,
             on_exit: Callable[[Group, int], None] | None = None,
             skip: frozenset[int] = frozenset(),
-            on_attach_failure: AttachFailure | None = None) -> Group:
+            on_attach_failure: AttachFailure | None = None,
+            run_begin: bool = False) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
         group created and raises. `tag` makes the group's internal maps private.
         skip: probe indexes not to load; on_attach_failure: attach failures are reported
-        to it and skipped (`missing_probes` warn/ignore) instead of failing the group."""
+        to it and skipped (`missing_probes` warn/ignore) instead of failing the group.
+        run_begin: run BEGIN once loaded, before anything is attached, so its output
+        precedes every event in the ring buffer (as bpftrace's does)."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
             self._check_shapes(res)
@@ -173,6 +176,8 @@ class Engine:
                 group.ring = RingBuffer(self.loaded.map_fd(rb.name), rb.max_entries)
                 if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
+                if run_begin:
+                    self.run(group, "BEGIN")
                 group.attachments = attach_all(
                     (p for p in group.programs if p.spec.kind not in RUN_KINDS),
                     target_pid, on_attach_failure)

@@ -92,14 +92,13 @@ class Session:
                                      else self.target_pid, on_exit=self._exit,
                                      skip=frozenset(missing),
                                      on_attach_failure=None if policy == "error"
-                                     else attach_failed)
+                                     else attach_failed, run_begin=True)
         if self.engine.symbolizer is not None:
             self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
         if self.target_pid is not None and self.child is None and self.watch is None:
             self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
-        self.engine.run(self.group, "BEGIN")
         if self.child is not None:
             self.child.release()
         self.engine.drain(self.group)

@@ -83,3 +83,41 @@ def test_bitfields_read_back_as_gcc_wrote_them(tmp_path: Path) -> None:
         assert isinstance(ft, BitfieldT)
         word = int.from_bytes(raw[off:off + ft.load_size], "little")
         assert ft.extract(word) == want, name
+
+
+ATTR_DEFS = """
+struct pk1 { char a; int b; long c; } __attribute__((packed));
+struct __attribute__((packed)) pk2 { char a; short b; };
+typedef struct { char a; int b; } __attribute__((__packed__)) pk3;
+struct al1 { char a; int b __attribute__((aligned(8))); };
+struct pm1 { char a; int b __attribute__((packed)); char c; };
+struct al2 { char a; } __attribute__((aligned(16)));
+struct pm2 { char a; int b __attribute__((packed, aligned(2))); };
+#define __packed __attribute__((packed))
+struct pk4 { char a; unsigned int f : 4; long x; } __packed;
+"""
+ATTR_CHECKS = [("struct pk1", "c"), ("struct pk2", "b"), ("pk3", "b"), ("struct al1", "b"),
+               ("struct pm1", "c"), ("struct al2", "a"), ("struct pm2", "b"),
+               ("struct pk4", "x")]
+
+
+def test_attributes_match_gcc(tmp_path: Path) -> None:
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    prints = "".join(f'printf("%zu %zu %zu\\n", sizeof({t}), _Alignof({t}), offsetof({t}, {f}));'
+                     for t, f in ATTR_CHECKS)
+    src = tmp_path / "a.c"
+    src.write_text("#include <stdio.h>\n#include <stddef.h>\n" + ATTR_DEFS +
+                   "int main(void) {" + prints + "return 0; }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "a"), str(src)], check=True)
+    want = subprocess.run([str(tmp_path / "a")], capture_output=True, text=True).stdout
+    table = prepare(ATTR_DEFS + "BEGIN {}", btf=False).types
+    got = []
+    for name, field in ATTR_CHECKS:
+        t = table.lookup(name)
+        assert isinstance(t, StructT), name
+        found = t.field(field)
+        assert found is not None
+        got.append(f"{t.csize} {t.calign} {found[1]}\n")
+    assert "".join(got) == want
+    assert [f[0] for f in table.lookup("struct pk1").fields] == ["a", "b", "c"]

@@ -15,7 +15,7 @@ import pytest
 from pytrace.output import make_output
 from pytrace.output.text import bar_width, format_map, format_value, hist_row_labels
 from pytrace.types import AggT, IntT, StrT, hist_bucket_index, lhist_bucket_index
-from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Stack
+from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Record, Stack
 
 
 def hist_of(values: list[int], k: int = 0) -> Histogram:
@@ -173,6 +173,12 @@ def test_format_value() -> None:
     assert format_value((1, "a", (2, 3))) == "(1, a, (2, 3))"
     assert format_value(b"ab\x01") == "ab\\x01"
     assert format_value({"a": 1, "b": "x"}) == "{ .a = 1, .b = x }"
+
+
+def test_records_quote_their_strings() -> None:
+    rec = Record(color="green", size=2, t=(1, "a"), r=Record(s="x"))
+    assert format_value(rec) == '{ .color = "green", .size = 2, .t = (1, "a"), .r = { .s = "x" } }'
+    assert format_map(scalar("@r", Record(a=True))) == "@r: { .a = true }\n"
 
 
 def test_empty_map_prints_nothing() -> None:

@@ -26,6 +26,16 @@ def test_unknown_tracepoint(errors):
         ("tracepoint not found: syscalls:sys_enter_opnat", (1, 1, 27))]
 
 
+def test_kernel_wildcard_matching_nothing_beside_a_match(checked, errors):
+    # kprobe:f plus kprobe:f.suffix.* for kernels that rename f: the wildcard may match
+    # nothing when another attach point of the probe does; alone it is an error
+    cp = checked("kprobe:vfs_read, kprobe:vfs_read.nosuch_pytrace.* { }")
+    assert [t.name for t in cp.probes[0].targets] == ["kprobe:vfs_read"]
+    assert errors("kprobe:nosuch_pytrace_a*, kretprobe:nosuch_pytrace_b* { }") == [
+        ("No kernel function matches kprobe:nosuch_pytrace_a*", (1, 1, 25)),
+        ("No kernel function matches kretprobe:nosuch_pytrace_b*", (1, 27, 54))]
+
+
 def test_several_probe_errors_reported(errors):
     errs = errors("t:nosuch:x, interval:5:s { } profile:xs:1 { }")
     assert [m for m, _ in errs] == ["tracepoint not found: nosuch:x",

@@ -187,3 +187,25 @@ def test_positional_from_define(checked):
                  params=["10"])
     assert cp.maps["@"].value_type == AggT("hist", signed=False, hist_bits=4)
     assert cp.maps["@l"].value_type.lmax == 10
+
+
+def test_records_are_one_type_in_any_field_order(checked):
+    from pytrace.types import RecordT
+
+    cp = checked('BEGIN { $a = (color="green", size=2); $a = (size=10, color="blue"); '
+                 '@m[(a=1, b="x")] = (x=1, y=2); @m[(b="yy", a=4)] = (y=3, x=4); '
+                 '$e = $a == (size=1, color="c"); }')
+    v = {name: t for (b, name), t in cp.variables.items()}
+    assert v["a"] == RecordT((("color", StrT(6)), ("size", IntT())))
+    assert v["e"] == IntT()
+    info = cp.maps["@m"]
+    assert info.key_type == RecordT((("a", IntT()), ("b", StrT(3))))
+    assert info.value_type == RecordT((("x", IntT()), ("y", IntT())))
+
+
+def test_record_errors(errors):
+    assert errors("BEGIN { $r = (a=1, a=2); }")[0][0] == "Duplicate field name in record: 'a'"
+    assert errors("BEGIN { $r = (a=1); @ = $r.b; }")[0][0] == \
+        "Record does not contain a field named 'b'"
+    assert "Type mismatch for $a" in errors("BEGIN { $a = (a=1); $a = (b=1); }")[0][0]
+    assert "Type mismatch for '=='" in errors("BEGIN { @ = (a=1) == (b=1); }")[0][0]

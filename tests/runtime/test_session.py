@@ -171,3 +171,16 @@ def test_cli_exit_releases_every_program() -> None:
     assert proc.returncode == 0, err
     assert "@n: " in out
     assert wait_gone(sorted(set(ids))) == []
+
+
+def test_begin_output_precedes_every_event() -> None:
+    # This process makes syscalls right after attaching (to run BEGIN, among others):
+    # BEGIN runs before anything is attached, so its line still comes first.
+    from harness import run
+
+    text = ('BEGIN { printf("begin\\n"); } '
+            f'tracepoint:raw_syscalls:sys_enter /pid == {os.getpid()}/ '
+            '{ printf("event\\n"); exit(); }')
+    r = run(text)
+    assert r.code == 0, r.err
+    assert r.out.split("\n")[:2] == ["begin", "event"]

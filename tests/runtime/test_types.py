@@ -228,3 +228,19 @@ def test_user_and_kernel_pointers_in_one_syscall_probe() -> None:
     r = run(text, child=["sleep", "0.25"])
     assert r.code == 0, r.err
     assert r.out.split("\n")[0] == "0.250 1"
+
+
+def test_cast_pointers_read_kernel_memory_in_a_syscall_probe() -> None:
+    # A kernel pointer cast to another pointer type, and an integer computed from one
+    # cast back, are read from kernel memory in a syscall tracepoint (its default is
+    # user memory only for the args): the parent of the child is this test process.
+    text = ("tracepoint:syscalls:sys_enter_clock_nanosleep /pid == cpid/ {\n"
+            "  $t = (struct task_struct *)curtask;\n"
+            "  $v = (uint64)curtask + offsetof(struct task_struct, tgid);\n"
+            "  $again = (struct task_struct *)((uint64)$t - 0);\n"
+            '  printf("%d %d %d\\n", $t->real_parent->tgid, *(int32 *)$v == pid,\n'
+            "         $again.real_parent.tgid);\n"
+            "  exit();\n}")
+    r = run(text, child=["sleep", "0.1"])
+    assert r.code == 0, r.err
+    assert r.out.split("\n")[0] == f"{os.getpid()} 1 {os.getpid()}"
