@@ -163,6 +163,7 @@ class TypeName(Node):
     pointer_depth: int = 0
     array_size: int | None = None
     of: Typeof | None = None  # `typeof(...)` as the base type (name is "typeof")
+    outer_pointers: int = 0  # `T[4]*`: pointers to the array
 
 
 @dataclass(eq=False, slots=True)

@@ -1,10 +1,10 @@
 """printf format strings: parse them (for the checker) and render them (for every record).
 
 `parse_format` lists the conversions of a format; `compile_format` turns a format into a
-fast renderer once (cached); `format_printf` renders with C semantics on 64-bit
-integers: `%d` of 2**64-1 prints -1, `%u`/`%x` of -1 print the unsigned 64-bit value.
-Length modifiers truncate as C does: `hh` to 8 bits, `h` to 16; `l ll j z t` (and none:
-every integer is 64-bit) keep all 64. Floating conversions (`%e %f %g %a`, upper case
+fast renderer once (cached); `format_printf` renders as bpftrace does: every value is
+a 64-bit integer converted to the C type the length modifier names before C formats
+it, so without one `%d`/`%u`/`%x` show the low 32 bits (`%u` of -1 prints 4294967295,
+`%d` of 2**32+1 prints 1); `hh` keeps 8 bits, `h` 16, `l ll j z t` all 64. Floating conversions (`%e %f %g %a`, upper case
 too, `L` allowed) print the integer argument converted to a double. `%s` prints any
 value as print() shows it; `%r`/`%rx`/`%rh` print buffers; `%gr` GFP flags by name.
 """
@@ -146,15 +146,17 @@ def _to_int(v: object) -> int:
     raise FormatError(f"invalid integer conversion: {v!r}")
 
 
+_LENGTH_BITS = {"hh": 8, "h": 16, "": 32}  # l ll j z t: 64
+
+
 def _signed(v: int, length: str) -> int:
-    bits = 8 if length == "hh" else 16 if length == "h" else 64
+    bits = _LENGTH_BITS.get(length, 64)
     v &= (1 << bits) - 1
     return v - (1 << bits) if v >> (bits - 1) else v
 
 
 def _unsigned(v: int, length: str) -> int:
-    bits = 8 if length == "hh" else 16 if length == "h" else 64
-    return v & ((1 << bits) - 1)
+    return v & ((1 << _LENGTH_BITS.get(length, 64)) - 1)
 
 
 def _pad(s: str, c: Conversion) -> str:
@@ -363,15 +365,16 @@ def format_printf(fmt: str, values: Sequence[object]) -> str:
 # How a templated conversion reads its 8-byte argument (struct codes, little-endian:
 # h/hh read the low 2/1 bytes, which is C's truncation), or "s" for a string (or an
 # integer shown by %s).
-_INT_CODES = {("di", ""): "q", ("di", "h"): "h", ("di", "hh"): "b",
-              ("uxXo", ""): "Q", ("uxXo", "h"): "H", ("uxXo", "hh"): "B"}
+# (group, bits the length modifier keeps) -> the struct code reading that many low bytes
+_INT_CODES = {("di", 64): "q", ("di", 32): "i", ("di", 16): "h", ("di", 8): "b",
+              ("uxXo", 64): "Q", ("uxXo", 32): "I", ("uxXo", 16): "H", ("uxXo", 8): "B"}
 
 
 @dataclass(frozen=True)
 class PyTemplate:
     """A printf format as one Python %-format that renders byte-identically to
     `format_printf` when each argument is given as `args` says: a struct code
-    (q Q h H b B: the integer read that way from its 8 bytes) or "s" (a str, or an
+    (q Q i I h H b B: the integer read that way from its 8 bytes) or "s" (a str, or an
     int printed in decimal)."""
 
     text: str
@@ -379,9 +382,8 @@ class PyTemplate:
 
 
 def _int_code(c: Conversion) -> str | None:
-    length = "" if c.length in ("l", "ll", "j", "z", "t") else c.length
     group = "di" if c.conv in "di" else "uxXo"
-    return _INT_CODES.get((group, length))
+    return _INT_CODES.get((group, _LENGTH_BITS.get(c.length, 64)))
 
 
 @lru_cache(maxsize=1024)

@@ -96,6 +96,12 @@ class ProgType(IntEnum):
     TRACING = 26
 
 
+# BPF_PROG_LOAD's expected_attach_type of the probe kinds that need one
+BPF_TRACE_FENTRY = 24
+BPF_TRACE_FEXIT = 25
+EXPECTED_ATTACH_TYPES = {"fentry": BPF_TRACE_FENTRY, "fexit": BPF_TRACE_FEXIT}
+
+
 @dataclass(frozen=True, slots=True)
 class MapSpec:
     """One BPF map.
@@ -141,6 +147,8 @@ class ProbeSpec:
       software/hardware: {'type': 1, 'config': 2, 'period': 100}
       uprobe/uretprobe/usdt: {'path': '/bin/bash', 'offset': 1234, 'retprobe': 0}
       kprobe/kretprobe: {'func': 'do_sys_open', 'offset': 0}
+      fentry/fexit: {'func': 'vfs_read', 'btf_id': 1234} plus 'btf_module' when the
+        function's BTF is a module's (loaded with that BTF object's fd)
     """
 
     index: int

@@ -514,11 +514,15 @@ class ToNodes(Transformer[Token, nodes.Program]):
     def type(self, span: Span, children: list[Any]) -> nodes.TypeName:
         words = [str(t) for t in children if isinstance(t, Token) and t.type != "STAR"]
         name = " ".join(" ".join(w.split()) for w in words)
-        stars = len(_tokens(children, "STAR"))
         of = next((c for c in children if isinstance(c, nodes.Typeof)), None)
         sizes = [c for c in children if isinstance(c, int) and not isinstance(c, bool)]
         array_size = sizes[0] if sizes else None
-        return nodes.TypeName(name or "typeof", stars, array_size, of, span=span)
+        # stars before the array size point at the element, stars after it at the array
+        cut = next((i for i, c in enumerate(children)
+                    if isinstance(c, int) and not isinstance(c, bool)), len(children))
+        stars = sum(1 for c in children[:cut] if isinstance(c, Token) and c.type == "STAR")
+        outer = sum(1 for c in children[cut:] if isinstance(c, Token) and c.type == "STAR")
+        return nodes.TypeName(name or "typeof", stars, array_size, of, outer, span=span)
 
     def typeof(self, span: Span, children: list[Any]) -> nodes.Typeof:
         return nodes.Typeof(_nodes(children)[0], span=span)

@@ -14,7 +14,7 @@ from pytrace.cbasetypes import base_type
 from pytrace.types import ArrayT, FuncProtoT, StructT, Type
 
 if TYPE_CHECKING:
-    from pytrace.btf.types import BtfTypes
+    from pytrace.btf.types import BtfTypes, KernelFunc
 
 _UNSET = object()
 
@@ -112,6 +112,11 @@ class TypeTable:
         """A kernel function's prototype (C declarations of functions are not kept)."""
         btf = self.btf()
         return btf.func(name) if btf is not None else None
+
+    def kernel_function(self, name: str, module: str = "") -> KernelFunc | None:
+        """An fentry/fexit target's prototype from kernel BTF (None: not found)."""
+        btf = self.btf()
+        return btf.kernel_function(name, module) if btf is not None else None
 
     def tracepoint_struct(self, event: str) -> StructT | None:
         btf = self.btf()

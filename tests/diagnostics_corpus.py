@@ -230,6 +230,8 @@ PASSES = [
 ] + _cases(r"""
 Invalid value for max_map_keys: config values are integers, strings or names || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }
+Unknown config variable: nosuch || BEGIN { @ = config.nosuch; }
+The config record is not implemented by pytrace || BEGIN { print(config); }
 Unknown function: foo || BEGIN { @ = foo(); }
 system() is an unsafe function being used in safe mode || BEGIN { system("ls"); }
 The arg0 builtin can not be used with 'BEGIN' probes || BEGIN { @ = arg0; }
@@ -242,6 +244,8 @@ hist() should be directly assigned to a map || BEGIN { @ = (hist(1), 2); }
 exit() does not return a value || BEGIN { @x = exit(); }
 exit() does not return a value || BEGIN { $x = exit(); }
 exit() does not return a value || BEGIN { @[exit()] = 1; }
+The expression does not return a value || BEGIN { $x = 1 ? print(1) : print(2); }
+print() does not return a value || BEGIN { 1 ? print(1) : 2; }
 The += operator can not be used on expressions of type 'count' || BEGIN { @x = count(); @x += 1; }
 Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { @x = "a"; @x += 1; }
 Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { $x = "a"; $x += 1; }
@@ -264,10 +268,11 @@ clear() expects a map without a key as argument || BEGIN { @x[1] = 1; clear(@x[1
 Undefined map: @nosuch || BEGIN { clear(@nosuch); }
 Undefined map: @nosuch || BEGIN { @ = @nosuch; }
 Undefined map: @nosuch || BEGIN { print(@nosuch); }
-exit() takes 0 to 1 arguments (3 provided) || BEGIN { exit(1, 2, 3); }
+exit() takes up to 1 argument (3 provided) || BEGIN { exit(1, 2, 3); }
 count() requires no arguments (1 provided) || BEGIN { @x = count(1); }
 printf() requires at least one argument (0 provided) || BEGIN { printf(); }
 delete() expects a map element as argument || BEGIN { delete(1); }
+delete() expects a map with no keys for the first argument || BEGIN { @b[1] = 1; delete(@b[1], @b[2]); }
 Type mismatch for '==': comparing 'int64' with 'string[2]' || BEGIN { @ = 1 == "a"; }
 Can not take the address of this expression || BEGIN { @ = &pid; }
 The ! operator can not be used on expressions of type 'string[2]' || BEGIN { @ = !"a"; }
@@ -283,16 +288,23 @@ Unknown type: 'nosuch' || BEGIN { $x = (typeof(nosuch))1; }
 Can not access field 'foo' on expression of type 'int64' || BEGIN { @ = (1).foo; }
 Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
+The index of a tuple must be an integer known at compile time || BEGIN { $i = 1; @ = (1, 2)[$i]; }
+Invalid tuple index: 3. Found 2 elements in tuple. || BEGIN { @ = (1, 2)[1 + 2]; }
 The array index operator [] needs an integer index, not 'string[2]' || BEGIN { $s = "abc"; @ = $s["x"]; }
 the index 9 is out of bounds for array of size 6 || tracepoint:raw_syscalls:sys_enter { @ = args.args[9]; }
 the index 99 is out of bounds for array of size 16 || BEGIN { printf("%d\n", curtask->comm[99]); }
 the index 4 is out of bounds for array of size 4 || BEGIN { $s = "abc"; @ = $s[4]; }
-The array index operator [] can only be used on arrays and pointers || BEGIN { @ = (1, 2)[0]; }
+The array index operator [] can only be used on arrays and pointers || BEGIN { $x = 1; @ = $x[0]; }
 Cannot cast from 'string[2]' to 'int8' || BEGIN { @ = (int8)"a"; }
 Unknown struct/union: 'struct foo' || BEGIN { @ = offsetof(struct foo, bar); }
 offsetof() needs a struct or union, not 'uint64' || BEGIN { @ = offsetof(uint64, a); }
 Struct/union of type 'struct task_struct' does not contain a field named 'nosuch' || BEGIN { @ = offsetof(struct task_struct, nosuch); }
-args of fentry/fexit probes need kernel BTF || fentry:vfs_read { @ = args.file; }
+Can't find function parameter nosuch || fentry:vfs_read { @ = args.nosuch; }
+args has different types in the probes of this block: the parameters of tcp_reset || fentry:vfs_read,fentry:tcp_reset { print(args); }
+retval is not available: tcp_reset returns void || fexit:tcp_reset { @ = retval; }
+No BTF found for vmlinux:nosuch_pytrace_fn || fentry:nosuch_pytrace_fn { }
+No BTF found for nosuch_pytrace_mod:vfs_read || fexit:nosuch_pytrace_mod:vfs_read { }
+No kernel function with BTF matches fentry:__pfx_vfs_rea* || fentry:__pfx_vfs_rea* { }
 args can only be read through one of its fields (args.NAME) || tracepoint:sched:sched_switch { @ = args; }
 Cannot cast from 'int64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])1; }
 Cannot cast to 'int8 *[2]': array casts need integer elements || BEGIN { @ = (int8 *[2])0; }
@@ -415,7 +427,6 @@ program needs more than 448 bytes of BPF stack || BEGIN {{ {" ".join(f"$t{i} = (
 program needs more than 448 bytes of BPF stack || config = {{ on_stack_limit = 4096 }} BEGIN {{ $a = "{LONG}"; $b = "{LONG}"; $c = "{LONG}"; }}
 program needs more than 448 bytes of BPF stack || config = {{ on_stack_limit = 4096 }} BEGIN {{ $a = "{LONG}"; @m[1] = 1; for ($kv : @m) {{ printf("%s %s", "{LONG}", "{LONG}"); }} }}
 program needs more than 32768 bytes of scratch memory (lower max_strlen) || config = {{ max_strlen = 20000 }} tracepoint:syscalls:sys_enter_openat {{ $a = str(args.filename); $b = str(args.filename); printf("%s %s\n", $a, $b); }}
-retval is not available in fexit probes || fexit:vfs_read {{ @ = retval; }}
 arg5 is not available: usdt: || usdt:/usr/bin/python3:python:audit {{ @ = arg5; }}
 uses an unsupported addressing mode || usdt:{{usdt_bin}}:t:badmode {{ @ = arg0; }}
 has an unsupported size 3 || usdt:{{usdt_bin}}:t:badsize {{ @ = arg0; }}
@@ -462,6 +473,13 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("codegen/mapexpr.py", "++/-- needs a variable or a map"): "the transformer refuses other "
     "targets",
     ("codegen/fields.py", "{} has no field {}"): "the typecheck pass checks every target's fields",
+    ("codegen/fields.py", "{} has no parameter {}"): "the typecheck pass checks every "
+    "fentry/fexit target's parameters",
+    ("builtins/identifiers.py", "retval is not available in {} probes"): "retval is allowed "
+    "only in kretprobe/uretprobe (registers) and fexit (the context) probes",
+    ("builtins/args.py", "No BTF found for {}:{} (the kernel's BTF"): "fentry/fexit targets "
+    "are found in BTF when expanded; only a kernel changing meanwhile gets here",
+    ("probes/special.py", "{} probes need kernel BTF"): "this kernel has BTF",
     ("codegen/operators.py", "unary {} is not supported yet"): "the typecheck pass refuses '&'",
     ("builtins/identifiers.py", "arg{} is not available in {} probes"): "the resolve pass "
     "allows argN only in kinds that have them",

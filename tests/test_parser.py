@@ -108,10 +108,29 @@ def test_stray_semicolon_after_probe() -> None:
     assert span == Span(1, 20, 1, 21)
 
 
-def test_trailing_comma_in_tuple() -> None:
-    msg, span = err("BEGIN { @ = (1,) }")
+def test_one_element_and_empty_tuples() -> None:
+    """`(x,)` is a tuple of one element and `()` the empty tuple; `(x)` stays a
+    parenthesised expression and a comma after two elements is still an error."""
+    one = ok("BEGIN { @ = (1,) }").probes[0].body.stmts[0]
+    assert isinstance(one, nodes.Assign) and isinstance(one.value, nodes.TupleExpr)
+    assert len(one.value.elems) == 1
+    empty = ok("BEGIN { @ = () }").probes[0].body.stmts[0]
+    assert isinstance(empty, nodes.Assign) and isinstance(empty.value, nodes.TupleExpr)
+    assert empty.value.elems == []
+    plain = ok("BEGIN { @ = (1) }").probes[0].body.stmts[0]
+    assert isinstance(plain, nodes.Assign) and isinstance(plain.value, nodes.Int)
+    msg, span = err("BEGIN { @ = (1, 2,) }")
     assert msg == "syntax error, unexpected )"
-    assert span == Span(1, 16, 1, 17)
+    assert span == Span(1, 19, 1, 20)
+
+
+def test_for_without_parentheses() -> None:
+    """`for $i : a..b {}` reads like `for ($i : a..b) {}`."""
+    bare = ok("BEGIN { for $i : 0..3 { print($i); } }").probes[0].body.stmts[0]
+    paren = ok("BEGIN { for ($i : 0..3) { print($i); } }").probes[0].body.stmts[0]
+    assert isinstance(bare, nodes.For) and isinstance(paren, nodes.For)
+    assert bare.var == paren.var == "i"
+    assert isinstance(bare.iterable, nodes.Range)
 
 
 def test_unterminated_string_and_comment() -> None:
@@ -205,3 +224,12 @@ def test_parse_200_line_script() -> None:
     print(f"parsed 200 lines in {elapsed_ms:.1f} ms")  # figure for the report, not asserted
     assert len(prog.probes) == 40
     assert prog.probes[-1].body.stmts[-1].span.line == 199
+
+
+def test_pointer_to_an_array_type() -> None:
+    """`int32*[4]*`: stars before the size point at the element, after it at the array."""
+    stmt = ok("BEGIN { @ = sizeof(int32*[4]*) }").probes[0].body.stmts[0]
+    assert isinstance(stmt, nodes.Assign) and isinstance(stmt.value, nodes.Sizeof)
+    tn = stmt.value.target
+    assert isinstance(tn, nodes.TypeName)
+    assert (tn.name, tn.pointer_depth, tn.array_size, tn.outer_pointers) == ("int32", 1, 4, 1)

@@ -91,12 +91,21 @@ def test_render_like_c(fmt: str, args: list[object], expected: str) -> None:
     assert format_printf(fmt, args) == expected
 
 
-def test_integers_are_64_bit() -> None:
+def test_long_conversions_keep_64_bits() -> None:
+    assert format_printf("%ld", [2**64 - 1]) == "-1"
+    assert format_printf("%lu", [-1]) == "18446744073709551615"
+    assert format_printf("%llx", [-1]) == "ffffffffffffffff"
+    assert format_printf("%lld", [-(2**63)]) == "-9223372036854775808"
+    assert format_printf("%zu", [2**63]) == "9223372036854775808"
+
+
+def test_no_length_modifier_means_a_c_int() -> None:
+    """Like bpftrace, a value printed without l/ll is first converted to a C int."""
+    assert format_printf("%d", [2**32 + 1]) == "1"
     assert format_printf("%d", [2**64 - 1]) == "-1"
-    assert format_printf("%u", [-1]) == "18446744073709551615"
-    assert format_printf("%x", [-1]) == "ffffffffffffffff"
-    assert format_printf("%d", [-(2**63)]) == "-9223372036854775808"
-    assert format_printf("%u", [2**63]) == "9223372036854775808"
+    assert format_printf("%u", [-1]) == "4294967295"
+    assert format_printf("%x %X %o", [-1, 2**32 + 255, 2**32 + 8]) == "ffffffff FF 10"
+    assert format_printf("%i", [2**31]) == "-2147483648"
 
 
 def test_strings_from_bytes_stop_at_nul() -> None:
@@ -126,8 +135,10 @@ def test_compile_is_cached() -> None:
     st.integers(min_value=-(2**63), max_value=2**63 - 1), st.sampled_from(["", "5", "-7", "020"])
 )
 def test_matches_python_for_plain_signed(n: int, width: str) -> None:
-    assert format_printf(f"%{width}d", [n]) == f"%{width}d" % n
-    assert format_printf(f"%{width}x", [n]) == f"%{width}x" % (n & (2**64 - 1))
+    assert format_printf(f"%{width}ld", [n]) == f"%{width}d" % n
+    assert format_printf(f"%{width}lx", [n]) == f"%{width}x" % (n & (2**64 - 1))
+    low = n & (2**32 - 1)
+    assert format_printf(f"%{width}d", [n]) == f"%{width}d" % (low - 2**32 if low >> 31 else low)
 
 
 # ------------------------------------------------------------------ python_template

@@ -61,6 +61,7 @@ class KernelBtf:
         self.root = root
         self.vmlinux = open_blob("vmlinux", vmlinux or os.path.join(root, "vmlinux"))
         self._modules: list[BtfData] | None = [] if vmlinux else None
+        self._function_ids: dict[str, dict[str, int]] = {}  # blob name -> FUNC ids
 
     def modules(self) -> list[BtfData]:
         if self._modules is None:
@@ -109,6 +110,44 @@ class KernelBtf:
     def func(self, name: str) -> Ref | None:
         """A kernel function (BTF FUNC) by name; its `ref` is the prototype."""
         return self.find(name, (F.FUNC,))
+
+    def function(self, name: str, module: str = "") -> Ref | None:
+        """FUNC `name` where an fentry/fexit probe attaches: in `module`'s BTF when one is
+        named ('vmlinux' is the kernel itself), else vmlinux first, then the modules."""
+        if not module:
+            return self.func(name)
+        if module in self._function_ids:  # a wildcard already walked this blob
+            tid = self._function_ids[module].get(name)
+            blob = self.vmlinux if module == "vmlinux" else next(
+                b for b in self.modules() if b.name == module)
+            return Ref(blob, tid) if tid is not None else None
+        if module == "vmlinux":
+            blobs: list[BtfData] = [self.vmlinux]
+        else:
+            blobs = [b for b in self.modules() if b.name == module]
+        for btf in blobs:
+            for tid in btf.ids_named(name):
+                if btf.owns(tid) and btf.raw_kind(tid) == F.FUNC:
+                    return Ref(btf, tid)
+        return None
+
+    def function_ids(self, module: str = "vmlinux") -> dict[str, int]:
+        """name -> FUNC id of every function in one blob's BTF (one walk, memoised):
+        what wildcard fentry/fexit probes and their listing filter by."""
+        found = self._function_ids.get(module)
+        if found is None:
+            blobs = [self.vmlinux] if module == "vmlinux" else \
+                [b for b in self.modules() if b.name == module]
+            found = {}
+            for btf in blobs:
+                for tid in btf.named_ids(frozenset({F.FUNC})):
+                    found.setdefault(btf.raw_name(tid).decode("utf-8", "replace"), tid)
+            self._function_ids[module] = found
+        return found
+
+    def has_module(self, module: str) -> bool:
+        """Whether `module` has BTF (is loaded): 'vmlinux' always does."""
+        return module == "vmlinux" or any(b.name == module for b in self.modules())
 
     def func_proto(self, name: str) -> Ref | None:
         """The FUNC_PROTO of kernel function `name`."""

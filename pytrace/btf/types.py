@@ -3,10 +3,27 @@ tracepoint records and raw tracepoint arguments, each converted on first use."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pytrace.btf import format as F
 from pytrace.btf.convert import Converter
 from pytrace.btf.kernel import KernelBtf, Ref
 from pytrace.types import FuncProtoT, StructT, Type
+
+
+@dataclass(frozen=True, slots=True)
+class KernelFunc:
+    """A kernel function an fentry/fexit probe attaches to.
+
+    module: the BTF blob that defines it ('vmlinux' or a module's name); btf_id: its
+    FUNC id there (what BPF_PROG_LOAD's attach_btf_id names); params: (name, type) of
+    each parameter, unnamed ones called argN; ret: the return type (None: void)."""
+
+    name: str
+    module: str
+    btf_id: int
+    params: tuple[tuple[str, Type], ...]
+    ret: Type | None
 
 
 class BtfTypes:
@@ -32,6 +49,17 @@ class BtfTypes:
         ref = self.kernel.func_proto(name)
         t = self._convert(ref) if ref is not None else None
         return t if isinstance(t, FuncProtoT) else None
+
+    def kernel_function(self, name: str, module: str = "") -> KernelFunc | None:
+        """Kernel function `name` (in `module` when given) with its typed prototype."""
+        ref = self.kernel.function(name, module)
+        if ref is None:
+            return None
+        t = self._convert(Ref(ref.btf, ref.type.ref))
+        if not isinstance(t, FuncProtoT):
+            return None
+        params = tuple((n or f"arg{i}", pt) for i, (n, pt) in enumerate(t.params))
+        return KernelFunc(name, ref.module, ref.id, params, t.ret)
 
     def tracepoint_struct(self, event: str) -> StructT | None:
         """The record a tracepoint of class `event` writes (`trace_event_raw_<event>`)."""

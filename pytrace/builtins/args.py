@@ -1,16 +1,23 @@
 """Types of `args.f` / `args->f`: tracepoint format fields (pointer fields typed through
-the TypeTable: `struct task_struct *` points to the kernel's struct), and raw
-tracepoint arguments from kernel BTF; unified over a block's targets."""
+the TypeTable: `struct task_struct *` points to the kernel's struct), raw tracepoint
+arguments and fentry/fexit function parameters from kernel BTF; unified over a
+block's targets."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytrace.diagnostics import Diagnostics
 from pytrace.probes.target import ProbeTarget, TpField
 from pytrace.source import Span
 from pytrace.types import ArrayT, IntT, PtrT, StrT, StructT, Type, unify
 from pytrace.typetable import TypeTable
+
+if TYPE_CHECKING:
+    from pytrace.btf.types import KernelFunc
+
+FUNCTION_KINDS = frozenset({"fentry", "fexit"})
 
 
 def _pointee(ctype: str, table: TypeTable | None) -> Type | None:
@@ -109,4 +116,139 @@ def rawtracepoint_args(targets: Sequence[ProbeTarget], name: str, span: Span,
                         f"'{result}' and '{ft}'", span)
             return None
         result = merged
+    return result
+
+
+def _kernel_value(t: Type) -> Type:
+    """Pointers a kernel function or raw tracepoint receives point to kernel memory."""
+    return PtrT(t.pointee, ctype=t.ctype, kernel=True) if isinstance(t, PtrT) else t
+
+
+def _merge(result: Type | None, ft: Type, name: str, span: Span,
+           diags: Diagnostics) -> Type | None:
+    """One type for args.NAME over a block's targets (pointers of any pointee merge)."""
+    merged = ft if result is None else (unify(result, ft) or (
+        result if isinstance(result, PtrT) and isinstance(ft, PtrT) else None))
+    if merged is None:
+        diags.error(f"args.{name} has different types in the probes of this block: "
+                    f"'{result}' and '{ft}'", span)
+    return merged
+
+
+def kernel_function(target: ProbeTarget, table: TypeTable) -> KernelFunc | None:
+    """The BTF prototype of the function an fentry/fexit target attaches to."""
+    module = str(target.attach.get("btf_module", "vmlinux"))
+    return table.kernel_function(target.func, module)
+
+
+def slots(t: Type) -> int:
+    """How many u64 words of the trampoline's context a parameter takes (a struct
+    passed by value of 9..16 bytes takes two)."""
+    return max(1, (t.csize + 7) // 8)
+
+
+def function_arg(target: ProbeTarget, name: str,
+                 table: TypeTable) -> tuple[int, Type] | None:
+    """(byte offset in the context, type) of parameter `name`; `retval` (fexit) comes
+    after the parameters."""
+    fn = kernel_function(target, table)
+    if fn is None:
+        return None
+    off = 0
+    for arg, t in fn.params:
+        if arg == name:
+            return off, _kernel_value(t)
+        off += 8 * slots(t)
+    if name == "retval" and target.kind == "fexit" and fn.ret is not None:
+        return off, _kernel_value(fn.ret)
+    return None
+
+
+def _checked_function(target: ProbeTarget, span: Span, diags: Diagnostics,
+                      table: TypeTable) -> KernelFunc | None:
+    fn = kernel_function(target, table)
+    if fn is None:  # the target was found in BTF when expanded: only a changed kernel
+        module = target.attach.get("btf_module", "vmlinux")
+        diags.error(f"No BTF found for {module}:{target.func} (the kernel's BTF changed "
+                    "since the probe was expanded)", span)
+    return fn
+
+
+def function_args(targets: Sequence[ProbeTarget], name: str, span: Span,
+                  diags: Diagnostics, table: TypeTable) -> Type | None:
+    """The type of `args.name` in fentry/fexit probes (from kernel BTF)."""
+    result: Type | None = None
+    for t in targets:
+        if t.kind not in FUNCTION_KINDS:
+            continue
+        fn = _checked_function(t, span, diags, table)
+        if fn is None:
+            return None
+        found = function_arg(t, name, table) if name != "retval" else None
+        if found is None:
+            names = ", ".join(n for n, _ in fn.params) or "none"
+            diags.error(f"Can't find function parameter {name}", span,
+                        f"{t.func} has parameters: {names}")
+            return None
+        result = _merge(result, found[1], name, span, diags)
+        if result is None:
+            return None
+    return result
+
+
+def function_retval(targets: Sequence[ProbeTarget], span: Span, diags: Diagnostics,
+                    table: TypeTable) -> Type | None:
+    """The type of `retval` in fexit probes: the function's return type."""
+    result: Type | None = None
+    for t in targets:
+        if t.kind != "fexit":
+            continue
+        fn = kernel_function(t, table)
+        if fn is None or fn.ret is None:
+            what = "has no BTF" if fn is None else "returns void"
+            diags.error(f"retval is not available: {t.func} {what}", span)
+            return None
+        result = _merge(result, _kernel_value(fn.ret), "retval", span, diags)
+        if result is None:
+            return None
+    return result
+
+
+def _args_image(fn: KernelFunc) -> StructT:
+    """`args` as a whole: a struct laid out as the trampoline's context holds the
+    parameters (each at 8 * its first word; an int in its word's low bytes)."""
+    fields, off = [], 0
+    for name, t in fn.params:
+        fields.append((name, _kernel_value(t), off))
+        off += 8 * slots(t)
+    return StructT("", off, tuple(fields), align=8)
+
+
+def _same_layout(a: StructT, b: StructT) -> bool:
+    """Parameters of the same names, places and types (any two pointers alike)."""
+    if len(a.fields) != len(b.fields) or a.byte_size != b.byte_size:
+        return False
+    return all(na == nb and oa == ob and (unify(ta, tb) is not None or (
+        isinstance(ta, PtrT) and isinstance(tb, PtrT)))
+        for (na, ta, oa), (nb, tb, ob) in zip(a.fields, b.fields, strict=True))
+
+
+def function_args_struct(targets: Sequence[ProbeTarget], span: Span, diags: Diagnostics,
+                         table: TypeTable) -> StructT | None:
+    """The type of `args` itself in fentry/fexit probes: one struct for every target
+    of the block (functions whose parameters differ cannot share it)."""
+    result: StructT | None = None
+    for t in targets:
+        if t.kind not in FUNCTION_KINDS:
+            continue
+        fn = _checked_function(t, span, diags, table)
+        if fn is None:
+            return None
+        image = _args_image(fn)
+        if result is not None and not _same_layout(result, image):
+            diags.error("args has different types in the probes of this block: the "
+                        f"parameters of {t.func} differ from the others'", span,
+                        "read single parameters (args.NAME), or split the block")
+            return None
+        result = image
     return result

@@ -237,6 +237,10 @@ def _arg(n: int) -> Emit:
 
 
 def _retval(p: ProgEmitter, node: nodes.Expr) -> Val:
+    if p.target.kind == "fexit":
+        from pytrace.codegen.fields import function_arg
+
+        return function_arg(p, "retval", p.type_of(node), node)
     if p.target.kind in PT_REGS_KINDS:
         return Val(U64, p.load64(p.ctx, PT_REGS_AX))
     raise p.fail(f"retval is not available in {p.target.kind} probes", node)
@@ -273,6 +277,12 @@ def _curtask(p: ProgEmitter, node: nodes.Expr) -> Val:
 
 
 def _args(p: ProgEmitter, node: nodes.Expr) -> Val:
+    if p.target.kind in ("fentry", "fexit"):  # the context's words are the struct's image
+        t = p.type_of(node)
+        buf = p.alloca_buf(t.size)
+        for off in range(0, t.size, 8):
+            p.store64(p.load64(p.ctx, off), p.at(buf, off))
+        return Val(t, buf)
     raise p.fail("args can only be read through one of its fields (args.NAME)", node)
 
 

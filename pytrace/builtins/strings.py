@@ -108,7 +108,9 @@ def _str_into(p: ProgEmitter, e: nodes.Call, dest: Any, t: Type, off: int, zero:
     length = min(t.length, own.length if isinstance(own, StrT) else t.length)
     if isinstance(src_t, StrT | ArrayT):
         p.store_into(p.expr(e.args[0]), dest, t, off)
-        if length < t.length:  # str("abcdef", 3): the copy keeps length - 1 bytes
+        src_len = src_t.length if isinstance(src_t, StrT) else src_t.size + 1
+        if length < t.length or length < src_len:
+            # str("abcdef", 3): the copy keeps length - 1 bytes and a NUL
             p.store8(p.c64(0), dest, off + length - 1)
         return True
     ptr = p.as_i64(p.expr(e.args[0]))

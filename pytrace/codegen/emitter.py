@@ -409,6 +409,9 @@ class ProgEmitter(FnBase):
         return self._builtin(e)
 
     def e_Call(self, e: nodes.Call) -> Val:
+        const = self.constant(e)  # str($N + k): resolved by the passes
+        if const is not None:
+            return const
         return self._builtin(e)
 
     def _builtin(self, e: nodes.Identifier | nodes.Call) -> Val:
@@ -503,6 +506,9 @@ class ProgEmitter(FnBase):
         return self.tuple_elem(base, e.index)
 
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Val:
+        const = self.constant(e)  # config.NAME
+        if const is not None:
+            return const
         if fields.is_args_field(e):
             return fields.emit_field(self, e)
         if isinstance(self.checked.types.get(e.expr), RecordT):
@@ -510,9 +516,15 @@ class ProgEmitter(FnBase):
         return memory.field(self, e)
 
     def e_Index(self, e: nodes.Index) -> Val:
+        k = self.checked.tuple_indexes.get(e)
+        if k is not None:
+            return self.tuple_elem(self.expr(e.expr), k)
         return memory.index(self, e)
 
     def e_Cast(self, e: nodes.Cast) -> Val:
+        call = self.checked.sized_casts.get(e)
+        if call is not None:
+            return self.expr(call)
         t = self.type_of(e)
         val = self.expr(e.expr)
         if isinstance(t, ArrayT) or isinstance(val.t, ArrayT):

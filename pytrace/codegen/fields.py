@@ -77,6 +77,8 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
         if isinstance(t, IntT) and t.bits < 64:
             v = p.load_sized(p.ctx, 8 * found[0], t.bits // 8, t.signed)
         return Val(t, v)
+    if p.target.kind in ("fentry", "fexit"):
+        return function_arg(p, e.field_name, t, e)
     f = _field(p, e)
     if is_scalar(t):
         size = f.size if f.size in (1, 2, 4, 8) else 8
@@ -84,6 +86,29 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
     buf = p.alloca_buf(t.size)
     field_into(p, f, buf, t, 0, zero=True)
     return Val(t, buf)
+
+
+def function_arg(p: ProgEmitter, name: str, t: Type, node: nodes.Expr) -> Val:
+    """A parameter (or `retval`) of the function an fentry/fexit probe is attached to:
+    the trampoline's context is an array of u64, one word per parameter (two for a
+    struct of 9..16 bytes passed by value), the return value after them."""
+    from pytrace.builtins.args import function_arg as locate
+
+    found = locate(p.target, name, p.checked.type_table)
+    if found is None:
+        raise CodegenError(f"{p.target.name} has no parameter {name}", node)
+    off = found[0]
+    if not is_scalar(t):  # a struct passed by value: its words are copied out
+        buf = p.alloca_buf(t.size)
+        p.zero(buf, t.size)
+        for i in range(0, min(t.csize, t.size), 8):
+            p.store64(p.load64(p.ctx, off + i), p.at(buf, i))
+        return Val(t, buf)
+    word = p.load64(p.ctx, off)
+    if isinstance(t, IntT) and t.bits < 64:  # the callee's value is as wide as its type
+        narrow = p.b.trunc(word, ir.IntType(t.bits))
+        word = p.b.sext(narrow, I64) if t.signed else p.b.zext(narrow, I64)
+    return Val(t, word)
 
 
 def field_into(p: ProgEmitter, f: TpField, dest: ir.Value, t: Type, off: int,

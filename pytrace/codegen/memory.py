@@ -87,12 +87,14 @@ def _is_args(e: nodes.FieldAccess) -> bool:
     return isinstance(e.expr, nodes.Identifier) and e.expr.name == "args"
 
 
-def read(p: ProgEmitter, addr: ir.Value, user: bool, t: Type, declared: Type) -> Val:
-    """Read a value of type t (declared in memory as `declared`) at addr."""
+def read(p: ProgEmitter, addr: ir.Value, user: bool, t: Type, declared: Type,
+         node: nodes.Node | None = None) -> Val:
+    """Read a value of type t (declared in memory as `declared`) at addr; with -k a
+    failed read is reported at `node`."""
     if isinstance(declared, BitfieldT):
         buf = p.alloca_buf(8)
         p.store64(c64(0), buf)
-        probe_read(p, buf, declared.load_size, p.b.inttoptr(addr, P8), False, user)
+        probe_read(p, buf, declared.load_size, p.b.inttoptr(addr, P8), False, user, node)
         word = p.b.lshr(p.load64(buf), c64(declared.bit_offset))
         bits = declared.bit_size
         if declared.signed and bits < 64:
@@ -104,14 +106,14 @@ def read(p: ProgEmitter, addr: ir.Value, user: bool, t: Type, declared: Type) ->
         size = declared.csize if declared.csize in (1, 2, 4, 8) else 8
         buf = p.alloca_buf(8)
         p.store64(c64(0), buf)
-        probe_read(p, buf, size, p.b.inttoptr(addr, P8), False, user)
+        probe_read(p, buf, size, p.b.inttoptr(addr, P8), False, user, node)
         signed = isinstance(declared, IntT) and declared.signed
         return Val(t, p.load_sized(buf, 0, size, signed))
     size = t.length if isinstance(t, StrT) else t.csize
     buf = p.alloca_buf(t.size)
     p.zero(buf, t.size)
     if size:
-        probe_read(p, buf, min(size, t.size), p.b.inttoptr(addr, P8), False, user)
+        probe_read(p, buf, min(size, t.size), p.b.inttoptr(addr, P8), False, user, node)
     return Val(t, buf)
 
 
@@ -145,7 +147,7 @@ def field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
     declared, off = member(p, base_t, e.field_name, e)
     where = address(p, e)
     if where is not None:
-        return read(p, where[0], where[1], t, declared)
+        return read(p, where[0], where[1], t, declared, e)
     base = p.expr(e.expr)
     return from_buffer(p, base.v, off, t, declared)
 
@@ -159,7 +161,7 @@ def index(p: ProgEmitter, e: nodes.Index) -> Val:
     declared = _complete(p, declared) or t
     where = address(p, e)
     if where is not None:
-        return read(p, where[0], where[1], t, declared)
+        return read(p, where[0], where[1], t, declared, e)
     base = p.expr(e.expr)
     count = base_t.count if isinstance(base_t, ArrayT) else (
         base_t.length if isinstance(base_t, StrT) else 1)
@@ -189,7 +191,7 @@ def deref(p: ProgEmitter, e: nodes.Unary) -> Val:
     if declared is None or not (is_scalar(declared) or isinstance(declared, StructT | ArrayT
                                                                   | StrT)):
         declared = IntT(64, False)
-    return read(p, where[0], where[1], t, declared)
+    return read(p, where[0], where[1], t, declared, e)
 
 
 def address_of(p: ProgEmitter, e: nodes.Unary) -> Val:

@@ -27,6 +27,7 @@ from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import (
+    EXPECTED_ATTACH_TYPES,
     RINGBUF_MAP,
     RUN_KINDS,
     SCRATCH_MAP,
@@ -240,7 +241,8 @@ class ModuleGen:
                 fn_name, section = f"prog_{n}", f"probe_{n}"
                 if isinstance(group, ProbeTarget):
                     em = ProgEmitter(self, group, bi, fn_name, section)
-                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach))
+                    spec = ProbeSpec(n, group.name, group.kind, section, group.prog_type, dict(group.attach),
+                                     EXPECTED_ATTACH_TYPES.get(group.kind, 0))
                     self.probe_name_index(group.name)
                 else:
                     direction, cases = group

@@ -30,7 +30,7 @@ UNLISTABLE = ("watchpoint", "asyncwatchpoint", "BEGIN", "END", "self")
 
 
 def _function_kind(kind: str, p: Pattern, ctx: ListContext) -> list[str]:
-    """kprobe/fentry listings: refused (one clear line) where the kernel lacks them."""
+    """kprobe listings: refused (one clear line) where the kernel lacks them."""
     from pytrace.runtime.features import check_probe_kind
 
     check_probe_kind(kind)
@@ -47,6 +47,10 @@ def lister(kind: str) -> Callable[[Pattern, ListContext], list[str]]:
         return lambda p, ctx: user.list_uprobes(kind, p, ctx)
     if kind == "usdt":
         return user.list_usdt
+    if kind in ("fentry", "fexit"):
+        from pytrace.listing.functions import list_functions
+
+        return lambda p, ctx: list_functions(kind, p, ctx)
     if kind in FUNCTION_KINDS:
         return lambda p, ctx: _function_kind(kind, p, ctx)
     raise ProbeError(f"{kind} probes cannot be listed")
@@ -64,6 +68,10 @@ def _pattern_lines(pattern: str, ctx: ListContext) -> list[str]:
     out: list[str] = []
     for kind in kinds:
         try:
+            if not explicit and kind in FUNCTION_KINDS:  # a bare search: what can attach
+                from pytrace.runtime.features import check_probe_kind
+
+                check_probe_kind(kind)
             out.extend(lister(kind)(p, ctx))
         except (FeatureUnavailable, ProbeError):
             if explicit or kind not in FUNCTION_KINDS:

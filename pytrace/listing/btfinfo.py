@@ -40,7 +40,8 @@ def have_reader() -> bool:
     return _installed("pytrace.btf")
 
 
-def _kernel() -> Any:
+def btf_kernel() -> Any:
+    """The kernel BTF (None without the reader or without BTF)."""
     if not have_reader():
         return None
     from pytrace.btf import kernel_btf
@@ -72,16 +73,32 @@ def _param_lines(ref: Any, skip_first: bool) -> list[str]:
 def rawtracepoint_params(event: str) -> list[str]:
     """The arguments of raw tracepoint `event` (its BTF prototype without the leading
     `void *` context); empty when BTF cannot tell."""
-    kernel = _kernel()
+    kernel = btf_kernel()
     if kernel is None:
         return []
     proto = kernel.raw_tracepoint_proto(event)
     return _param_lines(proto, skip_first=True) if proto is not None else []
 
 
+def function_params(func: str, module: str = "") -> list[str] | None:
+    """`-lv` lines of a kernel function: each parameter, then `TYPE retval` when it
+    returns a value (as bpftrace lists them); None when BTF does not have it."""
+    from pytrace.btf.cdecl import type_name
+
+    kernel = btf_kernel()
+    ref = kernel.function(func, module) if kernel is not None else None
+    if ref is None:
+        return None
+    proto = ref.btf.type(ref.type.ref)
+    lines = _param_lines(type(ref)(ref.btf, proto.id), skip_first=False)
+    if proto.ref:
+        lines.append(f"{type_name(ref.btf, proto.ref)} retval")
+    return lines
+
+
 def iter_params(name: str) -> list[str]:
     """The context fields of iterator `name` (bpf_iter_NAME's parameters after meta)."""
-    kernel = _kernel()
+    kernel = btf_kernel()
     proto = kernel.func_proto(ITER_FUNC + name) if kernel is not None else None
     if proto is None:
         return list(KNOWN_ITER_ARGS.get(name, ()))
@@ -90,7 +107,7 @@ def iter_params(name: str) -> list[str]:
 
 def iter_func_id(name: str) -> int | None:
     """The BTF id of FUNC bpf_iter_NAME (what an iterator program attaches to)."""
-    kernel = _kernel()
+    kernel = btf_kernel()
     ref = kernel.func(ITER_FUNC + name) if kernel is not None else None
     return int(ref.id) if ref is not None else None
 

@@ -102,6 +102,11 @@ class CheckedProgram:
     # constant_types: the type of a constant that is not a plain int or string (an enum
     #   value named in the program).
     constant_types: dict[nodes.Node, Type] = field(default_factory=dict)
+    # tuple_indexes: `t[k]` on a tuple, by Index node: the element k (a constant).
+    tuple_indexes: dict[nodes.Node, int] = field(default_factory=dict)
+    # sized_casts: `(string[N])x` / `(buffer[N])x`, by Cast node: the str(x, N) / buf(x, N)
+    #   call that reads it (typed like any call).
+    sized_casts: dict[nodes.Node, nodes.Call] = field(default_factory=dict)
     headers: list[str] = field(default_factory=list)
 
     def type_of(self, node: nodes.Node) -> Type:

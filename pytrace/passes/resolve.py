@@ -63,6 +63,13 @@ def check_kinds(name: str, node: nodes.Expr, entry: builtins.Builtin,
     diags.error(f"{what} can not be used with {kinds} probes", node.span, *hints)
 
 
+def _is_config_read(node: nodes.Node, cp: CheckedProgram) -> bool:
+    """`config.NAME` (unless a #define or enum names something `config`)."""
+    return isinstance(node, nodes.FieldAccess) and isinstance(node.expr, nodes.Identifier) \
+        and node.expr.name == "config" and "config" not in cp.constants_by_name \
+        and cp.type_table.enumerator("config") is None
+
+
 class Resolver:
     def __init__(self, cp: CheckedProgram, targets: list[ProbeTarget]) -> None:
         self.cp = cp
@@ -70,6 +77,9 @@ class Resolver:
         self.diags = cp.diagnostics
 
     def visit(self, node: nodes.Node) -> None:
+        if _is_config_read(node, self.cp):
+            self.config_field(node)  # type: ignore[arg-type]
+            return
         if isinstance(node, nodes.Identifier):
             self.identifier(node)
         elif isinstance(node, nodes.PositionalParam):
@@ -97,6 +107,13 @@ class Resolver:
         """Whether `child` of a type context is a type name rather than an expression."""
         if isinstance(child, nodes.TypeName):
             return child.of is None
+        if isinstance(child, nodes.Index) and isinstance(child.index, nodes.Int) \
+                and isinstance(child.expr, nodes.Identifier) \
+                and not isinstance(parent, nodes.Cast):
+            # `sizeof(pid_t[2])`: an array of a named type (when the name is a type)
+            name = child.expr.name
+            return builtins.identifier(name) is None and name not in self.cp.constants_by_name \
+                and base_type(name, self.cp.type_table) is not None
         if not isinstance(child, nodes.Identifier) or isinstance(parent, nodes.Cast):
             return False
         if child.name in self.cp.constants_by_name or builtins.identifier(child.name) \
@@ -104,6 +121,14 @@ class Resolver:
             return False
         return base_type(child.name, self.cp.type_table) is not None \
             or self.cp.type_table.enumerator(child.name) is None
+
+    def config_field(self, node: nodes.FieldAccess) -> None:
+        """`config.max_strlen`: the effective value of a config variable, a constant."""
+        value = self.cp.config.get(node.field_name)
+        if value is None:
+            self.diags.error(f"Unknown config variable: {node.field_name}", node.span)
+            return
+        self.cp.constants[node] = int(value) if isinstance(value, bool) else value
 
     def identifier(self, node: nodes.Identifier) -> None:
         if node.name in self.cp.constants_by_name:
@@ -114,6 +139,10 @@ class Resolver:
                              f"('{self.cp.defines[node.name]}')", node.span)
             return
         entry = builtins.identifier(node.name)
+        if entry is None and node.name == "config":
+            self.diags.error("The config record is not implemented by pytrace: read one "
+                             "variable at a time (config.max_strlen)", node.span)
+            return
         if entry is None:
             found = self.cp.type_table.enumerator(node.name)
             if found is not None:  # an enum value (the program's C enums, then BTF's)

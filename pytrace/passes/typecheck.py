@@ -27,11 +27,22 @@ MAX_ROUNDS = 4
 
 def merge_scalar(old: Type, new: Type) -> Type | None:
     """The type a variable holding `old` has after also storing `new` (None: conflict)."""
+    if isinstance(old, IntT) and isinstance(new, IntT) and old.signed != new.signed:
+        return _signed_holding(old, new)
     if isinstance(old, PtrT) and isinstance(new, PtrT) and old.pointee == new.pointee:
         return old  # the same pointer type, perhaps marked with another address space
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
         return old if old == new else unify(old, new) or IntT(64, False)
     return unify(old, new)
+
+
+def _signed_holding(a: IntT, b: IntT) -> IntT:
+    """The signed type holding a signed and an unsigned integer: the signed one when it is
+    wider, else twice the unsigned width; int64 when nothing holds both (uint64)."""
+    signed, unsigned = (a, b) if a.signed else (b, a)
+    if signed.bits > unsigned.bits:
+        return IntT(signed.bits, True)
+    return IntT(min(64, unsigned.bits * 2), True)
 
 
 class BlockTyper(ExprTyper):
@@ -44,6 +55,7 @@ class BlockTyper(ExprTyper):
         self.loops = 0
         self.fixed: dict[str, Type] = {}  # `let $x: T`: the variable keeps type T
         self.hints = hints or {}  # the variable types of the previous typing round
+        self.flexible: set[tuple[int, str]] = set()  # variables holding only literals
 
     def probe(self, probe: nodes.Probe) -> None:
         if probe.predicate is not None:
@@ -124,6 +136,28 @@ class BlockTyper(ExprTyper):
         self.record(target, t)
         self.maps.assign(target.name, t, key)
 
+    def adapt_literal(self, name: str, e: nodes.Expr, t: Type, old: Type | None) -> Type:
+        """Positive integer literals are flexible: one stored into an integer variable
+        takes its sign, and a variable that has only held such literals takes the sign
+        of the next integer stored (`$a = 0; $a = arg0` stays unsigned)."""
+        key = (self.block, name)
+        k = self.const_int(e)
+        literal = k is not None and k >= 0 and isinstance(t, IntT)
+        if old is None:
+            if literal:
+                self.flexible.add(key)
+            return t
+        if isinstance(old, IntT) and isinstance(t, IntT) and t.signed != old.signed:
+            if literal:
+                return IntT(t.bits, old.signed)
+            if key in self.flexible:
+                self.flexible.discard(key)
+                self.cp.variables[key] = IntT(old.bits, t.signed)
+                return t
+        if not literal:
+            self.flexible.discard(key)
+        return t
+
     def compound(self, s: nodes.Assign, existing: Type | None, t: Type) -> Type | None:
         if isinstance(existing, AggT):
             self.diags.error(f"The {s.op}= operator can not be used on expressions of type "
@@ -153,6 +187,8 @@ class BlockTyper(ExprTyper):
             t = old
         elif target.name in self.fixed:
             t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
+        else:
+            t = self.adapt_literal(target.name, s.value, t, self.cp.variables.get(key))
         if isinstance(t, IntT):
             space = self.int_space(s.value)
             if space is not None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytrace import builtins, nodes
+from pytrace.builtins.args import FUNCTION_KINDS, function_args_struct, function_retval
 from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram, Options
 from pytrace.passes.typemem import MemoryTyper
 from pytrace.probes.target import ProbeTarget
+from pytrace.source import Span
 from pytrace.types import (
     AggT,
     ArrayT,
@@ -19,6 +21,7 @@ from pytrace.types import (
     PtrT,
     RecordT,
     StrT,
+    StructT,
     TupleT,
     Type,
     VoidT,
@@ -108,8 +111,8 @@ class ExprTyper(MemoryTyper):
                 return None
         t = self.expr(e)
         if isinstance(t, VoidT):
-            self.diags.error(f"{getattr(e, 'name', 'expression')}() does not return a value",
-                             e.span)
+            what = f"{e.name}()" if isinstance(e, nodes.Call) else "The expression"
+            self.diags.error(f"{what} does not return a value", e.span)
             return None
         return t
 
@@ -141,10 +144,15 @@ class ExprTyper(MemoryTyper):
         if not entry.lowered:
             self.diags.error(f"The {e.name} builtin is not implemented by pytrace", e.span)
             return None
+        if e.name == "args" and any(t.kind in FUNCTION_KINDS for t in self.targets):
+            return function_args_struct(self.targets, e.span, self.diags, self.cp.type_table)
         if e.name == "args":  # typed here only when not the base of a field access
             self.diags.error("args can only be read through one of its fields (args.NAME)",
                              e.span)
             return None
+        if e.name == "retval" and any(t.kind == "fexit" for t in self.targets):
+            rt = function_retval(self.targets, e.span, self.diags, self.cp.type_table)
+            return self.cp.type_table.deep(rt) if isinstance(rt, StructT | ArrayT) else rt
         return entry.rule(self, e, [])
 
     def e_Variable(self, e: nodes.Variable) -> Type | None:
@@ -205,6 +213,11 @@ class ExprTyper(MemoryTyper):
         if not entry.min_args <= n <= entry.max_args:
             self.arg_count_error(e, entry, n)
             return None
+        if e.name == "str":
+            tail = self.positional_tail(e)
+            if tail is not None:
+                self.cp.constants[e] = tail
+                return str_type(tail)
         args = self.call_args(e, entry)
         if args is None:
             return None
@@ -214,18 +227,37 @@ class ExprTyper(MemoryTyper):
             return None
         return result
 
+    def positional_tail(self, e: nodes.Call) -> str | None:
+        """`str($N + k[, len])` with a string parameter $N: its text from byte k on (the
+        parameter is read as a pointer to its text), known at compile time."""
+        arg = e.args[0]
+        if not (isinstance(arg, nodes.Binary) and arg.op == "+"
+                and isinstance(arg.left, nodes.PositionalParam)):
+            return None
+        text, k = self.cp.constants.get(arg.left), self.const_int(arg.right)
+        if not isinstance(text, str) or k is None or k < 0:
+            return None
+        self.expr(arg.left)
+        self.expr(arg.right)
+        tail = text.encode()[k:]
+        if len(e.args) == 2:
+            n = self.const_int(e.args[1])
+            if n is None:
+                return None
+            self.expr(e.args[1])
+            tail = tail[:max(n - 1, 0)]
+        return tail.decode(errors="replace")
+
     def arg_count_error(self, e: nodes.Call, entry: Builtin, n: int) -> None:
         lo, hi = entry.min_args, entry.max_args
         words = {0: "no arguments", 1: "one argument", 2: "two arguments",
                  3: "three arguments", 4: "four arguments"}
         if lo == hi:
             want = f"requires {words.get(lo, f'{lo} arguments')}"
-        elif hi >= 128 and n > hi:
-            want = f"takes up to {hi} arguments"
-        elif hi >= 128:
-            want = f"requires at least {words.get(lo, f'{lo} arguments')}"
+        elif n > hi:
+            want = f"takes up to {hi} argument{'s' if hi > 1 else ''}"
         else:
-            want = f"takes {lo} to {hi} arguments"
+            want = f"requires at least {words.get(lo, f'{lo} arguments')}"
         self.diags.error(f"{e.name}() {want} ({n} provided)", e.span)
 
     def call_args(self, e: nodes.Call, entry: Builtin) -> list[Type] | None:
@@ -287,6 +319,12 @@ class ExprTyper(MemoryTyper):
                 return None
             self.map_keys(arg)
             return self.record(arg, self.maps.values.get(arg.name))
+        if e.name == "delete" and isinstance(arg, nodes.MapRef) and arg.keys:
+            # bpftrace underlines from the call's name to the end of the keyed map
+            self.diags.error("delete() expects a map with no keys for the first argument",
+                             Span(e.span.line, e.span.col, arg.span.end_line,
+                                  arg.span.end_col, e.span.source))
+            return None
         return self.whole_map(arg, e.name)
 
     # -------------------------------------------------------------- operators
@@ -322,7 +360,17 @@ class ExprTyper(MemoryTyper):
             return b
         if e.op == "-":
             return I64  # as bpftrace: a difference is signed
+        if e.op == "+" and (self.signed_operand(e.left, a) or self.signed_operand(e.right, b)):
+            return I64  # adding a signed value is signed too: (uint64)1 + (-2) is -1
         return IntT(64, signed_operation(a, b))
+
+    def signed_operand(self, e: nodes.Expr, t: Type) -> bool:
+        """A signed operand that is no non-negative literal (those take the other
+        operand's sign)."""
+        if not (isinstance(t, IntT) and t.signed):
+            return False
+        k = self.const_int(e)
+        return k is None or k < 0
 
     def e_Unary(self, e: nodes.Unary) -> Type | None:
         t = self.value(e.operand)
@@ -342,12 +390,18 @@ class ExprTyper(MemoryTyper):
 
     def e_Ternary(self, e: nodes.Ternary) -> Type | None:
         c = self.value(e.cond)
-        a, b = self.value(e.then), self.value(e.otherwise)
+        a, b = self.expr(e.then), self.expr(e.otherwise)
         if c is None or a is None or b is None:
             return None
         if not is_int(c):
             self.diags.error(f"Invalid condition in ternary: '{c}'", e.cond.span)
             return None
+        if isinstance(a, VoidT) and isinstance(b, VoidT):
+            return a  # `c ? print("x") : print("y");` as a statement
+        for side in (e.then, e.otherwise):
+            if isinstance(self.cp.types.get(side), VoidT):
+                self.value(side)  # reports that the call gives no value
+                return None
         both_int = is_int(a) and is_int(b)
         merged = IntT(64, all(isinstance(t, IntT) and t.signed for t in (a, b))) if both_int \
             else unify(a, b)

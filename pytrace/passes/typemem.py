@@ -14,12 +14,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pytrace import builtins, nodes
-from pytrace.builtins.args import args_field, rawtracepoint_args
+from pytrace.builtins.args import (
+    FUNCTION_KINDS,
+    args_field,
+    function_args,
+    rawtracepoint_args,
+)
 from pytrace.builtins.base import is_int
+from pytrace.passes.compiletime import const_value
 from pytrace.passes.typenames import base_type, resolve_type, unknown_type
 from pytrace.types import (
     ArrayT,
     BitfieldT,
+    BoolT,
     EnumT,
     FuncProtoT,
     IntT,
@@ -63,6 +70,9 @@ def pointer_to(t: Type | None, user: bool = False) -> PtrT:
     return PtrT(t, user=user, ctype=f"{inner.rstrip()} *")
 
 
+SIZED_CASTS = {"string": "str", "buffer": "buf"}  # cast name -> the builtin that reads
+
+
 class MemoryTyper:
     """Field access, indexing, dereference, address-of, casts and type builtins."""
 
@@ -75,6 +85,9 @@ class MemoryTyper:
     int_spaces: dict[tuple[int, str], bool]
 
     # provided by ExprTyper
+    def expr(self, e: nodes.Expr) -> Type | None:
+        raise NotImplementedError
+
     def value(self, e: nodes.Expr) -> Type | None:
         raise NotImplementedError
 
@@ -100,13 +113,18 @@ class MemoryTyper:
 
     # -------------------------------------------------------------- fields
     def e_FieldAccess(self, e: nodes.FieldAccess) -> Type | None:
+        if e in self.cp.constants:  # config.NAME
+            value = self.cp.constants[e]
+            if isinstance(value, str):
+                return StrT(len(value.encode()) + 1)
+            return BoolT() if isinstance(self.cp.config.get(e.field_name), bool) else U64
         if isinstance(e.expr, nodes.Identifier) and e.expr.name == "args" \
                 and e.expr not in self.cp.constants:
             self.record(e.expr, builtins.ARGS_TYPE)
-            if any(t.kind in ("fentry", "fexit") for t in self.targets):
-                self.diags.error("args of fentry/fexit probes need kernel BTF function "
-                                 "attachment, which this kernel does not allow", e.span)
-                return None
+            if any(t.kind in FUNCTION_KINDS for t in self.targets):
+                ft = function_args(self.targets, e.field_name, e.span, self.diags,
+                                   self.cp.type_table)
+                return self.cp.type_table.deep(ft) if isinstance(ft, StructT | ArrayT) else ft
             if any(t.kind == "rawtracepoint" for t in self.targets):
                 return rawtracepoint_args(self.targets, e.field_name, e.span, self.diags,
                                           self.cp.type_table)
@@ -166,9 +184,25 @@ class MemoryTyper:
             return IntT(8, True)
         if isinstance(base, PtrT):
             return self.deref(e, base)
+        if isinstance(base, TupleT):
+            return self.tuple_element(e, base)
         self.diags.error("The array index operator [] can only be used on arrays and "
                          f"pointers, found '{base}'", e.span)
         return None
+
+    def tuple_element(self, e: nodes.Index, base: TupleT) -> Type | None:
+        """`t[k]`: element k of a tuple, k known at compile time (`t[1 - 1]` too)."""
+        k = const_value(self.cp, e.index)
+        if not isinstance(k, int):
+            self.diags.error("The index of a tuple must be an integer known at compile time",
+                             e.index.span)
+            return None
+        if not 0 <= k < len(base.elems):
+            self.diags.error(f"Invalid tuple index: {k}. Found {len(base.elems)} elements "
+                             "in tuple.", e.index.span)
+            return None
+        self.cp.tuple_indexes[e] = k
+        return base.elems[k]
 
     def deref(self, e: nodes.Expr, t: Type) -> Type | None:
         if isinstance(t, PtrT):
@@ -239,6 +273,9 @@ class MemoryTyper:
 
     # --------------------------------------------------------------- casts
     def e_Cast(self, e: nodes.Cast) -> Type | None:
+        tn = e.type_name
+        if tn.name in SIZED_CASTS and tn.pointer_depth == 0 and tn.array_size is not None:
+            return self.sized_cast(e, SIZED_CASTS[tn.name], tn.array_size)
         src = self.value(e.expr)
         target = self.named_type(e.type_name)
         if src is None or target is None:
@@ -263,6 +300,14 @@ class MemoryTyper:
         elif isinstance(target, PtrT) and not isinstance(src, PtrT):
             target = self.int_to_pointer(e.expr, target)
         return target
+
+    def sized_cast(self, e: nodes.Cast, reader: str, size: int) -> Type | None:
+        """`(string[N])x` reads a string of capacity N as str(x, N) does; `(buffer[N])x`
+        N bytes as buf(x, N)."""
+        call = nodes.Call(reader, [e.expr, nodes.Int(size, span=e.type_name.span)],
+                          span=e.span)
+        self.cp.sized_casts[e] = call
+        return self.expr(call)
 
     def int_to_pointer(self, e: nodes.Expr, target: PtrT) -> PtrT:
         """An integer cast to a pointer points where the pointer it was computed from
@@ -329,6 +374,13 @@ class MemoryTyper:
             if self.cp.type_table.enumerator(target.name) is None:
                 unknown_type(target.name, target.span, self.cp.type_table, self.diags)
                 return None
+        if isinstance(target, nodes.Index) and isinstance(target.index, nodes.Int) \
+                and isinstance(target.expr, nodes.Identifier) \
+                and target.expr not in self.cp.constants \
+                and builtins.identifier(target.expr.name) is None:
+            elem = base_type(target.expr.name, self.cp.type_table)
+            if elem is not None:  # sizeof(pid_t[2]): an array of a named type
+                return ArrayT(elem, target.index.value)
         return self.value(target)
 
     def named_type(self, tn: nodes.TypeName) -> Type | None:

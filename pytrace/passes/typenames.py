@@ -93,11 +93,13 @@ def declarators(t: Type | None, tn: nodes.TypeName, diags: Diagnostics,
             pointee = PtrT(pointee, ctype=_spell(pointee) + " *")
         t = PtrT(pointee, ctype=_spell(pointee) + " *")
     if tn.array_size is not None:
-        if not allow_array:
+        if not allow_array and not tn.outer_pointers:
             diags.error(f"Cannot use an array type '{name}[{tn.array_size}]' here", tn.span)
             return None
         assert t is not None
         t = ArrayT(t, tn.array_size)
+        for _ in range(tn.outer_pointers):
+            t = PtrT(t, ctype=_spell(t) + " *")
     return t
 
 

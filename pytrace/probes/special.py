@@ -105,17 +105,50 @@ def parse_kretprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[
     return _kprobe("kretprobe", parts, ctx)
 
 
+def _btf_function(kind: str, fn: str, module: str, wild: bool) -> tuple[str, int] | None:
+    """(BTF blob, FUNC id) of an fentry/fexit target; None when BTF lacks it. Wildcard
+    matches look the name up in the blob's whole function table (one walk)."""
+    from pytrace.btf import kernel_btf
+
+    kernel = kernel_btf()
+    if kernel is None:
+        raise ProbeError(f"{kind} probes need kernel BTF, and this kernel has none "
+                         "(/sys/kernel/btf/vmlinux is missing)")
+    if wild:
+        blob = module or "vmlinux"
+        tid = kernel.function_ids(blob).get(fn)
+        return (blob, tid) if tid is not None else None
+    ref = kernel.function(fn, module)
+    return (ref.module, ref.id) if ref is not None else None
+
+
 def _fentry(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
     expect_parts(kind, parts, 1, 2, f"{kind}:FUNC or {kind}:MODULE:FUNC")
+    if not parts[-1] or (len(parts) == 2 and not parts[0]):
+        raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:FUNC or "
+                         f"{kind}:MODULE:FUNC")
+    wild = has_wildcard(parts[-1]) or (len(parts) == 2 and has_wildcard(parts[0]))
     out = []
     for fn, mod in _expand(kind, parts, parts[-1], ctx):
         spelled = [parts[0]] if len(parts) == 2 and not has_wildcard(parts[0]) else \
             ([mod] if len(parts) == 2 and mod else [])
-        attach: dict[str, str | int] = {"func": fn}
+        found = _btf_function(kind, fn, spelled[0] if spelled else mod, wild)
+        if found is None:
+            if wild:
+                continue  # a traceable function without BTF: fentry cannot attach to it
+            where = spelled[0] if spelled else "vmlinux"
+            raise ProbeError(f"No BTF found for {where}:{fn}",
+                             f"{kind} probes attach to functions that kernel BTF describes")
+        attach: dict[str, str | int] = {"func": fn, "btf_id": found[1]}
+        if found[0] != "vmlinux":
+            attach["btf_module"] = found[0]
         if spelled:
             attach["module"] = spelled[0]
         out.append(ProbeTarget(kind, f"{kind}:{':'.join(spelled + [fn])}", ProgType.TRACING,
                                attach, func=fn))
+    if not out:
+        where = f"{parts[0]}:" if len(parts) == 2 else ""
+        raise NoMatchError(f"No kernel function with BTF matches {kind}:{where}{parts[-1]}")
     return out
 
 

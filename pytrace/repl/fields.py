@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 Members = Callable[[str], dict[str, str]]
 TP_KINDS = ("tracepoint", "t")
 RAW_KINDS = ("rawtracepoint", "rt")
+FUNCTION_KINDS = ("fentry", "f", "kfunc", "fexit", "fr", "kretfunc")
 _MAX_EVENTS = 64  # a wider glob offers the fields of its first 64 tracepoints
 _QUALIFIERS = re.compile(r"\b(?:const|volatile|restrict|__user|__rcu)\b")
 _CAST = re.compile(r"^\(\s*((?:struct|union)\s+\w+\s*\*+|\w+\s*\*+)\s*\)")
@@ -88,6 +89,26 @@ def raw_tracepoint_args(event: str) -> tuple[tuple[str, str], ...]:
         return ()
 
 
+@functools.lru_cache(maxsize=256)
+def function_args(target: str) -> tuple[tuple[str, str], ...]:
+    """(name, C type) of the parameters of an fentry/fexit target (`FUNC` or
+    `MODULE:FUNC`), from BTF (empty without it, or for a wildcard)."""
+    btf = _btf()
+    if btf is None or "*" in target:
+        return ()
+    module, _, func = target.rpartition(":")
+    try:
+        from pytrace.btf.cdecl import type_name
+
+        ref = btf.function(func, module)
+        if ref is None:
+            return ()
+        proto = ref.btf.type(ref.type.ref)
+        return tuple((n, type_name(ref.btf, t)) for n, t in proto.params if n)
+    except Exception:  # noqa: BLE001
+        return ()
+
+
 def args_fields(points: Sequence[str]) -> dict[str, str]:
     """The `args` fields common to every attach point of a block (name -> C type)."""
     out: dict[str, str] | None = None
@@ -97,6 +118,8 @@ def args_fields(points: Sequence[str]) -> dict[str, str]:
             fields = dict(tracepoint_fields(rest))
         elif kind in RAW_KINDS and rest:
             fields = dict(raw_tracepoint_args(rest.rsplit(":", 1)[-1]))
+        elif kind in FUNCTION_KINDS and rest:
+            fields = dict(function_args(rest))
         else:
             return {}
         out = fields if out is None else {k: v for k, v in out.items() if k in fields}

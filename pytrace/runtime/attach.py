@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from pytrace.resources import ProbeSpec
 from pytrace.runtime import syscalls as sc
 from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFailure
-from pytrace.runtime.features import check_probe_kind, pmu_format_bit, pmu_type
+from pytrace.runtime.features import (
+    TRAMPOLINE_ERRNOS,
+    check_probe_kind,
+    pmu_format_bit,
+    pmu_type,
+    trampoline_refusal,
+)
 from pytrace.runtime.loader import LoadedProgram
 from pytrace.runtime.tracefs import tracepoint_id
 
@@ -214,8 +220,17 @@ def _rawtracepoint(spec: ProbeSpec, prog_fd: int) -> Attachment:
 
 
 def _fentry(spec: ProbeSpec, prog_fd: int) -> Attachment:
+    """A loaded fentry/fexit program is attached through its BTF target (no name)."""
     check_probe_kind(spec.kind)
-    return _raw_tracepoint_open(spec, prog_fd, None)
+    attr = sc.new_attr()
+    struct.pack_into("<QI", attr, 0, 0, prog_fd)
+    try:
+        return Attachment(spec, [sc.bpf(sc.RAW_TRACEPOINT_OPEN, attr, "BPF_RAW_TRACEPOINT_OPEN")])
+    except OSError as exc:
+        err = exc.errno or 0
+        if err in TRAMPOLINE_ERRNOS or err == errno.EPERM:
+            raise trampoline_refusal(spec.kind, f"attaching {spec.name}", err) from None
+        raise _fail(spec, exc, "BPF_RAW_TRACEPOINT_OPEN") from None
 
 
 def _interval(spec: ProbeSpec, prog_fd: int) -> Attachment:

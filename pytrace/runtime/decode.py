@@ -136,7 +136,7 @@ def decode_value(
         return _stack(t, _i64(data, offset), _u64(data, offset + 8), symbolizer)
     if isinstance(t, SymT):
         addr, pid = _u64(data, offset), _u64(data, offset + 8)
-        name = symbolizer.sym(t.kernel, addr, pid) if symbolizer else f"0x{addr:x}"
+        name = symbolizer.sym(t.kernel, addr, pid) if symbolizer else (f"0x{addr:x}" if addr else "0")
         return Symbol(name, addr, pid, t.kernel)
     if isinstance(t, StructT):
         return _decode_struct(t, data, offset)

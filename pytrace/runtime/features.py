@@ -82,22 +82,60 @@ def _uprobes(kind: str) -> None:
                                  "PMU (built without CONFIG_UPROBE_EVENTS)")
 
 
-def _fentry(kind: str) -> None:
-    if not os.path.exists("/sys/kernel/btf/vmlinux"):
-        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: no "
-                                 "kernel BTF (/sys/kernel/btf/vmlinux is missing)")
+ENOTSUPP = 524  # the kernel's internal "not supported" (no trampoline on this arch)
+TRAMPOLINE_ERRNOS = frozenset({ENOTSUPP, errno.EOPNOTSUPP})
+FENTRY_PROBE_FUNC = "bpf_fentry_test1"  # a kernel function that exists for such tests
+
+
+def trampoline_refusal(kind: str, what: str, err: int,
+                       no_log: bool = False) -> FeatureUnavailable:
+    """The one line saying that the kernel cannot run fentry/fexit programs (`no_log`:
+    a load refused without a verifier log, i.e. by a security policy)."""
+    why = {errno.EPERM: "EPERM" + (" with no verifier log, a security policy" if no_log
+                                   else ""),
+           ENOTSUPP: "ENOTSUPP, not built for this architecture or configuration",
+           errno.EOPNOTSUPP: "EOPNOTSUPP"}.get(err, errno.errorcode.get(err, str(err)))
+    return FeatureUnavailable(f"{kind} probes are not available on this kernel: it does not "
+                              f"allow BPF trampolines for fentry/fexit ({what}: {why})")
+
+
+def _tracing_load(kind: str, btf_id: int) -> int:
+    """A BPF_PROG_TYPE_TRACING program returning 0, attached to FUNC `btf_id`."""
     insns, lic = sc.Buffer(_EXIT_INSNS), sc.cstr("GPL")
     attr = sc.new_attr()
     struct.pack_into("<IIQQ", attr, 0, 26, 2, insns.addr, lic.addr)
-    struct.pack_into("<I", attr, 68, BPF_TRACE_FENTRY)
+    attach = BPF_TRACE_FENTRY if kind == "fentry" else BPF_TRACE_FENTRY + 1
+    struct.pack_into("<I", attr, 68, attach)
+    struct.pack_into("<I", attr, 108, btf_id)
     fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
-    if fd >= 0:
+    if fd < 0:
+        raise trampoline_refusal(kind, "loading a TRACING program", err, no_log=True)
+    return fd
+
+
+def _fentry(kind: str) -> None:
+    """Load and attach a do-nothing fentry/fexit program to the kernel's own test
+    function (only BPF_PROG_TEST_RUN calls it), then detach: both steps need the
+    trampoline."""
+    from pytrace.btf import kernel_btf
+
+    kernel = kernel_btf()
+    if kernel is None:
+        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: no "
+                                 "kernel BTF (/sys/kernel/btf/vmlinux is missing)")
+    ref = kernel.function(FENTRY_PROBE_FUNC, "vmlinux")
+    if ref is None:
+        return  # nothing safe to try: the real load and attach say what fails
+    fd = _tracing_load(kind, ref.id)
+    try:
+        attr = sc.new_attr()
+        struct.pack_into("<QI", attr, 0, 0, fd)
+        link, err = sc.bpf_errno(sc.RAW_TRACEPOINT_OPEN, attr)
+        if link < 0:
+            raise trampoline_refusal(kind, "attaching a TRACING program", err)
+        sc.close_fd(link)
+    finally:
         sc.close_fd(fd)
-        return
-    if err == errno.EPERM:
-        raise FeatureUnavailable(f"{kind} probes are not available on this kernel: "
-                                 "loading TRACING programs (fentry/fexit) is refused (EPERM, "
-                                 "a security policy)")
 
 
 def _hardware(kind: str) -> None:

@@ -29,6 +29,7 @@ from pytrace.runtime.elf import (
     parse_bpf_elf,
 )
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure, VerifierError
+from pytrace.runtime.features import TRAMPOLINE_ERRNOS, trampoline_refusal
 from pytrace.runtime.syscalls import enable_stats, prog_stats
 
 __all__ = ["LoadSettings", "LoadedObject", "LoadedProgram", "create_map", "load_program", "patch_relocations",
@@ -192,7 +193,7 @@ def _func_info(functions: Sequence[SubprogInfo]) -> _FuncInfo | None:
 
 
 def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
-               funcs: _FuncInfo | None = None) -> bytearray:
+               funcs: _FuncInfo | None = None, btf_obj_fd: int = 0) -> bytearray:
     attr = sc.new_attr()
     struct.pack_into("<IIQQ", attr, 0, int(probe.prog_type), count, insns.addr, lic.addr)
     name = kernel_name(re.sub(r"[^A-Za-z0-9]+", "_", probe.name)).encode()
@@ -201,7 +202,7 @@ def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
     if funcs is not None:  # prog_btf_fd, func_info_rec_size, func_info, func_info_cnt
         struct.pack_into("<IIQI", attr, 72, funcs.btf_fd, 8, funcs.records.addr, funcs.count)
     btf_id = probe.attach.get("btf_id", 0)
-    struct.pack_into("<I", attr, 108, int(btf_id))
+    struct.pack_into("<II", attr, 108, int(btf_id), btf_obj_fd)  # + attach_btf_obj_fd
     return attr
 
 
@@ -219,20 +220,28 @@ def load_program(probe: ProbeSpec, code: bytes, functions: Sequence[SubprogInfo]
 
     `functions` (from elf.link_program) describes subprograms appended to the code."""
     funcs = _func_info(functions)
+    module = str(probe.attach.get("btf_module", ""))
+    obj_fd = 0
     try:
-        return _load(probe, code, funcs, settings)
+        if module:
+            from pytrace.runtime.modbtf import module_btf_fd
+
+            obj_fd = module_btf_fd(module)
+        return _load(probe, code, funcs, settings, obj_fd)
     finally:
         if funcs is not None:
             sc.close_fd(funcs.btf_fd)
+        if obj_fd > 0:
+            sc.close_fd(obj_fd)
 
 
 def _load_logged(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
-                 funcs: _FuncInfo | None) -> int:
+                 funcs: _FuncInfo | None, obj_fd: int) -> int:
     """A load with the verifier log requested; the sink hears of a success."""
     assert _log_sink is not None
     sink, level = _log_sink
     log = sc.Buffer(LOG_SIZE)
-    attr = _prog_attr(probe, insns, count, lic, funcs)
+    attr = _prog_attr(probe, insns, count, lic, funcs, obj_fd)
     struct.pack_into("<IIQ", attr, 24, level, LOG_SIZE, log.addr)
     fd, _ = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:
@@ -241,25 +250,29 @@ def _load_logged(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
 
 
 def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None,
-          settings: LoadSettings = LoadSettings()) -> int:
+          settings: LoadSettings = LoadSettings(), obj_fd: int = 0) -> int:
     insns, lic = sc.Buffer(code), sc.cstr(settings.license)
     if _log_sink is not None:
-        fd = _load_logged(probe, insns, len(code) // 8, lic, funcs)
+        fd = _load_logged(probe, insns, len(code) // 8, lic, funcs, obj_fd)
         if fd >= 0:
             return fd
-    attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs)
+    attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs, obj_fd)
     fd, err = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:
         return fd
     log_size = max(settings.log_size, 128)
     log = sc.Buffer(log_size)
-    attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs)
+    attr = _prog_attr(probe, insns, len(code) // 8, lic, funcs, obj_fd)
     struct.pack_into("<IIQ", attr, 24, 1, log_size, log.addr)
     fd, err2 = sc.bpf_errno(sc.PROG_LOAD, attr)
     if fd >= 0:  # loads with a log but not without: should not happen; accept it
         return fd
     text = log.raw.value.decode("utf-8", "replace")
     err = err2 if err2 != errno.ENOSPC else err
+    if probe.kind in ("fentry", "fexit") and (err in TRAMPOLINE_ERRNOS or (
+            err == errno.EPERM and not text.strip())):
+        raise trampoline_refusal(probe.kind, f"loading the program for {probe.name}", err,
+                                 not text.strip())
     if err == errno.EPERM and not text.strip():
         raise FeatureUnavailable(f"the kernel refused to load the program for {probe.name} "
                                  "(EPERM with no verifier log: blocked by a security policy)")

@@ -32,7 +32,7 @@ Block = tuple[int, tuple[object, ...]]  # (records, their arguments flat)
 _split = methodcaller("split", b"\0", 1)
 _first = itemgetter(0)
 _decode = methodcaller("decode", "utf-8", "replace")
-_SIZES = {"q": 8, "Q": 8, "h": 2, "H": 2, "b": 1, "B": 1}
+_SIZES = {"q": 8, "Q": 8, "i": 4, "I": 4, "h": 2, "H": 2, "b": 1, "B": 1}
 
 
 def record_stride(length: int) -> int:

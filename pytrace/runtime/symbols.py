@@ -72,10 +72,15 @@ def kernel_symbols() -> SymbolTable:
     return SymbolTable.build(entries)
 
 
+def unresolved(addr: int) -> str:
+    """An address no symbol covers, as bpftrace prints it (a C++ pointer: `0` for null)."""
+    return f"0x{addr:x}" if addr else "0"
+
+
 def ksym(addr: int, offset: bool = False) -> str:
     found = kernel_symbols().find(addr) if addr else None
     if found is None:
-        return f"0x{addr:x}"
+        return unresolved(addr)
     name, off = found
     return f"{name}+{off}" if offset else name
 
@@ -208,7 +213,7 @@ class Symbolizer:
     def user_frame(self, addr: int, pid: int, offset: bool) -> str:
         found = self.resolve_user(addr, pid)
         if found is None:
-            return f"0x{addr:x}"
+            return unresolved(addr)
         name, off = found
         return f"{name}+{off}" if offset else name
 

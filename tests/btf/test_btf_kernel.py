@@ -31,6 +31,7 @@ def _fake_sysfs(tmp_path: Path) -> Path:
     m = BtfBuilder(base=b)
     m.struct("mod_only", 4, [("x", i, 0, 0)])
     m.struct("task_extra", 4, [("y", i, 0, 0)])
+    m.func("mod_fn", m.func_proto(i, [("x", i), ("", m.ptr(task))]))
     (root / "mymod").write_bytes(m.blob())
     return root
 
@@ -84,3 +85,34 @@ def test_real_kernel_lookups(kernel) -> None:  # type: ignore[no-untyped-def]
     proto = kernel.raw_tracepoint_proto("sched_switch")
     assert proto is not None and [n for n, _ in proto.type.params][2:4] == ["prev", "next"]
     assert "struct task_struct" in [n for n, _ in kernel.names("struct task_*")]
+
+
+def test_functions_of_a_module(tmp_path: Path) -> None:
+    """fentry:MODULE:FUNC finds FUNC in that module's split BTF only."""
+    k = KernelBtf(str(_fake_sysfs(tmp_path)))
+    ref = k.function("mod_fn", "mymod")
+    assert ref is not None and ref.module == "mymod" and ref.type.kind == F.FUNC
+    assert k.function("mod_fn", "vmlinux") is None
+    assert k.function("mod_fn") is not None  # unqualified: vmlinux, then modules
+    assert k.function("wake_up", "mymod") is None
+    assert k.function("wake_up", "vmlinux") is not None
+    assert k.function("mod_fn", "othermod") is None
+    assert k.has_module("mymod") and k.has_module("vmlinux") and not k.has_module("x")
+
+
+def test_function_ids_are_one_walk(tmp_path: Path) -> None:
+    k = KernelBtf(str(_fake_sysfs(tmp_path)))
+    ids = k.function_ids("vmlinux")
+    assert set(ids) == {"wake_up", "__probestub_sched_wake"}
+    assert k.function_ids("mymod") == {"mod_fn": k.function("mod_fn", "mymod").id}
+    assert k.function("wake_up", "vmlinux").id == ids["wake_up"]  # answered from the table
+
+
+def test_kernel_function_prototype_of_a_module(tmp_path: Path) -> None:
+    from pytrace.btf.types import BtfTypes
+    from pytrace.types import IntT, PtrT
+
+    fn = BtfTypes(KernelBtf(str(_fake_sysfs(tmp_path)))).kernel_function("mod_fn", "mymod")
+    assert fn is not None and fn.module == "mymod" and fn.ret == IntT(32, True)
+    assert [n for n, _ in fn.params] == ["x", "arg1"]  # unnamed parameters are argN
+    assert isinstance(fn.params[1][1], PtrT)

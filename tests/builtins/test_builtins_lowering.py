@@ -90,7 +90,7 @@ USES: dict[str, str] = {
     "unwatch": "BEGIN { unwatch(0); }",
     "write_user": f"{T} {{ write_user(args.filename, \"/x\", 2); }}",
     "socket_cookie": "fentry:tcp_rcv_established { @ = socket_cookie(0); }",
-    "skboutput": 'fentry:napi_gro_receive { skboutput("x.pcap", 0, 1, 0); }',
+    "skboutput": 'fentry:netif_receive_skb { skboutput("x.pcap", 0, 1, 0); }',
     "lhist": "BEGIN { @ = lhist(1, 0, 10, 1); }",
     "tseries": "BEGIN { @ = tseries(1, 100ms, 5, \"max\"); }",
 }

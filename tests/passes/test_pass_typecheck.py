@@ -176,7 +176,7 @@ def test_argument_checks(errors):
     assert errors('BEGIN { @ = sum("a"); }')[0][0] == (
         "sum() only supports integer arguments (string provided)")
     assert errors("BEGIN { @ = count(1); }")[0][0] == "count() requires no arguments (1 provided)"
-    assert errors("BEGIN { exit(1, 2); }")[0][0] == "exit() takes 0 to 1 arguments (2 provided)"
+    assert errors("BEGIN { exit(1, 2); }")[0][0] == "exit() takes up to 1 argument (2 provided)"
     assert errors("BEGIN { @h = hist(1); if (@h > 1) {} }")[0][0] == (
         "The value of hist() map @h can not be read in an expression")
     assert errors("BEGIN { clear(1); }")[0][0] == "clear() expects a map without a key as argument"
@@ -187,6 +187,20 @@ def test_positional_from_define(checked):
                  params=["10"])
     assert cp.maps["@"].value_type == AggT("hist", signed=False, hist_bits=4)
     assert cp.maps["@l"].value_type.lmax == 10
+
+
+def test_argument_count_wording(errors):
+    """Too many arguments: 'takes up to N'; too few: 'requires at least N'."""
+    assert errors("BEGIN { @m[1] = 1; delete(@m, 1, 2); }")[0] == (
+        "delete() takes up to 2 arguments (3 provided)", (1, 20, 36))
+    assert errors("BEGIN { printf(); }")[0][0] == (
+        "printf() requires at least one argument (0 provided)")
+
+
+def test_delete_keyed_map_with_key(errors):
+    """The old two-element form: the underline runs from delete to the keyed map's end."""
+    assert errors("BEGIN { @m[1] = 1; delete(@m[1], @m[2]); }") == [
+        ("delete() expects a map with no keys for the first argument", (1, 20, 32))]
 
 
 def test_records_are_one_type_in_any_field_order(checked):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from pytrace.btf import kernel_btf
 from pytrace.probes import KINDS, SPELLINGS, ProbeError, expand, kind_of
 from pytrace.resources import ProgType
+
+_VFS_READ = kernel_btf().function("vfs_read") if kernel_btf() is not None else None
+VFS_READ_ID = _VFS_READ.id if _VFS_READ is not None else 0  # the running kernel's FUNC id
 
 
 @pytest.mark.parametrize(("raw", "name", "prog", "attach"), [
@@ -32,8 +36,10 @@ from pytrace.resources import ProgType
     ("kprobe:vfs_read+8", "kprobe:vfs_read+8", ProgType.KPROBE,
      {"func": "vfs_read", "offset": 8}),
     ("kr:vfs_read", "kretprobe:vfs_read", ProgType.KPROBE, {"func": "vfs_read", "offset": 0}),
-    ("kfunc:vfs_read", "fentry:vfs_read", ProgType.TRACING, {"func": "vfs_read"}),
-    ("fr:vfs_read", "fexit:vfs_read", ProgType.TRACING, {"func": "vfs_read"}),
+    ("kfunc:vfs_read", "fentry:vfs_read", ProgType.TRACING,
+     {"func": "vfs_read", "btf_id": VFS_READ_ID}),
+    ("fr:vfs_read", "fexit:vfs_read", ProgType.TRACING,
+     {"func": "vfs_read", "btf_id": VFS_READ_ID}),
 ])
 def test_expand(raw, name, prog, attach):
     (target,) = expand(raw)

@@ -91,3 +91,15 @@ def test_structs_the_program_defines_come_first() -> None:
     assert set(Fields([], "BEGIN { ", args, members, earlier).after(
         "((struct pair *)arg0)")) == {"a", "b"}
     assert fields.program_structs('BEGIN { printf("struct x { int y; }"); }') == {}
+
+
+def test_fentry_parameters_from_btf() -> None:
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        pytest.skip("no kernel BTF")
+    got = fields.args_fields(["fentry:vfs_read"])
+    assert got == {"file": "struct file *", "buf": "char *", "count": "size_t",
+                   "pos": "loff_t *"}
+    assert fields.args_fields(["kretfunc:vmlinux:vfs_read"]) == got
+    both = fields.args_fields(["fentry:vfs_read", "fexit:fget"])
+    assert both == {}  # nothing in common
+    assert fields.args_fields(["fentry:nosuch_pytrace_fn"]) == {}

@@ -37,7 +37,7 @@ TAIL = "\n\n"
     ("true + true", 2),
 ])
 def test_integer_expressions(expr: str, expected: int) -> None:
-    assert begin(f'printf("%d\\n", {expr})') == f"{expected}\n" + TAIL
+    assert begin(f'printf("%ld\\n", {expr})') == f"{expected}\n" + TAIL
 
 
 def test_unsigned_printing() -> None:

@@ -81,7 +81,7 @@ def test_for_range_bounds_are_evaluated_once_and_return_leaves_the_probe() -> No
 
 
 def test_durations() -> None:
-    assert begin('printf("%d %d %d %d\\n", 100ns, 10us, 5ms, 1m)') == \
+    assert begin('printf("%ld %ld %ld %ld\\n", 100ns, 10us, 5ms, 1m)') == \
         "100 10000 5000000 60000000000\n" + TAIL
 
 

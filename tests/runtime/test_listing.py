@@ -360,7 +360,6 @@ def test_type_listing() -> None:
 @pytest.mark.parametrize(("pattern", "error"), [
     ("uprobe:/no/such/file:*", "does not exist"),
     ("kprobe:vfs_*", "kprobe probes are not available on this kernel"),
-    ("fentry:vfs_*", "fentry probes are not available on this kernel"),
     ("usdt:", "usdt listing needs a binary or -p PID"),
     ("nosuch:foo", "Invalid probe type: nosuch"),
     ("watchpoint:*", "watchpoint probes cannot be listed"),
@@ -369,7 +368,7 @@ def test_bad_listing_is_one_error(pattern: str, error: str) -> None:
     from pytrace.runtime.features import _check_cached
 
     kind = pattern.split(":")[0]
-    if kind in ("kprobe", "fentry") and _check_cached(kind) is None:
+    if kind == "kprobe" and _check_cached(kind) is None:
         pytest.skip(f"{kind} probes are available on this kernel")
     r = pytrace("-l", pattern)
     assert r.returncode == 1

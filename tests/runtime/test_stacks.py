@@ -120,6 +120,15 @@ def test_ksym_and_usym(prog: str) -> None:
     assert r.out.splitlines()[:3] == [f"leaf 0x1234 {name} {name} 0x1"] * 3
 
 
+def test_null_address_symbolizes_as_zero(prog: str) -> None:
+    """bpftrace prints an unresolved null address as `0` (C++ prints a null pointer so),
+    any other as hex."""
+    r = run(f"uprobe:{prog}:take {{ printf(\"%s %s %s\\n\", usym(0), ksym(0), usym(2)); "
+            "@[ksym(0)] = count(); exit(); }", child=[prog])
+    assert r.code == 0, r.err
+    assert r.out == "0 0 0x2\n\n\n@[0]: 1\n"
+
+
 def test_ksym_offsets_resolve_to_the_enclosing_symbol() -> None:
     name, addr = _unique_kernel_symbol()
     assert ksym(addr + 3, offset=True) == f"{name}+3"

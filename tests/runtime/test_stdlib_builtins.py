@@ -41,7 +41,7 @@ def test_pid_and_tid_in_both_namespaces() -> None:
 
 
 def test_clocks() -> None:
-    out = begin('printf("%d %d %d %d\\n", nsecs(monotonic), nsecs(boot), nsecs(tai), '
+    out = begin('printf("%ld %ld %ld %ld\\n", nsecs(monotonic), nsecs(boot), nsecs(tai), '
                 'nsecs(sw_tai))')
     mono, boot, tai, sw_tai = (int(x) for x in out.split())
     assert boot >= mono > 0
@@ -84,11 +84,11 @@ def test_cgroups() -> None:
 def test_kaddr_is_the_kallsyms_address() -> None:
     with open("/proc/kallsyms") as f:
         addr = next(int(ln.split()[0], 16) for ln in f if ln.split()[2] == "do_nanosleep")
-    assert begin('printf("%u\\n", kaddr("do_nanosleep"))') == f"{addr}\n" + TAIL
+    assert begin('printf("%lu\\n", kaddr("do_nanosleep"))') == f"{addr}\n" + TAIL
 
 
 def test_bswap() -> None:
-    out = begin('printf("%x %x %x %x\\n", bswap((uint16)0x1234), bswap((uint32)0x12345678), '
+    out = begin('printf("%x %x %lx %x\\n", bswap((uint16)0x1234), bswap((uint32)0x12345678), '
                 'bswap((uint64)0x0102030405060708), bswap((uint8)0x12))')
     assert out == "3412 78563412 807060504030201 12\n" + TAIL
 

@@ -41,6 +41,22 @@ def test_divide_by_zero_in_json_and_silenced() -> None:
     assert r.stderr == "" and "@: 1" in r.stdout
 
 
+def test_failed_dereference_warns_with_k() -> None:
+    """`*ptr` (and a field read through a pointer) that faults is reported with -k, in
+    the address space the pointer is in."""
+    prog = 'BEGIN { @ = *uptr(8); $t = (struct task_struct *)16; @p = $t.pid; exit(); }'
+    assert "WARNING" not in pytrace("-e", prog).stderr
+    r = pytrace("-k", "-e", prog)
+    assert r.returncode == 0, r.stderr
+    col = prog.index("*uptr") + 1
+    assert f"stdin:1:{col}-{col + 8}: WARNING: Failed to probe_read_user: Bad address (-14)\n" \
+        in r.stderr
+    col = prog.index("$t.pid") + 1
+    assert f"stdin:1:{col}-{col + 6}: WARNING: Failed to probe_read_kernel: " \
+        in r.stderr
+    assert "@: 0\n" in r.stdout and "@p: 0\n" in r.stdout
+
+
 def test_helper_errors_only_with_k() -> None:
     prog = 'BEGIN { @a[1] = 1; $x = @a[2]; printf("[%s]\\n", str(0)); exit(); }'
     assert "WARNING" not in pytrace("-e", prog).stderr

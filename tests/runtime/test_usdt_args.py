@@ -53,7 +53,7 @@ def _notes(path: str) -> str:
 
 
 def test_every_argument_reads_its_value(prog: str) -> None:
-    r = run(f'usdt:{prog}:pt:many {{ printf("%d %d %d %d %d %d\\n", arg0, arg1, arg2, arg3, '
+    r = run(f'usdt:{prog}:pt:many {{ printf("%ld %ld %ld %ld %ld %ld\\n", arg0, arg1, arg2, arg3, '
             "arg4, arg5); }", child=[prog])
     assert r.code == 0, r.err
     assert r.out.splitlines()[:3] == EXPECTED
