@@ -20,6 +20,7 @@ ONELINERS: list[tuple[str, str, str]] = [
     ("lhist", f"{TP} {{ @ = lhist(args->id, 0, 400, 20); }}", "getppid"),
     ("str() filter", 'tracepoint:syscalls:sys_enter_openat '
      f'/str(args->filename) == "{common.OPEN_PATH}"/ {{ @ = count(); }}', "open"),
+    ("comm filter", f'{TP} /comm == "nosuch"/ {{ @ = count(); }}', "getppid"),
     ("multi-key map", f"{TP} {{ @[pid, args->id] = count(); }}", "getppid"),
     ("printf per event", 'tracepoint:syscalls:sys_enter_getppid '
      '{ printf("%d %s %d\\n", pid, comm, args->__syscall_nr); }', "getppid"),

@@ -33,8 +33,8 @@ class Sizes:
     max_events: int
 
 
-FULL = Sizes(5, 2_000_000, 3, 1, (10_000, 100_000, 300_000, 0), 1.0, 1_000_000)
-QUICK = Sizes(2, 300_000, 1, 1, (10_000, 100_000, 0), 0.5, 200_000)
+FULL = Sizes(5, 2_000_000, 3, 1, (100_000, 300_000, 1_000_000, 0), 1.0, 1_000_000)
+QUICK = Sizes(2, 300_000, 1, 1, (100_000, 300_000, 0), 0.5, 200_000)
 TINY = Sizes(1, 2_000, 1, 0, (2_000,), 0.2, 1_000)
 
 
@@ -52,6 +52,12 @@ def git_rev() -> str:
     return r.stdout.strip() or "?"
 
 
+def load_note(before: float, after: float) -> str:
+    """The conditions: the machine's 1-minute load average around a benchmark."""
+    return (f"Conditions: 1-minute load average {before:.1f} before, {after:.1f} after, on "
+            f"{os.cpu_count()} CPUs shared with other developers' tests.\n\n")
+
+
 def run_all(sizes: Sizes, only: set[str]) -> str:
     """Run the selected benchmarks; returns the Markdown body."""
     parts: list[str] = []
@@ -63,9 +69,11 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
     items: list[percall.OneLiner] = []
     starts: list[startup.Timing] = []
     if want("percall"):
+        before = os.getloadavg()[0]
         items = percall.run(sizes.rounds, sizes.events)
         parts.append(f"## 1. Per-event cost (BPF run stats; median of {sizes.rounds} rounds, "
-                     f"{sizes.events:,} workload syscalls per round)\n\n" + report.percall(items))
+                     f"{sizes.events:,} workload syscalls per round)\n\n"
+                     + load_note(before, os.getloadavg()[0]) + report.percall(items))
     if want("startup"):
         starts = startup.startup(sizes.rounds)
         parts.append(f"## 2. Start-up until exit (wall, median of {sizes.rounds})\n\n"
@@ -77,12 +85,17 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
         parts.append("## 3. Wide attach: `tracepoint:syscalls:sys_enter_*`, run /bin/true, exit\n\n"
                      + report.wide(t, note))
     if want("throughput"):
+        before = os.getloadavg()[0]
         s = throughput.run(list(sizes.rates), sizes.rate_seconds, sizes.rounds, sizes.max_events)
+        after = os.getloadavg()[0]
         parts.append("## 4. printf throughput to a pipe\n\n"
                      f"Program: `{throughput.PROGRAM}`; the workload paces getppid() to the offered "
-                     f"rate for {sizes.rate_seconds} s (unpaced: {sizes.max_events:,} calls). "
-                     "missing = events − delivered; reported lost = the tracer's own lost-event "
-                     "lines. Median round by records/s.\n\n" + report.throughput(s))
+                     f"rate for {sizes.rate_seconds} s (unpaced: a burst of {sizes.max_events:,} "
+                     "calls as fast as it can). missing = events − delivered; reported lost = "
+                     "the tracer's own lost-event lines; seconds = workload start to the last "
+                     "record read. Median round by records/s, "
+                     f"{sizes.rounds} rounds, both tracers alternating.\n\n"
+                     + load_note(before, after) + report.throughput(s))
     if items or starts:
         parts.append("## 5. Peak RSS of the tracer (wait4 ru_maxrss, median)\n\n"
                      "Per-event rows run with a warm pytrace cache.\n\n"

@@ -64,7 +64,8 @@ CONFIG_VARS: dict[str, ConfigVar] = {v.name: v for v in (
     ConfigVar("max_strlen", "uint", 1024),
     ConfigVar("missing_probes", "choice", "error", MISSING_PROBES),
     ConfigVar("on_stack_limit", "uint", 32),
-    ConfigVar("perf_rb_pages", "uint", 0),  # 0: pytrace's default ring buffer (1 MiB)
+    # None: unset, the caller's Options value stays (0: room for a burst of 1M records)
+    ConfigVar("perf_rb_pages", "uint", None),
     ConfigVar("print_maps_on_exit", "bool", True),
     ConfigVar("show_debug_info", "bool", False),  # no blazesym: no file/line info
     ConfigVar("stack_mode", "choice", "bpftrace", STACK_MODES),

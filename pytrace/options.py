@@ -57,7 +57,10 @@ class Options:
     max_strlen: int = 1024
     missing_probes: str = "error"
     on_stack_limit: int = 32
-    perf_rb_pages: int = 0  # 0: pytrace's default ring buffer size
+    # ring buffer pages (rounded up to a power of two); 0: room for a burst of 1M records
+    # (codegen/maps.py:default_ringbuf_bytes). Unset in the environment and the config
+    # block, the caller's value stays (the REPL asks for less).
+    perf_rb_pages: int = 0
     print_maps_on_exit: bool = True
     show_debug_info: bool = False
     stack_mode: str = "bpftrace"

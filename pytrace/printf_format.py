@@ -26,6 +26,8 @@ __all__ = [
     "compile_format",
     "format_printf",
     "format_buffer",
+    "PyTemplate",
+    "python_template",
 ]
 
 MASK64 = (1 << 64) - 1
@@ -211,8 +213,9 @@ def format_buffer(data: bytes, conv: str = "r") -> str:
     return "".join(chr(b) if 32 <= b < 127 else f"\\x{b:02x}" for b in data)
 
 
-def _int_renderer(c: Conversion) -> Callable[[object], str]:
-    """A renderer for d i u x X o: Python's % does C except for the few cases fixed here."""
+def _int_pyfmt(c: Conversion) -> str:
+    """The Python %-conversion that prints like C's for d i u x X o (in the cases
+    `_int_simple` accepts): flags C ignores for the conversion are dropped."""
     flags = "".join(f for f in "-+ 0" if f in c.flags)
     if c.conv in "uxXo":
         flags = flags.replace("+", "").replace(" ", "")
@@ -221,12 +224,23 @@ def _int_renderer(c: Conversion) -> Callable[[object], str]:
     if c.precision is not None:
         flags = flags.replace("0", "")  # C: a precision disables the 0 flag
     pyconv = "d" if c.conv in "diu" else c.conv
-    pyfmt = f"%{flags}{width}{prec}{pyconv}"
+    return f"%{flags}{width}{prec}{pyconv}"
+
+
+def _int_simple(c: Conversion) -> bool:
+    """Whether Python's % prints this integer conversion exactly as C (no precision 0,
+    no alternate form of x X o, whose zero and prefix rules differ)."""
+    return c.precision != 0 and not ("#" in c.flags and c.conv in "xXo")
+
+
+def _int_renderer(c: Conversion) -> Callable[[object], str]:
+    """A renderer for d i u x X o: Python's % does C except for the few cases fixed here."""
+    pyfmt = _int_pyfmt(c)
     signed = c.conv in "di"
     length, alt = c.length, "#" in c.flags
     if not signed and c.conv == "o" and alt:
         return _alt_octal(c)
-    simple = c.precision != 0 and not (alt and c.conv in "xX")
+    simple = _int_simple(c)
 
     def render(v: object) -> str:
         n = _to_int(v)
@@ -344,3 +358,54 @@ def compile_format(fmt: str) -> Callable[[Sequence[object]], str]:
 def format_printf(fmt: str, values: Sequence[object]) -> str:
     """Render `fmt` with `values` using C printf semantics on 64-bit integers."""
     return compile_format(fmt)(values)
+
+
+# ------------------------------------------------------------------ precompiled templates
+
+# How a templated conversion reads its 8-byte argument (struct codes, little-endian:
+# h/hh read the low 2/1 bytes, which is C's truncation), or "s" for a string (or an
+# integer shown by %s).
+# (group, bits the length modifier keeps) -> the struct code reading that many low bytes
+_INT_CODES = {("di", 64): "q", ("di", 32): "i", ("di", 16): "h", ("di", 8): "b",
+              ("uxXo", 64): "Q", ("uxXo", 32): "I", ("uxXo", 16): "H", ("uxXo", 8): "B"}
+
+
+@dataclass(frozen=True)
+class PyTemplate:
+    """A printf format as one Python %-format that renders byte-identically to
+    `format_printf` when each argument is given as `args` says: a struct code
+    (q Q i I h H b B: the integer read that way from its 8 bytes) or "s" (a str, or an
+    int printed in decimal)."""
+
+    text: str
+    args: tuple[str, ...]
+
+
+def _int_code(c: Conversion) -> str | None:
+    group = "di" if c.conv in "di" else "uxXo"
+    return _INT_CODES.get((group, _LENGTH_BITS.get(c.length, 64)))
+
+
+@lru_cache(maxsize=1024)
+def python_template(fmt: str) -> PyTemplate | None:
+    """`fmt` as a PyTemplate, or None when a conversion needs the general renderer
+    (%c %p %r…, an alternate form, precision 0, anything added later)."""
+    parts: list[str] = []
+    args: list[str] = []
+    for t in _tokens_cached(fmt):
+        if isinstance(t, str):
+            parts.append(t.replace("%", "%%"))
+        elif t.conv in "diuxXo" and len(t.conv) == 1 and _int_simple(t):
+            code = _int_code(t)
+            if code is None:
+                return None
+            parts.append(_int_pyfmt(t))
+            args.append(code)
+        elif t.conv == "s":
+            width = "" if t.width is None else str(t.width)
+            prec = "" if t.precision is None else f".{t.precision}"
+            parts.append(f"%{'-' if '-' in t.flags else ''}{width}{prec}s")
+            args.append("s")
+        else:
+            return None
+    return PyTemplate("".join(parts), tuple(args))

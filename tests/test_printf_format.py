@@ -139,3 +139,80 @@ def test_matches_python_for_plain_signed(n: int, width: str) -> None:
     assert format_printf(f"%{width}lx", [n]) == f"%{width}x" % (n & (2**64 - 1))
     low = n & (2**32 - 1)
     assert format_printf(f"%{width}d", [n]) == f"%{width}d" % (low - 2**32 if low >> 31 else low)
+
+
+# ------------------------------------------------------------------ python_template
+
+
+def _as_read(v: int, code: str) -> int:
+    """An argument as the fast path reads it: its 8-byte record slot unpacked by `code`."""
+    import struct
+
+    return struct.unpack_from("<" + code, struct.pack("<Q", v & (2**64 - 1)))[0]
+
+
+def _via_template(fmt: str, values: list[object]) -> str:
+    from pytrace.printf_format import python_template
+
+    tmpl = python_template(fmt)
+    assert tmpl is not None, fmt
+    args = [v if code == "s" else _as_read(v, code)  # type: ignore[arg-type]
+            for v, code in zip(values, tmpl.args, strict=True)]
+    return tmpl.text % tuple(args)
+
+
+_EDGE_INTS = [0, 1, -1, 7, -7, 42, 255, 256, -129, 65535, 65536, -32769, 2**31, -(2**31),
+              2**32 + 5, 2**63 - 1, -(2**63), 2**64 - 1, 0x7F, 0x80, 0xDEADBEEF]
+
+
+def _int_formats() -> list[str]:
+    out = []
+    for conv in "diuxXo":
+        for flags in ("", "-", "0", "+", " ", "-0", "+0", " -", "+ ", "-+0 "):
+            for width in ("", "1", "6", "20"):
+                for prec in ("", ".1", ".3", ".22"):
+                    for length in ("", "h", "hh", "ll", "z"):
+                        out.append(f"%{flags}{width}{prec}{length}{conv}")
+    return out
+
+
+def test_templates_render_every_integer_conversion_like_the_general_path() -> None:
+    from pytrace.printf_format import python_template
+
+    formats = _int_formats()
+    assert all(python_template(f) is not None for f in formats)
+    for fmt in formats:
+        for v in _EDGE_INTS:
+            assert _via_template(fmt, [v]) == format_printf(fmt, [v]), (fmt, v)
+
+
+def test_templates_render_strings_like_the_general_path() -> None:
+    texts = ["", "a", "bash", "exactly16chars!!", "naïve ✓", "tab\there", "100%"]
+    for flags in ("", "-", "0", "+", " ", "#", "-0"):
+        for width in ("", "1", "5", "18"):
+            for prec in ("", ".0", ".2", ".30"):
+                fmt = f"%{flags}{width}{prec}s"
+                for t in texts:
+                    assert _via_template(fmt, [t]) == format_printf(fmt, [t]), (fmt, t)
+                for n in (0, -5, 2**63 - 1):  # an integer shown by %s
+                    assert _via_template(fmt, [n]) == format_printf(fmt, [n]), (fmt, n)
+
+
+def test_templates_keep_literal_text_and_percent_signs() -> None:
+    for fmt in ["plain\n", "100%% done %d\n", "100%\n", "%d%%%s%%\n", "%% %%%%", "a%%b %-4d|"]:
+        values: list[object] = [5, "x"][:len(parse_format(fmt))]
+        assert _via_template(fmt, values) == format_printf(fmt, values), fmt
+
+
+def test_conversions_without_an_identical_template_use_the_general_path() -> None:
+    from pytrace.printf_format import python_template
+
+    for fmt in ["%c", "%p", "%r", "%rx", "%rh", "%#x", "%#X", "%#o", "%.0d", "%5.0x",
+                "%d %c", "%s %p"]:
+        assert python_template(fmt) is None, fmt
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**64 - 1),
+       st.sampled_from(_int_formats()))
+def test_templates_match_for_any_integer(v: int, fmt: str) -> None:
+    assert _via_template(fmt, [v]) == format_printf(fmt, [v])

@@ -584,6 +584,10 @@ class ProgEmitter(FnBase):
         if isinstance(a, nodes.Identifier) and a.name == "comm" and a not in self.checked.constants:
             if len(lit) > 16:
                 return ir.Constant(ir.IntType(1), 0)
+            task_comm = self.gen.task_comm_offset(self.target.prog_type)
+            if task_comm is not None:  # read current->comm in place: no helper copy
+                task = self.helper(h.GET_CURRENT_TASK_BTF, P8, [])
+                return self._words_equal(self.at(task, task_comm), lit, masked=True)
             return self._words_equal(self._builtin(a).v, lit, masked=True)
         if isinstance(a, nodes.Call) and a.name == "str" and len(a.args) == 1:
             src_t = self.type_of(a.args[0])

@@ -29,7 +29,9 @@ from pytrace.types import AggT, IntT, Type, hist_bucket_index  # noqa: F401  (re
 
 DEFAULT_MAX_KEYS = 4096
 HIST_MAX_KEYS = 16384
-RINGBUF_BYTES = 1 << 20
+RINGBUF_BYTES = 1 << 20  # the smallest default ring buffer
+BURST_RECORDS = 1_000_000  # the default ring buffer holds a burst of this many records
+RINGBUF_MAX_DEFAULT = 64 << 20
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 # Unkeyed aggregations whose value is never all-zero once written (a count, or a
@@ -89,13 +91,39 @@ def user_map_spec(info: MapInfo, max_keys: int = DEFAULT_MAX_KEYS) -> MapSpec:
                    max_keys, info.key_type, vt)
 
 
-def ringbuf_bytes(pages: int) -> int:
-    """The ring buffer's size: `perf_rb_pages` pages rounded up to a power of two (the
-    kernel's rule), or pytrace's default 1 MiB when unset."""
-    if pages <= 0:
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def _memory_cap() -> int:
+    """A sixteenth of the memory available now, as a power of two (no cap if unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024 // 16
+                    return 1 << max(0, avail.bit_length() - 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return RINGBUF_MAX_DEFAULT
+
+
+def default_ringbuf_bytes(burst_record: int) -> int:
+    """pytrace's default ring buffer: room for a burst of BURST_RECORDS records of
+    `burst_record` bytes (the largest record an attached probe sends; 0: none does),
+    a power of two from 1 MiB to 64 MiB, and at most a sixteenth of available memory."""
+    if burst_record <= 0:
         return RINGBUF_BYTES
-    size = pages * PAGE_SIZE
-    return 1 << (size - 1).bit_length()
+    want = _pow2_at_least(BURST_RECORDS * ((burst_record + 15) & ~7))
+    return max(RINGBUF_BYTES, min(want, RINGBUF_MAX_DEFAULT, _memory_cap()))
+
+
+def ringbuf_bytes(pages: int, burst_record: int = 0) -> int:
+    """The ring buffer's size: `perf_rb_pages` pages rounded up to a power of two (the
+    kernel's rule), or the default (default_ringbuf_bytes) when it is 0."""
+    if pages <= 0:
+        return default_ringbuf_bytes(burst_record)
+    return _pow2_at_least(pages * PAGE_SIZE)
 
 
 def internal_map_specs(ring_bytes: int = RINGBUF_BYTES) -> list[MapSpec]:

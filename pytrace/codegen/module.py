@@ -27,8 +27,24 @@ from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.syscall_numbers import syscall_number
 from pytrace.probes.target import ProbeTarget
-from pytrace.resources import EXPECTED_ATTACH_TYPES, SCRATCH_MAP, MapSpec, ProbeSpec, Resources
-from pytrace.types import StackT, SymT
+from pytrace.resources import (
+    EXPECTED_ATTACH_TYPES,
+    RINGBUF_MAP,
+    RUN_KINDS,
+    SCRATCH_MAP,
+    EventKind,
+    MapSpec,
+    ProbeSpec,
+    ProgType,
+    Resources,
+)
+from pytrace.types import StackT, StrT, StructT, SymT
+
+_UNSET = object()
+# Program types whose programs may call bpf_get_current_task_btf() and load through the
+# pointer (checked against this kernel's verifier: tests/runtime/test_comm_btf.py).
+TASK_BTF_PROG_TYPES = frozenset({ProgType.TRACEPOINT, ProgType.RAW_TRACEPOINT,
+                                 ProgType.PERF_EVENT, ProgType.KPROBE})
 
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
@@ -94,19 +110,47 @@ class ModuleGen:
         keys = max_keys or checked.options.max_map_keys
         for info in checked.maps.values():
             self._add_map(replace(user_map_spec(info, keys), key_names=info.key_names))
-        for spec in internal_map_specs(ringbuf_bytes(checked.options.perf_rb_pages)):
+        for spec in internal_map_specs():  # the ring buffer is sized in _size_ringbuf
             self._add_map(spec)
         if any(isinstance(t, StackT) for t in checked.types.values()):
             self._add_map(stack_map_spec())
         if any(isinstance(t, StackT | SymT) and not t.kernel for t in checked.types.values()):
             self._add_map(ustack_pids_spec())
         self.probes: list[ProbeSpec] = []
+        self._task_comm: object = _UNSET
         self.scratch_size = 0  # the largest scratch element any function uses
         self.ksyms: dict[str, int] = {}  # ELF symbol of a kernel variable -> BTF id
         self.features: list[str] = []  # helpers to check at start (Resources.features)
         self.uses_exit = any(isinstance(n, nodes.Call) and n.name == "exit"
                              for cp in checked.probes for root in probe_roots(cp.probe)
                              for n in walk(root))
+
+    def _size_ringbuf(self) -> None:
+        """perf_rb_pages (the environment, the config block or the caller's Options),
+        else room for a burst of the largest record an attached probe sends (BEGIN/END
+        run in this process and are drained at once; exit() sends one record)."""
+        run_here = {p.name for p in self.probes if p.kind in RUN_KINDS}
+        burst = max((ev.size for ev in self.events.events
+                     if ev.kind != EventKind.EXIT and ev.probe not in run_here), default=0)
+        spec = self.specs[RINGBUF_MAP]
+        size = ringbuf_bytes(self.checked.options.perf_rb_pages, burst)
+        self.specs[RINGBUF_MAP] = replace(spec, max_entries=size)
+
+    def task_comm_offset(self, prog_type: ProgType) -> int | None:
+        """Where `comm` is in kernel BTF's struct task_struct, for programs of a type
+        whose verifier lets them load through bpf_get_current_task_btf()'s pointer;
+        None (use bpf_get_current_comm) without kernel BTF or for other types."""
+        if prog_type not in TASK_BTF_PROG_TYPES:
+            return None
+        if self._task_comm is _UNSET:
+            self._task_comm = None
+            btf = self.checked.type_table.btf()
+            task = btf.lookup("struct task_struct") if btf is not None else None
+            if isinstance(task, StructT):
+                found = task.field("comm")
+                if found is not None and isinstance(found[0], StrT) and found[0].length == 16:
+                    self._task_comm = found[1]
+        return self._task_comm  # type: ignore[return-value]
 
     def _add_map(self, spec: MapSpec) -> None:
         self.specs[spec.name] = spec
@@ -225,6 +269,7 @@ class ModuleGen:
                 spec = replace(spec, span=_attach_span(cp.probe))
                 self.probes.append(spec)
                 n += 1
+        self._size_ringbuf()
         if SCRATCH_MAP in self.globals:
             self.specs[SCRATCH_MAP] = scratch_map_spec(self.scratch_size,
                                                        max(1, len(self.checked.probes)))

@@ -57,6 +57,10 @@ def _warn(stream: TextIO, err: TextIO, msg: str) -> None:
 class TextOutput:
     """bpftrace-exact text: data to `stream`, "Attached N probes" to `err`."""
 
+    # printf(a + b) shows what printf(a); printf(b) shows: the dispatcher may hand over
+    # the texts of many records in one call (one write of a whole batch)
+    printf_joined = True
+
     def __init__(self, stream: TextIO, err: TextIO, quiet: bool = False) -> None:
         self.stream, self.err, self.quiet = stream, err, quiet
 
@@ -70,6 +74,12 @@ class TextOutput:
 
     def printf(self, text: str) -> None:
         self.stream.write(text)
+
+    def printf_many(self, texts: list[str]) -> None:
+        """printf of each text (for a stream that must see one write per record)."""
+        write = self.stream.write
+        for text in texts:
+            write(text)
 
     def value(self, v: object, t: Type | None = None) -> None:
         self.stream.write(textout.format_value(v) + "\n")
@@ -143,6 +153,10 @@ class JsonOutput:
 
     def printf(self, text: str) -> None:
         self.stream.write(jsonout.text_record("printf", text))
+
+    def printf_many(self, texts: list[str]) -> None:
+        """One printf record per text, written at once."""
+        self.stream.write(jsonout.text_records("printf", texts))
 
     def value(self, v: object, t: Type | None = None) -> None:
         self.stream.write(jsonout.value_record(v))

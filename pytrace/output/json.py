@@ -26,6 +26,7 @@ __all__ = [
     "lost_record",
     "map_record",
     "text_record",
+    "text_records",
     "value_record",
 ]
 
@@ -143,6 +144,12 @@ def value_record(v: object) -> str:
 def text_record(kind: str, text: str) -> str:
     """printf, time, cat, join, syscall: `{"type": kind, "data": "text"}`."""
     return f'{{"type": "{kind}", "data": {json_str(text)}}}\n'
+
+
+def text_records(kind: str, texts: list[str]) -> str:
+    """text_record of each text, joined."""
+    head = f'{{"type": "{kind}", "data": '
+    return "".join([f"{head}{json_str(t)}}}\n" for t in texts])
 
 
 def attached_record(n: int) -> str:

@@ -76,6 +76,11 @@ def _shift(diags: Sequence[Diagnostic], lines: int) -> list[Diagnostic]:
     return out
 
 
+# Each entry's own ring buffer (4 MiB unless perf_rb_pages is configured): the screen
+# shows at most 50 lines per 100 ms, so a burst-sized buffer per entry would buy nothing.
+REPL_RB_PAGES = 1024
+
+
 def entry_kind(text: str, name: str = "stdin") -> str:
     """'head' (only config, imports and C definitions: they go before every probe),
     'definitions' (macros and map declarations too, but no probe), 'probes', or
@@ -160,13 +165,17 @@ class Screen(io.TextIOBase):
 def make_sink(out: TextIO, err: TextIO, colour: bool) -> TextOutput:
     """The output sink the REPL renders through: the CLI's RichOutput when colour is
     wanted (a terminal without NO_COLOR), else the bpftrace-exact TextOutput."""
+    sink: TextOutput
     if colour:
         from pytrace.output.rich import RichOutput
 
-        return RichOutput(out, err, quiet=True, force_terminal=True)
-    from pytrace.output import TextOutput
+        sink = RichOutput(out, err, quiet=True, force_terminal=True)
+    else:
+        from pytrace.output import TextOutput
 
-    return TextOutput(out, err, quiet=True)
+        sink = TextOutput(out, err, quiet=True)
+    sink.printf_joined = False  # one write per record: the screen's rate limit counts writes
+    return sink
 
 
 class ReplSession:
@@ -337,7 +346,9 @@ class ReplSession:
         own = Source(name, text)
         probes = bool(self.entries) or entry_kind(text, name) == "probes"
         try:
-            checked = check_source(combined, Options(params=self.params), require_probe=probes)
+            checked = check_source(combined, Options(params=self.params,
+                                                     perf_rb_pages=REPL_RB_PAGES),
+                                   require_probe=probes)
             obj = generate(checked)[1] if probes else None
         except CompileError as exc:
             raise EntryError(self._render(exc.diagnostics, lines, own_lines, own,

@@ -9,6 +9,14 @@ A sink that is also an `EventSink` (the Python API's) additionally gets each rec
 EventSpec and decoded fields around the ordinary call (`begin_record` before,
 `end_record` after), so it can build an event object from the typed values and the text
 the ordinary call rendered. Text sinks pay one boolean test per record for this.
+
+`handle_batch` is the fast path for a ring-buffer Batch read in place: runs of printf
+records with a precompiled layout and template (runtime/runs.py) are decoded at C
+speed and the batch is released (its ring space freed) before anything is written.
+A sink whose `printf_joined` is true (the text outputs: printf of joined texts is the
+same as printf of each) gets the consecutive printf texts of a batch in one `printf`
+call, so a batch is one write; a sink with `printf_many` (`BatchSink`: JSON) gets them
+as a list. Everything else takes `handle`'s path, one record at a time, in order.
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ import os
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from pytrace.resources import EventKind, EventSpec, Resources, SourceLoc
 from pytrace.runtime.decode import StrFormat, Symbolizer, decode_value
+from pytrace.runtime.ringbuf import Batch
+from pytrace.runtime.runs import RunPrintf, compile_run_printf, record_stride
 from pytrace.types import Type
 from pytrace.values import MapSnapshot
 
@@ -57,6 +67,13 @@ class EventSink(Sink, Protocol):
 
     def begin_record(self, ev: EventSpec, probe: str) -> None: ...
     def end_record(self, ev: EventSpec, values: list[object] | None) -> None: ...
+
+
+class BatchSink(Sink, Protocol):
+    """A Sink that takes many printf texts at once (in order); the result must be what
+    `printf` of each in turn gives."""
+
+    def printf_many(self, texts: list[str]) -> None: ...
 
 
 class MapAccess(Protocol):
@@ -116,6 +133,12 @@ class Dispatcher:
         self._decoders: dict[int, Decoder] = {}
         self.strings = StrFormat(resources.max_strlen, resources.str_trunc_trailer)
         self._typed = callable(getattr(sink, "begin_record", None))
+        # batches: one printf call with the joined texts of many records (a sink whose
+        # printf_joined says that is the same as one call each), else printf_many
+        self._joined = not self._typed and bool(getattr(sink, "printf_joined", False))
+        self._batched = self._joined or (
+            not self._typed and callable(getattr(sink, "printf_many", None)))
+        self._runs: dict[int, RunPrintf | None] = {}
 
     def _decoder(self, ev: EventSpec) -> Decoder:
         dec = self._decoders.get(ev.id)
@@ -226,3 +249,54 @@ class Dispatcher:
         elif kind in EventKind.LOCATED and ev.loc is not None:
             sink.located(kind, ev.loc, fmt(ev.fmt, vals or []))
         return vals
+
+    # ------------------------------------------------------------ batches
+    def _run_printf(self, ev: EventSpec, length: int) -> RunPrintf | None:
+        if ev.id in self._runs:
+            fast = self._runs[ev.id]
+        else:
+            fast = self._runs[ev.id] = compile_run_printf(ev, self.strings) if self._batched else None
+        if fast is not None and fast.stride != record_stride(length):
+            return None
+        return fast
+
+    def handle_batch(self, batch: Batch) -> int:
+        """Dispatch a Batch read in place, in order; how many records were shown or acted
+        on. Every record is decoded (or copied) first, then the batch is released."""
+        events = self.resources.events
+        items: list[tuple[RunPrintf | None, list[Any]]] = []
+        for run in batch.runs:
+            if run.key >= len(events):
+                continue
+            fast = self._run_printf(events[run.key], run.length)
+            if fast is not None:
+                items.append((fast, fast.decode(batch.view, run.start - 8, run.count)))
+            else:
+                items.append((None, [batch.record(run, i) for i in range(run.count)]))
+        batch.release()
+        done = 0
+        pending: list[Any] = []
+        for fast, payload in items:
+            if self.exited:
+                break
+            if fast is not None:
+                if self._joined:
+                    pending.append(fast.text(payload))
+                else:
+                    pending += fast.texts(payload)
+                done += sum(k for k, _ in payload)
+                continue
+            self._flush(pending)
+            done += self.handle(payload)
+        self._flush(pending)
+        return done
+
+    def _flush(self, pending: list[str]) -> None:
+        """Give the sink the printf texts collected so far (and forget them)."""
+        if not pending:
+            return
+        if self._joined:
+            self.sink.printf("".join(pending))
+        else:
+            self.sink.printf_many(pending)  # type: ignore[attr-defined]
+        pending.clear()

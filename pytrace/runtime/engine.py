@@ -309,21 +309,33 @@ class Engine:
             pass
 
     def drain(self, group: Group, limit: int = 0) -> int:
-        """Dispatch the group's pending records, report its lost ones; how many."""
+        """Dispatch the group's records committed so far (at most `limit` if > 0), in
+        batches, and report its lost ones; how many records were read. Records that
+        arrive meanwhile wait for the next call, so a busy probe cannot keep us here."""
         with self.lock:
-            if group.ring is None or group.dispatcher is None:
+            ring, dispatcher = group.ring, group.dispatcher
+            if ring is None or dispatcher is None:
                 return 0
-            records = group.ring.drain(limit)
+            until = ring.producer_pos()
+            read = 0
             self._draining = group
             try:
-                group.dispatcher.handle(records)
+                while not limit or read < limit:
+                    batch = ring.read(max_records=limit - read if limit else 0, until=until)
+                    if batch is None:
+                        break
+                    read += batch.records
+                    try:
+                        dispatcher.handle_batch(batch)
+                    finally:
+                        batch.release()  # (again) even when dispatching failed
             finally:
                 self._draining = None
             self.report_lost(group)
             if group.retiring:
                 group.retiring = False
                 self.retire(group)
-            return len(records)
+            return read
 
     def drain_all(self, limit: int = 0) -> int:
         return sum(self.drain(g, limit) for g in list(self.groups))

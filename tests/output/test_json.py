@@ -17,6 +17,7 @@ from pytrace.output.json import (
     lost_record,
     map_record,
     text_record,
+    text_records,
     value_record,
 )
 from pytrace.types import AggT, IntT, StrT
@@ -119,3 +120,9 @@ def test_json_output_object() -> None:
     quiet = io.StringIO()
     make_output("json", quiet, io.StringIO(), quiet=True).attached(1)
     assert quiet.getvalue() == ""
+
+
+def test_text_records_are_text_record_of_each() -> None:
+    texts = ["a\n", "", 'q"\\', "\x01\t", "\udcff"]
+    assert text_records("printf", texts) == "".join(text_record("printf", t) for t in texts)
+    assert text_records("printf", []) == ""

@@ -38,6 +38,21 @@ def test_rate_limiter_quiet_window_has_no_note() -> None:
     assert rl.tick() is None
 
 
+def test_the_repl_sink_writes_each_record_on_its_own() -> None:
+    # the screen's rate limit counts writes: the dispatcher must not join records
+    import io
+
+    from pytrace.repl.session import make_sink
+
+    for colour in (False, True):
+        out: list[str] = []
+        rl = RateLimiter(limit=2, window=0.1, clock=FakeClock())
+        sink = make_sink(Screen(out.append, rl), io.StringIO(), colour)  # type: ignore[arg-type]
+        assert not sink.printf_joined
+        sink.printf_many(["a\n", "b\n", "c\n"])
+        assert out == ["a\n", "b\n"] and rl.dropped == 1
+
+
 def test_a_window_ending_mid_flood_still_reports_its_drops() -> None:
     """Lines that keep coming after a window ended (the poller still draining a big
     batch, no tick in between) first report the ended window's drops: every line is

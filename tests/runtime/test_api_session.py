@@ -208,8 +208,9 @@ def test_serve_prometheus_until_the_session_ends(open_fds: Callable[[], int]) ->
 
 
 def test_lost_records_are_counted_not_raised() -> None:
-    n = 100_000  # far more records than the 1 MiB ring buffer holds while nobody reads
-    prog = f'{GETPPID} /pid == {os.getpid()}/ {{ printf("%s %d %d\\n", comm, pid, tid); }}'
+    n = 100_000  # far more records than a 64 KiB ring buffer holds while nobody reads
+    prog = (f'config = {{ perf_rb_pages = 16 }} {GETPPID} /pid == {os.getpid()}/ '
+            f'{{ printf("%s %d %d\\n", comm, pid, tid); }}')
     with pytrace.trace(prog, max_events=n) as s:
         for _ in range(n):
             os.getppid()

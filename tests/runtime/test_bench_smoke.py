@@ -35,12 +35,15 @@ def test_startup_and_memory_tables() -> None:
 
 
 def test_throughput_delivers_or_reports_every_record() -> None:
-    s = throughput.run([2000], 0.2, 1, 1000)
+    s = throughput.run([2000, 0], 0.2, 1, 1000)
     for side in common.sides():
         (p,) = s.points[(side, 2000)]
         assert p.generated == 400
         assert p.delivered + p.reported_lost >= p.generated  # nothing silently dropped
-    assert "records/s" in report.throughput(s)
+    (burst,) = s.points[("pytrace", 0)]
+    assert burst.generated == 1000 and burst.delivered == 1000  # the ring holds a burst
+    text = report.throughput(s)
+    assert "records/s" in text and "burst delivered whole by pytrace in 1 of 1" in text
 
 
 def test_compile_scaling_small() -> None:
