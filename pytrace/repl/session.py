@@ -371,7 +371,7 @@ class ReplSession:
         return render_all(_shift(mine, lines), own) + (render_all(rest, combined) if rest else "")
 
     def _attach(self, eid: int, text: str, obj: BpfObject | None, skip: int) -> Entry:
-        """Load and attach a compiled entry, record its text, run its BEGIN blocks."""
+        """Load a compiled entry, run its BEGIN blocks, attach it, record its text."""
         from pytrace.runtime.errors import RuntimeFailure
 
         if obj is None:
@@ -380,13 +380,13 @@ class ReplSession:
         reused = any(e.id == eid for e in self.entries)
         tag = f"e{eid}r{self._tags}" if reused else f"e{eid}"
         try:
-            group = self.engine.add(obj, first_probe=skip, tag=tag, on_exit=self._exited)
+            group = self.engine.add(obj, first_probe=skip, tag=tag, on_exit=self._exited,
+                                    run_begin=True)
         except (RuntimeFailure, OSError) as exc:
             raise EntryError(f"ERROR: {exc}\n") from None
         entry = Entry(eid, text, group, self._new_blocks - self.blocks)
         self.body.append(text)
         self.blocks = self._new_blocks
-        self.engine.run(group, "BEGIN")
         if self.engine.run_iterators(group, self.output.printf):  # an iteration runs once
             self.engine.retire(group)
         return entry

@@ -69,6 +69,32 @@ def test_begin_output_is_shown_before_the_prompt_comes_back(
     assert "begin 7\n" in lines
 
 
+def test_begin_output_precedes_the_entrys_first_events(
+        session: tuple[ReplSession, list[str]]) -> None:
+    """BEGIN runs before the entry's probes attach (as in the CLI), so its line comes
+    first even when the probe fires at once: a thread of ours calls getppid() nonstop."""
+    s, lines = session
+    done = threading.Event()
+
+    def busy() -> None:
+        while not done.is_set():
+            os.getppid()
+
+    t = threading.Thread(target=busy)
+    t.start()
+    try:
+        entry, _ = s.add('BEGIN { printf("begin\\n"); } '
+                         f'tracepoint:syscalls:sys_enter_getppid /pid == {os.getpid()}/ '
+                         '{ printf("event\\n"); }')
+        assert entry is not None
+        s.show_sent(entry)
+        assert _wait(lambda: "event\n" in lines)
+    finally:
+        done.set()
+        t.join()
+    assert lines.index("begin\n") < lines.index("event\n")
+
+
 def test_conflicting_use_is_a_located_error_that_changes_nothing(
         session: tuple[ReplSession, list[str]], open_fds: Callable[[], int]) -> None:
     s, _ = session
