@@ -66,17 +66,9 @@ def args_field(targets: Sequence[ProbeTarget], name: str, span: Span,
                         f"tracepoint {tp} has fields: " + ", ".join(x.name for x in t.fields))
             return None
         ft = field_type(f, t.user_pointers, table)
+        result = _merge(result, ft, name, span, diags)
         if result is None:
-            result = ft
-            continue
-        merged = unify(result, ft)
-        if merged is None and isinstance(result, PtrT) and isinstance(ft, PtrT):
-            merged = result
-        if merged is None:
-            diags.error(f"args.{name} has different types in the probes of this block: "
-                        f"'{result}' and '{ft}'", span)
             return None
-        result = merged
     return result
 
 
@@ -109,13 +101,9 @@ def rawtracepoint_args(targets: Sequence[ProbeTarget], name: str, span: Span,
         ft = found[1]
         if isinstance(ft, PtrT):  # raw tracepoint arguments are kernel values
             ft = PtrT(ft.pointee, ctype=ft.ctype, kernel=True)
-        merged = ft if result is None else (unify(result, ft) or (
-            result if isinstance(result, PtrT) and isinstance(ft, PtrT) else None))
-        if merged is None:
-            diags.error(f"args.{name} has different types in the probes of this block: "
-                        f"'{result}' and '{ft}'", span)
+        result = _merge(result, ft, name, span, diags)
+        if result is None:
             return None
-        result = merged
     return result
 
 
@@ -173,13 +161,9 @@ def uprobe_args(targets: Sequence[ProbeTarget], name: str, span: Span,
         ft = _uprobe_arg_type(t, name, span, diags)
         if ft is None:
             return None
-        merged = ft if result is None else (unify(result, ft) or (
-            result if isinstance(result, PtrT) and isinstance(ft, PtrT) else None))
-        if merged is None:
-            diags.error(f"args.{name} has different types in the probes of this block: "
-                        f"'{result}' and '{ft}'", span)
+        result = _merge(result, ft, name, span, diags)
+        if result is None:
             return None
-        result = merged
     return result
 
 
