@@ -13,11 +13,15 @@ import hashlib
 import json
 import os
 import platform
-import stat
 import struct
 
 from pytrace import __version__
-from pytrace.cachedir import cache_dir
+from pytrace.cachedir import (
+    cache_dir,
+    read_safe,
+    safe_dir,
+    write_private,
+)
 from pytrace.options import Options
 from pytrace.resources import BpfObject, Resources
 from pytrace.source import Source
@@ -32,19 +36,6 @@ Deps = list[list[object]]
 
 def enabled() -> bool:
     return not os.environ.get("PYTRACE_NO_CACHE")
-
-
-def is_safe(st: os.stat_result) -> bool:
-    """Owned by us and not writable by group or others."""
-    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def _safe_dir(path: str) -> bool:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and is_safe(st)
 
 
 def _build_id() -> str:
@@ -129,22 +120,6 @@ def loads(data: bytes) -> tuple[BpfObject, Deps]:
 
 
 # ------------------------------------------------------------------ files
-def _read_safe(path: str) -> bytes | None:
-    """The file's bytes when it is a regular file we own that others cannot write."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or not is_safe(st):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def load(key: str) -> BpfObject | None:
@@ -152,9 +127,9 @@ def load(key: str) -> BpfObject | None:
     if not enabled():
         return None
     d = cache_dir()
-    if not _safe_dir(d):
+    if not safe_dir(d):
         return None
-    data = _read_safe(os.path.join(d, key + SUFFIX))
+    data = read_safe(os.path.join(d, key + SUFFIX))
     if data is None:
         return None
     try:
@@ -164,17 +139,6 @@ def load(key: str) -> BpfObject | None:
     if file_deps(obj) != deps:
         return None  # a probed binary changed: its symbol offsets may have moved
     return obj
-
-
-def _ensure_dir(d: str) -> bool:
-    try:
-        os.makedirs(os.path.dirname(d), exist_ok=True)
-        os.mkdir(d, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return False
-    return _safe_dir(d)
 
 
 def store(key: str, obj: BpfObject) -> None:
@@ -188,34 +152,3 @@ def store(key: str, obj: BpfObject) -> None:
     except (CodecError, TypeError, ValueError):
         return
     write_private(os.path.join(cache_dir(), key + SUFFIX), data)
-
-
-# ------------------------------------------------------------------ other private data
-def read_private(path: str) -> bytes | None:
-    """A file under the cache directory, read only when it and its directory are safe."""
-    if not _safe_dir(os.path.dirname(path)):
-        return None
-    return _read_safe(path)
-
-
-def write_private(path: str, data: bytes) -> bool:
-    """Write a file under the cache directory (directories 0700, file 0600, atomic)."""
-    d = os.path.dirname(path)
-    if not (_ensure_dir(cache_dir()) and _ensure_dir(d)):
-        return False
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
-    return True

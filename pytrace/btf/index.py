@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-import stat
 import struct
 import sys
 from array import array
 
 from pytrace.btf import format as F
 from pytrace.btf.reader import BtfData
-from pytrace.cachedir import cache_dir
+from pytrace.cachedir import cache_dir, read_private, write_private
 
 MAGIC = b"PYTBTFX1"
 VERSION = 2
@@ -62,30 +61,13 @@ def _path(name: str, key: bytes) -> str:
     return os.path.join(index_dir(), f"{safe}-{key.hex()[:24]}.idx")
 
 
-def _trusted(st: os.stat_result) -> bool:
-    return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def load_index(name: str, key: bytes) -> array | None:
     """The type offsets from the cache, or None when absent, foreign or damaged."""
     if os.environ.get("PYTRACE_NO_CACHE"):
         return None
-    try:
-        if not _trusted(os.stat(index_dir())):
-            return None
-        fd = os.open(_path(name, key), os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+    raw = read_private(_path(name, key))
+    if raw is None:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or not _trusted(st):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            raw = f.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     return _parse(raw, key)
 
 
@@ -112,21 +94,7 @@ def store_index(name: str, key: bytes, offsets: array) -> None:
     if sys.byteorder != "little":
         o.byteswap()
     data = _HEAD.pack(MAGIC, VERSION, len(o), key) + o.tobytes()
-    path = _path(name, key)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(index_dir(), mode=0o700, exist_ok=True)
-        if not _trusted(os.stat(index_dir())):
-            return
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_private(_path(name, key), data)
 
 
 def open_blob(name: str, path: str, base: BtfData | None = None) -> BtfData:

@@ -21,7 +21,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
-from pytrace import cache
+from pytrace import cache, cachedir
 from pytrace.runtime import elf
 
 MAGIC = b"PYTRACE-SYMBOLS 1\n"
@@ -182,7 +182,7 @@ def _read_elf(path: str) -> tuple[Any, list] | None:  # type: ignore[type-arg]
 
 # ------------------------------------------------------------------ cached lookup
 def _index_path(key: str) -> str:
-    return os.path.join(cache.cache_dir(), "symbols", key + ".idx")
+    return os.path.join(cachedir.cache_dir(), "symbols", key + ".idx")
 
 
 def _file_key(path: str, st: os.stat_result) -> str:
@@ -216,7 +216,7 @@ def _load_or_build(path: str, st: os.stat_result, data: Any, secs: list) -> Symb
     key = (f"b-{bid}" + ("-d" if has_debug else "")) if bid else _file_key(path, st)
     idx_path = _index_path(key)
     if cache.enabled():
-        raw = cache.read_private(idx_path)
+        raw = cachedir.read_private(idx_path)
         if raw is not None:
             try:
                 return SymbolIndex.loads(raw)
@@ -236,5 +236,5 @@ def _load_or_build(path: str, st: os.stat_result, data: Any, secs: list) -> Symb
     except (struct.error, ValueError, OverflowError, IndexError):
         return None
     if cache.enabled():
-        cache.write_private(idx_path, index.dumps())
+        cachedir.write_private(idx_path, index.dumps())
     return index
