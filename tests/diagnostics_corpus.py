@@ -218,6 +218,10 @@ Recursive macro call detected: a -> b -> a || macro a(x) { b(x) }<NL>macro b(x) 
 Mismatched argument: macro m expects a scratch variable for $v || macro m($v) { $v + 1 }<NL>BEGIN { @ = m(1); }
 Mismatched argument: macro m expects a map (without a key) for @x || macro m(@x) { @x }<NL>BEGIN { @y[1] = 1; @ = m(@y[1]); }
 Unhygienic access to map @z in macro m || macro m(a) { @z + a }<NL>BEGIN { @ = m(1); }
+container_of() takes 3 arguments (2 provided) || BEGIN { $t = container_of(1, 3); }
+container_of(): the second argument must be a type || BEGIN { $t = container_of(1, 2, tasks); }
+container_of(): the third argument must be a member name || BEGIN { $t = container_of(1, struct task_struct, 3); }
+a type argument must be written typeof(struct task_struct) || macro m(a) { 1 }<NL>BEGIN { @ = m(struct task_struct); }
 macros are disabled by the config (unstable_macro=error) || config = { unstable_macro = error }<NL>macro m(a) { a }<NL>BEGIN { @ = m(1); }
 hash() takes one argument, the maximum number of entries (2 provided) || let @m = hash(1, 2);<NL>BEGIN { @m[1] = 1; }
 the maximum number of entries of @m must be an integer literal from 1 to || let @m = hash(0);<NL>BEGIN { @m[1] = 1; }
