@@ -139,9 +139,9 @@ def parse_tree(text: str, type_names: frozenset[int] | None = None) -> Tree[Toke
     type_names: offsets of names that casts use as types (cdefs/casts.py); None: the
     casts to a macro's type parameters only (no TypeTable is needed for those)."""
     if type_names is None:
-        from pytrace.cdefs.casts import type_name_offsets
+        from pytrace.cdefs.casts import macro_type_offsets
 
-        type_names = type_name_offsets(text, lambda _name: None, frozenset())
+        type_names = macro_type_offsets(text)
     token = _TYPE_NAMES_AT.set(type_names)
     try:
         return get_parser().parse(_strip_shebang(text))

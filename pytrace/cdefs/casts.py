@@ -44,6 +44,12 @@ def type_name_offsets(text: str, lookup: Callable[[str], Type | None],
     return frozenset(_macro_params(text)) | frozenset(_typedef_casts(text, lookup, reserved))
 
 
+def macro_type_offsets(text: str) -> frozenset[int]:
+    """The offsets of a macro's type parameters used in casts in its body (what can be
+    found without a TypeTable)."""
+    return frozenset(_macro_params(text))
+
+
 def _typedef_casts(text: str, lookup: Callable[[str], Type | None],
                    reserved: frozenset[str]) -> Iterator[int]:
     for m in _CAST.finditer(text):
