@@ -6,7 +6,7 @@ agree at every access; a map that is never assigned is an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pytrace import builtins, nodes
 from pytrace.builtins.base import type_word
@@ -15,9 +15,17 @@ from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots
 from pytrace.source import Span
-from pytrace.types import AggT, IntT, PtrT, TupleT, Type, unify
+from pytrace.types import AggT, IntT, PtrT, TupleT, Type, merge_ints, unify, unify_values
 
 KEYED_CALLS = frozenset({"delete", "has_key", "find"})
+
+
+def sign_mismatch(diags: Diagnostics, what: str, old: Type, new: Type, span: Span) -> None:
+    """Stored integers of different signs that no integer type holds both of (uint64 and a
+    signed type): the variable or map becomes int64, with this warning."""
+    diags.warning(f"Integer sign mismatch for {what}: no integer type holds both '{old}' and "
+                  f"'{new}', so it is int64 (large unsigned values read back as negative)",
+                  span)
 
 
 def unify_value(old: Type, new: Type) -> Type | None:
@@ -27,11 +35,13 @@ def unify_value(old: Type, new: Type) -> Type | None:
             return None
         same = (old.hist_bits, old.lmin, old.lmax, old.lstep) == (
             new.hist_bits, new.lmin, new.lmax, new.lstep)
-        return AggT(old.kind, old.signed and new.signed, old.hist_bits, old.lmin, old.lmax,
-                    old.lstep) if same else None
+        # different signs make a signed aggregation, as bpftrace does
+        return replace(old, signed=old.signed or new.signed) if same else None
+    if isinstance(old, IntT) and isinstance(new, IntT):
+        return merge_ints(old, new)[0]
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
         return unify(old, new) or IntT(64, False)
-    return unify(old, new)
+    return unify_values(old, new)
 
 
 @dataclass
@@ -106,6 +116,9 @@ class MapCollector:
                                  f"'{t}' when map already contains a value of type "
                                  f"'{info.value}'", m.span)
             else:
+                if isinstance(info.value, IntT) and isinstance(t, IntT) \
+                        and merge_ints(info.value, t)[1]:
+                    sign_mismatch(self.diags, m.name, info.value, t, m.span)
                 info.value = merged
         if m.keys:
             self.check_keys(m.name, m.keys, m.span)
