@@ -706,6 +706,21 @@ def unify_values(a: Type, b: Type) -> Type | None:
 
 
 
+def flexible_operands(a: Type, b: Type, a_literal: int | None,
+                      b_literal: int | None) -> tuple[Type, Type]:
+    """The operand types that decide an operation's sign: a non-negative literal that
+    int64 holds takes the other operand's sign (`$s < 5` compares signed, `$u < 5`
+    unsigned), unless both are literals."""
+    def adopt(lit: int | None, other: Type, own: Type) -> Type:
+        if lit is None or lit < 0 or lit > (1 << 63) - 1 or not isinstance(other, IntT):
+            return own
+        return IntT(64, other.signed)
+
+    if a_literal is not None and b_literal is not None:
+        return a, b
+    return adopt(a_literal, b, a), adopt(b_literal, a, b)
+
+
 def signed_operation(a: Type, b: Type) -> bool:
     """Whether a binary operation on a and b is signed: both signed, or one signed and
     the other an unsigned integer narrower than 64 bits (both then fit in int64, as

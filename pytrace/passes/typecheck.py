@@ -28,7 +28,6 @@ from pytrace.types import (
     Type,
     VoidT,
     merge_ints,
-    signed_width,
     unify,
     unify_values,
 )
@@ -59,15 +58,6 @@ def widened(old: IntT, op: str, rhs: Type | None) -> IntT:
         return old
     signed = old.signed or op == "-" or isinstance(rhs, IntT) and rhs.signed
     return IntT(64, signed)
-
-
-def flexible_literal(value: int | None, t: Type, existing: Type | None) -> Type:
-    """A positive literal stored where a signed integer that holds it is: that signed
-    type of the literal's own width (`@m = (int8)x; @m = 5` keeps int8)."""
-    if value is None or value < 0 or not isinstance(existing, IntT) or not existing.signed \
-            or signed_width(value) > existing.bits:
-        return t
-    return IntT(signed_width(value), True)
 
 
 class BlockTyper(ExprTyper):
@@ -152,15 +142,14 @@ class BlockTyper(ExprTyper):
             t = self.value(s.value)
             if t is not None and s.op is not None:
                 t = self.compound(s, existing, t)
-            elif t is not None and is_literal(s.value):
-                t = flexible_literal(self.const_int(s.value), t, existing)
         if t is None:
             return
         if isinstance(t, VoidT):
             self.diags.error(f"Value '{t}' cannot be assigned to a map", s.value.span)
             return
         self.record(target, t)
-        self.maps.assign(target.name, t, key)
+        literal = self.const_int(s.value) if s.op is None and is_literal(s.value) else None
+        self.maps.assign(target.name, t, key, literal)
 
     def compound(self, s: nodes.Assign, existing: Type | None, t: Type) -> Type | None:
         if isinstance(existing, AggT):

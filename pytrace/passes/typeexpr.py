@@ -25,6 +25,7 @@ from pytrace.types import (
     TupleT,
     Type,
     VoidT,
+    flexible_operands,
     literal_type,
     merge_ints,
     promote_int,
@@ -52,9 +53,13 @@ class MapTable:
         self.assigned: set[str] = set()  # maps written somewhere (typed or not)
         self.keys: dict[str, Type | None] = {}
 
-    def assign(self, name: str, value: Type, key: Type | None) -> None:
+    def assign(self, name: str, value: Type, key: Type | None,
+               literal: int | None = None) -> None:
         old = self.values.get(name)
-        merged = value if old is None else unify_values(old, value)
+        if isinstance(old, IntT) and isinstance(value, IntT):
+            merged: Type | None = merge_ints(old, value, literal)[0]
+        else:
+            merged = value if old is None else unify_values(old, value)
         self.values[name] = merged if merged is not None else old or value
         if name not in self.keys or self.keys[name] is None:
             self.keys[name] = key
@@ -369,7 +374,9 @@ class ExprTyper(MemoryTyper):
             return I64  # as bpftrace: a difference is signed
         if e.op == "+" and (self.signed_operand(e.left, a) or self.signed_operand(e.right, b)):
             return I64  # adding a signed value is signed too: (uint64)1 + (-2) is -1
-        return IntT(64, signed_operation(a, b))
+        constants = self.cp.constants
+        return IntT(64, signed_operation(*flexible_operands(
+            a, b, nodes.literal_value(e.left, constants), nodes.literal_value(e.right, constants))))
 
     def signed_operand(self, e: nodes.Expr, t: Type) -> bool:
         """A signed operand that is no non-negative literal (those take the other

@@ -81,6 +81,7 @@ def is_literal(e: nodes.Expr) -> bool:
         return is_literal(e.operand)
     return isinstance(e, nodes.Int) and not e.boolean or isinstance(e, nodes.PositionalParam)
 
+
 class MemoryTyper:
     """Field access, indexing, dereference, address-of, casts and type builtins."""
 
