@@ -15,7 +15,7 @@ from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.maps import sign_mismatch
-from pytrace.passes.typeexpr import READABLE_AGGS, ExprTyper, MapTable, is_literal
+from pytrace.passes.typeexpr import READABLE_AGGS, UNSET, ExprTyper, MapTable, is_literal
 from pytrace.passes.typenames import decl_type
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
@@ -196,10 +196,10 @@ class BlockTyper(ExprTyper):
 
     def declared_type(self, name: str) -> Type | None:
         """The type of a `let $x;` variable read or updated before any assignment: what
-        its assignments make it (from the previous round), else int64 (it starts as 0)."""
+        its assignments make it (from the previous round), else uint8 (it starts as 0)."""
         if name not in self.declared:
             return None
-        return self.hints.get((self.block, name), I64)
+        return self.hints.get((self.block, name), UNSET)
 
     def fit_declared(self, name: str, e: nodes.Expr, t: Type) -> Type | None:
         """A value stored into a variable declared `let $x: T`: T, or None (an error)."""

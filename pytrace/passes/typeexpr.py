@@ -38,6 +38,7 @@ ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"&&", "||"})
 I64 = IntT(64, True)
+UNSET = literal_type(0)  # a `let $x;` not yet assigned holds 0, a uint8 literal
 READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 
 
@@ -167,11 +168,13 @@ class ExprTyper(MemoryTyper):
     def e_Variable(self, e: nodes.Variable) -> Type | None:
         t = self.cp.variables.get((self.block, e.name))
         hint = self.hints.get((self.block, e.name))
-        if isinstance(t, IntT) and isinstance(hint, IntT) and t != hint:
-            t = merge_ints(t, hint)[0]  # every read sees the type all assignments give it
+        if t is not None and hint is not None and t != hint \
+                and isinstance(t, IntT | TupleT | RecordT | StrT):
+            # every read sees the type all the variable's assignments give it
+            t = unify_values(t, hint) or t
         if t is None and e.name in self.declared:
             # `let $x;` read before an assignment: 0 of the type its assignments give it
-            t = self.hints.get((self.block, e.name), I64)
+            t = self.hints.get((self.block, e.name), UNSET)
         if t is None:
             self.diags.error(f"Undefined or undeclared variable: ${display_var(e.name)}",
                              e.span)

@@ -130,3 +130,19 @@ def test_casts_of_literals_to_arrays_take_the_array_width(checked, errors) -> No
     assert [str(t) for t in variables(cp).values()] == ["int8[8]", "uint8[2]", "int8[4]"]
     assert errors("BEGIN { $a = (int8[2])100000; }")[0][0] == (
         "Cannot cast from 'uint32' to 'int8[2]': the sizes differ (4 and 2 bytes)")
+
+
+def test_reads_see_the_final_type_of_composites(checked) -> None:
+    cp = checked('BEGIN { $t = (1, 2); print(sizeof($t)); $t = (300, 2); $s = "a"; '
+                 'print(sizeof($s)); $s = "abc"; }')
+    assert sizes(cp) == [4, 4]  # (uint16, uint8) and string[4]
+
+
+def test_the_reference_resolver_examples(checked) -> None:
+    # type_resolution.md: every `$a` node ends with one type; `$a = $b` does not change $b
+    cp = checked("BEGIN { let $z; $z = $z + 1; $z = 1; print(sizeof($z)); "
+                 "$a = 1; $b = 1; $a = $b; $a = (uint32)2; print(sizeof($a)); "
+                 "print(sizeof($b)); }")
+    assert sizes(cp) == [8, 4, 1]
+    v = variables(cp)
+    assert (v["z"], v["a"], v["b"]) == (U64, IntT(32, False), U8)
