@@ -661,8 +661,9 @@ def promote_int(a: IntT, b: IntT, a_literal: int | None = None,
     """The integer type a value of type a and one of type b both convert to without loss
     (assignments, map values and keys, ternary branches); None when none does (uint64
     meeting a signed type). Same sign: the wider. Mixed signs: the signed type when it is
-    wider, or when the unsigned side is a literal whose value it holds (positive literals
-    are flexible); otherwise a signed type twice the wider width."""
+    wider; when the unsigned side is a literal (positive literals are flexible), the
+    signed type widened to hold its value; otherwise a signed type twice the wider
+    width."""
     if a == b:
         return a
     if a.signed == b.signed:
@@ -670,8 +671,8 @@ def promote_int(a: IntT, b: IntT, a_literal: int | None = None,
     signed, unsigned, literal = (a, b, b_literal) if a.signed else (b, a, a_literal)
     if signed.bits > unsigned.bits:
         return IntT(signed.bits, True)
-    if literal is not None and signed_width(literal) <= signed.bits:
-        return IntT(signed.bits, True)
+    if literal is not None and signed_width(literal) <= 64:
+        return IntT(max(signed.bits, signed_width(literal)), True)
     bits = 2 * max(a.bits, b.bits)
     return IntT(bits, True) if bits <= 64 else None
 

@@ -54,6 +54,7 @@ def test_a_positive_literal_takes_a_signed_type_that_holds_it() -> None:
     assert promote_int(I8, U8, None, 5) == I8
     assert promote_int(U8, I8, 5, None) == I8
     assert promote_int(I8, U8, None, 200) == I16  # 200 needs int16
+    assert promote_int(I8, U64, None, 5_000_000_000) == I64  # int64 holds both
     assert promote_int(I64, U64, None, 1 << 40) == I64
     assert promote_int(I64, U64, None, 1 << 63) is None  # beyond int64
 
