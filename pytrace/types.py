@@ -708,7 +708,6 @@ def unify_values(a: Type, b: Type) -> Type | None:
     return unify(a, b)
 
 
-
 def flexible_operands(a: Type, b: Type, a_literal: int | None,
                       b_literal: int | None) -> tuple[Type, Type]:
     """The operand types that decide an operation's sign: a non-negative literal that

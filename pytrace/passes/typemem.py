@@ -73,7 +73,6 @@ def pointer_to(t: Type | None, user: bool = False) -> PtrT:
 SIZED_CASTS = {"string": "str", "buffer": "buf"}  # cast name -> the builtin that reads
 
 
-
 def is_literal(e: nodes.Expr) -> bool:
     """An integer literal as written: `5`, `-5`, a numeric positional parameter."""
     if isinstance(e, nodes.Unary) and e.op == "-":
