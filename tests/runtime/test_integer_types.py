@@ -41,10 +41,11 @@ def test_reference_examples_of_integer_casts() -> None:
 
 def test_mixed_sign_map_values_print_signed() -> None:
     r = run('BEGIN { @a = (uint32)5; @a = -1; @b = 1; @b = -1; @c = sum(1); @c = sum(-3); '
-            '@k[1] = 1; @k[-1] = 2; exit(); }')
+            '@k[1] = 1; @k[-1] = 2; @m = min(1); @m = min(-5); @v = avg(4); @v = avg(-8); '
+            'exit(); }')
     assert r.code == 0, r.err
     lines = r.out.split("\n")
-    for line in ("@a: -1", "@b: -1", "@c: -2", "@k[-1]: 2", "@k[1]: 1"):
+    for line in ("@a: -1", "@b: -1", "@c: -2", "@k[-1]: 2", "@k[1]: 1", "@m: -5", "@v: -2"):
         assert line in lines, r.out
 
 
