@@ -21,6 +21,7 @@ SHT_NOTE = 7
 NT_GNU_BUILD_ID = 3
 _PHDR = struct.Struct("<IIQQQQQQ")
 _NOTE = struct.Struct("<III")
+_SHDR = struct.Struct("<IIQQQQIIQQ")
 
 Section = elf._Section
 Loads = list[tuple[int, int, int]]  # (p_vaddr, p_memsz, p_offset) of each PT_LOAD
@@ -31,7 +32,7 @@ class ElfFile:
 
     def __init__(self, data: Any, what: str) -> None:
         self.data = data
-        self.sections: list[Section] = elf._sections(data, what)
+        self.sections: list[Section] = _section_table(data, what)
         self._by_name: dict[str, Section] = {}
         for sec in self.sections:
             self._by_name.setdefault(sec.name, sec)
@@ -112,6 +113,29 @@ class ElfFile:
                                                                      "little")
 
 
+def _section_table(data: Any, what: str) -> list[Section]:
+    """The section headers with their names (none when the file has no table)."""
+    if len(data) < 64:
+        raise ValueError(f"{what}: truncated ELF header")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    if shoff == 0 or shnum == 0:
+        return []
+    if shentsize != _SHDR.size or shoff + shnum * _SHDR.size > len(data):
+        raise ValueError(f"{what}: truncated ELF section table")
+    raw = list(_SHDR.iter_unpack(data[shoff: shoff + shnum * _SHDR.size]))
+    strs = b""
+    if shstrndx < len(raw):
+        str_off, str_size = raw[shstrndx][4], raw[shstrndx][5]
+        strs = bytes(data[str_off: str_off + str_size])
+    out = []
+    for name, typ, flags, addr, off, size, link, info, _align, ent in raw:
+        end = strs.find(b"\0", name)
+        out.append(Section(strs[name: end if end >= 0 else len(strs)].decode("utf-8", "replace"),
+                           typ, flags, addr, off, size, link, info, ent))
+    return out
+
+
 def _elf64le(head: bytes) -> bool:
     return len(head) >= 6 and head[:4] == ELF_MAGIC and head[4] == 2 and head[5] == 1
 
@@ -135,7 +159,7 @@ def open_elf(path: str, base: int = 0) -> ElfFile | None:
                 return None
     try:
         return ElfFile(data, path)
-    except (elf.ElfError, struct.error, IndexError) as e:
+    except (struct.error, ValueError) as e:
         if isinstance(data, mmap.mmap):
             data.close()
         raise ValueError(str(e)) from None
