@@ -11,6 +11,7 @@ its diagnostics stay as they were.
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 from typing import Any
 
@@ -138,6 +139,31 @@ def _section_table(data: Any, what: str) -> list[Section]:
 
 def _elf64le(head: bytes) -> bool:
     return len(head) >= 6 and head[:4] == ELF_MAGIC and head[4] == 2 and head[5] == 1
+
+
+def section_names(path: str, base: int = 0) -> bytes | None:
+    """The raw section-name string table of a well-formed 64-bit little-endian ELF, read
+    with three small preads (b"": it has no sections); None when it is not one or the
+    table cannot be trusted (the caller then reads the file fully)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        head = os.pread(fd, 64, base)
+        if len(head) < 64 or not _elf64le(head):
+            return None
+        size = os.fstat(fd).st_size - base
+        shoff, = struct.unpack_from("<Q", head, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", head, 0x3A)
+        if not shoff or not shnum:
+            return b""
+        if shentsize != _SHDR.size or shstrndx >= shnum or shoff + shnum * _SHDR.size > size:
+            return None
+        entry = _SHDR.unpack(os.pread(fd, _SHDR.size, base + shoff + shstrndx * _SHDR.size))
+        str_off, str_size = entry[4], entry[5]
+        if str_off + str_size > size or str_size > 1 << 20:
+            return None
+        return os.pread(fd, str_size, base + str_off)
+    finally:
+        os.close(fd)
 
 
 def open_elf(path: str, base: int = 0) -> ElfFile | None:

@@ -24,7 +24,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from pytrace.probes import archive, ldcache
+from pytrace.probes import archive, ldcache, scancache
 from pytrace.probes.base import ProbeError, has_wildcard, match
 
 ELF_MAGIC = b"\x7fELF"
@@ -130,6 +130,19 @@ def every_mapped_file() -> dict[str, str]:
     return out
 
 
+def _probeable_stat(path: str, st: os.stat_result) -> bool:
+    """probeable() for a file already stat'ed, its ELF type remembered by identity
+    (pytrace.probes.scancache) so a warm $PATH scan opens no file."""
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    ident = scancache.identity(st)
+    kind = scancache.STORE.get(ident, "etype")
+    if not isinstance(kind, int):
+        kind = elf_type(path)
+        scancache.STORE.put(ident, "etype", -1 if kind is None else kind)
+    return kind == ET_DYN or (kind == ET_EXEC and bool(st.st_mode & stat.S_IXUSR))
+
+
 def path_executables() -> list[str]:
     """Every ELF executable in the directories of $PATH, by the name each directory
     gives it (what `-l 'usdt:*:*'` searches without -p, as bpftrace does), sorted."""
@@ -141,7 +154,13 @@ def path_executables() -> list[str]:
             continue
         for name in names:
             full = os.path.join(d, name)
-            if full not in found and os.path.isfile(full) and probeable(full):
+            if full in found:
+                continue
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            if _probeable_stat(full, st):
                 found.add(full)
     return sorted(found)
 
