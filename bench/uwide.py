@@ -104,9 +104,10 @@ def measure(name: str, args: list[str], rounds: int, bpftrace_rounds: int, repo:
     return case
 
 
-def run(rounds: int, bpftrace_rounds: int, repo: str = common.REPO) -> list[Case]:
+def run(rounds: int, bpftrace_rounds: int, repo: str = common.REPO,
+        programs: tuple[str, ...] = ATTACH) -> list[Case]:
     cases = [measure(f"-l '{LISTING}'", ["-l", LISTING], rounds, bpftrace_rounds, repo, False)]
-    for program in ATTACH:
+    for program in programs:
         cases.append(measure(f"`{program}` -c /bin/true", ["-e", program, "-c", "/bin/true"],
                              rounds, bpftrace_rounds, repo, True))
     return cases
