@@ -6,8 +6,10 @@ import difflib
 import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pytrace.probes.target import ProbeTarget
+if TYPE_CHECKING:  # listings that never expand a probe do not load the resources model
+    from pytrace.probes.target import ProbeTarget
 
 U64_MAX = (1 << 64) - 1  # addresses and offsets
 MAX_PERIOD = (1 << 63) - 1  # the kernel refuses a perf event period with the top bit set
@@ -58,7 +60,7 @@ class ProbeContext:
 
 
 # A kind parser: (kind spelling as written, parts after the kind, context) -> targets.
-KindParser = Callable[[str, list[str], ProbeContext], list[ProbeTarget]]
+KindParser = Callable[[str, list[str], ProbeContext], list["ProbeTarget"]]
 
 
 @dataclass(frozen=True, slots=True)

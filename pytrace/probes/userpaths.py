@@ -24,7 +24,7 @@ import os
 import stat
 from dataclasses import dataclass
 
-from pytrace.probes import archive, ldcache, scancache
+from pytrace.probes import archive, scancache
 from pytrace.probes.base import ProbeError, has_wildcard, match
 
 ELF_MAGIC = b"\x7fELF"
@@ -50,11 +50,15 @@ class Binary:
 def elf_type(path: str, base: int = 0) -> int | None:
     """e_type of the ELF file at `path` (from byte `base`), None when it is not ELF."""
     try:
-        with open(path, "rb") as f:
-            f.seek(base)
-            head = f.read(18)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        head = os.pread(fd, 18, base)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     if len(head) < 18 or head[:4] != ELF_MAGIC:
         return None
     return int.from_bytes(head[16:18], "little")
@@ -231,6 +235,8 @@ def find_library(stem: str, pid: int | None) -> str | None:
         mapped = _in_maps(stem, pid)
         if mapped is not None and probeable(root + mapped):
             return mapped
+    from pytrace.probes import ldcache  # lazy: it imports subprocess
+
     for soname, path in ldcache.entries(root + ldcache.LD_SO_CACHE):
         if _soname_matches(stem, soname) and probeable(root + path):
             return path
