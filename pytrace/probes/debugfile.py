@@ -10,6 +10,7 @@ their parameters. The debug file keeps the stripped file's virtual addresses.
 from __future__ import annotations
 
 import os
+import struct
 import zlib
 from functools import lru_cache
 
@@ -65,7 +66,7 @@ def _has_symbols(path: str) -> bool:
                 return f.section(".symtab") is not None
         with open(path, "rb") as stream:
             return ELFFile(stream).get_section_by_name(".symtab") is not None
-    except (OSError, ELFError, ValueError):
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError):
         return False
 
 
@@ -126,7 +127,7 @@ def ids(path: str) -> tuple[str | None, tuple[str, int] | None]:
         with open(path, "rb") as stream:
             elf = ELFFile(stream)
             return _build_id(elf), _debuglink(elf)
-    except (OSError, ELFError, ValueError):
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError):
         return None, None
 
 

@@ -68,6 +68,8 @@ class ElfFile:
     def loads(self) -> Loads:
         phoff, = struct.unpack_from("<Q", self.data, 0x20)
         phentsize, phnum = struct.unpack_from("<HH", self.data, 0x36)
+        if phnum and (phentsize < _PHDR.size or phoff + phnum * phentsize > len(self.data)):
+            raise ValueError("the program header table lies outside the file")
         out = []
         for i in range(phnum):
             ptype, _fl, off, vaddr, _pa, _filesz, memsz, _al = _PHDR.unpack_from(
@@ -185,7 +187,7 @@ def open_elf(path: str, base: int = 0) -> ElfFile | None:
                 return None
     try:
         return ElfFile(data, path)
-    except (struct.error, ValueError) as e:
+    except (struct.error, ValueError, OverflowError, IndexError) as e:
         if isinstance(data, mmap.mmap):
             data.close()
         raise ValueError(str(e)) from None

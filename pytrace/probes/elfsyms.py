@@ -159,7 +159,7 @@ def _debug_symtab(found: ElfImage, path: str, base: int, name: str | None = None
             if sec is None or sec.type not in SYMBOL_TABLES:
                 return
             data, strings = f.body(sec), f.body(f.linked(sec))
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, struct.error, OverflowError, IndexError):
         return
     if name is None:
         _fast_symbols(found, data, strings)
@@ -181,7 +181,7 @@ def _image(path: str, base: int, mtime: int, size: int) -> ElfImage:
         else:
             with f:
                 found = _read_fast(f)
-    except (OSError, ELFError, ValueError, struct.error) as e:
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError) as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
     _debug_symtab(found, path, base)
     return found
@@ -245,7 +245,7 @@ def _lookup_file(path: str, base: int, name: str) -> tuple[ElfImage, list[str] |
                 found = _lookup_fast(f, name)
                 if name not in found.functions and not found.has_symtab and not base:
                     ids = f.build_id(), f.debuglink()
-    except (OSError, ELFError, ValueError, struct.error) as e:
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError) as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
     deps = None
     if name not in found.functions and not found.has_symtab and not base:
@@ -329,7 +329,7 @@ def segments(path: str) -> list[tuple[int, int, int]]:
             return image(path).loads
         with f:
             found = f.loads()
-    except (OSError, ValueError, struct.error) as e:
+    except (OSError, ValueError, struct.error, OverflowError, IndexError) as e:
         raise ProbeError(f"cannot read ELF segments of '{path}': {e}") from None
     scancache.STORE.put(ident, "loads", [list(seg) for seg in found])
     return found

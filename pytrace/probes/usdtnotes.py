@@ -111,7 +111,7 @@ def _notes(path: str, base: int, ident: str) -> tuple[UsdtNote, ...]:
 
     try:
         found = _read(path, base)
-    except (OSError, ELFError, struct.error, ValueError) as e:
+    except (OSError, ELFError, struct.error, ValueError, OverflowError, IndexError) as e:
         raise ProbeError(f"cannot read USDT notes of '{path}': {e}") from None
     scancache.STORE.put(ident, "usdt", [[n.provider, n.name, n.offset, n.semaphore, n.args]
                                         for n in found])

@@ -78,3 +78,14 @@ def test_a_truncated_section_table_is_malformed(tmp_path: Path) -> None:
     bad.write_bytes(bytes(head))  # the section table lies past the end
     with pytest.raises(ValueError):
         elfscan.open_elf(str(bad))
+
+
+def test_program_headers_past_the_end_are_malformed(tmp_path: Path) -> None:
+    elf = bytearray(Path("/bin/true").read_bytes())
+    elf[39] = 0xA2  # the top byte of e_phoff
+    bad = tmp_path / "bad"
+    bad.write_bytes(bytes(elf))
+    f = elfscan.open_elf(str(bad))
+    assert f is not None
+    with f, pytest.raises(ValueError, match="program header table"):
+        f.loads()
