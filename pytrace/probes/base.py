@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from pytrace.frozen import frozen
 
 if TYPE_CHECKING:  # listings that never expand a probe do not load the resources model
     from pytrace.probes.target import ProbeTarget
@@ -47,7 +48,7 @@ class NoMatchError(ProbeError):
     the same probe that do match (`kprobe:f, kprobe:f.constprop.*`), an error alone."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeContext:
     """What a kind parser may consult: the tracefs mount, the target pid (-p) and
     --unsafe; parsers append unlocated warnings (a wildcard match skipped, say) to
@@ -63,7 +64,7 @@ class ProbeContext:
 KindParser = Callable[[str, list[str], ProbeContext], list["ProbeTarget"]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeKind:
     """One probe kind: its canonical name, every spelling and its attach point parser."""
 
@@ -83,6 +84,8 @@ def match(pattern: str, names: Iterable[str]) -> list[str]:
 
 def suggest(word: str, names: Iterable[str], n: int = 3) -> tuple[str, ...]:
     """A HINT suggesting near names, or nothing when none is close."""
+    import difflib
+
     close = difflib.get_close_matches(word, list(names), n=n, cutoff=0.6)
     if not close:
         return ()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import IO
 
+from pytrace.frozen import frozen
 from pytrace.probes import elfscan, scancache
 from pytrace.probes.base import ProbeError
 from pytrace.runtime.elf import SHT_DYNSYM, SHT_SYMTAB
@@ -31,7 +32,7 @@ SYMBOL_TABLES = (SHT_SYMTAB, SHT_DYNSYM)
 DebugIds = tuple[str | None, tuple[str, int] | None]  # build id, (debuglink name, CRC)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Symbol:
     name: str
     addr: int  # st_value (a virtual address)
