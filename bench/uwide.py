@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -40,15 +41,20 @@ class Case:
     name: str
     attach: bool
     walls: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    cpus: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     probes: dict[str, int] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     identical: bool | None = None
 
-    def add(self, side: str, variant: str, wall: float) -> None:
+    def add(self, side: str, variant: str, wall: float, cpu: float) -> None:
         self.walls.setdefault((side, variant), []).append(wall)
+        self.cpus.setdefault((side, variant), []).append(cpu)
 
     def wall(self, side: str, variant: str) -> float:
         return common.median(self.walls.get((side, variant), []))
+
+    def cpu(self, side: str, variant: str) -> float:
+        return common.median(self.cpus.get((side, variant), []))
 
 
 def _env(home: str, repo: str) -> dict[str, str]:
@@ -57,13 +63,19 @@ def _env(home: str, repo: str) -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, str, str]:
-    t0 = time.perf_counter()
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, float, str, str]:
+    """(wall s, user+sys CPU s of the tracer, stdout, stderr)."""
+    cpu0, t0 = _children_cpu(), time.perf_counter()
     r = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     if r.returncode:
         raise RuntimeError(f"{argv[0]} failed ({r.returncode}): {r.stderr.strip()[-300:]}")
-    return wall, r.stdout, r.stderr
+    return wall, cpu, r.stdout, r.stderr
 
 
 def _argv(side: str, args: list[str]) -> list[str]:
@@ -88,13 +100,13 @@ def measure(name: str, args: list[str], rounds: int, bpftrace_rounds: int, repo:
             home = tempfile.mkdtemp(prefix="pytrace-bench-cold-") if variant == "cold" else warm
             if variant == "scan cache only":
                 _drop_objects(home)
-            wall, stdout, stderr = _run(_argv("pytrace", args), _env(home, repo), cwd)
-            case.add("pytrace", variant, wall)
+            wall, cpu, stdout, stderr = _run(_argv("pytrace", args), _env(home, repo), cwd)
+            case.add("pytrace", variant, wall, cpu)
             out["pytrace"] = stdout + stderr if attach else stdout
     if "bpftrace" in common.sides():
         for _ in range(bpftrace_rounds):
-            wall, stdout, stderr = _run(_argv("bpftrace", args), _env(warm, repo), cwd)
-            case.add("bpftrace", "run", wall)
+            wall, cpu, stdout, stderr = _run(_argv("bpftrace", args), _env(warm, repo), cwd)
+            case.add("bpftrace", "run", wall, cpu)
             out["bpftrace"] = stdout + stderr if attach else stdout
     for side, text in out.items():
         case.probes[side] = common.attached_count(text)
@@ -124,25 +136,30 @@ def _counts(c: Case) -> str:
     return f"{c.lines.get('pytrace', '?')}, {c.lines.get('bpftrace', '?')} lines{same}"
 
 
-def render(cases: list[Case], rounds: int) -> str:
-    lines = ["## 9. Wide user-space targets (wall seconds, median of "
-             f"{rounds} pytrace rounds)\n",
+def render(cases: list[Case], rounds: int, load: tuple[float, float] | None = None) -> str:
+    lines = ["## 9. Wide user-space targets (median of "
+             f"{rounds} pytrace rounds; wall and user+sys CPU seconds)\n",
              "cold = fresh pytrace cache dir; warm = compiled object and ELF scan cache "
              "filled; scan cache only = the compiled object removed (the probes are expanded "
-             "again from the cached scans); bpftrace has no cache. Ratio = pytrace / bpftrace. "
-             "`uprobe:*` is every file the running processes map for pytrace (the "
-             "reference's meaning) but every executable in $PATH for bpftrace 0.17: the "
-             "/usr/bin glob is the like-for-like row.\n",
-             "| target | pytrace cache | pytrace s | bpftrace s | ratio | probes / lines "
-             "(pytrace, bpftrace) |", "|---|---|---|---|---|---|"]
+             "again from the cached scans); bpftrace has no cache. Ratios = pytrace / bpftrace "
+             "(CPU time is what a loaded machine does not change). `uprobe:*` is every file "
+             "the running processes map for pytrace (the reference's meaning) but every "
+             "executable in $PATH for bpftrace 0.17: the /usr/bin glob is the like-for-like "
+             "row. CPU time does not count the kernel's work after a tracer exits.\n"]
+    if load is not None:
+        lines.append(f"Conditions: 1-minute load average {load[0]:.1f} before, {load[1]:.1f} "
+                     f"after, on {os.cpu_count()} CPUs shared with other developers' tests.\n")
+    lines += ["| target | pytrace cache | pytrace s | bpftrace s | wall ratio | pytrace CPU s "
+              "| bpftrace CPU s | CPU ratio | probes / lines (pytrace, bpftrace) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for c in cases:
-        b = c.wall("bpftrace", "run")
-        counts = _counts(c)
+        b, bc = c.wall("bpftrace", "run"), c.cpu("bpftrace", "run")
         for variant in sorted({v for s, v in c.walls if s == "pytrace"},
                               key=["cold", "warm", "scan cache only"].index):
-            p = c.wall("pytrace", variant)
+            p, pc = c.wall("pytrace", variant), c.cpu("pytrace", variant)
             lines.append(f"| {c.name} | {variant} | {_f(p)} | {_f(b)} | "
-                         f"{_f(p / b if b else float('nan'))} | {counts} |")
+                         f"{_f(p / b if b else float('nan'))} | {_f(pc)} | {_f(bc)} | "
+                         f"{_f(pc / bc if bc else float('nan'))} | {_counts(c)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bpftrace-rounds", type=int, default=1)
     ap.add_argument("--repo", default=common.REPO, help="the pytrace checkout to measure")
     ns = ap.parse_args(argv)
-    print(render(run(ns.rounds, ns.bpftrace_rounds, os.path.abspath(ns.repo)), ns.rounds))
+    before = os.getloadavg()[0]
+    cases = run(ns.rounds, ns.bpftrace_rounds, os.path.abspath(ns.repo))
+    print(render(cases, ns.rounds, (before, os.getloadavg()[0])))
     return 0
 
 
