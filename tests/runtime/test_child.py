@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -174,3 +175,18 @@ def test_cli_stops_when_the_p_process_exits() -> None:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_child_whose_first_user_stack_comes_before_exec_still_runs() -> None:
+    # a page fault of the forked child between the go-ahead and exec takes its user stack
+    # (it stops there to have its mappings read): the child must go on and exec, and its
+    # stacks after exec are announced again, with the command's own mappings
+    prog = 'software:page-faults:1 /pid == cpid/ { @[ustack] = count(); @n = count(); }'
+    r = subprocess.run([sys.executable, "-m", "pytrace", "-c",
+                        f"{sys.executable} -c 'x = bytearray(4000000)'", "-e", prog],
+                       capture_output=True, text=True, timeout=60, env=ENV)
+    assert r.returncode == 0, r.stderr
+    n = int(r.stdout.rsplit("@n: ", 1)[1].split()[0])
+    assert n > 500  # the 4 MB buffer alone is ~1000 pages: the child ran to its end
+    # frames resolve by name (the loader's and libc's, from the command's own mappings)
+    assert re.search(r"\n    [A-Za-z_]\w*\+\d+\n", r.stdout), r.stdout
