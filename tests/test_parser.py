@@ -246,3 +246,10 @@ def test_trailing_comma_after_the_last_attach_point() -> None:
 def test_two_commas_between_attach_points_are_a_syntax_error() -> None:
     msg, span = err("BEGIN,, { }")
     assert "syntax error" in msg and span is not None and span.col == 7
+
+
+@pytest.mark.parametrize("between", [" // note\n", "\n// note\n", " /* note */ ", "\t/* a */ // b\n"])
+def test_comment_between_predicate_and_block(between: str) -> None:
+    prog = ok(f"t:block:block_rq_issue\n/ args.dev == (uint32)((8<<20)+144) /{between}{{ }}")
+    pred = prog.probes[0].predicate
+    assert isinstance(pred, nodes.Binary) and pred.op == "=="

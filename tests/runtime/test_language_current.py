@@ -190,3 +190,13 @@ def test_map_assigned_only_from_its_own_reads_counts_up() -> None:
 def test_trailing_comma_in_attach_list_runs() -> None:
     r = run('BEGIN, { printf("one\\n"); exit(); }')
     assert r.code == 0 and r.out.startswith("one\n"), r.err
+
+
+def test_positional_parameter_in_an_attach_point_runs() -> None:
+    r = run('interval:ms:$1 { printf("tick %s\\n", probe); exit(); }', params=["20"])
+    assert r.code == 0 and r.out.startswith("tick interval:ms:20\n"), (r.out, r.err)
+
+
+def test_comment_after_a_predicate_runs() -> None:
+    r = run('interval:ms:10 / 1 == 1 /  // always\n{ printf("yes\\n"); exit(); }')
+    assert r.code == 0 and r.out.startswith("yes\n"), r.err
