@@ -134,6 +134,13 @@ def _body_variables(p: ProgEmitter, s: nodes.For) -> list[str]:
     return names
 
 
+def _root(p: ProgEmitter) -> ProgEmitter:
+    """The probe program a (possibly nested) loop callback is linked into."""
+    while isinstance(p, CallbackEmitter):
+        p = p.outer
+    return p
+
+
 class CallbackEmitter(ProgEmitter):
     """Emits one loop body as a bpf_for_each_map_elem callback."""
 
@@ -144,6 +151,7 @@ class CallbackEmitter(ProgEmitter):
         del self.module.globals[dummy]  # FnBase builds a one-argument function: replace it
         self.outer = outer
         self.fn = _callback(self.module, name)
+        gen.note_callback(_root(outer).fn.name, self.fn)
         self.cb_map, self.cb_key, self.cb_value, self.cb_ctx = self.fn.args
         self.open_blocks()
         self.stack_used = self.start_stack = outer.stack_used - getattr(outer, RESERVE, 0)
