@@ -234,3 +234,38 @@ def test_a_program_gone_since_compiling_is_one_error(open_fds: Callable[[], int]
     with pytest.raises(RuntimeFailure, match=f"BPF program {pid} is no longer loaded"):
         LoadedObject(obj)
     assert open_fds() == before
+
+
+def test_attach_creates_a_link_of_the_attach_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where trampolines work, a bpf-variant program is attached by BPF_LINK_CREATE
+    (target_fd 0: the target was given at load); here the kernel's refusal of it is
+    the same one line as for kernel functions."""
+    import errno
+
+    from pytrace.resources import ProbeSpec
+    from pytrace.runtime import attach
+
+    calls: list[tuple[int, bytes]] = []
+
+    def link(cmd: int, attr: bytearray, what: str = "") -> int:
+        calls.append((cmd, bytes(attr[:12])))
+        if len(calls) > 1:
+            raise OSError(errno.EPERM, "refused")
+        return os.dup(0)
+
+    monkeypatch.setattr(attach, "check_probe_kind", lambda kind: None)
+    monkeypatch.setattr(attach.sc, "bpf", link)
+    spec = ProbeSpec(0, "fexit:bpf:12:f", "fexit", "probe_0", ProgType.TRACING,
+                     {"func": "f", "btf_id": 5, "prog_id": 12, "prog_btf_id": 7},
+                     BPF_TRACE_FEXIT)
+    att = attach._fentry(spec, 77)
+    att.close()
+    assert calls == [(sc.LINK_CREATE, struct.pack("<III", 77, 0, BPF_TRACE_FEXIT))]
+    with pytest.raises(FeatureUnavailable, match=f"fexit {REFUSAL} \\(attaching fexit:bpf:12:f"):
+        attach._fentry(spec, 77)
+    kernel = ProbeSpec(0, "fentry:vfs_read", "fentry", "probe_0", ProgType.TRACING,
+                       {"func": "vfs_read", "btf_id": 1}, BPF_TRACE_FENTRY)
+    calls.clear()
+    attach._fentry(kernel, 78).close()
+    assert calls[0][0] == sc.RAW_TRACEPOINT_OPEN
+
