@@ -55,14 +55,21 @@ class ProgramBtf:
         params = tuple((n or f"arg{i}", pt) for i, (n, pt) in enumerate(conv.params))
         return KernelFunc(t.name, self.btf.name, type_id, params, conv.ret)
 
+    def params(self, type_id: int) -> list[tuple[str, str]]:
+        """(name, C type) of each parameter of FUNC `type_id` ('' for unnamed ones)."""
+        proto = self._proto(type_id)
+        if proto is None:
+            return []
+        return [(name, type_name(self.btf, tid)) for name, tid in proto.params
+                if (name, tid) != ("", 0)]
+
     def param_lines(self, type_id: int) -> list[str]:
         """`TYPE NAME` per parameter, then `TYPE retval` unless it returns void: the
         lines `-lv` prints under a function (as it does for kernel functions)."""
         proto = self._proto(type_id)
         if proto is None:
             return []
-        lines = [f"{type_name(self.btf, tid)} {name}" if name else type_name(self.btf, tid)
-                 for name, tid in proto.params if (name, tid) != ("", 0)]
+        lines = [f"{ctype} {name}" if name else ctype for name, ctype in self.params(type_id)]
         if proto.ref:
             lines.append(f"{type_name(self.btf, proto.ref)} retval")
         return lines
