@@ -41,15 +41,22 @@ class RunningProg:
     func_types: tuple[int, ...]
 
 
+DENIED = ("cannot list running BPF programs: permission denied (needs root or "
+          "CAP_SYS_ADMIN)")
+
+
 def _next_id(start: int) -> int | None:
     attr = sc.new_attr()
     struct.pack_into("<I", attr, 0, start)
-    rc, _err = sc.bpf_errno(PROG_GET_NEXT_ID, attr)
+    rc, err = sc.bpf_errno(PROG_GET_NEXT_ID, attr)
+    if rc != 0 and err == errno.EPERM:
+        raise RuntimeFailure(DENIED)
     return struct.unpack_from("<I", attr, 4)[0] if rc == 0 else None
 
 
 def prog_ids() -> Iterator[int]:
-    """The id of every loaded program, in increasing order."""
+    """The id of every loaded program, in increasing order (RuntimeFailure without the
+    privilege to walk them)."""
     current = 0
     while (found := _next_id(current)) is not None:
         yield found
@@ -103,8 +110,7 @@ def running_programs() -> list[RunningProg]:
     for pid in prog_ids():
         fd = prog_fd(pid)
         if fd == -errno.EPERM:
-            raise RuntimeFailure("cannot list running BPF programs: permission denied "
-                                 "(needs root or CAP_SYS_ADMIN)")
+            raise RuntimeFailure(DENIED)
         if fd < 0:
             continue
         try:

@@ -9,6 +9,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -269,3 +270,45 @@ def test_attach_creates_a_link_of_the_attach_type(monkeypatch: pytest.MonkeyPatc
     attach._fentry(kernel, 78).close()
     assert calls[0][0] == sc.RAW_TRACEPOINT_OPEN
 
+
+
+def _fd_prog_ids(pid: int) -> set[int]:
+    """The ids of the BPF programs process `pid` holds (from its fds' fdinfo)."""
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                out |= {int(line.split()[1]) for line in f if line.startswith("prog_id:")}
+        except OSError:
+            continue
+    return out
+
+
+def test_a_running_pytrace_is_listed_and_targeted() -> None:
+    """A pytrace process of its own: its probe (with a loop, so with BTF) is listed
+    under the id the process holds, by its whole name, and a second pytrace compiles a
+    probe on it."""
+    import signal
+
+    text = ("BEGIN { @m[1] = 1; } tracepoint:syscalls:sys_enter_getppid "
+            f"/pid == {os.getpid()}/ {{ for ($kv : @m) {{ @n = $kv.1; }} }}")
+    env = dict(os.environ, PYTRACE_NO_CACHE="1")
+    child = subprocess.Popen([sys.executable, "-m", "pytrace", "-e", text], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    name = "tracepoint_syscalls_sys_enter_getppid"
+    try:
+        found: list[int] = []
+        for _ in range(600):  # until the child has loaded its programs (or exited)
+            ids = [int(x.split(":")[2]) for x in listing(f"fentry:bpf:{name}")]
+            found = [i for i in ids if i in _fd_prog_ids(child.pid)]
+            if found or child.poll() is not None:
+                break
+            time.sleep(0.05)
+        (pid,) = found
+        assert listing(f"fentry:bpf:{pid}:*")[0] == f"fentry:bpf:{pid}:{name}"
+        r = pytrace("--dry-run", "-e", f"fexit:bpf:{pid}:{name} {{ @[probe] = count(); }}")
+        assert (r.returncode, r.stderr) == (0, "")
+    finally:
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    assert err.startswith("Attached 2 probes") and "@m[1]: 1" in out, (out, err)

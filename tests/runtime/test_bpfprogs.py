@@ -89,3 +89,18 @@ def test_target_fd_checks_the_program(loaded: dict[str, int],
     with pytest.raises(RuntimeFailure, match="is no longer loaded"):
         bpfprogs.target_prog_fd(0xFFFFFFF0, 1, "fentry:bpf:x")
     assert open_fds() == before
+
+
+def test_without_the_privilege_listing_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from pytrace.listing import print_listing
+
+    monkeypatch.setattr(bpfprogs.sc, "bpf_errno", lambda cmd, attr: (-1, errno.EPERM))
+    with pytest.raises(RuntimeFailure, match="permission denied"):
+        bpfprogs.running_programs()
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    assert print_listing("fentry:bpf:*", False, out, err) == 1
+    assert (out.getvalue(), err.getvalue()) == ("", "ERROR: " + bpfprogs.DENIED + "\n")
