@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from pytrace.frozen import frozen
 from pytrace.probes.base import NoMatchError, ProbeError, has_wildcard
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
@@ -34,7 +34,7 @@ KERNEL_NAME_MAX = 15  # BPF_OBJ_NAME_LEN - 1: a longer name was cut, BTF has it 
 LIST_HINT = "list them with: pytrace -l 'fentry:bpf:*'"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BpfFunction:
     """One attachable function of a running program (`main`: the program itself)."""
 

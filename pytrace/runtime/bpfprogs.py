@@ -15,8 +15,8 @@ from __future__ import annotations
 import errno
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from pytrace.frozen import frozen
 from pytrace.runtime import syscalls as sc
 from pytrace.runtime.errors import RuntimeFailure
 
@@ -28,7 +28,7 @@ FUNC_INFO_REC = 8  # struct bpf_func_info: insn_off, type_id
 _NAME_OFF, _BTF_ID_OFF, _FUNC_REC_OFF, _FUNC_PTR_OFF, _NR_FUNC_OFF = 64, 128, 132, 136, 144
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RunningProg:
     """One loaded BPF program: `name` is the kernel's (at most 15 characters),
     `btf_id` its BTF object (0: none), `func_types` the FUNC type id of each of its
