@@ -1,5 +1,6 @@
 """Probe kinds without a search step: BEGIN/END, kprobe/kretprobe, fentry/fexit (their
-`bpf` variant on running programs is probes/bpfprog.py), watchpoint (asyncwatchpoint, the FUNC+argN form and iter are refused clearly)."""
+`bpf` variant on running programs is probes/bpfprog.py), watchpoint (asyncwatchpoint,
+the FUNC+argN form and iter are refused clearly)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ events) plus PERF_EVENT_IOC_SET_BPF; profile and software events open one event 
 CPU; watchpoints open a PERF_TYPE_BREAKPOINT event on every thread of the target process,
 inherited by the threads it creates later (or one per CPU); iterators get a
 BPF_TRACE_ITER link (runtime/iterators.py runs them); raw tracepoints and fentry/fexit
-use BPF_RAW_TRACEPOINT_OPEN (fentry/fexit on a running BPF program: BPF_LINK_CREATE). BEGIN/END are not attached: run them with run_test().
+use BPF_RAW_TRACEPOINT_OPEN (fentry/fexit on a running BPF program: BPF_LINK_CREATE).
+BEGIN/END are not attached: run them with run_test().
 """
 
 from __future__ import annotations
