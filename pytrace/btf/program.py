@@ -41,15 +41,22 @@ class ProgramBtf:
         t = self._func(type_id)
         if t is None:
             return None
-        proto = self.btf.type(t.ref)
+        try:
+            proto = self.btf.type(t.ref)
+        except KeyError:
+            return None
         return proto if proto.kind == F.FUNC_PROTO else None
 
     def function(self, type_id: int) -> KernelFunc | None:
-        """FUNC `type_id` with its typed prototype (unnamed parameters are argN)."""
+        """FUNC `type_id` with its typed prototype (unnamed parameters are argN); None
+        when the blob does not describe it whole (a type id it lacks)."""
         t, proto = self._func(type_id), self._proto(type_id)
         if t is None or proto is None:
             return None
-        conv = self._conv.convert(proto.id)
+        try:
+            conv = self._conv.convert(proto.id)
+        except KeyError:
+            return None
         if not isinstance(conv, FuncProtoT):
             return None
         params = tuple((n or f"arg{i}", pt) for i, (n, pt) in enumerate(conv.params))
@@ -60,8 +67,11 @@ class ProgramBtf:
         proto = self._proto(type_id)
         if proto is None:
             return []
-        return [(name, type_name(self.btf, tid)) for name, tid in proto.params
-                if (name, tid) != ("", 0)]
+        try:
+            return [(name, type_name(self.btf, tid)) for name, tid in proto.params
+                    if (name, tid) != ("", 0)]
+        except KeyError:
+            return []
 
     def param_lines(self, type_id: int) -> list[str]:
         """`TYPE NAME` per parameter, then `TYPE retval` unless it returns void: the
@@ -71,5 +81,8 @@ class ProgramBtf:
             return []
         lines = [f"{ctype} {name}" if name else ctype for name, ctype in self.params(type_id)]
         if proto.ref:
-            lines.append(f"{type_name(self.btf, proto.ref)} retval")
+            try:
+                lines.append(f"{type_name(self.btf, proto.ref)} retval")
+            except KeyError:
+                pass
         return lines

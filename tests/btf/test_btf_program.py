@@ -59,3 +59,17 @@ def test_ids_that_are_not_functions() -> None:
     assert btf.name_of(1) is None and btf.function(1) is None and btf.param_lines(1) == []
     assert btf.name_of(9999) is None and btf.function(9999) is None
     assert btf.btf.raw_kind(handler) == F.FUNC
+
+
+def test_a_blob_naming_types_it_lacks_is_not_a_crash() -> None:
+    """Types past the blob's end (split BTF, a damaged blob): no prototype, no lines."""
+    b = BtfBuilder()
+    int_t = b.int_("int", 4, signed=True)
+    proto = b.func_proto(int_t, [("p", 4242)])
+    bad_param = b.func("bad_param", proto)
+    bad_proto = b.func("bad_proto", 4343)
+    btf = ProgramBtf("prog_btf_4", b.blob())
+    assert btf.name_of(bad_param) == "bad_param"
+    assert btf.function(bad_param) is None and btf.params(bad_param) == []
+    assert btf.param_lines(bad_param) == ["int retval"]
+    assert btf.function(bad_proto) is None and btf.param_lines(bad_proto) == []
