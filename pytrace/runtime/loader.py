@@ -139,9 +139,10 @@ def func_btf(functions: Sequence[SubprogInfo],
              main_name: str = "") -> tuple[bytes, list[int]]:
     """A minimal BTF blob for func_info: `long` and `void *`, a prototype for programs
     (one argument) and one for callbacks (four), and a FUNC per function (the main one
-    global, subprograms static). `main_name` names the main FUNC (the probe's whole
-    name, which the kernel's 15-character program name cuts: what `fentry:bpf` probes
-    and bpftool show), else its symbol does. Returns the blob and each function's type id."""
+    global, subprograms static). `main_name` names the main FUNC and the main's own
+    sub-programs (the probe's whole name, which the kernel's 15-character program name
+    cuts: what `fentry:bpf` probes and bpftool show), else the symbols do. Returns the
+    blob and each function's type id."""
     strings = bytearray(b"\0")
 
     def name(text: str) -> int:
@@ -158,13 +159,26 @@ def func_btf(functions: Sequence[SubprogInfo],
     types += btf_type(0, _BTF_FUNC_PROTO, 4, 1)  # 4: long cb(map, key, value, ctx)
     for arg in ("map", "key", "value", "data"):
         types += struct.pack("<II", name(arg), 2)
+    main_sym = next((fn.name for fn in functions if fn.main), "")
     ids = []
     for i, fn in enumerate(functions):
         ids.append(5 + i)
-        shown = main_name if fn.main and main_name else fn.name
+        shown = _shown_name(fn, main_sym, main_name)
         types += btf_type(name(shown), _BTF_FUNC, 1 if fn.main else 0, 3 if fn.main else 4)
     header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
     return header + types + bytes(strings), ids
+
+
+def _shown_name(fn: SubprogInfo, main_sym: str, main_name: str) -> str:
+    """A function's BTF name: the main one is `main_name`, and a sub-program of its own
+    (`prog_3_for`) carries it too (`interval_s_1_for`); shared helpers keep theirs."""
+    if not main_name:
+        return fn.name
+    if fn.main:
+        return main_name
+    if main_sym and fn.name.startswith(main_sym + "_"):
+        return main_name + fn.name[len(main_sym):]
+    return fn.name
 
 
 def _load_btf(blob: bytes) -> int:

@@ -17,7 +17,8 @@ def test_pytraces_own_btf_names_and_prototypes() -> None:
     blob, ids = func_btf([SubprogInfo(0, "prog_0", True), SubprogInfo(9, "prog_0_for", False)],
                          "tracepoint_syscalls_sys_enter_read")
     btf = ProgramBtf("prog_btf_1", blob)
-    assert [btf.name_of(i) for i in ids] == ["tracepoint_syscalls_sys_enter_read", "prog_0_for"]
+    assert [btf.name_of(i) for i in ids] == ["tracepoint_syscalls_sys_enter_read",
+                                             "tracepoint_syscalls_sys_enter_read_for"]
     main = btf.function(ids[0])
     assert main is not None
     assert main.name == "tracepoint_syscalls_sys_enter_read" and main.btf_id == ids[0]
