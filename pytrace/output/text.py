@@ -181,8 +181,10 @@ def hist_row_labels(h: Histogram) -> list[str]:
         lo = lower if i == 0 else uppers[i - 1]
         if lo is None:
             out.append(f"(..., {up.text if up else ''})")
-        elif up is None:  # lhist overflow starts at max even when max-min is not a multiple of step
-            out.append(f"[{_lhist_label(h.lmax, h.lstep or 1).text}, ...)")
+        elif up is None:  # lhist overflow: from the last edge (max when step divides max-min)
+            step = h.lstep or 1
+            edge = h.lmin + (h.lmax - h.lmin) // step * step
+            out.append(f"[{_lhist_label(edge, step).text}, ...)")
         elif _adjacent(lo, up):
             out.append(f"[{lo.text}]")
         else:

@@ -241,8 +241,8 @@ def _bucket(t: AggT, index: int, count: int) -> Bucket:
     top = 1 + (t.lmax - t.lmin) // t.lstep
     if index == 0:
         return Bucket(0, None, t.lmin - 1, count)
-    if index >= top:
-        return Bucket(index, t.lmax, None, count)
+    if index >= top:  # from the last edge: max, or below it when step does not divide
+        return Bucket(index, t.lmin + (top - 1) * t.lstep, None, count)
     low = t.lmin + (index - 1) * t.lstep
     return Bucket(index, low, low + t.lstep - 1, count)
 

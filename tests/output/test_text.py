@@ -126,6 +126,11 @@ def test_lhist_labels() -> None:
         "[10, ...)",
     ]
     assert hist_row_labels(lhist_of([-20], -10, 10, 5)) == ["(..., -10)"]
+    # step 3 does not divide 10: the overflow row starts at the last edge, 9
+    assert hist_row_labels(lhist_of([1, 9], 0, 10, 3)) == ["[0, 3)", "[3, 6)", "[6, 9)",
+                                                           "[9, ...)"]
+    assert hist_row_labels(lhist_of([12], 0, 10, 3)) == ["[9, ...)"]
+    assert lhist_of([12], 0, 10, 3).buckets[0].low == 9
     assert hist_row_labels(lhist_of([1 << 20], 0, 4 << 20, 1 << 20)) == ["[1M, 2M)"]
 
 
