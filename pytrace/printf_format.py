@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pytrace.values import Buffer
+
 __all__ = [
     "Conversion",
     "FormatError",
@@ -169,6 +171,8 @@ def _pad(s: str, c: Conversion) -> str:
 def _text(v: object) -> str:
     if isinstance(v, str):
         return v
+    if isinstance(v, Buffer):  # buf(): as %r shows it
+        return format_buffer(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(v).split(b"\0", 1)[0].decode("utf-8", errors="replace")
     from pytrace.output.text import format_value  # any value prints as print() shows it

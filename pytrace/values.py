@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AvgValue",
     "Bucket",
+    "Buffer",
     "EnumValue",
     "Pointer",
     "Record",
@@ -97,6 +98,13 @@ class Stats:
     count: int
     average: int
     total: int
+
+
+class Buffer(bytes):
+    """A buf() value: its bytes. printf's %s shows it as %r does (`\\x00` escapes), where
+    other raw bytes are text up to the first NUL."""
+
+    __slots__ = ()
 
 
 class Pointer(int):

@@ -18,6 +18,7 @@ from pytrace.printf_format import (
     format_printf,
     parse_format,
 )
+from pytrace.values import Buffer
 
 
 def test_parse_conversions_and_offsets() -> None:
@@ -216,3 +217,8 @@ def test_conversions_without_an_identical_template_use_the_general_path() -> Non
        st.sampled_from(_int_formats()))
 def test_templates_match_for_any_integer(v: int, fmt: str) -> None:
     assert _via_template(fmt, [v]) == format_printf(fmt, [v])
+
+
+def test_a_buffer_prints_with_s_as_with_r() -> None:
+    assert format_printf("<%s>", [Buffer(b"w\0\x01")]) == "<w\\x00\\x01>"
+    assert format_printf("<%s>", [b"w\0\x01"]) == "<w>"  # other raw bytes: text to NUL

@@ -35,6 +35,7 @@ from pytrace.types import (
 )
 from pytrace.values import (
     AvgValue,
+    Buffer,
     Bucket,
     EnumValue,
     Histogram,
@@ -125,7 +126,7 @@ def decode_value(
         return probe_names[i] if i < len(probe_names) else f"probe#{i}"
     if isinstance(t, BufT):
         n = min(int.from_bytes(data[offset : offset + 4], "little"), t.length)
-        return bytes(data[offset + 8 : offset + 8 + n])
+        return Buffer(data[offset + 8 : offset + 8 + n])
     if isinstance(t, RecordT):
         return Record((name, decode_value(ft, data, offset + fo, probe_names, symbolizer,
                                           strings))
