@@ -35,8 +35,8 @@ from pytrace.types import (
 )
 from pytrace.values import (
     AvgValue,
-    Buffer,
     Bucket,
+    Buffer,
     EnumValue,
     Histogram,
     MapEntry,
