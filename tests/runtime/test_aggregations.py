@@ -111,12 +111,14 @@ def test_lhist_under_over_and_uneven_step() -> None:
         f"[2M, 3M)               0 |{empty}|\n"
         f"[3M, 4M)               0 |{empty}|\n"
         f"[4M, ...)              1 |{bar}|\n\n"
+        # step 3 does not divide 10: the overflow row starts at the last edge (current
+        # bpftrace; 0.17 labelled it [10, ...))
         "@u[b]:\n"
-        f"[10, ...)              1 |{bar}|\n\n"
+        f"[9, ...)               1 |{bar}|\n\n"
         "@u[a]:\n"
         f"[3, 6)                 1 |{bar}|\n"
         f"[6, 9)                 0 |{empty}|\n"
-        f"[10, ...)              1 |{bar}|\n\n"
+        f"[9, ...)               1 |{bar}|\n\n"
     )
 
 
