@@ -7,7 +7,7 @@ lone surrogates are replaced here), so `json.loads` accepts every line.
 
 from __future__ import annotations
 
-from pytrace.output.text import format_prim
+from pytrace.output.text import format_key, format_prim
 from pytrace.values import (
     AvgValue,
     Histogram,
@@ -104,7 +104,7 @@ def _histogram(h: Histogram) -> str:
 def _key_str(key: tuple[object, ...]) -> str:
     """A key as its text, components joined by ',' and every space removed (bpftrace
     strips them from the key text, spaces inside strings included)."""
-    return ",".join(format_prim(k, key=True) for k in key).replace(" ", "")
+    return format_key(key).replace(" ", "")
 
 
 def _record_type(snap: MapSnapshot) -> str:

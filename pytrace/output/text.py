@@ -104,8 +104,14 @@ def format_prim(v: object, key: bool = False, quoted: bool = False) -> str:
 
 
 def format_key(key: tuple[object, ...]) -> str:
-    """Key components joined by ', ' with no quotes (a tuple key loses its parentheses)."""
-    return ", ".join(format_prim(k, key=True) for k in key)
+    """Key components joined by ', ' with no quotes (a tuple key loses its parentheses).
+
+    Like bpftrace, the text of a one-component key that starts with '(' and ends with
+    ')' loses them too, whatever it is (a string key "(x)" prints as @[x])."""
+    text = ", ".join(format_prim(k, key=True) for k in key)
+    if len(key) == 1 and len(text) >= 2 and text[0] == "(" and text[-1] == ")":
+        return text[1:-1]
+    return text
 
 
 def format_value(v: object) -> str:

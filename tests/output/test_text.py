@@ -13,7 +13,13 @@ import re
 import pytest
 
 from pytrace.output import make_output
-from pytrace.output.text import bar_width, format_map, format_value, hist_row_labels
+from pytrace.output.text import (
+    bar_width,
+    format_key,
+    format_map,
+    format_value,
+    hist_row_labels,
+)
 from pytrace.types import AggT, IntT, StrT, hist_bucket_index, lhist_bucket_index
 from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Record, Stack
 
@@ -249,3 +255,10 @@ def test_rich_keyed_rows_are_aligned(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     make_output("rich", out, io.StringIO()).map(snap)
     assert out.getvalue() == "@k[bash]:                 3\n@k[python3]: 12345678901234\n"
+
+
+def test_a_key_text_in_parentheses_loses_them() -> None:
+    assert format_key(("(x)",)) == "x"
+    assert format_key(((1, "a"),)) == "1, a"
+    assert format_key(("(x)", 2)) == "(x), 2"
+    assert format_key((3, (1, 2))) == "3, (1, 2)"
