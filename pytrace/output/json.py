@@ -7,7 +7,7 @@ lone surrogates are replaced here), so `json.loads` accepts every line.
 
 from __future__ import annotations
 
-from pytrace.output.text import format_key, format_prim
+from pytrace.output.text import format_key
 from pytrace.values import (
     AvgValue,
     Histogram,
