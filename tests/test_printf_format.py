@@ -16,7 +16,9 @@ from pytrace.printf_format import (
     compile_format,
     format_buffer,
     format_printf,
+    from_bytewise,
     parse_format,
+    to_bytewise,
 )
 from pytrace.values import Buffer
 
@@ -159,6 +161,9 @@ def _via_template(fmt: str, values: list[object]) -> str:
     assert tmpl is not None, fmt
     args = [v if code == "s" else _as_read(v, code)  # type: ignore[arg-type]
             for v, code in zip(values, tmpl.args, strict=True)]
+    if tmpl.bytewise:
+        args = [to_bytewise(v) if isinstance(v, str) else v for v in args]
+        return from_bytewise(tmpl.text % tuple(args))
     return tmpl.text % tuple(args)
 
 
@@ -222,3 +227,9 @@ def test_templates_match_for_any_integer(v: int, fmt: str) -> None:
 def test_a_buffer_prints_with_s_as_with_r() -> None:
     assert format_printf("<%s>", [Buffer(b"w\0\x01")]) == "<w\\x00\\x01>"
     assert format_printf("<%s>", [b"w\0\x01"]) == "<w>"  # other raw bytes: text to NUL
+
+
+def test_s_width_and_precision_count_bytes_like_c() -> None:
+    assert format_printf("%-6s|%6s|%.2s|%3s|", ["é", "日本", "éa", "ab"]) == "é    |日本|é| ab|"
+    assert format_printf("%.1s|", ["é"]) == "\ufffd|"  # C cuts the character in two
+    assert _via_template("%-6s|%6s|", ["é", "日本"]) == "é    |日本|"

@@ -34,3 +34,9 @@ def test_a_buffer_with_s_prints_as_with_r() -> None:
     r = run('BEGIN { printf("%s|%r\\n", buf("a\\x01", 3), buf("a\\x01", 3)); exit(); }')
     assert r.code == 0, r.err
     assert r.out.startswith("a\\x01\\x00|a\\x01\\x00\n")
+
+
+def test_s_width_counts_bytes() -> None:
+    r = run('BEGIN { printf("%-6s|%6s|\\n", "é", "日本"); exit(); }')
+    assert r.code == 0, r.err
+    assert r.out.startswith("é    |日本|\n")
