@@ -54,7 +54,7 @@ def cstrings(col: Iterable[bytes], strings: StrFormat | None = None,
         full = strings.max_strlen - 1
         for i in [i for i, c in enumerate(chunks) if len(c) == full]:
             texts[i] += strings.trailer
-    if bytewise:  # the UTF-8 bytes of the text, as the general path counts them
+    if bytewise and not "".join(texts).isascii():  # UTF-8 bytes, as C counts them
         return list(map(_latin1, map(_utf8, texts)))
     return texts
 
@@ -107,7 +107,7 @@ class RunPrintf:
         """The printf text of every record, joined."""
         block = self._block
         text = "".join([block(k)[1] % values for k, values in blocks])
-        return from_bytewise(text) if self.bytewise else text
+        return from_bytewise(text) if self.bytewise and not text.isascii() else text
 
     def texts(self, blocks: list[Block]) -> list[str]:
         """Each record's printf text."""
@@ -117,7 +117,9 @@ class RunPrintf:
                 out += [render(())] * k
             else:
                 out += map(render, zip(*[iter(values)] * n, strict=True))
-        return list(map(from_bytewise, out)) if self.bytewise else out
+        if self.bytewise and not "".join(out).isascii():
+            return list(map(from_bytewise, out))
+        return out
 
 
 def _arg_code(t: Type, code: str) -> str | None:
