@@ -66,7 +66,9 @@ def test_current_bpftrace_value_shapes() -> None:
 
 
 def test_a_stack_value_is_its_text() -> None:
-    r = run("interval:ms:1 { @s = kstack(1); exit(); }", fmt="json")
+    child = ["/bin/sh", "-c", "exec python3 -c 'import os; os.getppid()'"]
+    r = run("tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @s = kstack(1); exit(); }",
+            fmt="json", child=child)
     assert r.code == 0, r.err
     rec = next(json.loads(x) for x in r.out.splitlines() if '"@s"' in x)
     text = rec["data"]["@s"]
