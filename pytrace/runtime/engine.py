@@ -28,11 +28,13 @@ from pytrace.resources import (
     GLOBAL_WALL_OFFSET,
     RUN_KINDS,
     STACKS_MAP,
+    USTACK_PIDS_MAP,
     BpfObject,
     MapSpec,
     Resources,
 )
 from pytrace.runtime import maps as bpfmaps
+from pytrace.runtime import umulti
 from pytrace.runtime.attach import (
     AttachFailure,
     Attachment,
@@ -173,8 +175,9 @@ class Engine:
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
-                probes = with_btf_ids(p for p in res.probes
-                                      if p.index >= first_probe and p.index not in skip)
+                probes = umulti.prepare(with_btf_ids(p for p in res.probes
+                                                     if p.index >= first_probe
+                                                     and p.index not in skip))
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
                                                            load_settings(res), res.ksyms)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
@@ -377,6 +380,13 @@ class Engine:
         with self.lock:
             self.zeroed.discard(name)
             bpfmaps.clear(self.loaded.map_fd(name), self.map_specs[name])
+
+    def forget_stack_pid(self, pid: int) -> None:
+        """Let process `pid` be announced again (PID_SEEN) by its next user stack: its
+        first one was taken before it exec'd, so those mappings are not its own."""
+        with self.lock:
+            if USTACK_PIDS_MAP in self.loaded.map_names():
+                bpfmaps.delete(self.loaded.map_fd(USTACK_PIDS_MAP), struct.pack("<Q", pid))
 
     def zero(self, name: str) -> None:
         with self.lock:

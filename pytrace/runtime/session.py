@@ -21,7 +21,7 @@ from typing import Any
 from pytrace.output.guard import guard_output, session_stopping
 from pytrace.resources import BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import release_in_background, stop_all
-from pytrace.runtime.child import Child, PidWatch
+from pytrace.runtime.child import Child, PidWatch, is_stopped
 from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
@@ -31,13 +31,6 @@ from pytrace.runtime.procmaps import command_binary, process_binary
 POLL_SECONDS = 0.2
 
 
-def _stopped(pid: int) -> bool:
-    """Whether process `pid` is stopped (state T in /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
-    except (OSError, IndexError):
-        return False
 
 
 @dataclass(slots=True)
@@ -117,6 +110,8 @@ class Session:
                                  if p.index not in missing))
         if self.child is not None:
             self.child.release()
+            if self.child.stopped_before_exec:  # its first stack was pytrace's own
+                self.engine.forget_stack_pid(self.child.pid)
         self.engine.drain(self.group)
         if not self.stop.requested and self.engine.run_iterators(self.group, self.output.printf):
             self.stop.requested = True  # an iteration (or pinning it) is the whole run
@@ -140,7 +135,7 @@ class Session:
         """The -c child stops itself (SIGSTOP from its probe) the first time a probe takes
         its user stack: read its mappings, then let it go on (once)."""
         child = self.child
-        if child is None or self.child_resumed or not _stopped(child.pid):
+        if child is None or self.child_resumed or not is_stopped(child.pid):
             return
         if self.engine is not None and self.engine.symbolizer is not None:
             self.engine.symbolizer.snapshot(child.pid)
