@@ -401,6 +401,9 @@ strftime() expects a string literal as first argument || BEGIN { @ = strftime(1,
 bswap() expects an integer argument (string provided) || BEGIN { @ = bswap("a"); }
 len() of a hist() map is not supported || BEGIN { @h[1] = hist(1); @ = len(@h); }
 print() expects integer top and div arguments (string provided) || BEGIN { @x = 1; print(@x, "a"); }
+Non-map print() only takes 1 argument, 2 found || BEGIN { print(1, 2); }
+cannot print the value of individual keys. You must print the whole map. || BEGIN { @h[1] = hist(3); print(@h[1]); }
+print()'s top and div arguments are ignored when used on stats() maps. || BEGIN { @s = stats(1); print(@s, 1, 2); }
 strncmp() expects a string as first argument (tuple provided) || BEGIN { @ = strncmp((1, 2), "a", 1); }
 exit() expects an integer exit code as first argument (string provided) || BEGIN { exit("a"); }
 str() length must be positive (-1 provided) || BEGIN { @ = str("abc", -1); }
