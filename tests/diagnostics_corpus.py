@@ -353,7 +353,8 @@ No BPF program with id 4294967295 is loaded || fentry:bpf:4294967295:f { }
 has no function nosuch_pytrace_fn with BTF || fexit:bpf:{plain_prog}:nosuch_pytrace_fn { }
 No running BPF program with BTF has a function named nosuch_pytrace_fn || fentry:bpf:nosuch_pytrace_fn { }
 No running BPF program with BTF matches fentry:bpf:nosuch_pytrace_* || fentry:bpf:nosuch_pytrace_* { }
-args can only be read through one of its fields (args.NAME) || tracepoint:sched:sched_switch { @ = args; }
+args can only be read through one of its fields (args.NAME) || rawtracepoint:sched_switch { @ = args; }
+the fields of tracepoint:syscalls:sys_enter_close differ from the others' || tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_close { print(args); }
 Cannot cast from 'uint64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])(uint64)1; }
 Cannot cast from 'uint32' to 'int8[2]': the sizes differ (4 and 2 bytes) || BEGIN { @ = (int8[2])100000; }
 Cannot cast from 'int8[4]' to 'uint16': the sizes differ (4 and 2 bytes) || BEGIN { @ = (uint16)(int8[4])7; }
@@ -539,6 +540,8 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("builtins/args.py", "No BTF found for {}:{} (the kernel's BTF"): "fentry/fexit targets "
     "are found in BTF when expanded; only a kernel changing meanwhile gets here",
     ("probes/special.py", "{} probes need kernel BTF"): "this kernel has BTF",
+    ("builtins/identifiers.py", "{} has no field {}"): "args' struct in a tracepoint probe "
+    "is built from that tracepoint's own fields",
     ("builtins/identifiers.py", "arg{} is not available in {} probes"): "the resolve pass "
     "allows argN only in kinds that have them",
     ("codegen/usdt.py", "cannot parse USDT argument"): "the operand pattern matches any "

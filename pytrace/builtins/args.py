@@ -301,3 +301,34 @@ def function_args_struct(targets: Sequence[ProbeTarget], span: Span, diags: Diag
             return None
         result = image
     return result
+
+
+def _tracepoint_image(t: ProbeTarget, table: TypeTable | None) -> StructT:
+    """`args` as a whole in a tracepoint probe: the format's fields (common_* left out),
+    laid out C-like in a struct of pytrace's own (strings copied in, data_loc resolved)."""
+    fields, off = [], 0
+    for f in t.fields:
+        ft = field_type(f, t.user_pointers, table)
+        align = max(1, min(8, ft.calign))
+        off = (off + align - 1) // align * align
+        fields.append((f.name, ft, off))
+        off += ft.csize
+    return StructT("", off, tuple(fields), align=8)
+
+
+def tracepoint_args_struct(targets: Sequence[ProbeTarget], span: Span, diags: Diagnostics,
+                           table: TypeTable | None) -> StructT | None:
+    """The type of `args` itself in tracepoint probes (print(args), $a = args): one
+    struct for every tracepoint of the block."""
+    result: StructT | None = None
+    for t in targets:
+        if t.kind != "tracepoint":
+            continue
+        image = _tracepoint_image(t, table)
+        if result is not None and result != image:
+            diags.error("args has different types in the probes of this block: the fields "
+                        f"of {t.name} differ from the others'", span,
+                        "read single fields (args.NAME), or split the block")
+            return None
+        result = image
+    return result

@@ -304,7 +304,37 @@ def _args(p: ProgEmitter, node: nodes.Expr) -> Val:
         for off in range(0, t.size, 8):
             p.store64(p.load64(p.ctx, off), p.at(buf, off))
         return Val(t, buf)
+    if p.target.kind == "tracepoint" and isinstance(p.type_of(node), StructT):
+        return _tracepoint_args(p, node)
     raise p.fail("args can only be read through one of its fields (args.NAME)", node)
+
+
+def _tracepoint_args(p: ProgEmitter, node: nodes.Expr) -> Val:
+    """A tracepoint's fields copied one by one into args' struct (strings and data_loc
+    fields as args.NAME reads them)."""
+    from llvmlite import ir
+
+    from pytrace.codegen.fields import field_into
+    from pytrace.codegen.values import is_scalar
+
+    t = p.type_of(node)
+    assert isinstance(t, StructT)
+    buf = p.alloca_buf(t.size)
+    p.zero(buf, t.size)
+    for name, ft, off in t.fields:
+        f = p.target.field_named(name)
+        if f is None:
+            raise p.fail(f"{p.target.name} has no field {name}", node)
+        if is_scalar(ft):
+            size = f.size if f.size in (1, 2, 4, 8) else 8
+            width = min(size, ft.csize)
+            v = p.b.trunc(p.load_sized(p.ctx, f.offset, size, f.signed), ir.IntType(8 * width)) \
+                if width < 8 else p.load_sized(p.ctx, f.offset, size, f.signed)
+            p.b.store(v, p.b.bitcast(p.at(buf, off), ir.PointerType(ir.IntType(8 * width))),
+                      align=width)
+        else:
+            field_into(p, f, buf, ft, off, zero=False)
+    return Val(t, buf)
 
 
 def _username(p: ProgEmitter, node: nodes.Expr) -> Val:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pytrace import builtins, nodes
-from pytrace.builtins.args import FUNCTION_KINDS, function_args_struct, function_retval
+from pytrace.builtins.args import (
+    FUNCTION_KINDS,
+    function_args_struct,
+    function_retval,
+    tracepoint_args_struct,
+)
 from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
@@ -156,6 +161,10 @@ class ExprTyper(MemoryTyper):
             return None
         if e.name == "args" and any(t.kind in FUNCTION_KINDS for t in self.targets):
             return function_args_struct(self.targets, e.span, self.diags, self.cp.type_table)
+        if e.name == "args" and self.targets and all(t.kind == "tracepoint"
+                                                     for t in self.targets):
+            return tracepoint_args_struct(self.targets, e.span, self.diags,
+                                          self.cp.type_table)
         if e.name == "args":  # typed here only when not the base of a field access
             self.diags.error("args can only be read through one of its fields (args.NAME)",
                              e.span)
