@@ -24,7 +24,7 @@ SIGSTOP = 19
 U64 = IntT(64, False)
 
 
-def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
+def _stack_rule(kernel: bool, name: str = ""):  # type: ignore[no-untyped-def]
     def rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
         # the stack_mode config variable is the default (build_id is not supported)
         configured = getattr(ctx.options, "stack_mode", "bpftrace")
@@ -35,8 +35,7 @@ def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
                 continue
             value = ctx.const_int(arg)
             if value is None:
-                name = "kstack" if kernel else "ustack"
-                ctx.diags.error(f"{name}: expected a stack mode ({', '.join(STACK_MODES)}) "
+                ctx.diags.error(f"{name or ('kstack' if kernel else 'ustack')}: expected a stack mode ({', '.join(STACK_MODES)}) "
                                 "or an integer literal limit", arg.span)
             elif not 0 < value <= MAX_STACK:
                 ctx.diags.error(f"stack limit must be between 1 and {MAX_STACK} "
@@ -95,6 +94,17 @@ def _stack(kernel: bool) -> Emit:
     return emit
 
 
+def _dw_stack(p: ProgEmitter, node: nodes.Expr) -> Val:
+    """dw_ustack: the user stack unwound with DWARF CFI (codegen/dwunwind.py)."""
+    from pytrace.codegen.dwunwind import emit_dw_ustack
+
+    t = p.type_of(node)
+    assert isinstance(t, StackT)
+    pid = current_pid(p)
+    note_pid(p, pid)
+    return Val(t, emit_dw_ustack(p, node, t.limit, pid))
+
+
 def _sym(kernel: bool) -> Emit:
     def emit(p: ProgEmitter, node: nodes.Call) -> Val:
         addr = p.as_i64(p.expr(node.args[0]))
@@ -124,9 +134,8 @@ STACKS: tuple[Builtin, ...] = (
             raw_args=True, emit=_stack(True)),
     Builtin("ustack", _stack_rule(False), identifier=True, min_args=0, max_args=2,
             raw_args=True, emit=_stack(False)),
-    # DWARF (.eh_frame) unwinding of user stacks is not implemented: refused as such
-    Builtin("dw_ustack", _stack_rule(False), identifier=True, min_args=0, max_args=2,
-            raw_args=True),
+    Builtin("dw_ustack", _stack_rule(False, "dw_ustack"), identifier=True, min_args=0,
+            max_args=2, raw_args=True, emit=_dw_stack),
     Builtin("ksym", _sym_rule(True), min_args=1, max_args=1, emit=_sym(True)),
     Builtin("usym", _sym_rule(False), min_args=1, max_args=1, emit=_sym(False)),
 )

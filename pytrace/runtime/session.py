@@ -22,6 +22,8 @@ from pytrace.output.guard import guard_output, session_stopping
 from pytrace.resources import BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import release_in_background, stop_all
 from pytrace.runtime.child import Child, PidWatch
+from pytrace.runtime.dwtables import CHILD_ROWS, DwarfTables, build_table, rows_map_name
+from pytrace.runtime.entrystop import EntryStop
 from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
@@ -64,6 +66,7 @@ class Session:
     signals: int = 0  # SIGUSR1s received and not yet handled
     child_resumed: bool = False  # the -c child was continued after its first stack
     watch: PidWatch | None = None  # -p PID (no -c): the session stops when it exits
+    dwarf_pids: tuple[int, ...] = ()  # --dwarf-pid: more processes dw_ustack unwinds
     _exit_unseen: int = 0  # steps since exit()'s flag was seen without its record
 
     @property
@@ -95,6 +98,7 @@ class Session:
                 missing |= {p.index for p in self.resources.probes if p.kind == kind}
         self.engine = Engine(self.output)
         child_pid = self.child.pid if self.child is not None else None
+        dwarf = self._dwarf_tables()
 
         def attach_failed(spec: ProbeSpec, exc: RuntimeFailure) -> None:
             missing.add(spec.index)
@@ -107,7 +111,7 @@ class Session:
                                      on_attach_failure=None if policy == "error"
                                      else attach_failed,
                                      usdt_file_activation=self.usdt_file_activation,
-                                     run_begin=True)
+                                     run_begin=True, dwarf=dwarf)
         self._known_binaries()
         if self.engine.symbolizer is not None:
             self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
@@ -115,13 +119,52 @@ class Session:
             self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
+        entry = self._child_entry_stop() if dwarf is not None else None
         if self.child is not None:
             self.child.release()
+        if entry is not None:
+            self._child_table(entry)
         self.engine.drain(self.group)
         if not self.stop.requested and self.engine.run_iterators(self.group, self.output.printf):
             self.stop.requested = True  # an iteration (or pinning it) is the whole run
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True  # BEGIN/END only: nothing will ever fire
+
+    def _dwarf_tables(self) -> DwarfTables | None:
+        """dw_ustack's unwind tables of the -p and --dwarf-pid processes (None when the
+        program has no dw_ustack); room is reserved for the -c child's."""
+        if rows_map_name(self.resources) is None:
+            return None
+        pids = list(self.dwarf_pids)
+        if self.target_pid is not None and self.child is None:
+            pids.insert(0, self.target_pid)
+        tables = DwarfTables.build(pids, reserve=CHILD_ROWS if self.child is not None else 0)
+        for t in tables.tables:
+            if not t.count:
+                self.output.warning(_no_table(t.pid))
+        return tables
+
+    def _child_entry_stop(self) -> EntryStop | None:
+        """The -c child's stop at its entry point (its table is built there)."""
+        if self.child is None:
+            return None
+        path = command_binary(self.child.argv)
+        try:
+            return EntryStop(path, self.child.pid) if path else None
+        except (OSError, RuntimeFailure):
+            self.output.warning(_no_table(self.child.pid))
+            return None
+
+    def _child_table(self, entry: EntryStop) -> None:
+        try:
+            if entry.wait():
+                table = build_table(entry.pid)
+                if self.group is not None and self.group.dw_tables is not None and table.count:
+                    self.group.dw_tables.write(table)
+                else:
+                    self.output.warning(_no_table(entry.pid))
+        finally:
+            entry.release()
 
     def _known_binaries(self) -> None:
         """Stacks of the -c command and the -p process resolve after they exit: the -p
@@ -312,20 +355,28 @@ def self_signals(session: Session) -> Iterator[None]:
 SessionHook = Callable[[Session], None]
 
 
+def _no_table(pid: int) -> str:
+    return (f"dw_ustack: found no DWARF unwind information for process {pid}; its "
+            "stacks will have their current frame only")
+
+
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
                 exiting: bool = False, target_pid: int | None = None,
                 on_start: SessionHook | None = None, on_stop: SessionHook | None = None,
-                usdt_file_activation: bool = False) -> int:
+                usdt_file_activation: bool = False,
+                dwarf_pids: Sequence[int] = ()) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
     target_pid: -p PID. usdt_file_activation: --usdt-file-activation.
+    dwarf_pids: --dwarf-pid (processes whose unwind tables dw_ustack needs).
     on_start: called once the session has started (maps exist, probes attached), before
       the loop; on_stop: called on every exit before any fd is closed (whether or not
       on_start ran). `--prometheus` serves the maps between the two.
     """
     child = Child(child_argv) if child_argv else None
-    session = Session(obj, output, child, target_pid, usdt_file_activation)
+    session = Session(obj, output, child, target_pid, usdt_file_activation,
+                      dwarf_pids=tuple(dwarf_pids))
     guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
     with stop_on_signals(session), self_signals(session):
         try:
