@@ -42,8 +42,8 @@ from pytrace.runtime.attach import (
     stop_all,
 )
 from pytrace.runtime.decode import StrFormat, snapshot
-from pytrace.runtime.dwtables import DwarfTables, TableWriter, rows_map_name, sized
 from pytrace.runtime.dispatch import Dispatcher, Sink
+from pytrace.runtime.dwtables import DwarfTables, TableWriter, rows_map_name, sized
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_feature, check_kernel_variables
 from pytrace.runtime.iterators import run as run_iterator

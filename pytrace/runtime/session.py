@@ -23,8 +23,8 @@ from pytrace.resources import BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import release_in_background, stop_all
 from pytrace.runtime.child import Child, PidWatch
 from pytrace.runtime.dwtables import CHILD_ROWS, DwarfTables, build_table, rows_map_name
-from pytrace.runtime.entrystop import EntryStop
 from pytrace.runtime.engine import Engine, Group
+from pytrace.runtime.entrystop import EntryStop
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
