@@ -102,7 +102,16 @@ def _dw_stack(p: ProgEmitter, node: nodes.Expr) -> Val:
     assert isinstance(t, StackT)
     pid = current_pid(p)
     note_pid(p, pid)
-    return Val(t, emit_dw_ustack(p, node, t.limit, pid))
+    return Val(t, emit_dw_ustack(p, node, t.limit, pid)[0])
+
+
+def dw_stack_depth(p: ProgEmitter, node: nodes.Expr) -> Val:
+    """len(dw_ustack): the frames the DWARF unwinder finds."""
+    from pytrace.codegen.dwunwind import emit_dw_ustack
+
+    t = p.type_of(node)
+    assert isinstance(t, StackT)
+    return Val(U64, emit_dw_ustack(p, node, t.limit, current_pid(p))[1])
 
 
 def _sym(kernel: bool) -> Emit:

@@ -208,12 +208,16 @@ def _warn_once(p: ProgEmitter, pid: ir.Value, node: nodes.Node) -> None:
             p.event(EventKind.WARNF, [Val(IntT(64, False), pid)], NO_TABLE_WARNING, node=node)
 
 
-def emit_dw_ustack(p: ProgEmitter, node: nodes.Node, limit: int, pid: ir.Value) -> ir.Value:
-    """The 16-byte (id, pid) of the current user stack, unwound with CFI."""
+def emit_dw_ustack(p: ProgEmitter, node: nodes.Node, limit: int,
+                   pid: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """The 16-byte (id, pid) of the current user stack, unwound with CFI, and the
+    number of frames found (an i64)."""
     b = p.b
     out = p.alloca_buf(16)
     p.store64(c64(-1), out, 0)
     p.store64(c64(0), out, 8)
+    depth = p.alloca_i64()
+    b.store(c64(0), depth)
     ctx = p.alloca_buf(8 * SLOTS, stack=True)  # bpf_loop wants stack memory
     _user_regs(p, ctx)
     for slot in (N, FIRST, COUNT):
@@ -236,6 +240,7 @@ def emit_dw_ustack(p: ProgEmitter, node: nodes.Node, limit: int, pid: ir.Value) 
         frame = _frame_callback(p, limit)
         p.helper(BPF_LOOP, I64, [c64(limit), b.bitcast(frame, P8), ctx, c64(0)])
         n = p.load64(ctx, 8 * N)
+        b.store(n, depth)
         with b.if_then(b.icmp_unsigned("!=", n, c64(0))):
             with b.if_then(b.icmp_unsigned("<", n, c64(limit))):
                 b.store(c64(0), b.gep(b.bitcast(ips, P64), [_barrier(b, n)]), align=8)
@@ -246,5 +251,5 @@ def emit_dw_ustack(p: ProgEmitter, node: nodes.Node, limit: int, pid: ir.Value) 
                 p.maps.update(stacks, key, ips, h.BPF_NOEXIST)
             p.store64(sid, out, 0)
             p.store64(pid, out, 8)
-    return out
+    return out, b.load(depth)
 

@@ -157,3 +157,11 @@ def test_cli_unstable_warning_by_default(prog: str) -> None:
     assert r.returncode == 0, r.stderr
     assert "WARNING: dw_ustack is an unstable feature" in r.stderr, r.stderr
     assert "a_top+0" in r.stdout and "main+" in r.stdout, r.stdout
+
+
+def test_len_counts_the_frames_unwound(prog: str) -> None:
+    r = run(ENABLE + f'uprobe:{prog}:c_leaf {{ printf("%d %d\\n", len(dw_ustack), '
+            "len(dw_ustack(2))); exit(); }", child=[prog, "1"])
+    assert r.code == 0, r.err
+    full, limited = (int(x) for x in r.out.split()[:2])
+    assert full >= 5 and limited == 2, r.out  # c_leaf b_mid a_top main __libc_start_*
