@@ -172,11 +172,16 @@ class TableWriter:
         self.map_fd = map_fd
         self.next_row = 0
 
-    def write(self, table: PidTable) -> None:
+    def placeholder(self, pid: int) -> None:
+        """An empty table for `pid` until its real one is written (the -c child before
+        its entry point: its stacks have one frame, and no warning)."""
+        self.write(PidTable(pid), empty=True)
+
+    def write(self, table: PidTable, empty: bool = False) -> None:
         from pytrace.runtime import maps as bpfmaps
 
         rows_name, pids_name = rows_map_name(self.res), pids_map_name(self.res)
-        if rows_name is None or pids_name is None or not table.count:
+        if rows_name is None or pids_name is None or not (table.count or empty):
             return
         rows_spec, pids_spec = self.res.map(rows_name), self.res.map(pids_name)
         first = self.next_row

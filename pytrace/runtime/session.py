@@ -120,6 +120,8 @@ class Session:
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
         entry = self._child_entry_stop() if dwarf is not None else None
+        if entry is not None and self.group.dw_tables is not None:
+            self.group.dw_tables.placeholder(entry.pid)
         if self.child is not None:
             self.child.release()
         if entry is not None:
@@ -156,8 +158,13 @@ class Session:
             return None
 
     def _child_table(self, entry: EntryStop) -> None:
+        def early_stop() -> None:  # a probe's first stack of the child, in ld.so
+            self.child_resumed = True
+
         try:
-            if entry.wait():
+            if entry.wait(other_stop=early_stop):
+                if self.engine is not None and self.engine.symbolizer is not None:
+                    self.engine.symbolizer.snapshot(entry.pid)  # libraries mapped now
                 table = build_table(entry.pid)
                 if self.group is not None and self.group.dw_tables is not None and table.count:
                     self.group.dw_tables.write(table)

@@ -165,3 +165,13 @@ def test_len_counts_the_frames_unwound(prog: str) -> None:
     assert r.code == 0, r.err
     full, limited = (int(x) for x in r.out.split()[:2])
     assert full >= 5 and limited == 2, r.out  # c_leaf b_mid a_top main __libc_start_*
+
+
+def test_profile_samples_of_a_busy_child_unwind_to_main(prog: str) -> None:
+    r = run(ENABLE + "profile:hz:999 /pid == cpid/ { @[dw_ustack] = count(); }",
+            child=[prog, "20000000"])
+    assert r.code == 0, r.err
+    stacks = [_names(k) for k in re.findall(r"@\[(.*?)\]: \d+", r.out, re.S)]
+    deep = [s for s in stacks if "a_top" in s]
+    assert deep and all(s[s.index("a_top") + 1] == "main" for s in deep), r.out
+    assert any("__libc_start_main" in s for s in deep), r.out

@@ -4,6 +4,7 @@ its libraries mapped, then continued."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 
 from pytrace.runtime import entrystop
@@ -26,8 +27,27 @@ def test_a_child_stops_at_its_entry_with_its_libraries_mapped() -> None:
         stop = entrystop.EntryStop(TRUE, child.pid)
         os.write(w, b"\n")
         assert stop.wait(), entrystop.process_state(child.pid)
+        assert stop.reached()
         paths = {m.path for m in exec_mappings(child.pid)}
         assert any("libc" in p for p in paths), paths
+        stop.release()
+        assert child.wait(timeout=10) == 0
+    finally:
+        child.kill()
+        os.close(r)
+        os.close(w)
+
+
+def test_a_stop_before_the_entry_is_continued() -> None:
+    r, w = os.pipe()
+    child = subprocess.Popen(["/bin/sh", "-c", f"read x; exec {TRUE}"], stdin=r)
+    others: list[int] = []
+    try:
+        stop = entrystop.EntryStop(TRUE, child.pid)
+        os.kill(child.pid, signal.SIGSTOP)  # stopped before it execs: not the entry
+        os.write(w, b"\n")
+        assert stop.wait(other_stop=lambda: others.append(1))
+        assert others and stop.reached()
         stop.release()
         assert child.wait(timeout=10) == 0
     finally:
