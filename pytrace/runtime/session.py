@@ -119,13 +119,7 @@ class Session:
             self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
-        entry = self._child_entry_stop() if dwarf is not None else None
-        if entry is not None and self.group.dw_tables is not None:
-            self.group.dw_tables.placeholder(entry.pid)
-        if self.child is not None:
-            self.child.release()
-        if entry is not None:
-            self._child_table(entry)
+        self._release_child(dwarf is not None)
         self.engine.drain(self.group)
         if not self.stop.requested and self.engine.run_iterators(self.group, self.output.printf):
             self.stop.requested = True  # an iteration (or pinning it) is the whole run
@@ -145,6 +139,21 @@ class Session:
             if not t.count:
                 self.output.warning(_no_table(t.pid))
         return tables
+
+    def _release_child(self, dwarf: bool) -> None:
+        """Let the -c child exec; with dw_ustack, hold it at its entry point while its
+        unwind table is built (until then it has an empty one: no warning)."""
+        entry = self._child_entry_stop() if dwarf else None
+        try:
+            if entry is not None and self.group is not None and self.group.dw_tables:
+                self.group.dw_tables.placeholder(entry.pid)
+            if self.child is not None:
+                self.child.release()
+            if entry is not None:
+                self._child_table(entry)
+        finally:
+            if entry is not None:
+                entry.close()
 
     def _child_entry_stop(self) -> EntryStop | None:
         """The -c child's stop at its entry point (its table is built there)."""

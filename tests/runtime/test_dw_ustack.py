@@ -175,3 +175,11 @@ def test_profile_samples_of_a_busy_child_unwind_to_main(prog: str) -> None:
     deep = [s for s in stacks if "a_top" in s]
     assert deep and all(s[s.index("a_top") + 1] == "main" for s in deep), r.out
     assert any("__libc_start_main" in s for s in deep), r.out
+
+
+def test_nothing_leaks_after_a_run_with_the_entry_stop(prog: str, open_fds) -> None:  # type: ignore[no-untyped-def]
+    run(ENABLE + f"uprobe:{prog}:c_leaf {{ @[dw_ustack] = count(); }}", child=[prog, "1"])
+    before = open_fds()
+    r = run(ENABLE + f"uprobe:{prog}:c_leaf {{ @[dw_ustack] = count(); }}", child=[prog, "1"])
+    assert r.code == 0 and "a_top" in r.out, r.err
+    assert open_fds() == before
