@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import struct
 
 from pytrace import __version__
@@ -68,7 +67,7 @@ def file_deps(obj: BpfObject) -> Deps:
 def cache_key(source: Source, options: Options) -> str:
     h = hashlib.sha256()
     # every Options field may change the code (getopt values, -k checks, config variables)
-    for part in (__version__, _build_id(), platform.release(), source.text, repr(options),
+    for part in (__version__, _build_id(), os.uname().release, source.text, repr(options),
                  _import_key(source), _pid_namespace()):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\0")

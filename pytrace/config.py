@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pytrace.frozen import frozen
+
 PREFIX = "BPFTRACE_"
 Value = int | str | bool
 
@@ -37,7 +39,7 @@ class ConfigValueError(Exception):
     """A config block value that does not fit its variable (the message is the error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigVar:
     """One config variable.
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pytrace.frozen import frozen
 from pytrace.source import Source, Span
 
 
@@ -14,7 +15,7 @@ class Severity(Enum):
     WARNING = "WARNING"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Diagnostic:
     """One located (or unlocated, span=None) message with optional hints."""
 

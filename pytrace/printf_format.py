@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+
+from pytrace.frozen import frozen
 
 __all__ = [
     "Conversion",
@@ -47,7 +48,7 @@ class FormatError(Exception):
     """An invalid or unsupported printf format (message in bpftrace's words)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Conversion:
     """One `%…` conversion: its parts and its [start, end) offsets in the format."""
 
@@ -370,7 +371,7 @@ _INT_CODES = {("di", 64): "q", ("di", 32): "i", ("di", 16): "h", ("di", 8): "b",
               ("uxXo", 64): "Q", ("uxXo", 32): "I", ("uxXo", 16): "H", ("uxXo", 8): "B"}
 
 
-@dataclass(frozen=True)
+@frozen
 class PyTemplate:
     """A printf format as one Python %-format that renders byte-identically to
     `format_printf` when each argument is given as `args` says: a struct code

@@ -8,9 +8,10 @@ the compiled-object cache).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 
+from pytrace.frozen import frozen
 from pytrace.types import Type
 
 # Internal maps every program has (user maps are named '@...'; internal ones '__...').
@@ -114,7 +115,7 @@ EXPECTED_ATTACH_TYPES = {"fentry": BPF_TRACE_FENTRY, "fexit": BPF_TRACE_FEXIT,
                          "iter": 28}  # BPF_TRACE_ITER
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MapSpec:
     """One BPF map.
 
@@ -143,7 +144,7 @@ class MapSpec:
         return not self.name.startswith("__")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeSpec:
     """One BPF program and where it attaches.
 
@@ -174,7 +175,7 @@ class ProbeSpec:
     span: tuple[int, ...] = ()  # (line, col, end_line, end_col) of the probe's attach points
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FieldSpec:
     """One argument inside a ring-buffer record: byte offset from the record start."""
 
@@ -182,7 +183,7 @@ class FieldSpec:
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SourceLoc:
     """Where in the program a record was sent from (errorf, runtime warnings): enough
     for userspace to print `FILE:LINE:COL-END: WARNING: ...`, the line and `~~~`."""
@@ -198,7 +199,7 @@ class SourceLoc:
         return f"{self.filename}:{self.line}:{self.col}-{self.end_col}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EventSpec:
     """One kind of ring-buffer record. Every record starts with a u64 event id.
 
@@ -222,7 +223,7 @@ class EventSpec:
     loc: SourceLoc | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Resources:
     maps: tuple[MapSpec, ...] = ()
     probes: tuple[ProbeSpec, ...] = ()
@@ -272,7 +273,7 @@ class Resources:
         return self.events[event_id]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BpfObject:
     """What the compiler produces: a relocatable BPF ELF plus its Resources."""
 

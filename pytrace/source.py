@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from pytrace.frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Span:
     """A region of source text; lines and columns are 1-based, end_col exclusive.
 
@@ -28,7 +30,7 @@ class Span:
 NO_SPAN = Span(0, 0, 0, 0)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Source:
     """A named program text: `stdin` for -e and -, the path for files."""
 

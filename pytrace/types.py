@@ -18,7 +18,7 @@ Two layouts, for two kinds of memory:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pytrace.frozen import frozen
 
 DEFAULT_STRLEN = 64
 TSERIES_SLOT = 32  # one tseries interval: epoch, value, count, last update ns (u64 each)
@@ -53,7 +53,7 @@ class Type:
         return 8
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IntT(Type):
     bits: int = 64
     signed: bool = True
@@ -93,7 +93,7 @@ class IntT(Type):
         return f"{'' if self.signed else 'u'}int{self.bits}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BoolT(IntT):
     """C `bool`/`_Bool`: one byte in memory, printed `true`/`false`."""
 
@@ -104,7 +104,7 @@ class BoolT(IntT):
         return "bool"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnumT(IntT):
     """A C enum: an integer of its declared width with named values."""
 
@@ -128,7 +128,7 @@ class EnumT(IntT):
         return self.name or "enum <anon>"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BitfieldT(IntT):
     """A bitfield member: `bit_size` bits starting `bit_offset` bits (little-endian bit
     order) past the field's byte offset. `bits`/`signed` are the declared type's; the
@@ -154,7 +154,7 @@ class BitfieldT(IntT):
         return f"{'' if self.signed else 'u'}int{self.bits}:{self.bit_size}"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StrT(Type):
     """A NUL-padded string buffer of `length` bytes (including the NUL)."""
 
@@ -176,7 +176,7 @@ class StrT(Type):
         return f"string[{self.length}]"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BufT(Type):
     """buf(ptr, len): a u32 length followed by `length` bytes."""
 
@@ -190,7 +190,7 @@ class BufT(Type):
         return f"buffer[{self.length}]"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TupleT(Type):
     elems: tuple[Type, ...]
 
@@ -209,7 +209,7 @@ class TupleT(Type):
         return "(" + ",".join(str(e) for e in self.elems) + ")"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecordT(Type):
     """`(name=value, ...)`: laid out as a tuple of its fields, in this order."""
 
@@ -240,7 +240,7 @@ class RecordT(Type):
         return "(" + ",".join(f"{n}={t}" for n, t in self.fields) + ")"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PtrT(Type):
     """A pointer; `pointee` None means void*. user=True for user-space memory,
     kernel=True for kernel memory; neither: the probe kind decides (user in syscall
@@ -270,7 +270,7 @@ class PtrT(Type):
         return self.ctype or f"{self.pointee or 'void'} *"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StructT(Type):
     """A C struct or union (from tracepoint formats, BTF or the program's C definitions).
 
@@ -334,7 +334,7 @@ class StructT(Type):
         return self.name or ("union <anon>" if self.union else "struct <anon>")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ArrayT(Type):
     elem: Type
     count: int
@@ -370,7 +370,7 @@ def array_or_string(elem: Type, count: int) -> Type:
     return ArrayT(elem, count)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FuncProtoT(Type):
     """A C function prototype (kernel functions, raw tracepoints, C declarations)."""
 
@@ -395,7 +395,7 @@ class FuncProtoT(Type):
         return f"{self.ret or 'void'} (*)({', '.join(args)})"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class OpaqueT(Type):
     """A C type pytrace cannot compute with (float, a function): known size only."""
 
@@ -419,7 +419,7 @@ class OpaqueT(Type):
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StackT(Type):
     """kstack / ustack: stored as a stack id (8 bytes) plus pid for ustack."""
 
@@ -435,7 +435,7 @@ class StackT(Type):
         return "kstack" if self.kernel else "ustack"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SymT(Type):
     """ksym()/usym()/func on uprobes: an address resolved to a name in userspace."""
 
@@ -449,7 +449,7 @@ class SymT(Type):
         return "ksym" if self.kernel else "usym"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeNameT(Type):
     """The `probe` builtin: an index into Resources.probe_names, resolved in userspace."""
 
@@ -461,7 +461,7 @@ class ProbeNameT(Type):
         return "probe"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UserFormatT(Type):
     """A value stored raw in BPF and rendered as a string in userspace
     (pytrace/userformat.py has one renderer per kind).
@@ -491,7 +491,7 @@ class UserFormatT(Type):
                                             else "string")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class VoidT(Type):
     @property
     def size(self) -> int:
@@ -512,7 +512,7 @@ class VoidT(Type):
 # Userspace folds the per-CPU values (sum, min, max, sum of pairs).
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AggT(Type):
     """An aggregation map value. kind: count sum min max avg stats hist lhist tseries.
 

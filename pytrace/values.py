@@ -10,9 +10,10 @@ buffers. This module also owns the ordering rules of printed maps and the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Union
 
+from pytrace.frozen import frozen
 from pytrace.types import AggT, Type
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def cdiv(a: int, b: int) -> int:
 STACK_PADS = {"perf": "\t", "raw": ""}  # frame indent of the non-bpftrace stack modes
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Stack:
     """A resolved kernel or user stack: one frame per line, innermost first.
 
@@ -90,7 +91,7 @@ class Symbol(str):
         return f"Symbol({str(self)!r}, address=0x{self.address:x})"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Stats:
     """A stats() value: count, average (truncated like bpftrace's) and total."""
 
@@ -131,7 +132,7 @@ class Record(dict[str, object]):
     dict is a struct; a record prints its strings quoted (`{ .color = "green" }`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AvgValue:
     """avg()/stats() folded over CPUs. `stats` selects the count/average/total form."""
 
@@ -145,7 +146,7 @@ class AvgValue:
         return cdiv(cdiv(self.total, self.count), self.div) if self.count else 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Bucket:
     """One histogram bucket: index as in types.hist_bucket_index; low/high inclusive.
 
@@ -159,7 +160,7 @@ class Bucket:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Histogram:
     """The printed range of a hist/lhist: first to last non-empty bucket, gaps filled.
 
@@ -223,7 +224,7 @@ class Histogram:
         return histogram_html(self)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TimeSeries:
     """A tseries(): its intervals from the first to the last one with data (at most the
     number it keeps), oldest first. Each point is (interval start in ns since the Unix
@@ -236,7 +237,7 @@ class TimeSeries:
 Value = Union[int, str, bytes, tuple, Stack, AvgValue, Histogram, TimeSeries, None]  # noqa: UP007
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MapEntry:
     """One map element; key None for an unkeyed (scalar) map, else the key components."""
 
@@ -244,7 +245,7 @@ class MapEntry:
     value: object
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MapSnapshot:
     """The decoded content of one map at one moment, entries in print order."""
 

@@ -8,10 +8,10 @@ import io
 import warnings
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from pytrace.api.convert import snapshot_dict, to_python
+from pytrace.frozen import frozen
 from pytrace.output import TextOutput
 from pytrace.resources import EventKind, EventSpec
 from pytrace.types import Type
@@ -27,7 +27,7 @@ class TraceWarning(UserWarning):
     """A runtime notice of a tracing session (a map is full...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Event:
     """One record a probe sent, in order.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from pytrace.diagnostics import Diagnostic
+from pytrace.frozen import frozen
 from pytrace.options import Options
 from pytrace.resources import BpfObject
 from pytrace.source import Source
@@ -13,7 +14,7 @@ from pytrace.source import Source
 __all__ = ["Program", "compile"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Program:
     """A compiled program: its text, the options it was compiled with, the BPF object
     and the warnings the compiler gave."""

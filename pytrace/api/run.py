@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from pytrace.api.program import Program
 from pytrace.api.session import trace
+from pytrace.frozen import frozen
 
 __all__ = ["Result", "run"]
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     """What a finished program produced.
 

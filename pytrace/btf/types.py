@@ -3,15 +3,14 @@ tracepoint records and raw tracepoint arguments, each converted on first use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pytrace.btf import format as F
 from pytrace.btf.convert import Converter
 from pytrace.btf.kernel import KernelBtf, Ref
+from pytrace.frozen import frozen
 from pytrace.types import FuncProtoT, StructT, Type
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KernelFunc:
     """A kernel function an fentry/fexit probe attaches to.
 

@@ -10,11 +10,11 @@ its methods and attributes, so importing the registry never imports llvmlite.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pytrace import nodes
 from pytrace.diagnostics import Diagnostics
+from pytrace.frozen import frozen
 from pytrace.probes.target import ProbeTarget
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ Update = Callable[["ProgEmitter", nodes.MapRef, nodes.Call, AggT], None]
 Decode = Callable[[Type, Any, int], object]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Builtin:
     """One builtin identifier or function.
 

@@ -22,12 +22,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pytrace.cdefs.errors import CDefsError
+from pytrace.frozen import frozen
 from pytrace.typetable import TypeTable
 
 __all__ = ["CDefsError", "Macro", "Prepared", "prepare"]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Macro:
     """A #define: `params` None for an object-like macro; `body` its replacement text."""
 

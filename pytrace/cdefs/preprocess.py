@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import platform
 from collections.abc import Iterable, Mapping
 
 import pcpp
@@ -64,7 +63,7 @@ _DYNAMIC = frozenset({"__FILE__", "__LINE__", "__DATE__", "__TIME__", "__COUNTER
 
 def system_include_dirs() -> list[str]:
     """The directories a compiler searches for <...> headers on this machine."""
-    multiarch = f"{platform.machine()}-linux-gnu"
+    multiarch = f"{os.uname().machine}-linux-gnu"
     dirs = ["/usr/local/include", f"/usr/include/{multiarch}", "/usr/include"]
     return [d for d in dirs if os.path.isdir(d)]
 
@@ -118,7 +117,7 @@ def preprocess(text: str, name: str, include_dirs: Iterable[str] = (),
     for d in system_include_dirs():
         pp.add_path(d)
     pp.rewrite_paths = []  # keep header paths absolute in the #line markers
-    predefined = {**TARGET_MACROS, **ARCH_MACROS.get(platform.machine(), {}), **GNU_MACROS}
+    predefined = {**TARGET_MACROS, **ARCH_MACROS.get(os.uname().machine, {}), **GNU_MACROS}
     for key, value in {**predefined, **(defines or {})}.items():
         pp.define(f"{key} {value}")
     builtin = set(pp.macros)

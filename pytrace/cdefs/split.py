@@ -11,14 +11,15 @@ the other half's characters are blanked, so line and column numbers stay true.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from pytrace.frozen import frozen
 
 _C_WORDS = re.compile(r"(?:struct|union|enum|typedef)(?![\w:])")
 _DIRECTIVE = re.compile(r"#\s*(\w*)")
 _OPEN = ("if", "ifdef", "ifndef")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Split:
     c_text: str  # the preamble (with any missing `;` added), everything after it blanked
     body: str  # the program, the preamble blanked

@@ -53,9 +53,8 @@ def cpu_version(release: str | None = None) -> str:
     """The BPF ISA to compile for: v4 (32-bit jumps, signed division, sign-extending
     loads) on kernels from 6.6, which have it, else v3. Without v4, a branch over more
     than 32767 instructions makes LLVM abort."""
-    import platform
 
-    text = release if release is not None else platform.release()
+    text = release if release is not None else os.uname().release
     try:
         major, minor = (int(x) for x in text.split("-")[0].split(".")[:2])
     except ValueError:

@@ -4,7 +4,6 @@ register+offset, or a constant), read from the probe's pt_regs."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -14,6 +13,7 @@ from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I64, P8, c64
 from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.values import Val
+from pytrace.frozen import frozen
 from pytrace.types import IntT
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def register_offset(name: str) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UsdtArg:
     """One stapsdt operand: `size` bytes (negative: signed) from a register, from user
     memory at register+offset, or a constant."""

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pytrace.frozen import frozen
 from pytrace.probes.base import has_wildcard, split_attach_point
 
 FULL_SEARCH = "*:*"
@@ -35,7 +36,7 @@ USER_KINDS = ("uprobe", "usdt")
 TYPE_WORDS = ("struct", "union", "enum")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Pattern:
     """One listing pattern: its probe type part, the parts after it and the suffix
     (everything after the first ':')."""

@@ -3,14 +3,13 @@ text and as NDJSON records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pytrace.frozen import frozen
 from pytrace.output.json import json_str
 
 BENCH_HEADERS = ("BENCHMARK", "NANOSECONDS")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Outcome:
     """One test probe's outcome: output is what it printed (shown when it failed)."""
 

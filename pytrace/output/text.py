@@ -7,8 +7,8 @@ output/__init__.py decide where the strings go.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from pytrace.frozen import frozen
 from pytrace.printf_format import format_buffer
 from pytrace.resources import SourceLoc
 from pytrace.values import (
@@ -118,7 +118,7 @@ def format_value(v: object) -> str:
 # ------------------------------------------------------------------ histograms
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Label:
     text: str
     num: int

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from pytrace import nodes
 from pytrace.diagnostics import Diagnostics
+from pytrace.frozen import frozen
 from pytrace.options import Options
 from pytrace.probes.target import ProbeTarget
 from pytrace.source import Source, Span
@@ -13,7 +14,7 @@ from pytrace.types import Type
 from pytrace.typetable import TypeTable
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MapDeclInfo:
     """A map declaration (`let @m = lruhash(100);`): the map type word and max entries."""
 

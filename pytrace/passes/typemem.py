@@ -9,7 +9,6 @@ complete struct.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -151,6 +150,8 @@ class MemoryTyper:
                 return None
             found = struct.field(e.field_name)
             if found is None:
+                import difflib
+
                 close = difflib.get_close_matches(e.field_name, struct.field_names(), 3, 0.6)
                 hints = (f"did you mean: {', '.join(close)}?",) if close else ()
                 self.diags.error(f"Struct/union of type '{struct}' does not contain a field "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from pytrace.frozen import frozen
 from pytrace.probes.target import ProbeTarget
 
 U64_MAX = (1 << 64) - 1  # addresses and offsets
@@ -45,7 +45,7 @@ class NoMatchError(ProbeError):
     the same probe that do match (`kprobe:f, kprobe:f.constprop.*`), an error alone."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeContext:
     """What a kind parser may consult: the tracefs mount, the target pid (-p) and
     --unsafe; parsers append unlocated warnings (a wildcard match skipped, say) to
@@ -61,7 +61,7 @@ class ProbeContext:
 KindParser = Callable[[str, list[str], ProbeContext], list[ProbeTarget]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeKind:
     """One probe kind: its canonical name, every spelling and its attach point parser."""
 
@@ -81,6 +81,8 @@ def match(pattern: str, names: Iterable[str]) -> list[str]:
 
 def suggest(word: str, names: Iterable[str], n: int = 3) -> tuple[str, ...]:
     """A HINT suggesting near names, or nothing when none is close."""
+    import difflib
+
     close = difflib.get_close_matches(word, list(names), n=n, cutoff=0.6)
     if not close:
         return ()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import IO
 
+from pytrace.frozen import frozen
 from pytrace.probes.base import ProbeError
 
 FUNCTION_TYPES = ("STT_FUNC", "STT_GNU_IFUNC", "STT_LOOS")
@@ -25,7 +26,7 @@ FUNCTION_CODES = frozenset({2, 10})  # STT_FUNC, STT_GNU_IFUNC
 SYM64 = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Symbol:
     name: str
     addr: int  # st_value (a virtual address)

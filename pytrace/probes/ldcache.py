@@ -8,7 +8,7 @@ libc6 x86-64 ones), as the dynamic linker itself would use.
 
 from __future__ import annotations
 
-import platform
+import os
 import struct
 import subprocess
 from functools import lru_cache
@@ -22,7 +22,7 @@ X86_64_LIB64 = 0x0300  # FLAG_X8664_LIB64
 
 
 def _wanted(flags: int) -> bool:
-    if platform.machine() == "x86_64":
+    if os.uname().machine == "x86_64":
         return flags & ARCH_MASK == X86_64_LIB64
     return True
 
@@ -58,7 +58,7 @@ def _from_ldconfig() -> list[tuple[str, str]]:
     out = []
     for line in text.splitlines()[1:]:
         left, sep, right = line.partition("=>")
-        if sep and (platform.machine() != "x86_64" or "x86-64" in left):
+        if sep and (os.uname().machine != "x86_64" or "x86-64" in left):
             out.append((left.split()[0], right.strip()))
     return out
 

@@ -6,7 +6,7 @@ Syscalls newer than this table fall back to one program per tracepoint.
 
 from __future__ import annotations
 
-import platform
+import os
 
 X86_64: dict[str, int] = {
     "read": 0,
@@ -387,7 +387,7 @@ X86_64.update({
 
 def syscall_number(event: str) -> int | None:
     """The number of the syscall behind `sys_enter_NAME` / `sys_exit_NAME`, if known here."""
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":
         return None
     name = event.split("_", 2)[2] if event.count("_") >= 2 else ""
     if name in X86_64:

@@ -6,12 +6,13 @@ resources.ProbeSpec for the runtime.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from pytrace.frozen import frozen
 from pytrace.resources import ProgType
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TpField:
     """One field of a tracepoint's format file.
 
@@ -33,7 +34,7 @@ class TpField:
         return self.array_len is None and not self.data_loc and "char *" in self.ctype.replace("char*", "char *")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProbeTarget:
     """An expanded attach point.
 

@@ -24,8 +24,8 @@ in N places attaches N times, as bpftrace counts them).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from pytrace.frozen import frozen
 from pytrace.probes import userpaths
 from pytrace.probes.base import (
     U64_MAX,
@@ -72,7 +72,7 @@ def _binaries(kind: str, target: str, ctx: ProbeContext) -> list[Binary]:
     return userpaths.resolve(_kind_word(kind), target, ctx.pid, ctx.unsafe)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Site:
     """Where one uprobe goes: the binary, the function (if known), the offset into it."""
 

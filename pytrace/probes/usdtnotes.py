@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 from functools import lru_cache
 
+from pytrace.frozen import frozen
 from pytrace.probes.base import ProbeError
 from pytrace.probes.elfsyms import open_member
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UsdtNote:
     provider: str
     name: str

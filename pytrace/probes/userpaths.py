@@ -22,8 +22,8 @@ from __future__ import annotations
 import glob as globlib
 import os
 import stat
-from dataclasses import dataclass
 
+from pytrace.frozen import frozen
 from pytrace.probes import archive, ldcache
 from pytrace.probes.base import ProbeError, has_wildcard, match
 
@@ -33,7 +33,7 @@ LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/us
             "/lib", "/usr/lib", "/usr/local/lib")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Binary:
     """One resolved target file.
 

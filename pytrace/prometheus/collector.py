@@ -15,11 +15,11 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from pytrace.frozen import frozen
 from pytrace.prometheus.mapping import export_map
 from pytrace.resources import MapSpec
 from pytrace.values import MapSnapshot
@@ -35,7 +35,7 @@ _SUFFIXES = {"counter": ("_total", "_created"), "gauge": (), "summary": ("_count
 Warn = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@frozen
 class MapSource:
     """What the exporter needs from a session; both are called at scrape time.
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from pytrace.frozen import frozen
 from pytrace.repl.commands import COMMANDS, CommandInfo, is_meta
 
 __all__ = ["COMMANDS", "CommandInfo", "MetaError", "is_meta", "parse_meta", "help_text",
@@ -19,32 +19,32 @@ class MetaError(Exception):
     """A meta command that cannot be parsed; str(e) is the one-line message to show."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Help:
     topic: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Probes:
     pass
 
 
-@dataclass(frozen=True)
+@frozen
 class Detach:
     probe_id: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Maps:
     pass
 
 
-@dataclass(frozen=True)
+@frozen
 class Print:
     map_name: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Watch:
     """`.watch [@MAP ...] [INTERVAL]`: no maps means every map."""
 
@@ -52,7 +52,7 @@ class Watch:
     interval: float = 1.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Top:
     """`.top [N] [@MAP ...] [INTERVAL]`: the N largest keys (no maps: every keyed map)."""
 
@@ -61,32 +61,32 @@ class Top:
     interval: float = 1.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Edit:
     probe_id: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Clear:
     map_name: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Save:
     path: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Load:
     path: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Quit:
     pass
 
 
-@dataclass(frozen=True)
+@frozen
 class Serve:
     """`.serve [HOST:]PORT` (host, port) or `.serve off` (None)."""
 

@@ -8,9 +8,9 @@ put components at 8-aligned offsets, strings are NUL-terminated inside their buf
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from pytrace.frozen import frozen
 from pytrace.resources import MapSpec
 from pytrace.types import (
     AggT,
@@ -77,7 +77,7 @@ def _wrap(v: int, signed: bool) -> int:
     return v - (1 << 64) if signed and v >> 63 else v
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StrFormat:
     """How strings print: one whose bytes and NUL fill max_strlen was (probably)
     truncated when it was read, and gets the trailer, as bpftrace decides."""

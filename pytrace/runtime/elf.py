@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from pytrace.frozen import frozen
 from pytrace.runtime.errors import RuntimeFailure
 
 SHT_SYMTAB = 2
@@ -41,7 +42,7 @@ class ElfError(RuntimeFailure):
     """A malformed ELF file or one this loader cannot handle."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Symbol:
     name: str
     value: int
@@ -52,7 +53,7 @@ class Symbol:
     section: str  # name of the section the symbol lives in ('' when undefined/special)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Relocation:
     """An ld_imm64 to patch: byte offset into the program section, and the target."""
 
@@ -82,7 +83,7 @@ class BpfElf:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Section:
     name: str
     type: int
@@ -196,7 +197,7 @@ def _is_subprog_call(prog: bytes, off: int, sym: Symbol, elf: BpfElf) -> bool:
 # ---- linking a program with its static subprograms ----------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SubprogInfo:
     """One function of a linked program: its first instruction and its name."""
 
@@ -205,7 +206,7 @@ class SubprogInfo:
     main: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LinkedProgram:
     """A program's code followed by the subprograms it reaches; map and data relocations
     (offsets into `code`) still to be patched; subprogram references already resolved."""

@@ -16,8 +16,8 @@ import os
 import re
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from pytrace.frozen import frozen
 from pytrace.resources import BpfObject, MapKind, MapSpec, ProbeSpec
 from pytrace.runtime import syscalls as sc
 from pytrace.runtime.elf import (
@@ -174,7 +174,7 @@ def _load_btf(blob: bytes) -> int:
     return fd
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _FuncInfo:
     """BTF fd and func_info records for a program with subprograms."""
 
@@ -206,7 +206,7 @@ def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
     return attr
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LoadSettings:
     """How programs are loaded (the `license` and `log_size` config variables)."""
 
@@ -214,8 +214,11 @@ class LoadSettings:
     log_size: int = LOG_SIZE
 
 
+DEFAULT_SETTINGS = LoadSettings()
+
+
 def load_program(probe: ProbeSpec, code: bytes, functions: Sequence[SubprogInfo] = (),
-                 settings: LoadSettings = LoadSettings()) -> int:
+                 settings: LoadSettings = DEFAULT_SETTINGS) -> int:
     """BPF_PROG_LOAD of relocated code; VerifierError (with the log) on rejection.
 
     `functions` (from elf.link_program) describes subprograms appended to the code."""
@@ -250,7 +253,7 @@ def _load_logged(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
 
 
 def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None,
-          settings: LoadSettings = LoadSettings(), obj_fd: int = 0) -> int:
+          settings: LoadSettings = DEFAULT_SETTINGS, obj_fd: int = 0) -> int:
     insns, lic = sc.Buffer(code), sc.cstr(settings.license)
     if _log_sink is not None:
         fd = _load_logged(probe, insns, len(code) // 8, lic, funcs, obj_fd)
@@ -279,7 +282,7 @@ def _load(probe: ProbeSpec, code: bytes, funcs: _FuncInfo | None,
     raise VerifierError(probe.name, text, errno.errorcode.get(err, str(err)), probe.span)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LoadedProgram:
     """One loaded probe program: its spec and its fd."""
 
@@ -352,7 +355,7 @@ class LoadedObject:
     # ---- programs ---------------------------------------------------------------
     def load_programs(self, elf: BpfElf | bytes, probes: Sequence[ProbeSpec],
                       maps: Iterable[MapSpec] = (),
-                      settings: LoadSettings = LoadSettings(),
+                      settings: LoadSettings = DEFAULT_SETTINGS,
                       ksyms: Iterable[tuple[str, int]] = ()) -> list[LoadedProgram]:
         """Load a group of probes (creating any new maps first); all or nothing."""
         self._ksyms = dict(ksyms)
@@ -380,7 +383,7 @@ class LoadedObject:
                                   ksyms=obj.resources.ksyms)
 
     def _load_one(self, elf: BpfElf, probe: ProbeSpec, sym_fds: Mapping[str, int],
-                  settings: LoadSettings = LoadSettings()) -> int:
+                  settings: LoadSettings = DEFAULT_SETTINGS) -> int:
         if elf.programs.get(probe.section) is None:
             raise ElfError(f"the BPF object has no section '{probe.section}' for {probe.name}")
         linked = link_program(elf, probe.section)

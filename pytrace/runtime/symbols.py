@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from pytrace.frozen import frozen
 from pytrace.runtime.procmaps import FixedImages
 from pytrace.runtime.symindex import SymbolIndex, load_index
 
@@ -104,7 +105,7 @@ def elf_symbols(path: str) -> SymbolIndex | None:
 
 
 # ------------------------------------------------------------------ processes
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mapping:
     start: int
     end: int

@@ -17,6 +17,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pytrace.frozen import frozen
 from pytrace.resources import ProbeSpec
 
 REF_CTR_FORMAT = "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset"
@@ -43,7 +44,7 @@ def shared_refs(specs: Iterable[ProbeSpec]) -> dict[tuple[str, int], int]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Mapping:
     start: int
     end: int

@@ -4,8 +4,9 @@ saying what is wrong and a hint saying what to change (diagnostics as data)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from pytrace.frozen import frozen
 
 if TYPE_CHECKING:
     from pytrace.diagnostics import Diagnostic
@@ -16,7 +17,7 @@ TOO_COMPLEX = ("this probe is too complex for the kernel's verifier",
                "it into several probes")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Explanation:
     message: str
     hint: str
