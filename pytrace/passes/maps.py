@@ -6,7 +6,7 @@ agree at every access; a map that is never assigned is an error.
 
 from __future__ import annotations
 
-import platform
+import os
 from dataclasses import dataclass, field
 
 from pytrace import builtins, nodes
@@ -215,7 +215,7 @@ def check_dw_ustack(cp: CheckedProgram) -> None:
             if isinstance(n, nodes.Call | nodes.Identifier) and n.name == "dw_ustack"]
     if not uses:
         return
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":
         cp.diagnostics.error("dw_ustack is only available on x86_64 (its unwinder follows "
                              "the x86_64 registers and call ABI)", uses[0].span)
         return

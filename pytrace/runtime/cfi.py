@@ -23,9 +23,8 @@ import hashlib
 import os
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from pytrace import cache, cachedir
+from pytrace.frozen import frozen
 
 ROW = struct.Struct("<QihBB")  # pc, CFA offset, rbp offset (0: unchanged), kind, 0
 KIND_STOP, KIND_RSP, KIND_RBP = 0, 1, 2
@@ -33,7 +32,7 @@ REG_RBP, REG_RSP, REG_RA = 6, 7, 16  # DWARF register numbers on x86_64
 CACHE_MAGIC = b"pytrace-cfi-1\n"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Row:
     """One unwind rule from `pc` (file-relative) up to the next row."""
 
@@ -133,6 +132,8 @@ def build_rows(path: str) -> list[Row]:
 
 # ------------------------------------------------------------------ cache
 def _cache_path(path: str, st: os.stat_result) -> str:
+    from pytrace import cachedir
+
     ident = f"{os.path.realpath(path)}:{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
     key = hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return os.path.join(cachedir.cache_dir(), "cfi", key + ".rows")
@@ -148,6 +149,8 @@ def unpack_rows(data: bytes) -> list[Row]:
 
 def file_rows(path: str) -> list[Row]:
     """build_rows(path), through the on-disk cache when caching is on."""
+    from pytrace import cache, cachedir
+
     try:
         st = os.stat(path)
     except OSError:

@@ -15,6 +15,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from pytrace.frozen import frozen
 from pytrace.resources import DW_PIDS_MAP, DW_ROWS_MAP, Resources
 from pytrace.runtime import cfi
 
@@ -24,7 +25,7 @@ PF_X = 1
 PT_LOAD = 1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ExecMapping:
     start: int
     end: int

@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pytrace.resources import (
+    DW_ROWS_MAP,
     GLOBAL_CPID,
     GLOBAL_EXITING,
     GLOBAL_START_NS,
@@ -43,7 +44,6 @@ from pytrace.runtime.attach import (
 )
 from pytrace.runtime.decode import StrFormat, snapshot
 from pytrace.runtime.dispatch import Dispatcher, Sink
-from pytrace.runtime.dwtables import DwarfTables, TableWriter, rows_map_name, sized
 from pytrace.runtime.errors import RuntimeFailure
 from pytrace.runtime.features import check_feature, check_kernel_variables
 from pytrace.runtime.iterators import run as run_iterator
@@ -54,6 +54,9 @@ from pytrace.runtime.ringbuf import RingBuffer
 from pytrace.runtime.symbols import Symbolizer, add_dw_readers, session_symbolizer
 from pytrace.runtime.usdtsem import Activation, activate
 from pytrace.values import MapSnapshot
+
+if TYPE_CHECKING:
+    from pytrace.runtime.dwtables import DwarfTables, TableWriter
 
 EMPTY = BpfObject(b"", Resources())
 FULL_CHECK_SECONDS = 1.0
@@ -170,8 +173,11 @@ class Engine:
         dwarf: dw_ustack's unwind tables, written into the maps before anything runs."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
-            if rows_map_name(res) is not None:
-                res = sized(res, (dwarf or DwarfTables()).capacity)
+            uses_dw = any(m.name.startswith(DW_ROWS_MAP) for m in res.maps)
+            if uses_dw:
+                from pytrace.runtime.dwtables import sized
+
+                res = sized(res, dwarf.capacity if dwarf is not None else 1)
             self._check_shapes(res)
             check_kernel_variables(res.ksyms)
             for feature in res.features:
@@ -191,7 +197,9 @@ class Engine:
                     self._write_global(res, GLOBAL_CPID, child_pid)
                 rb = res.map(res.ringbuf_map)
                 group.ring = RingBuffer(self.loaded.map_fd(rb.name), rb.max_entries)
-                if rows_map_name(res) is not None:
+                if uses_dw:
+                    from pytrace.runtime.dwtables import TableWriter
+
                     group.dw_tables = TableWriter(res, self.loaded.map_fd)
                     for table in (dwarf.tables if dwarf is not None else []):
                         group.dw_tables.write(table)
@@ -201,7 +209,7 @@ class Engine:
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
                     if old is not None:
                         self.symbolizer.dw_readers[:0] = old.dw_readers
-                elif rows_map_name(res) in new_maps:
+                elif uses_dw:
                     add_dw_readers(self.symbolizer, res, self.loaded.map_fd)
                 self.symbolizer.fixed.add_all(probed_binaries(res))
                 if run_begin:

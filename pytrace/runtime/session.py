@@ -16,19 +16,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytrace.output.guard import guard_output, session_stopping
-from pytrace.resources import BpfObject, ProbeSpec, Resources
+from pytrace.resources import DW_ROWS_MAP, BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import release_in_background, stop_all
 from pytrace.runtime.child import Child, PidWatch
-from pytrace.runtime.dwtables import CHILD_ROWS, DwarfTables, build_table, rows_map_name
 from pytrace.runtime.engine import Engine, Group
-from pytrace.runtime.entrystop import EntryStop
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
 from pytrace.runtime.procmaps import command_binary, process_binary
+
+if TYPE_CHECKING:
+    from pytrace.runtime.dwtables import DwarfTables
+    from pytrace.runtime.entrystop import EntryStop
 
 POLL_SECONDS = 0.2
 
@@ -129,8 +131,9 @@ class Session:
     def _dwarf_tables(self) -> DwarfTables | None:
         """dw_ustack's unwind tables of the -p and --dwarf-pid processes (None when the
         program has no dw_ustack); room is reserved for the -c child's."""
-        if rows_map_name(self.resources) is None:
+        if not any(m.name.startswith(DW_ROWS_MAP) for m in self.resources.maps):
             return None
+        from pytrace.runtime.dwtables import CHILD_ROWS, DwarfTables
         pids = list(self.dwarf_pids)
         if self.target_pid is not None and self.child is None:
             pids.insert(0, self.target_pid)
@@ -157,6 +160,8 @@ class Session:
 
     def _child_entry_stop(self) -> EntryStop | None:
         """The -c child's stop at its entry point (its table is built there)."""
+        from pytrace.runtime.entrystop import EntryStop
+
         if self.child is None:
             return None
         path = command_binary(self.child.argv)
@@ -167,6 +172,8 @@ class Session:
             return None
 
     def _child_table(self, entry: EntryStop) -> None:
+        from pytrace.runtime.dwtables import build_table
+
         def early_stop() -> None:  # a probe's first stack of the child, in ld.so
             self.child_resumed = True
 
