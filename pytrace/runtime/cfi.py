@@ -20,9 +20,11 @@ records; they are cached on disk per file identity (building libc's takes ~0.8 s
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from pytrace.frozen import frozen
 
@@ -98,36 +100,47 @@ def merge(fdes: Iterable[list[Row]]) -> list[Row]:
     return out
 
 
-def _cfi_entries(path: str) -> list[object] | None:
-    """The CFI entries of the file: .eh_frame, else .debug_frame; None when it has neither."""
+def _entries_of(stream: BinaryIO) -> list[object] | None:
+    """The CFI entries of an ELF image: .eh_frame, else .debug_frame; None for neither."""
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
     try:
-        with open(path, "rb") as f:
-            elf = ELFFile(f)
-            if elf["e_machine"] != "EM_X86_64":
-                return None
-            dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False, follow_links=False)
-            if dwarf.has_EH_CFI():
-                return list(dwarf.EH_CFI_entries())
-            if dwarf.has_CFI():
-                return list(dwarf.CFI_entries())
+        elf = ELFFile(stream)
+        if elf["e_machine"] != "EM_X86_64":
+            return None
+        dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False, follow_links=False)
+        if dwarf.has_EH_CFI():
+            return list(dwarf.EH_CFI_entries())
+        if dwarf.has_CFI():
+            return list(dwarf.CFI_entries())
     except (OSError, ELFError, ValueError, KeyError, TypeError, AttributeError, struct.error):
         return None
     return None
 
 
-def build_rows(path: str) -> list[Row]:
-    """The unwind table of one ELF file (empty when it has no usable CFI)."""
+def _rows(entries: list[object] | None) -> list[Row]:
     from elftools.dwarf.callframe import FDE
 
-    entries = _cfi_entries(path)
     if not entries:
         return []
     fdes = [r for e in entries if isinstance(e, FDE) and e.header["address_range"]
             for r in [_fde_rows(e)] if r]
     return merge(fdes)
+
+
+def build_rows(path: str) -> list[Row]:
+    """The unwind table of one ELF file (empty when it has no usable CFI)."""
+    try:
+        with open(path, "rb") as f:
+            return _rows(_entries_of(f))
+    except OSError:
+        return []
+
+
+def image_rows(data: bytes) -> list[Row]:
+    """The unwind table of an ELF image in memory (the vDSO a process maps)."""
+    return _rows(_entries_of(io.BytesIO(data)))
 
 
 # ------------------------------------------------------------------ cache

@@ -23,6 +23,7 @@ CHILD_ROWS = 1 << 20  # rows reserved for a -c child's table (16 MiB of __dw_row
 MAX_PIDS = 64  # __dw_pids entries (codegen/maps.py sizes it)
 PF_X = 1
 PT_LOAD = 1
+VDSO = "[vdso]"
 
 
 @frozen
@@ -40,7 +41,9 @@ def exec_mappings(pid: int) -> list[ExecMapping]:
         with open(f"/proc/{pid}/maps") as f:
             for line in f:
                 parts = line.split(maxsplit=5)
-                if len(parts) < 6 or "x" not in parts[1] or not parts[5].startswith("/"):
+                if len(parts) < 6 or "x" not in parts[1]:
+                    continue
+                if not parts[5].startswith("/") and parts[5].strip() != VDSO:
                     continue
                 lo, hi = parts[0].split("-")
                 path = parts[5].rstrip("\n").removesuffix(" (deleted)")
@@ -55,14 +58,29 @@ def load_segments(path: str) -> list[tuple[int, int, int, int]]:
     try:
         with open(path, "rb") as f:
             head = f.read(64)
-            if head[:4] != b"\x7fELF" or head[4] != 2 or struct.unpack_from("<H", head, 18)[0] != 62:
+            if len(head) < 64:
                 return []
             phoff, = struct.unpack_from("<Q", head, 0x20)
             phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
             f.seek(phoff)
-            table = f.read(phentsize * phnum)
-    except (OSError, struct.error):
+            return _segments(head, f.read(phentsize * phnum))
+    except (OSError, struct.error, ValueError, OverflowError):
         return []
+
+
+def segments_of(image: bytes) -> list[tuple[int, int, int, int]]:
+    """The same for an ELF image in memory."""
+    if len(image) < 64:
+        return []
+    phoff, = struct.unpack_from("<Q", image, 0x20)
+    return _segments(image[:64], image[phoff:])
+
+
+def _segments(head: bytes, table: bytes) -> list[tuple[int, int, int, int]]:
+    """PT_LOAD segments from the ELF header and the program header table."""
+    if head[:4] != b"\x7fELF" or head[4] != 2 or struct.unpack_from("<H", head, 18)[0] != 62:
+        return []
+    phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
     out = []
     for i in range(phnum):
         try:
@@ -73,6 +91,18 @@ def load_segments(path: str) -> list[tuple[int, int, int, int]]:
         if ptype == PT_LOAD:
             out.append((pvaddr, filesz, poff, pflags))
     return out
+
+
+def _vdso_rows(pid: int, m: ExecMapping) -> tuple[int, list[cfi.Row]] | None:
+    """(bias, rows) of the vDSO mapped at m, read from the process's memory."""
+    try:
+        with open(f"/proc/{pid}/mem", "rb") as f:
+            f.seek(m.start)
+            image = f.read(m.end - m.start)
+    except (OSError, OverflowError, ValueError):
+        return None
+    bias = mapping_bias(m, segments_of(image))
+    return None if bias is None else (bias, cfi.image_rows(image))
 
 
 def mapping_bias(m: ExecMapping, segments: list[tuple[int, int, int, int]]) -> int | None:
@@ -97,16 +127,22 @@ class PidTable:
         return len(self.rows) // cfi.ROW.size
 
 
+def _file_rows(m: ExecMapping) -> tuple[int, list[cfi.Row]] | None:
+    bias = mapping_bias(m, load_segments(m.path))
+    return None if bias is None else (bias, cfi.file_rows(m.path))
+
+
 def build_table(pid: int) -> PidTable:
     """The unwind table of process `pid` (no rows when it is gone or has no CFI)."""
     t0 = time.monotonic()
     chunks: list[tuple[int, bytes]] = []
     table = PidTable(pid)
     for m in exec_mappings(pid):
-        bias = mapping_bias(m, load_segments(m.path))
-        if bias is None:
+        found = _vdso_rows(pid, m) if m.path == VDSO else _file_rows(m)
+        if found is None:
             continue
-        rows = [r for r in cfi.file_rows(m.path) if m.start <= r.pc + bias < m.end]
+        bias, rows = found
+        rows = [r for r in rows if m.start <= r.pc + bias < m.end]
         if not rows:
             continue
         packed = b"".join(r.pack(bias) for r in rows)
@@ -178,16 +214,17 @@ class TableWriter:
         its entry point: its stacks have one frame, and no warning)."""
         self.write(PidTable(pid), empty=True)
 
-    def write(self, table: PidTable, empty: bool = False) -> None:
+    def write(self, table: PidTable, empty: bool = False) -> bool:
+        """Whether the table was written (False: no dw_ustack maps, or no room left)."""
         from pytrace.runtime import maps as bpfmaps
 
         rows_name, pids_name = rows_map_name(self.res), pids_map_name(self.res)
         if rows_name is None or pids_name is None or not (table.count or empty):
-            return
+            return False
         rows_spec, pids_spec = self.res.map(rows_name), self.res.map(pids_name)
         first = self.next_row
         if first + table.count > rows_spec.max_entries:
-            return
+            return False
         keys = b"".join(struct.pack("<I", first + i) for i in range(table.count))
         get_fd = self.map_fd
         assert callable(get_fd)
@@ -195,3 +232,4 @@ class TableWriter:
         bpfmaps.update(get_fd(pids_name), pids_spec, struct.pack("<Q", table.pid),
                        struct.pack("<QQ", first, table.count))
         self.next_row += table.count
+        return True

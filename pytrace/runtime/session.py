@@ -172,20 +172,23 @@ class Session:
             return None
 
     def _child_table(self, entry: EntryStop) -> None:
-        from pytrace.runtime.dwtables import build_table
+        from pytrace.runtime.dwtables import CHILD_ROWS, build_table
 
-        def early_stop() -> None:  # a probe's first stack of the child, in ld.so
-            self.child_resumed = True
-
-        try:
-            if entry.wait(other_stop=early_stop):
+        try:  # a stop before the entry (a probe's first stack of the child) is continued
+            if entry.wait():
                 if self.engine is not None and self.engine.symbolizer is not None:
                     self.engine.symbolizer.snapshot(entry.pid)  # libraries mapped now
                 table = build_table(entry.pid)
-                if self.group is not None and self.group.dw_tables is not None and table.count:
-                    self.group.dw_tables.write(table)
-                else:
+                writer = self.group.dw_tables if self.group is not None else None
+                if not table.count:
                     self.output.warning(_no_table(entry.pid))
+                elif writer is not None and not writer.write(table):
+                    self.output.warning(f"dw_ustack: the unwind table of process {entry.pid} "
+                                        f"has {table.count} rows, more than the "
+                                        f"{CHILD_ROWS} reserved for it; its stacks will "
+                                        "have their current frame only")
+            elif not self.child or not self.child.exited():
+                self.output.warning(_no_table(entry.pid))  # it never reached its entry
         finally:
             entry.release()
 

@@ -183,3 +183,26 @@ def test_nothing_leaks_after_a_run_with_the_entry_stop(prog: str, open_fds) -> N
     r = run(ENABLE + f"uprobe:{prog}:c_leaf {{ @[dw_ustack] = count(); }}", child=[prog, "1"])
     assert r.code == 0 and "a_top" in r.out, r.err
     assert open_fds() == before
+
+
+VDSO_PROG = r"""
+#include <stdlib.h>
+#include <time.h>
+__attribute__((noinline)) long spin(long n) {
+    struct timespec ts; long s = 0;
+    for (long i = 0; i < n; i++) { clock_gettime(CLOCK_MONOTONIC, &ts); s += ts.tv_nsec; }
+    return s;
+}
+int main(int argc, char **argv) { return (int)(spin(atol(argv[1])) & 1); }
+"""
+
+
+def test_samples_inside_the_vdso_unwind_through_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    prog = build_c(tmp_path, "vd", VDSO_PROG, "-O2", "-fomit-frame-pointer")
+    r = run(ENABLE + "profile:hz:999 /pid == cpid/ { @[dw_ustack] = count(); }",
+            child=[prog, "5000000"])
+    assert r.code == 0, r.err
+    stacks = [_names(k) for k in re.findall(r"@\[(.*?)\]: \d+", r.out, re.S)]
+    # the innermost frame is the vDSO's (printed as an address): its rows lead back out
+    through = [s for s in stacks if s[0].startswith("0x") and "spin" in s]
+    assert through and all(s[s.index("spin") + 1] == "main" for s in through), r.out

@@ -8,6 +8,8 @@ import struct
 import subprocess
 import time
 
+import pytest
+
 from pytrace.resources import DW_PIDS_MAP, DW_ROWS_MAP, BpfObject, MapKind, MapSpec, Resources
 from pytrace.runtime import cfi, dwtables
 from pytrace.runtime import maps as bpfmaps
@@ -21,18 +23,23 @@ def test_mapping_bias_of_a_pie_text_segment() -> None:
     assert dwtables.mapping_bias(m, [(0, 0x800, 0, 4)]) is None  # no executable segment
 
 
-def test_a_process_has_a_table_sorted_by_address() -> None:
+@pytest.fixture(scope="module")
+def sleeper() -> tuple[dwtables.PidTable, list[dwtables.ExecMapping]]:
+    """The table and executable mappings of a `sleep` child, once libc is mapped."""
     child = subprocess.Popen(["sleep", "10"])
     try:
-        for _ in range(200):  # until the loader has mapped libc
+        for _ in range(200):
             if any("libc" in m.path for m in dwtables.exec_mappings(child.pid)):
                 break
             time.sleep(0.005)
-        t = dwtables.build_table(child.pid)
-        maps = dwtables.exec_mappings(child.pid)
+        return dwtables.build_table(child.pid), dwtables.exec_mappings(child.pid)
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_process_has_a_table_sorted_by_address(sleeper) -> None:  # type: ignore[no-untyped-def]
+    t, maps = sleeper
     assert t.count > 100 and any("libc" in f for f in t.files), t.files
     pcs = [pc for pc, *_ in cfi.ROW.iter_unpack(t.rows)]
     assert pcs == sorted(pcs)
@@ -62,3 +69,10 @@ def test_tables_are_written_one_after_another() -> None:
         row = bpfmaps.lookup(loaded.map_fd(DW_ROWS_MAP), res.map(DW_ROWS_MAP),
                              struct.pack("<I", 2))
         assert row and cfi.unpack_rows(row[0]) == [cfi.Row(0x30, 1, 8)]
+
+
+def test_the_vdso_rows_come_from_the_process_memory(sleeper) -> None:  # type: ignore[no-untyped-def]
+    t, maps = sleeper
+    vdso = [m for m in maps if m.path == dwtables.VDSO]
+    assert vdso and dwtables.VDSO in t.files, t.files
+    assert any(vdso[0].start <= pc < vdso[0].end for pc, *_ in cfi.ROW.iter_unpack(t.rows))
