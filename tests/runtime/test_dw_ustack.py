@@ -19,7 +19,7 @@ from harness import run
 from pytrace.driver import compile_source
 from pytrace.output import make_output
 from pytrace.passes.context import Options
-from pytrace.runtime.session import run_session
+from pytrace.runtime.session import Session
 from pytrace.source import Source
 
 PROG = r"""
@@ -70,8 +70,13 @@ def _run(text: str, target_pid: int | None = None, dwarf_pids: tuple[int, ...] =
     src = Source("stdin", text)
     result = compile_source(src, Options(pid=target_pid))
     out, err = io.StringIO(), io.StringIO()
-    code = run_session(result.obj, make_output("text", out, err, quiet=True),
-                       target_pid=target_pid, dwarf_pids=dwarf_pids)
+    session = Session(result.obj, make_output("text", out, err, quiet=True),
+                      target_pid=target_pid, dwarf_pids=dwarf_pids)
+    try:
+        session.start()
+        code = session.run(duration=30)  # exit() comes after 3 calls, 2 ms apart
+    finally:
+        session.close()
     assert code == 0, err.getvalue()
     return out.getvalue(), err.getvalue()
 
