@@ -227,8 +227,9 @@ def emit_dw_ustack(p: ProgEmitter, node: nodes.Node, limit: int,
     p.store64(pid, key)
     info = p.maps.lookup(p.gen.map_global(DW_PIDS_MAP), key)
     with b.if_else(p.is_null(info)) as (missing, found):
-        with missing:
-            _warn_once(p, pid, node)
+        with missing:  # (kernel threads have no user code: no warning)
+            with b.if_then(b.icmp_unsigned("!=", p.load64(ctx, 8 * IP), c64(0))):
+                _warn_once(p, pid, node)
         with found:
             p.store64(p.load64(info, 0), ctx, 8 * FIRST)
             p.store64(p.load64(info, 8), ctx, 8 * COUNT)
