@@ -6,6 +6,7 @@ table that the passes build (`dict[Node, Type]`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pytrace.source import NO_SPAN, Span
@@ -395,3 +396,17 @@ class Program(Node):
     probes: list[Probe] = field(default_factory=list)
     macros: list[MacroDef] = field(default_factory=list)
     map_decls: list[MapDecl] = field(default_factory=list)
+
+
+def literal_value(e: Expr, constants: Mapping[Node, object]) -> int | None:
+    """The value of an integer literal as written (`5`, `-5`, a numeric `$N`; not `true`),
+    None for any other expression. `constants` holds the values of positional parameters."""
+    if isinstance(e, Unary) and e.op == "-":
+        inner = literal_value(e.operand, constants)
+        return None if inner is None else -inner
+    if isinstance(e, Int) and not e.boolean:
+        return e.value
+    if isinstance(e, PositionalParam):
+        value = constants.get(e)
+        return value if isinstance(value, int) else None
+    return None

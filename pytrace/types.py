@@ -18,6 +18,8 @@ Two layouts, for two kinds of memory:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pytrace.frozen import frozen
 
 DEFAULT_STRLEN = 64
@@ -633,6 +635,92 @@ def _unify_records(a: RecordT, b: RecordT) -> RecordT | None:
 
 
 # --------------------------------------------------------- integer promotion
+
+
+INT_WIDTHS = (8, 16, 32, 64)
+
+
+def literal_type(value: int) -> IntT:
+    """The type an integer literal starts as: the narrowest unsigned type that holds a
+    non-negative value, the narrowest signed type that holds a negative one."""
+    for bits in INT_WIDTHS:
+        t = IntT(bits, value < 0)
+        if t.min_value <= value <= t.max_value:
+            return t
+    return IntT(64, value < 0)
+
+
+def signed_width(value: int) -> int:
+    """Bits of the narrowest signed type holding `value` (more than 64 when none does)."""
+    return next((bits for bits in INT_WIDTHS
+                 if -(1 << (bits - 1)) <= value < (1 << (bits - 1))), 128)
+
+
+def promote_int(a: IntT, b: IntT, a_literal: int | None = None,
+                b_literal: int | None = None) -> IntT | None:
+    """The integer type a value of type a and one of type b both convert to without loss
+    (assignments, map values and keys, ternary branches); None when none does (uint64
+    meeting a signed type). Same sign: the wider. Mixed signs: the signed type when it is
+    wider; when the unsigned side is a literal (positive literals are flexible), the
+    signed type widened to hold its value; otherwise a signed type twice the wider
+    width."""
+    if a == b:
+        return a
+    if a.signed == b.signed:
+        return IntT(max(a.bits, b.bits), a.signed)
+    signed, unsigned, literal = (a, b, b_literal) if a.signed else (b, a, a_literal)
+    if signed.bits > unsigned.bits:
+        return IntT(signed.bits, True)
+    if literal is not None and signed_width(literal) <= 64:
+        return IntT(max(signed.bits, signed_width(literal)), True)
+    bits = 2 * max(a.bits, b.bits)
+    return IntT(bits, True) if bits <= 64 else None
+
+
+def merge_ints(old: IntT, new: IntT, literal: int | None = None) -> tuple[IntT, bool]:
+    """The type a variable or map holding `old` has once `new` is also stored (`literal`:
+    the stored value when it is a literal), and whether the signs could not be reconciled
+    (then it is int64: large unsigned values read back negative)."""
+    merged = promote_int(old, new, None, literal)
+    return (IntT(64, True), True) if merged is None else (merged, False)
+
+
+def unify_values(a: Type, b: Type) -> Type | None:
+    """As `unify`, with integers (also inside tuples and records) promoted by
+    `merge_ints` rather than widened to 64 bits: the types of stored values."""
+    if isinstance(a, IntT) and isinstance(b, IntT):
+        return merge_ints(a, b)[0]
+    if isinstance(a, AggT) and isinstance(b, AggT) and replace(b, signed=a.signed) == a:
+        return replace(a, signed=a.signed or b.signed)  # sum(1) and sum(-1): signed
+    if isinstance(a, TupleT) and isinstance(b, TupleT) and len(a.elems) == len(b.elems):
+        elems = [unify_values(x, y) for x, y in zip(a.elems, b.elems)]
+        if any(e is None for e in elems):
+            return None
+        return TupleT(tuple(e for e in elems if e is not None))
+    if isinstance(a, RecordT) and isinstance(b, RecordT):
+        if len(a.fields) != len(b.fields) or a.names() != b.names():
+            return None
+        other = dict(b.fields)
+        fields = [(name, unify_values(t, other[name])) for name, t in a.fields]
+        if any(t is None for _, t in fields):
+            return None
+        return RecordT(tuple((n, t) for n, t in fields if t is not None))
+    return unify(a, b)
+
+
+def flexible_operands(a: Type, b: Type, a_literal: int | None,
+                      b_literal: int | None) -> tuple[Type, Type]:
+    """The operand types that decide an operation's sign: a non-negative literal that
+    int64 holds takes the other operand's sign (`$s < 5` compares signed, `$u < 5`
+    unsigned), unless both are literals."""
+    def adopt(lit: int | None, other: Type, own: Type) -> Type:
+        if lit is None or lit < 0 or lit > (1 << 63) - 1 or not isinstance(other, IntT):
+            return own
+        return IntT(64, other.signed)
+
+    if a_literal is not None and b_literal is not None:
+        return a, b
+    return adopt(a_literal, b, a), adopt(b_literal, a, b)
 
 
 def signed_operation(a: Type, b: Type) -> bool:

@@ -241,6 +241,8 @@ Loop variable $i shadows a variable of an enclosing scope || BEGIN { $i = 1; for
 Return value discarded. || BEGIN { 1 + 2; }
 the integer literal 300 does not fit in 'uint8' || BEGIN { let $x: uint8 = 300; }
 Implicit conversion of a signed value to 'uint8' for $x || BEGIN { $y = -1; let $x: uint8 = $y; }
+Integer sign mismatch for $c: no integer type holds both 'uint64' and 'int64' || BEGIN { $c = (uint64)1; $d = (int64)-1; $c = $d; print($c); }
+Integer sign mismatch for @m: no integer type holds both 'uint64' and 'int8' || BEGIN { @m = (uint64)1; @m = -1; }
 Invalid self probe type: nosuch || self:nosuch:SIGUSR1 { }
 Unsupported signal: SIGUSR2 || self:signal:SIGUSR2 { }
 invalid test probe || test:a:b { }
@@ -280,8 +282,8 @@ exit() does not return a value || BEGIN { @[exit()] = 1; }
 The expression does not return a value || BEGIN { $x = 1 ? print(1) : print(2); }
 print() does not return a value || BEGIN { 1 ? print(1) : 2; }
 The += operator can not be used on expressions of type 'count' || BEGIN { @x = count(); @x += 1; }
-Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { @x = "a"; @x += 1; }
-Type mismatch for '+=': comparing 'string[2]' with 'int64' || BEGIN { $x = "a"; $x += 1; }
+Type mismatch for '+=': comparing 'string[2]' with 'uint8' || BEGIN { @x = "a"; @x += 1; }
+Type mismatch for '+=': comparing 'string[2]' with 'uint8' || BEGIN { $x = "a"; $x += 1; }
 Undefined or undeclared variable: $x || BEGIN { $x += 1; }
 Undefined or undeclared variable: $x || BEGIN { $x++; }
 Undefined or undeclared variable: $a || BEGIN { @ = $a; }
@@ -306,7 +308,7 @@ count() requires no arguments (1 provided) || BEGIN { @x = count(1); }
 printf() requires at least one argument (0 provided) || BEGIN { printf(); }
 delete() expects a map element as argument || BEGIN { delete(1); }
 delete() expects a map with no keys for the first argument || BEGIN { @b[1] = 1; delete(@b[1], @b[2]); }
-Type mismatch for '==': comparing 'int64' with 'string[2]' || BEGIN { @ = 1 == "a"; }
+Type mismatch for '==': comparing 'uint8' with 'string[2]' || BEGIN { @ = 1 == "a"; }
 Can not take the address of this expression || BEGIN { @ = &pid; }
 The ! operator can not be used on expressions of type 'string[2]' || BEGIN { @ = !"a"; }
 The * operator can not be used on expressions of type 'string[2]' || BEGIN { @ = *"a"; }
@@ -318,8 +320,8 @@ Record does not contain a field named 'b' || BEGIN { $r = (a=1); @ = $r.b; }
 Duplicate field name in record: 'a' || BEGIN { $r = (a=1, a=2); }
 typeof() is a type: use it in a cast || BEGIN { print(typeof(1)); }
 Unknown type: 'nosuch' || BEGIN { $x = (typeof(nosuch))1; }
-Can not access field 'foo' on expression of type 'int64' || BEGIN { @ = (1).foo; }
-Can not access index '0' on expression of type 'int64' || BEGIN { @ = (1).0; }
+Can not access field 'foo' on expression of type 'uint8' || BEGIN { @ = (1).foo; }
+Can not access index '0' on expression of type 'uint8' || BEGIN { @ = (1).0; }
 Invalid tuple index: 5. Found 2 elements in tuple. || BEGIN { @ = (1, 2).5; }
 The index of a tuple must be an integer known at compile time || BEGIN { $i = 1; @ = (1, 2)[$i]; }
 Invalid tuple index: 3. Found 2 elements in tuple. || BEGIN { @ = (1, 2)[1 + 2]; }
@@ -339,10 +341,12 @@ No BTF found for vmlinux:nosuch_pytrace_fn || fentry:nosuch_pytrace_fn { }
 No BTF found for nosuch_pytrace_mod:vfs_read || fexit:nosuch_pytrace_mod:vfs_read { }
 No kernel function with BTF matches fentry:__pfx_vfs_rea* || fentry:__pfx_vfs_rea* { }
 args can only be read through one of its fields (args.NAME) || tracepoint:sched:sched_switch { @ = args; }
-Cannot cast from 'int64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])1; }
+Cannot cast from 'uint64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])(uint64)1; }
+Cannot cast from 'uint32' to 'int8[2]': the sizes differ (4 and 2 bytes) || BEGIN { @ = (int8[2])100000; }
+Cannot cast from 'int8[4]' to 'uint16': the sizes differ (4 and 2 bytes) || BEGIN { @ = (uint16)(int8[4])7; }
 Cannot cast to 'int8 *[2]': array casts need integer elements || BEGIN { @ = (int8 *[2])0; }
 Cannot use type 'string' here || BEGIN { @ = (string *)1; }
-Cannot cast from 'int64' to 'string[64]' || BEGIN { @ = (string)1; }
+Cannot cast from 'uint8' to 'string[64]' || BEGIN { @ = (string)1; }
 Unknown type: 'enum foo' || BEGIN { @ = (enum foo)1; }
 Unknown struct/union: 'struct foo' || BEGIN { @ = (struct foo)1; }
 Cannot cast to 'struct task_struct' (a struct; cast to a pointer || BEGIN { @ = (struct task_struct)1; }
@@ -350,10 +354,10 @@ Can not access field 'x' on type 'int32 *' || BEGIN { $p = (int32 *)0; @ = $p->x
 Unknown struct/union: 'struct foo' || BEGIN { @ = sizeof(struct foo); }
 Different lhist bounds in a single map unsupported || BEGIN { @x = lhist(1, 0, 10, 1); @x = lhist(2, 0, 20, 1); }
 Different hist bucket sizes in a single map unsupported || BEGIN { @x = hist(1); @x = hist(2, 3); }
-Type mismatch for @x: trying to assign value of type 'string[2]' when map already contains a value of type 'int64' || BEGIN { @x = 1; @x = "a"; }
-Argument mismatch for @x: trying to access with arguments: [int64, int64] || BEGIN { @x[1] = 1; @x[1, 2] = 1; }
-Argument mismatch for @a: trying to access with arguments: [] when map expects arguments: [int64] || BEGIN { @a[1] = 1; delete(@a); }
-Argument mismatch for @c: trying to access with arguments: [] when map expects arguments: [int64] || BEGIN { @c[1] = 1; $x = @c; }
+Type mismatch for @x: trying to assign value of type 'string[2]' when map already contains a value of type 'uint8' || BEGIN { @x = 1; @x = "a"; }
+Argument mismatch for @x: trying to access with arguments: [uint8, uint8] || BEGIN { @x[1] = 1; @x[1, 2] = 1; }
+Argument mismatch for @a: trying to access with arguments: [] when map expects arguments: [uint8] || BEGIN { @a[1] = 1; delete(@a); }
+Argument mismatch for @c: trying to access with arguments: [] when map expects arguments: [uint8] || BEGIN { @c[1] = 1; $x = @c; }
 when map expects no arguments || BEGIN { @c = 1; @c[1] = 2; }
 printf() expects a string literal (integer provided) || BEGIN { printf(1); }
 printf: Not enough arguments for format string (0 supplied, 1 expected) || BEGIN { printf("%d\n"); }

@@ -34,7 +34,7 @@ from pytrace.resources import (
     EventKind,
     SourceLoc,
 )
-from pytrace.types import AggT, ArrayT, BoolT, IntT, RecordT, StrT, TupleT, Type, VoidT
+from pytrace.types import AggT, ArrayT, BoolT, IntT, PtrT, RecordT, StrT, TupleT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.module import ModuleGen
@@ -537,6 +537,10 @@ class ProgEmitter(FnBase):
                 narrow = self.b.trunc(v, ir.IntType(t.bits))
                 v = self.b.sext(narrow, I64) if t.signed else self.b.zext(narrow, I64)
             return Val(t, v)
+        if isinstance(t, PtrT) and type(val.t) is IntT and val.t.bits < 64:
+            # an integer becomes an address zero-extended from its own width, as LLVM's
+            # inttoptr does: `(uint8 *)-1` (an int8 literal) is 0xff
+            return Val(t, self.b.and_(val.v, c64((1 << val.t.bits) - 1)))
         if is_scalar(t) and val.scalar:
             return Val(t, val.v)
         raise CodegenError(f"cannot cast {val.t} to {t}", e)

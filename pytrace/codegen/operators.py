@@ -15,7 +15,16 @@ from pytrace.codegen.base import I64, c64
 from pytrace.codegen.errors import CodegenError
 from pytrace.codegen.values import Val
 from pytrace.source import Span
-from pytrace.types import ArrayT, IntT, PtrT, RecordT, StrT, TupleT, signed_operation
+from pytrace.types import (
+    ArrayT,
+    IntT,
+    PtrT,
+    RecordT,
+    StrT,
+    TupleT,
+    flexible_operands,
+    signed_operation,
+)
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
@@ -129,7 +138,10 @@ def binary(p: ProgEmitter, e: nodes.Binary) -> Val:
     if isinstance(lt, TupleT | RecordT):
         eq = composite.equal(p, left, right)
         return Val(IntT(64, True), p.b.zext(eq if e.op == "==" else p.b.not_(eq), I64))
-    signed = signed_operation(left.t, right.t)
+    constants = p.checked.constants
+    signed = signed_operation(*flexible_operands(
+        left.t, right.t, nodes.literal_value(e.left, constants),
+        nodes.literal_value(e.right, constants)))
     if e.op in _CMP:
         return Val(IntT(64, True), _compare(p, e.op, p.as_i64(left), p.as_i64(right), signed))
     t = p.checked.types.get(e) or IntT(64, signed)

@@ -7,7 +7,7 @@ agree at every access; a map that is never assigned is an error.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pytrace import builtins, nodes
 from pytrace.builtins.base import type_word
@@ -16,23 +16,34 @@ from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
 from pytrace.passes.walk import children, probe_roots, walk
 from pytrace.source import Span
-from pytrace.types import AggT, IntT, PtrT, TupleT, Type, unify
+from pytrace.types import AggT, IntT, PtrT, TupleT, Type, merge_ints, unify, unify_values
 
 KEYED_CALLS = frozenset({"delete", "has_key", "find"})
 
 
-def unify_value(old: Type, new: Type) -> Type | None:
-    """The map value type after storing `new` into a map holding `old` (None: conflict)."""
+def sign_mismatch(diags: Diagnostics, what: str, old: Type, new: Type, span: Span) -> None:
+    """Stored integers of different signs that no integer type holds both of (uint64 and a
+    signed type): the variable or map becomes int64, with this warning."""
+    diags.warning(f"Integer sign mismatch for {what}: no integer type holds both '{old}' and "
+                  f"'{new}', so it is int64 (large unsigned values read back as negative)",
+                  span)
+
+
+def unify_value(old: Type, new: Type, literal: int | None = None) -> Type | None:
+    """The map value type after storing `new` (`literal`: its value when it is an integer
+    literal) into a map holding `old` (None: conflict)."""
     if isinstance(old, AggT) or isinstance(new, AggT):
         if not (isinstance(old, AggT) and isinstance(new, AggT)) or old.kind != new.kind:
             return None
         same = (old.hist_bits, old.lmin, old.lmax, old.lstep) == (
             new.hist_bits, new.lmin, new.lmax, new.lstep)
-        return AggT(old.kind, old.signed and new.signed, old.hist_bits, old.lmin, old.lmax,
-                    old.lstep) if same else None
+        # different signs make a signed aggregation, as bpftrace does
+        return replace(old, signed=old.signed or new.signed) if same else None
+    if isinstance(old, IntT) and isinstance(new, IntT):
+        return merge_ints(old, new, literal)[0]
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
         return unify(old, new) or IntT(64, False)
-    return unify(old, new)
+    return unify_values(old, new)
 
 
 @dataclass
@@ -54,7 +65,9 @@ class MapCollector:
     def visit(self, node: nodes.Node) -> None:
         target = getattr(node, "target", None)
         if isinstance(node, nodes.Assign | nodes.IncDec) and isinstance(target, nodes.MapRef):
-            self.define(target)
+            value = node.value if isinstance(node, nodes.Assign) and node.op is None else None
+            self.define(target, None if value is None else
+                        nodes.literal_value(value, self.cp.constants))
             for child in children(node):
                 for sub in ([*target.keys] if child is target else [child]):
                     self.visit(sub)
@@ -90,14 +103,16 @@ class MapCollector:
             self.visit(arg)
         return True
 
-    def define(self, m: nodes.MapRef) -> None:
+    def define(self, m: nodes.MapRef, literal: int | None = None) -> None:
+        """A map written by an assignment (`literal`: the value stored, when it is an
+        integer literal) or by ++/--."""
         info = self.uses.setdefault(m.name, MapUses())
         info.span = info.span or m.span
         t = self.cp.types.get(m)
         if t is not None and info.value is None:
             info.value = t
         elif t is not None and info.value is not None:
-            merged = unify_value(info.value, t)
+            merged = unify_value(info.value, t, literal)
             if merged is None and _same_agg_kind(info.value, t, "lhist"):
                 self.diags.error("Different lhist bounds in a single map unsupported", m.span)
             elif merged is None and _same_agg_kind(info.value, t, "hist"):
@@ -107,6 +122,9 @@ class MapCollector:
                                  f"'{t}' when map already contains a value of type "
                                  f"'{info.value}'", m.span)
             else:
+                if isinstance(info.value, IntT) and isinstance(t, IntT) \
+                        and merge_ints(info.value, t, literal)[1]:
+                    sign_mismatch(self.diags, m.name, info.value, t, m.span)
                 info.value = merged
         if m.keys:
             self.check_keys(m.name, m.keys, m.span)

@@ -14,35 +14,50 @@ from pytrace.builtins.base import is_int, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram
-from pytrace.passes.typeexpr import READABLE_AGGS, ExprTyper, MapTable
+from pytrace.passes.maps import sign_mismatch
+from pytrace.passes.typeexpr import READABLE_AGGS, UNSET, ExprTyper, MapTable, is_literal
 from pytrace.passes.typenames import decl_type
 from pytrace.passes.walk import probe_roots, walk
 from pytrace.probes.target import ProbeTarget
-from pytrace.types import AggT, IntT, PtrT, StrT, TupleT, Type, VoidT, unify
+from pytrace.types import (
+    AggT,
+    IntT,
+    PtrT,
+    StrT,
+    TupleT,
+    Type,
+    VoidT,
+    merge_ints,
+    unify,
+    unify_values,
+)
 
 I64 = IntT(64, True)
 MAX_UNROLL = 100
 MAX_ROUNDS = 4
 
 
-def merge_scalar(old: Type, new: Type) -> Type | None:
-    """The type a variable holding `old` has after also storing `new` (None: conflict)."""
-    if isinstance(old, IntT) and isinstance(new, IntT) and old.signed != new.signed:
-        return _signed_holding(old, new)
+def merge_scalar(old: Type, new: Type, literal: int | None = None) -> tuple[Type | None, bool]:
+    """The type a variable holding `old` has after also storing `new` (None: conflict;
+    `literal`: the stored value when it is an integer literal), and whether two integer
+    types of different signs had no common type (then it is int64)."""
+    if isinstance(old, IntT) and isinstance(new, IntT):
+        return merge_ints(old, new, literal)
     if isinstance(old, PtrT) and isinstance(new, PtrT) and old.pointee == new.pointee:
-        return old  # the same pointer type, perhaps marked with another address space
+        return old, False  # the same pointer type, perhaps marked with another address space
     if isinstance(old, IntT | PtrT) and isinstance(new, IntT | PtrT):
-        return old if old == new else unify(old, new) or IntT(64, False)
-    return unify(old, new)
+        return (old if old == new else unify(old, new) or IntT(64, False)), False
+    return unify_values(old, new), False
 
 
-def _signed_holding(a: IntT, b: IntT) -> IntT:
-    """The signed type holding a signed and an unsigned integer: the signed one when it is
-    wider, else twice the unsigned width; int64 when nothing holds both (uint64)."""
-    signed, unsigned = (a, b) if a.signed else (b, a)
-    if signed.bits > unsigned.bits:
-        return IntT(signed.bits, True)
-    return IntT(min(64, unsigned.bits * 2), True)
+def widened(old: IntT, op: str, rhs: Type | None) -> IntT:
+    """The type of an integer variable or map after `op=` / `++` / `--`: the arithmetic is
+    64-bit, so a narrower type (one a literal gave it) widens to 64 bits; signed when it
+    was, when subtracting, or when the right side is signed."""
+    if old.bits == 64:
+        return old
+    signed = old.signed or op == "-" or isinstance(rhs, IntT) and rhs.signed
+    return IntT(64, signed)
 
 
 class BlockTyper(ExprTyper):
@@ -55,7 +70,6 @@ class BlockTyper(ExprTyper):
         self.loops = 0
         self.fixed: dict[str, Type] = {}  # `let $x: T`: the variable keeps type T
         self.hints = hints or {}  # the variable types of the previous typing round
-        self.flexible: set[tuple[int, str]] = set()  # variables holding only literals
 
     def probe(self, probe: nodes.Probe) -> None:
         if probe.predicate is not None:
@@ -134,29 +148,8 @@ class BlockTyper(ExprTyper):
             self.diags.error(f"Value '{t}' cannot be assigned to a map", s.value.span)
             return
         self.record(target, t)
-        self.maps.assign(target.name, t, key)
-
-    def adapt_literal(self, name: str, e: nodes.Expr, t: Type, old: Type | None) -> Type:
-        """Positive integer literals are flexible: one stored into an integer variable
-        takes its sign, and a variable that has only held such literals takes the sign
-        of the next integer stored (`$a = 0; $a = arg0` stays unsigned)."""
-        key = (self.block, name)
-        k = self.const_int(e)
-        literal = k is not None and k >= 0 and isinstance(t, IntT)
-        if old is None:
-            if literal:
-                self.flexible.add(key)
-            return t
-        if isinstance(old, IntT) and isinstance(t, IntT) and t.signed != old.signed:
-            if literal:
-                return IntT(t.bits, old.signed)
-            if key in self.flexible:
-                self.flexible.discard(key)
-                self.cp.variables[key] = IntT(old.bits, t.signed)
-                return t
-        if not literal:
-            self.flexible.discard(key)
-        return t
+        literal = self.const_int(s.value) if s.op is None and is_literal(s.value) else None
+        self.maps.assign(target.name, t, key, literal)
 
     def compound(self, s: nodes.Assign, existing: Type | None, t: Type) -> Type | None:
         if isinstance(existing, AggT):
@@ -167,7 +160,7 @@ class BlockTyper(ExprTyper):
             self.diags.error(f"Type mismatch for '{s.op}=': comparing "
                              f"'{existing or I64}' with '{t}'", s.span)
             return None
-        return existing if isinstance(existing, IntT) else I64
+        return widened(existing, s.op or "", t) if isinstance(existing, IntT) else I64
 
     def assign_var(self, s: nodes.Assign, target: nodes.Variable) -> None:
         t = self.value(s.value)
@@ -184,16 +177,16 @@ class BlockTyper(ExprTyper):
                 self.diags.error(f"Type mismatch for '{s.op}=': comparing '{old}' with '{t}'",
                                  s.span)
                 return
-            t = old
+            t = widened(old, s.op, t) if isinstance(old, IntT) and \
+                target.name not in self.fixed else old
         elif target.name in self.fixed:
             t = self.fit_declared(target.name, s.value, t) or self.fixed[target.name]
-        else:
-            t = self.adapt_literal(target.name, s.value, t, self.cp.variables.get(key))
         if isinstance(t, IntT):
             space = self.int_space(s.value)
             if space is not None:
                 self.int_spaces[key] = space
-        self.store_var(target.name, target, t)
+        literal = self.const_int(s.value) if s.op is None and is_literal(s.value) else None
+        self.store_var(target.name, target, t, literal)
 
     def assign_out(self, var: nodes.Variable, t: Type) -> None:
         """A variable a call writes (find's result) is assigned the map's value type."""
@@ -203,10 +196,10 @@ class BlockTyper(ExprTyper):
 
     def declared_type(self, name: str) -> Type | None:
         """The type of a `let $x;` variable read or updated before any assignment: what
-        its assignments make it (from the previous round), else int64 (it starts as 0)."""
+        its assignments make it (from the previous round), else uint8 (it starts as 0)."""
         if name not in self.declared:
             return None
-        return self.hints.get((self.block, name), I64)
+        return self.hints.get((self.block, name), UNSET)
 
     def fit_declared(self, name: str, e: nodes.Expr, t: Type) -> Type | None:
         """A value stored into a variable declared `let $x: T`: T, or None (an error)."""
@@ -230,14 +223,18 @@ class BlockTyper(ExprTyper):
                          f"when variable is declared as '{want}'", e.span)
         return None
 
-    def store_var(self, name: str, node: nodes.Node, t: Type) -> None:
+    def store_var(self, name: str, node: nodes.Node, t: Type,
+                  literal: int | None = None) -> None:
         key = (self.block, name)
         old = self.cp.variables.get(key)
         if isinstance(t, AggT | VoidT):
             self.diags.error(f"Value '{t}' cannot be assigned to a scratch variable",
                              node.span)
             return
-        merged = t if old is None or name in self.fixed else merge_scalar(old, t)
+        merged, lossy = (t, False) if old is None or name in self.fixed else \
+            merge_scalar(old, t, literal)
+        if lossy and old is not None:
+            sign_mismatch(self.diags, f"${display_var(name)}", old, t, node.span)
         if merged is None:
             self.diags.error(f"Type mismatch for ${display_var(name)}: trying to assign value of type "
                              f"'{t}' when variable already contains a value of type '{old}'",
@@ -359,6 +356,10 @@ class BlockTyper(ExprTyper):
                 self.diags.error(f"The {e.op} operator can not be used on expressions of "
                                  f"type '{t}'", e.span)
                 return None
+            if isinstance(t, IntT) and target.name not in self.fixed:
+                t = widened(t, "-" if e.op == "--" else "+", None)
+                if (self.block, target.name) in self.cp.variables:
+                    self.cp.variables[(self.block, target.name)] = t
             self.record(target, t)
             return t
         if isinstance(target, nodes.MapRef):
@@ -368,7 +369,7 @@ class BlockTyper(ExprTyper):
                 self.diags.error(f"The {e.op} operator can not be used on expressions of "
                                  f"type '{existing}'", e.span)
                 return None
-            t = existing or I64
+            t = I64 if existing is None else widened(existing, "-", None)
             self.record(target, t)
             self.maps.assign(target.name, t, key)
             return t
@@ -396,8 +397,8 @@ def _fits(value: int, t: IntT) -> bool:
     return lo <= value <= hi
 
 
-def _snapshot(maps: MapTable) -> tuple[dict[str, Type], dict[str, Type | None]]:
-    return dict(maps.values), dict(maps.keys)
+def _snapshot(maps: MapTable, cp: CheckedProgram) -> tuple[object, ...]:
+    return dict(maps.values), dict(maps.keys), dict(cp.variables)
 
 
 def assigned_maps(cp: CheckedProgram) -> set[str]:
@@ -417,8 +418,8 @@ def run(cp: CheckedProgram) -> None:
     maps = MapTable()
     maps.assigned = assigned_maps(cp)
     for _ in range(MAX_ROUNDS):
-        before = _snapshot(maps)
+        before = _snapshot(maps, cp)
         type_program(cp, maps, Diagnostics())
-        if _snapshot(maps) == before:
+        if _snapshot(maps, cp) == before:
             break
     type_program(cp, maps, cp.diagnostics)

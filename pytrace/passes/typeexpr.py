@@ -10,7 +10,7 @@ from pytrace.builtins.base import Builtin, is_int, name_span, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
 from pytrace.passes.context import CheckedProgram, Options
-from pytrace.passes.typemem import MemoryTyper
+from pytrace.passes.typemem import MemoryTyper, is_literal
 from pytrace.probes.target import ProbeTarget
 from pytrace.source import Span
 from pytrace.types import (
@@ -25,14 +25,20 @@ from pytrace.types import (
     TupleT,
     Type,
     VoidT,
+    flexible_operands,
+    literal_type,
+    merge_ints,
+    promote_int,
     signed_operation,
     unify,
+    unify_values,
 )
 
 ARITH = frozenset({"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"&&", "||"})
 I64 = IntT(64, True)
+UNSET = literal_type(0)  # a `let $x;` not yet assigned holds 0, a uint8 literal
 READABLE_AGGS = frozenset({"count", "sum", "min", "max", "avg"})
 
 
@@ -48,14 +54,18 @@ class MapTable:
         self.assigned: set[str] = set()  # maps written somewhere (typed or not)
         self.keys: dict[str, Type | None] = {}
 
-    def assign(self, name: str, value: Type, key: Type | None) -> None:
+    def assign(self, name: str, value: Type, key: Type | None,
+               literal: int | None = None) -> None:
         old = self.values.get(name)
-        merged = value if old is None else unify(old, value)
+        if isinstance(old, IntT) and isinstance(value, IntT):
+            merged: Type | None = merge_ints(old, value, literal)[0]
+        else:
+            merged = value if old is None else unify_values(old, value)
         self.values[name] = merged if merged is not None else old or value
         if name not in self.keys or self.keys[name] is None:
             self.keys[name] = key
         elif key is not None:
-            self.keys[name] = unify(self.keys[name], key) or self.keys[name]  # type: ignore[arg-type]
+            self.keys[name] = unify_values(self.keys[name], key) or self.keys[name]  # type: ignore[arg-type]
 
 
 class ExprTyper(MemoryTyper):
@@ -120,14 +130,14 @@ class ExprTyper(MemoryTyper):
     def e_Int(self, e: nodes.Int) -> Type:
         if e.boolean:
             return BoolT()
-        return IntT(64, False) if e.value > I64.max_value else I64
+        return literal_type(e.value)
 
     def e_Str(self, e: nodes.Str) -> Type:
         return str_type(e.value)
 
     def e_PositionalParam(self, e: nodes.PositionalParam) -> Type:
         value = self.cp.constants.get(e, 0)
-        return str_type(value) if isinstance(value, str) else I64
+        return str_type(value) if isinstance(value, str) else literal_type(value)
 
     def e_PositionalCount(self, e: nodes.PositionalCount) -> Type:
         return I64
@@ -157,9 +167,14 @@ class ExprTyper(MemoryTyper):
 
     def e_Variable(self, e: nodes.Variable) -> Type | None:
         t = self.cp.variables.get((self.block, e.name))
+        hint = self.hints.get((self.block, e.name))
+        if t is not None and hint is not None and t != hint \
+                and isinstance(t, IntT | TupleT | RecordT | StrT):
+            # every read sees the type all the variable's assignments give it
+            t = unify_values(t, hint) or t
         if t is None and e.name in self.declared:
             # `let $x;` read before an assignment: 0 of the type its assignments give it
-            t = self.hints.get((self.block, e.name), I64)
+            t = self.hints.get((self.block, e.name), UNSET)
         if t is None:
             self.diags.error(f"Undefined or undeclared variable: ${display_var(e.name)}",
                              e.span)
@@ -362,7 +377,9 @@ class ExprTyper(MemoryTyper):
             return I64  # as bpftrace: a difference is signed
         if e.op == "+" and (self.signed_operand(e.left, a) or self.signed_operand(e.right, b)):
             return I64  # adding a signed value is signed too: (uint64)1 + (-2) is -1
-        return IntT(64, signed_operation(a, b))
+        constants = self.cp.constants
+        return IntT(64, signed_operation(*flexible_operands(
+            a, b, nodes.literal_value(e.left, constants), nodes.literal_value(e.right, constants))))
 
     def signed_operand(self, e: nodes.Expr, t: Type) -> bool:
         """A signed operand that is no non-negative literal (those take the other
@@ -376,6 +393,10 @@ class ExprTyper(MemoryTyper):
         t = self.value(e.operand)
         if t is None:
             return None
+        if e.op == "-" and is_literal(e.operand):
+            value = self.const_int(e)
+            if value is not None:
+                return literal_type(value)  # `-1` is a literal: int8
         if e.op == "*":
             return self.deref(e, t)
         if e.op == "&":
@@ -402,13 +423,22 @@ class ExprTyper(MemoryTyper):
             if isinstance(self.cp.types.get(side), VoidT):
                 self.value(side)  # reports that the call gives no value
                 return None
-        both_int = is_int(a) and is_int(b)
-        merged = IntT(64, all(isinstance(t, IntT) and t.signed for t in (a, b))) if both_int \
-            else unify(a, b)
+        merged = self.branch_type(e, a, b)
         if merged is None:
             self.diags.error("Ternary operator must return the same type: have "
                              f"'{type_word(a)}' and '{type_word(b)}'", e.span)
         return merged
+
+    def branch_type(self, e: nodes.Ternary, a: Type, b: Type) -> Type | None:
+        """The one type of a ternary's two values: integers promoted as assignments
+        promote them (a positive literal branch takes the other's signed type when it
+        fits: `c ? 1 : -1` is int8), int64 when no type holds both."""
+        if isinstance(a, IntT) and isinstance(b, IntT):
+            lits = [self.const_int(x) if is_literal(x) else None for x in (e.then, e.otherwise)]
+            return promote_int(a, b, lits[0], lits[1]) or I64
+        if is_int(a) and is_int(b):
+            return IntT(64, False)  # a pointer and an integer: an address
+        return unify_values(a, b)
 
     def e_TupleIndex(self, e: nodes.TupleIndex) -> Type | None:
         base = self.value(e.expr)

@@ -73,6 +73,13 @@ def pointer_to(t: Type | None, user: bool = False) -> PtrT:
 SIZED_CASTS = {"string": "str", "buffer": "buf"}  # cast name -> the builtin that reads
 
 
+def is_literal(e: nodes.Expr) -> bool:
+    """An integer literal as written: `5`, `-5`, a numeric positional parameter."""
+    if isinstance(e, nodes.Unary) and e.op == "-":
+        return is_literal(e.operand)
+    return isinstance(e, nodes.Int) and not e.boolean or isinstance(e, nodes.PositionalParam)
+
+
 class MemoryTyper:
     """Field access, indexing, dereference, address-of, casts and type builtins."""
 
@@ -356,11 +363,19 @@ class MemoryTyper:
             self.diags.error(f"Cannot cast from '{src}' to '{target}'", e.span)
             return None
         want = target.csize
+        if isinstance(src, IntT) and self.literal_fits(e.expr, want):
+            size = want  # a literal is as wide as the array it is cast to
         if size != want:
             self.diags.error(f"Cannot cast from '{src}' to '{target}': the sizes differ "
                              f"({size} and {want} bytes)", e.span)
             return None
         return target
+
+    def literal_fits(self, e: nodes.Expr, nbytes: int) -> bool:
+        """`e` is an integer literal whose value fits in `nbytes` bytes (signed or not)."""
+        value = self.const_int(e) if is_literal(e) else None
+        return value is not None and nbytes in (1, 2, 4, 8) and \
+            -(1 << (8 * nbytes - 1)) <= value < (1 << (8 * nbytes))
 
     # ---------------------------------------------------------- type builtins
     def type_or_expr(self, target: nodes.TypeName | nodes.Expr) -> Type | None:

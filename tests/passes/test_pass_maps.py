@@ -9,15 +9,15 @@ def test_map_infos(checked):
     cp = checked('BEGIN { @x = 5; @s = comm; @t = (1, "a"); @c[pid] = count();'
                  ' @m[pid, comm] = sum(1); @i++; @j += 3; @p[probe] = 1; }')
     m = cp.maps
-    assert (m["@x"].key_type, m["@x"].value_type) == (None, IntT(64, True))
+    assert (m["@x"].key_type, m["@x"].value_type) == (None, IntT(8, False))  # a literal
     assert m["@s"].value_type == StrT(16)
-    assert m["@t"].value_type == TupleT((IntT(64, True), StrT(2)))
+    assert m["@t"].value_type == TupleT((IntT(8, False), StrT(2)))
     assert m["@c"].key_type == IntT(64, False)
     assert m["@c"].value_type == AggT("count", signed=False)
     assert m["@m"].key_type == TupleT((IntT(64, False), StrT(16)))
     assert m["@m"].multi_key and not m["@c"].multi_key
     assert m["@i"].value_type == IntT(64, True)
-    assert m["@j"].value_type == IntT(64, True)
+    assert m["@j"].value_type == IntT(64, True)  # += widens a literal's type
     assert m["@p"].key_type == ProbeNameT()
 
 
@@ -26,7 +26,7 @@ def test_a_tuple_key_is_the_same_as_several_keys(checked):
     cp = checked("BEGIN { @x[(1, 2)] = 1; @x[3, 4] = 2; $k = (5, 6); @x[$k] = 3; "
                  "@y[1, 2] = 1; @y[(3, 4)] = 1; }")
     for name in ("@x", "@y"):
-        assert cp.maps[name].key_type == TupleT((IntT(64, True), IntT(64, True)))
+        assert cp.maps[name].key_type == TupleT((IntT(8, False), IntT(8, False)))
         assert cp.maps[name].multi_key
 
 
@@ -38,26 +38,26 @@ def test_values_unify_across_blocks(checked):
 
 def test_map_read_before_assignment_in_source(checked):
     cp = checked("BEGIN { @a = @b; } END { @b = 5; print(@a); }")
-    assert cp.maps["@a"].value_type == IntT(64, True)
+    assert cp.maps["@a"].value_type == IntT(8, False)
 
 
 def test_value_mismatch(errors):
     assert errors("BEGIN { @x = count(); @x = 5; }") == [
-        ("Type mismatch for @x: trying to assign value of type 'int64' when map already "
+        ("Type mismatch for @x: trying to assign value of type 'uint8' when map already "
          "contains a value of type 'count'", (1, 23, 25))]
     assert errors('BEGIN { @x = 1; @x = "s"; }')[0][0] == (
         "Type mismatch for @x: trying to assign value of type 'string[2]' when map already "
-        "contains a value of type 'int64'")
+        "contains a value of type 'uint8'")
     assert errors("BEGIN { @x = hist(1); @x = lhist(1, 0, 10, 1); }")
 
 
 def test_key_mismatch(errors):
     assert errors("BEGIN { @x[1] = 1; @x[1, 2] = 2; }") == [
-        ("Argument mismatch for @x: trying to access with arguments: [int64, int64] when map "
-         "expects arguments: [int64]", (1, 20, 28))]
+        ("Argument mismatch for @x: trying to access with arguments: [uint8, uint8] when map "
+         "expects arguments: [uint8]", (1, 20, 28))]
     assert errors('BEGIN { @x[1] = 1; @x["a"] = 2; }')[0][0] == (
         "Argument mismatch for @x: trying to access with arguments: [string[2]] when map "
-        "expects arguments: [int64]")
+        "expects arguments: [uint8]")
     assert errors("BEGIN { @x[1] = 1; @x = 2; }")[0][0].startswith("Argument mismatch for @x")
 
 

@@ -16,9 +16,9 @@ def test_param_values():
 def test_positional_params_typed(checked):
     cp = checked("BEGIN { $a = $1; $b = $2; $c = $3; $n = $#; }", params=["7", "hello"])
     v = {name: t for (_, name), t in cp.variables.items()}
-    assert v["a"] == IntT(64, True)
+    assert v["a"] == IntT(8, False)  # a numeric parameter is a literal
     assert v["b"] == StrT(6)
-    assert v["c"] == IntT(64, True)
+    assert v["c"] == IntT(8, False)
     stmts = cp.program.probes[0].body.stmts
     assert [cp.constants[s.value] for s in stmts] == [7, "hello", 0, 2]
 

@@ -25,7 +25,7 @@ def test_sibling_blocks_have_distinct_variables_of_their_own_types(checked) -> N
     cp = checked('begin { if (1) { $x = 1; print($x); } if (1) { $x = "s"; print($x); } }')
     names = sorted({n.name for n in walk(cp.program) if isinstance(n, nodes.Variable)})
     assert names == ["x", "x#2"]
-    assert sorted(str(t) for (_, n), t in cp.variables.items()) == ["int64", "string[2]"]
+    assert sorted(str(t) for (_, n), t in cp.variables.items()) == ["string[2]", "uint8"]
 
 
 def test_shadowing_and_redeclaration(errors) -> None:

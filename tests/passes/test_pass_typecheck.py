@@ -34,7 +34,7 @@ def test_literals_and_builtins(checked):
                  ' $i = curtask; $j = kstack; $k = ustack(perf, 3);'
                  ' $l = nsecs; $m = cpid; }', has_child=True)
     v = {name: t for (b, name), t in cp.variables.items()}
-    assert v["a"] == IntT(64, True)
+    assert v["a"] == IntT(8, False)  # the narrowest type holding the literal
     assert v["b"] == StrT(4)
     assert v["c"] == BoolT()  # true is a bool
     assert v["d"] == IntT(64, False)
@@ -58,7 +58,7 @@ def test_operators(checked):
                  " $j = (uint8)300; $k = (int32)1; $l = (1, \"a\", pid); $m = $l.1; }")
     v = {name: t for (_, name), t in cp.variables.items()}
     assert v["a"] == IntT(64, False)
-    assert v["b"] == IntT(64, True)
+    assert v["b"] == IntT(64, False)  # arithmetic is 64-bit, unsigned + unsigned
     assert v["c"] == IntT(64, True)
     assert v["d"] == IntT(64, True)
     assert v["e"] == IntT(64, False)
@@ -68,7 +68,7 @@ def test_operators(checked):
     assert v["i"] == StrT(5)
     assert v["j"] == IntT(8, False)
     assert v["k"] == IntT(32, True)
-    assert v["l"] == TupleT((IntT(64, True), StrT(2), IntT(64, False)))
+    assert v["l"] == TupleT((IntT(8, False), StrT(2), IntT(64, False)))
     assert v["m"] == StrT(2)
 
 
@@ -123,7 +123,7 @@ def test_aggregations_types(checked):
     assert cp.maps["@c"].value_type == AggT("min", signed=True)
     assert cp.maps["@d"].value_type == AggT("hist", signed=False, hist_bits=2)
     assert cp.maps["@e"].value_type == AggT("lhist", signed=False, lmin=0, lmax=100, lstep=10)
-    assert cp.maps["@f"].value_type == AggT("stats", signed=True)
+    assert cp.maps["@f"].value_type == AggT("stats", signed=False)  # of a uint8 literal
     target = cp.program.probes[0].body.stmts[0].target
     assert cp.types[target] == AggT("count", signed=False)
 
@@ -144,10 +144,10 @@ def test_array_field_index(checked):
 
 def test_type_errors(errors):
     assert errors('BEGIN { $a = "a" + 1; }') == [
-        ("Type mismatch for '+': comparing 'string[2]' with 'int64'", (1, 14, 21))]
+        ("Type mismatch for '+': comparing 'string[2]' with 'uint8'", (1, 14, 21))]
     assert errors("BEGIN { $x = 1; $x = \"a\"; }")[0][0] == (
         "Type mismatch for $x: trying to assign value of type 'string[2]' when variable "
-        "already contains a value of type 'int64'")
+        "already contains a value of type 'uint8'")
     assert errors('BEGIN { $x = -"a"; }')[0][0] == (
         "The - operator can not be used on expressions of type 'string[2]'")
     assert errors('BEGIN { $x = 1 ? "a" : 2; }')[0][0] == (
@@ -210,11 +210,12 @@ def test_records_are_one_type_in_any_field_order(checked):
                  '@m[(a=1, b="x")] = (x=1, y=2); @m[(b="yy", a=4)] = (y=3, x=4); '
                  '$e = $a == (size=1, color="c"); }')
     v = {name: t for (b, name), t in cp.variables.items()}
-    assert v["a"] == RecordT((("color", StrT(6)), ("size", IntT())))
+    assert v["a"] == RecordT((("color", StrT(6)), ("size", IntT(8, False))))
     assert v["e"] == IntT()
     info = cp.maps["@m"]
-    assert info.key_type == RecordT((("a", IntT()), ("b", StrT(3))))
-    assert info.value_type == RecordT((("x", IntT()), ("y", IntT())))
+    u8 = IntT(8, False)
+    assert info.key_type == RecordT((("a", u8), ("b", StrT(3))))
+    assert info.value_type == RecordT((("x", u8), ("y", u8)))
 
 
 def test_record_errors(errors):

@@ -193,7 +193,7 @@ def test_meta_commands_without_a_terminal(session: tuple[ReplSession, list[str]]
     out, err = capsys.readouterr()
     assert "probe 1 attached (BEGIN)" in out and "probe 2 attached (BEGIN)" in out
     assert "@meta_m[2]: 2\n@meta_m[1]: 41\n" in out  # sorted by value, as bpftrace
-    assert "@meta_m[int64]: int64" in out
+    assert "@meta_m[uint8]: uint8" in out  # the literals 1, 2, 41 are uint8
     assert "no attached probe 9" in err and "unknown command '.nosuch'" in err
     assert script.read_text() == "BEGIN { @meta_m[1] = 41; }\nBEGIN { @meta_m[2] = 2; }\n"
     repl.handle(".clear @meta_m")
