@@ -63,7 +63,8 @@ def note_pid(p: ProgEmitter, pid: Any) -> None:
 
     The -c child (pytrace's own) is also stopped there with SIGSTOP, and continued by
     the session once its mappings are read: a short program would otherwise be gone
-    before userspace sees the record."""
+    before userspace sees the record. Not with dw_ustack: the session holds the child
+    at its entry point and reads them there (a second stop could race with that one)."""
     gv = p.gen.map_global(USTACK_PIDS_MAP)
     key = p.alloca_buf(8)
     p.store64(pid, key)
@@ -72,7 +73,7 @@ def note_pid(p: ProgEmitter, pid: Any) -> None:
         p.store64(p.c64(0), zero)
         p.maps.update(gv, key, zero, BPF_NOEXIST)
         p.event(EventKind.PID_SEEN, [Val(U64, pid)])
-        if p.checked.options.has_child:
+        if p.checked.options.has_child and not p.gen.uses_dw_ustack:
             with p.b.if_then(p.b.icmp_unsigned("==", pid, p.global_slot(GLOBAL_CPID))):
                 p.helper(h.SEND_SIGNAL, p.I64, [p.c64(SIGSTOP)])
 

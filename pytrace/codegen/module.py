@@ -130,6 +130,9 @@ class ModuleGen:
         if any(isinstance(t, StackT | SymT) and not t.kernel for t in checked.types.values()):
             self._add_map(ustack_pids_spec())
         dw_limit = dw_ustack_limit(checked)
+        # with dw_ustack the -c child is held at its entry point (its mappings are read
+        # there), so no probe needs to stop it at its first stack
+        self.uses_dw_ustack = dw_limit > 0
         if dw_limit:
             for spec in dw_map_specs(dw_limit):
                 self._add_map(spec)
