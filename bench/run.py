@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench import btf, common, percall, repl, report, startup, throughput  # noqa: E402
+from bench import btf, common, percall, repl, report, startup, throughput, uwide  # noqa: E402
 
-BENCHES = ("percall", "startup", "wide", "throughput", "compile", "btf", "repl")
+BENCHES = ("percall", "startup", "wide", "throughput", "compile", "btf", "repl", "uwide")
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,9 @@ def run_all(sizes: Sizes, only: set[str]) -> str:
         parts.append(btf.render(btf.measure(sizes.rounds)))
     if want("repl"):
         parts.append(repl.section(max(sizes.rounds, 3) * 2))
+    if want("uwide"):
+        parts.append(uwide.render(uwide.run(sizes.wide_rounds, sizes.wide_bpftrace_rounds),
+                                  sizes.wide_rounds))
     parts.append(f"_Suite wall time: {time.perf_counter() - started:.0f} s._\n")
     return "\n".join(parts)
 

@@ -43,7 +43,7 @@ def check_source(source: Source, options: Options,
         _use_btf_file(options.btf_path, source)
     pre = front(source, options.include_dirs, options.include_files)
     program, diags = parse(Source(source.name, pre.text) if pre.text != source.text else source,
-                           require_probe)
+                           require_probe, pre.type_names)
     if program is None or any(d.is_error for d in diags):
         raise CompileError([d for d in diags], source)
     checked = check(program, source, options, pre.types)

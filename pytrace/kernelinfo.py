@@ -74,11 +74,9 @@ def kernel_function_exists(name: str) -> bool:
 
 
 def percpu_variable(name: str) -> int | None:
-    """The vmlinux BTF type id of kernel variable `name` (vmlinux BTF describes the
-    per-CPU variables), or None."""
-    from pytrace.btf import format as F
-    from pytrace.btf import kernel_btf
+    """The running kernel's vmlinux BTF id of kernel variable `name` (vmlinux BTF
+    describes the per-CPU variables; the id is what the kernel is given, so never a
+    BPFTRACE_BTF file's), or None."""
+    from pytrace.btf import ids
 
-    kernel = kernel_btf()
-    ref = kernel.find(name, (F.VAR,)) if kernel is not None else None
-    return ref.id if ref is not None and ref.btf is kernel.vmlinux else None  # type: ignore[union-attr]
+    return ids.variable(name)

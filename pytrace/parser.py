@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import re
@@ -31,6 +32,20 @@ _OPTIONS: dict[str, object] = {
     "maybe_placeholders": False,
 }
 _parser: Lark | None = None
+# Offsets where an IDENT is a type name (cdefs/casts.py), for the parse under way.
+_TYPE_NAMES_AT: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "type_names_at", default=frozenset())
+
+
+def _retype_ident(tok: Token) -> Token:
+    """An IDENT a cast uses as a type becomes a TYPE_NAME token (same text and place)."""
+    at = _TYPE_NAMES_AT.get()
+    if at and tok.start_pos in at:
+        return Token.new_borrow_pos("TYPE_NAME", str(tok), tok)
+    return tok
+
+
+_CALLBACKS = {"IDENT": _retype_ident}
 
 # How a token class is named in "unexpected X" (bison's wording in bpftrace).
 _TOKEN_WORDS = {
@@ -77,7 +92,7 @@ def _load_packaged(grammar: str) -> Lark | None:
     path = _packaged_path(grammar)
     try:
         with open(path, "rb") as f:
-            return Lark.load(f)
+            return Lark.__new__(Lark)._load(f, lexer_callbacks=_CALLBACKS)
     except Exception:  # missing or unusable: fall back to building the parser
         return None
 
@@ -103,9 +118,10 @@ def get_parser() -> Lark:
     if _parser is None:
         cache = _cache_path(grammar)
         try:
-            _parser = Lark(grammar, cache=cache or False, **_OPTIONS)  # type: ignore[arg-type]
+            _parser = Lark(grammar, cache=cache or False, lexer_callbacks=_CALLBACKS,
+                           **_OPTIONS)  # type: ignore[arg-type]
         except (OSError, EOFError, ValueError):
-            _parser = Lark(grammar, **_OPTIONS)  # type: ignore[arg-type]
+            _parser = Lark(grammar, lexer_callbacks=_CALLBACKS, **_OPTIONS)  # type: ignore[arg-type]
     return _parser
 
 
@@ -118,17 +134,29 @@ def _strip_shebang(text: str) -> str:
     return text
 
 
-def parse_tree(text: str) -> Tree[Token]:
-    """The raw Lark tree (raises Lark exceptions); for debugging and tooling."""
-    return get_parser().parse(_strip_shebang(text))
+def parse_tree(text: str, type_names: frozenset[int] | None = None) -> Tree[Token]:
+    """The raw Lark tree (raises Lark exceptions); for debugging and tooling.
+    type_names: offsets of names that casts use as types (cdefs/casts.py); None: the
+    casts to a macro's type parameters only (no TypeTable is needed for those)."""
+    if type_names is None:
+        from pytrace.cdefs.casts import macro_type_offsets
+
+        type_names = macro_type_offsets(text)
+    token = _TYPE_NAMES_AT.set(type_names)
+    try:
+        return get_parser().parse(_strip_shebang(text))
+    finally:
+        _TYPE_NAMES_AT.reset(token)
 
 
-def parse(source: Source, require_probe: bool = True
+def parse(source: Source, require_probe: bool = True,
+          type_names: frozenset[int] | None = None
           ) -> tuple[nodes.Program | None, list[Diagnostic]]:
     """Parse a whole program; never raises. Errors come back as Diagnostics.
-    require_probe: a program without a probe is an error (not for imported scripts)."""
+    require_probe: a program without a probe is an error (not for imported scripts);
+    type_names: see parse_tree."""
     try:
-        tree = parse_tree(source.text)  # LALR: iterative, whatever the nesting
+        tree = parse_tree(source.text, type_names)  # LALR: iterative, whatever the nesting
     except UnexpectedInput as e:
         return None, [_syntax_error(e, source.text)]
     except LarkError as e:

@@ -77,6 +77,27 @@ def _nodes(children: list[Any]) -> list[Any]:
     return [c for c in children if not isinstance(c, Token)]
 
 
+# The calls that take a type written bare (`container_of(p, struct S, m)`).
+TYPE_ARGUMENT_CALLS = frozenset({"container_of"})
+
+
+def _call_args(name: str, args: list[Any]) -> list[nodes.Expr]:
+    """A call's arguments; a type among them becomes a `typeof(T)` (it is one already
+    when written `typeof(...)`). Only container_of takes a type written bare."""
+    out: list[nodes.Expr] = []
+    for arg in args:
+        if not isinstance(arg, nodes.TypeName):
+            out.append(arg)
+        elif arg.of is not None and not arg.pointer_depth and arg.array_size is None:
+            out.append(arg.of)
+        elif arg.of is None and name not in TYPE_ARGUMENT_CALLS:
+            raise TransformError(f"syntax error, a type argument must be written "
+                                 f"typeof({arg.name}{'*' * arg.pointer_depth})", arg.span)
+        else:
+            out.append(nodes.Typeof(arg, span=arg.span))
+    return out
+
+
 def _tokens(children: list[Any], *types: str) -> list[Token]:
     return [c for c in children if isinstance(c, Token) and c.type in types]
 
@@ -491,11 +512,13 @@ class ToNodes(Transformer[Token, nodes.Program]):
         return nodes.MapRef(str(children[0]), _nodes(children), span=span)
 
     def call(self, span: Span, children: list[Any]) -> nodes.Call:
-        return nodes.Call(str(children[0]), _nodes(children), span=span)
+        name = str(children[0])
+        return nodes.Call(name, _call_args(name, _nodes(children)), span=span)
 
     def macro_call(self, span: Span, children: list[Any]) -> nodes.Call:
         """`name!(args)`: a call of a macro; the macros pass expands it."""
-        return nodes.Call(str(children[0]), _nodes(children), bang=True, span=span)
+        name = str(children[0])
+        return nodes.Call(name, _call_args(name, _nodes(children)), bang=True, span=span)
 
     def float_lit(self, span: Span, children: list[Any]) -> nodes.Expr:
         raise TransformError("floating-point numbers are not supported (BPF has no floating "
@@ -523,6 +546,10 @@ class ToNodes(Transformer[Token, nodes.Program]):
         stars = sum(1 for c in children[:cut] if isinstance(c, Token) and c.type == "STAR")
         outer = sum(1 for c in children[cut:] if isinstance(c, Token) and c.type == "STAR")
         return nodes.TypeName(name or "typeof", stars, array_size, of, outer, span=span)
+
+    def named_type(self, span: Span, children: list[Any]) -> nodes.TypeName:
+        """`let $x: name`: a typedef's or a macro type parameter's name as the type."""
+        return self.type(span, children)
 
     def typeof(self, span: Span, children: list[Any]) -> nodes.Typeof:
         return nodes.Typeof(_nodes(children)[0], span=span)

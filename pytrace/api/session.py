@@ -8,7 +8,6 @@ exit (or close()), also when the block raises.
 
 from __future__ import annotations
 
-import shlex
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from pytrace.api.events import DEFAULT_MAX_EVENTS, Event, EventCollector, TraceWarning
 from pytrace.api.maps import Maps
 from pytrace.api.program import Program, compile
+from pytrace.clitargets import split_words
 from pytrace.runtime.session import POLL_SECONDS, Child, stop_on_signals
 from pytrace.runtime.session import Session as Core
 
@@ -207,13 +207,13 @@ def trace(source_or_program: str | Program, *, pid: int | None = None,
           max_events: int = DEFAULT_MAX_EVENTS) -> Session:
     """A Session for a program (text, compiled here, or a Program from compile()).
 
-    pid: trace this process only (`-p`); cmd: run this command (a string split like a
-    shell, or argv) and trace until it exits (`-c`; `cpid` is its pid); params: $1...;
+    pid: trace this process only (`-p`); cmd: run this command (a string split at its
+    spaces as `-c` splits it, or argv) and trace until it exits (`-c`; `cpid` is its pid); params: $1...;
     unsafe: allow system(), signal()...; output: a stream that also receives the text
     bpftrace would print; max_events: how many unread events are kept.
     Raises CompileError here; TraceError when the session starts.
     """
-    argv = shlex.split(cmd) if isinstance(cmd, str) else (list(cmd) if cmd else None)
+    argv = split_words(cmd) if isinstance(cmd, str) else (list(cmd) if cmd else None)
     if isinstance(source_or_program, Program):
         program = source_or_program.with_options(pid=pid, has_child=argv is not None)
     else:

@@ -4,7 +4,9 @@
 returns the same object afterwards. A program that needs no kernel type never calls it.
 BPFTRACE_BTF (or `use_btf_file`, from Options.btf_path) names a BTF file read instead of
 /sys/kernel/btf/vmlinux (then without module BTF); `check_btf_file` says why one cannot
-be used.
+be used. Such a file only describes types: every BTF id handed to the kernel (attach
+ids, kernel variables) comes from `running_btf()`, the running kernel's own BTF
+(`pytrace/btf/ids.py` looks them up by name).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pytrace.btf.format import BtfFormatError
 from pytrace.btf.kernel import SYSFS_BTF, KernelBtf, Ref
 
 __all__ = ["BTF_ENV", "BtfFormatError", "KernelBtf", "Ref", "btf_file", "check_btf_file",
-           "have_btf", "kernel_btf", "use_btf_file"]
+           "have_btf", "kernel_btf", "running_btf", "use_btf_file"]
 
 BTF_ENV = "BPFTRACE_BTF"
 _KERNEL: list[KernelBtf | None] = []
 _FILE: list[str | None] = []  # the BTF file chosen by use_btf_file (else the environment)
+_RUNNING: list[KernelBtf | None] = []  # the running kernel's, when _KERNEL is a file's
 
 
 def btf_file() -> str | None:
@@ -66,3 +69,17 @@ def kernel_btf() -> KernelBtf | None:
         except (OSError, BtfFormatError):
             _KERNEL.append(None)
     return _KERNEL[0]
+
+
+def running_btf() -> KernelBtf | None:
+    """The running kernel's BTF (vmlinux and its modules), whatever BPFTRACE_BTF names:
+    where the ids the kernel is given come from. None when the kernel has none."""
+    if btf_file() is None:
+        return kernel_btf()
+    if not _RUNNING:
+        try:
+            vmlinux = os.path.join(SYSFS_BTF, "vmlinux")
+            _RUNNING.append(KernelBtf() if os.path.exists(vmlinux) else None)
+        except (OSError, BtfFormatError):
+            _RUNNING.append(None)
+    return _RUNNING[0]

@@ -5,7 +5,7 @@ block's targets."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING
 
 from pytrace.diagnostics import Diagnostics
@@ -51,13 +51,32 @@ def field_type(f: TpField, user: bool, table: TypeTable | None = None) -> Type:
     return IntT(bits if bits in (8, 16, 32, 64) else 64, f.signed)
 
 
+# The type of args.NAME (or retval) in one target; None after reporting why it has none.
+TargetType = Callable[[ProbeTarget], "Type | None"]
+
+
+def _over_targets(targets: Sequence[ProbeTarget], kinds: Collection[str], name: str,
+                  span: Span, diags: Diagnostics, one: TargetType) -> Type | None:
+    """One type for args.NAME over the block's targets of `kinds`: each target's type
+    (`one`) merged with the others' (None after an error)."""
+    result: Type | None = None
+    for t in targets:
+        if t.kind not in kinds:
+            continue
+        ft = one(t)
+        if ft is None:
+            return None
+        result = _merge(result, ft, name, span, diags)
+        if result is None:
+            return None
+    return result
+
+
 def args_field(targets: Sequence[ProbeTarget], name: str, span: Span,
                diags: Diagnostics, table: TypeTable | None = None) -> Type | None:
     """The type of `args.name` in a block attached to `targets` (None after an error)."""
-    result: Type | None = None
-    for t in targets:
-        if t.kind != "tracepoint":
-            continue
+
+    def one(t: ProbeTarget) -> Type | None:
         f = t.field_named(name)
         if f is None:
             tp = t.name.removeprefix("tracepoint:")
@@ -65,11 +84,9 @@ def args_field(targets: Sequence[ProbeTarget], name: str, span: Span,
                         f"does not contain a field named '{name}'", span,
                         f"tracepoint {tp} has fields: " + ", ".join(x.name for x in t.fields))
             return None
-        ft = field_type(f, t.user_pointers, table)
-        result = _merge(result, ft, name, span, diags)
-        if result is None:
-            return None
-    return result
+        return field_type(f, t.user_pointers, table)
+
+    return _over_targets(targets, ("tracepoint",), name, span, diags, one)
 
 
 def rawtracepoint_arg(target: ProbeTarget, name: str,
@@ -86,10 +103,8 @@ def rawtracepoint_arg(target: ProbeTarget, name: str,
 def rawtracepoint_args(targets: Sequence[ProbeTarget], name: str, span: Span,
                        diags: Diagnostics, table: TypeTable) -> Type | None:
     """The type of `args.name` in raw tracepoint probes (from kernel BTF)."""
-    result: Type | None = None
-    for t in targets:
-        if t.kind != "rawtracepoint":
-            continue
+
+    def one(t: ProbeTarget) -> Type | None:
         found = rawtracepoint_arg(t, name, table)
         if found is None:
             event = str(t.attach.get("event", t.name))
@@ -98,13 +113,9 @@ def rawtracepoint_args(targets: Sequence[ProbeTarget], name: str, span: Span,
                 "kernel BTF has no prototype for this tracepoint"
             diags.error(f"Can not access field '{name}' of raw tracepoint {event}", span, hint)
             return None
-        ft = found[1]
-        if isinstance(ft, PtrT):  # raw tracepoint arguments are kernel values
-            ft = PtrT(ft.pointee, ctype=ft.ctype, kernel=True)
-        result = _merge(result, ft, name, span, diags)
-        if result is None:
-            return None
-    return result
+        return _kernel_value(found[1])  # raw tracepoint arguments are kernel values
+
+    return _over_targets(targets, ("rawtracepoint",), name, span, diags, one)
 
 
 def uprobe_arg(target: ProbeTarget, name: str) -> tuple[int, Type | None] | None:
@@ -154,17 +165,8 @@ def _uprobe_arg_type(t: ProbeTarget, name: str, span: Span, diags: Diagnostics) 
 def uprobe_args(targets: Sequence[ProbeTarget], name: str, span: Span,
                 diags: Diagnostics) -> Type | None:
     """The type of `args.name` in uprobes (from the binaries' DWARF)."""
-    result: Type | None = None
-    for t in targets:
-        if t.kind != "uprobe":
-            continue
-        ft = _uprobe_arg_type(t, name, span, diags)
-        if ft is None:
-            return None
-        result = _merge(result, ft, name, span, diags)
-        if result is None:
-            return None
-    return result
+    return _over_targets(targets, ("uprobe",), name, span, diags,
+                         lambda t: _uprobe_arg_type(t, name, span, diags))
 
 
 def _kernel_value(t: Type) -> Type:
@@ -225,10 +227,8 @@ def _checked_function(target: ProbeTarget, span: Span, diags: Diagnostics,
 def function_args(targets: Sequence[ProbeTarget], name: str, span: Span,
                   diags: Diagnostics, table: TypeTable) -> Type | None:
     """The type of `args.name` in fentry/fexit probes (from kernel BTF)."""
-    result: Type | None = None
-    for t in targets:
-        if t.kind not in FUNCTION_KINDS:
-            continue
+
+    def one(t: ProbeTarget) -> Type | None:
         fn = _checked_function(t, span, diags, table)
         if fn is None:
             return None
@@ -238,28 +238,24 @@ def function_args(targets: Sequence[ProbeTarget], name: str, span: Span,
             diags.error(f"Can't find function parameter {name}", span,
                         f"{t.func} has parameters: {names}")
             return None
-        result = _merge(result, found[1], name, span, diags)
-        if result is None:
-            return None
-    return result
+        return found[1]
+
+    return _over_targets(targets, FUNCTION_KINDS, name, span, diags, one)
 
 
 def function_retval(targets: Sequence[ProbeTarget], span: Span, diags: Diagnostics,
                     table: TypeTable) -> Type | None:
     """The type of `retval` in fexit probes: the function's return type."""
-    result: Type | None = None
-    for t in targets:
-        if t.kind != "fexit":
-            continue
+
+    def one(t: ProbeTarget) -> Type | None:
         fn = kernel_function(t, table)
         if fn is None or fn.ret is None:
             what = "has no BTF" if fn is None else "returns void"
             diags.error(f"retval is not available: {t.func} {what}", span)
             return None
-        result = _merge(result, _kernel_value(fn.ret), "retval", span, diags)
-        if result is None:
-            return None
-    return result
+        return _kernel_value(fn.ret)
+
+    return _over_targets(targets, ("fexit",), "retval", span, diags, one)
 
 
 def _args_image(fn: KernelFunc) -> StructT:

@@ -1,20 +1,22 @@
-"""Casts to typedef names (`(u64)x`, `(pid_t)x`, `(task_t *)p`, `(uint64_t)1`).
+"""Where a parenthesised bare name is a type: casts to typedef names and to a macro's
+type parameters, found before parsing (the text itself is never changed).
 
-The grammar reads a parenthesised bare name as an expression, so before parsing such a
-cast is rewritten to the type it names in a spelling the grammar knows (`(uint64)x`,
-`(struct task_struct *)p`). As in bpftrace, a parenthesised name is a type when an
-expression follows it and it is no builtin or variable-like name; only names the
-TypeTable knows (the program's typedefs, then kernel BTF) are rewritten.
-
-Inside a `macro` body, a cast to one of the macro's expression parameters (`(a)x`,
-`(a *)x`: the caller passes `typeof(T)`) becomes `(typeof(a))x`, which the macros pass
-then fills with the argument; so does a declaration `let $x: a`.
+The grammar reads `(name)` as an expression, so `(u64)x`, `(pid_t)x`, `(task_t *)p` or,
+inside a `macro` body, `(a)x` / `(a *)x` (the caller passes `typeof(T)`) cannot be
+parsed as casts by the grammar alone (a declaration `let $x: a` can: the grammar takes
+a bare name there). `type_name_offsets` finds the offsets of
+those names; the parser lexes the identifier at such an offset as a TYPE_NAME token (a
+type), so every node keeps the exact line and column it was written at. As in bpftrace,
+a parenthesised name is a type when an expression follows it and it is no builtin or
+variable-like name: outside macro parameters, only names the TypeTable knows (the
+program's typedefs, then kernel BTF). The macros pass fills a parameter's TypeName with
+the argument's type; the passes resolve a typedef name through the TypeTable.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from pytrace.types import BoolT, IntT, StructT, Type
 
@@ -28,31 +30,35 @@ _GRAMMAR_WORDS = re.compile(r"u?int(8|16|32|64)|char|short|int|long|bool|string|
                             r"|signed|unsigned|struct|union|enum|void")
 
 
-def _spelling(t: Type) -> str | None:
-    if isinstance(t, BoolT):
-        return "bool"
-    if isinstance(t, IntT):
-        return f"{'' if t.signed else 'u'}int{t.bits}"
-    if isinstance(t, StructT) and t.name:
-        return t.name
-    return None
+def _castable(t: Type) -> bool:
+    """A typedef's type a cast may name (an integer, bool or named struct)."""
+    return isinstance(t, BoolT | IntT) or (isinstance(t, StructT) and bool(t.name))
 
 
-def rewrite_casts(text: str, lookup: Callable[[str], Type | None],
-                  reserved: frozenset[str]) -> str:
-    """text with every cast to a known typedef name spelled as its type."""
+def type_name_offsets(text: str, lookup: Callable[[str], Type | None],
+                      reserved: frozenset[str]) -> frozenset[int]:
+    """The offsets in text of every name that a cast uses as a type: a known typedef
+    name, or a macro's expression parameter in its body."""
+    if "(" not in text and "macro" not in text:
+        return frozenset()
+    return frozenset(_macro_params(text)) | frozenset(_typedef_casts(text, lookup, reserved))
 
-    def fix(m: re.Match[str]) -> str:
-        name, stars, array = m.group(1), m.group(2) or "", m.group(3) or ""
+
+def macro_type_offsets(text: str) -> frozenset[int]:
+    """The offsets of a macro's type parameters used in casts in its body (what can be
+    found without a TypeTable)."""
+    return frozenset(_macro_params(text))
+
+
+def _typedef_casts(text: str, lookup: Callable[[str], Type | None],
+                   reserved: frozenset[str]) -> Iterator[int]:
+    for m in _CAST.finditer(text):
+        name = m.group(1)
         if _GRAMMAR_WORDS.fullmatch(name) or name in reserved:
-            return m.group(0)
+            continue
         t = lookup(name)
-        spelled = _spelling(t) if t is not None else None
-        if spelled is None:
-            return m.group(0)
-        return f"({spelled} {stars.replace(' ', '')}{array})"
-
-    return _CAST.sub(fix, text)
+        if t is not None and _castable(t):
+            yield m.start(1)
 
 
 def _body_end(text: str, start: int) -> int:
@@ -72,33 +78,24 @@ def _body_end(text: str, start: int) -> int:
     return i
 
 
-def rewrite_macro_type_casts(text: str) -> str:
-    """text with casts to a macro's expression parameters spelled `(typeof(a) ...)`."""
+def _macro_params(text: str) -> Iterator[int]:
+    """Offsets of a macro's expression parameters used as types inside its body."""
     if "macro" not in text:
-        return text
-    out, pos = [], 0
+        return
+    pos = 0
     for m in _MACRO.finditer(text):
         if m.start() < pos:
             continue
         names = [p.strip() for p in m.group(1).split(",")]
         names = [p for p in names if re.fullmatch(r"[A-Za-z_]\w*", p)]
-        end = _body_end(text, m.end())
-        out.append(text[pos:m.end()])
-        body = text[m.end():end]
-        out.append(_param_casts(body, names) if names else body)
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
+        pos = _body_end(text, m.end())
+        if names:
+            yield from _param_uses(text, m.end(), pos, names)
 
 
-def _param_casts(body: str, names: list[str]) -> str:
-    pattern = re.compile(_PARAM_CAST.format(names="|".join(map(re.escape, names))))
-
-    def fix(m: re.Match[str]) -> str:
-        stars, array = (m.group(2) or "").replace(" ", ""), m.group(3) or ""
-        if not stars and not array and not _BARE_NEXT.match(body, m.end()):
-            return m.group(0)
-        return f"(typeof({m.group(1)}){stars}{array})"
-
-    decl = re.compile(r"(\blet\s+\$\w+\s*:\s*)(" + "|".join(map(re.escape, names)) + r")\b")
-    return decl.sub(r"\1typeof(\2)", pattern.sub(fix, body))
+def _param_uses(text: str, start: int, end: int, names: list[str]) -> Iterator[int]:
+    alternatives = "|".join(map(re.escape, names))
+    cast = re.compile(_PARAM_CAST.format(names=alternatives))
+    for m in cast.finditer(text, start, end):
+        if m.group(2) or m.group(3) or _BARE_NEXT.match(text, m.end()):
+            yield m.start(1)

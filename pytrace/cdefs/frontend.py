@@ -1,8 +1,9 @@
 """The C preamble for the compiler: prepare, expand macros, errors as diagnostics.
 
 `front(source, include_dirs, includes)` returns the text the parser reads (the
-preamble blanked, macros expanded) and the TypeTable, or raises CompileError with a
-located diagnostic (an error in a header names the header).
+preamble blanked, C macros expanded), the offsets of the names its casts use as types
+(`cdefs/casts.py`) and the TypeTable, or raises CompileError with a located diagnostic
+(an error in a header names the header).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pytrace.cdefs import CDefsError, Macro, prepare
+from pytrace.cdefs import CDefsError, prepare
 from pytrace.diagnostics import CompileError, Diagnostic, Severity
 from pytrace.source import Source, Span
 from pytrace.typetable import TypeTable
@@ -18,14 +19,8 @@ from pytrace.typetable import TypeTable
 # Names a header's macro never replaces: bpftrace's own words (a program's own
 # #define still does, as in bpftrace).
 _RESERVED = frozenset("""if else while for unroll let return break continue sizeof offsetof
-typeof config true false struct union enum BEGIN END begin end""".split())
-
-
-# bpftrace's macro-like builtins, expanded as macros (they take a type argument).
-BUILTIN_MACROS = {
-    "container_of": Macro("container_of", ("ptr", "type", "member"),
-                          "((type *)((uint64)(ptr) - offsetof(type, member)))"),
-}
+typeof config true false struct union enum BEGIN END begin end
+container_of""".split())
 
 
 @dataclass(slots=True)
@@ -33,6 +28,7 @@ class Front:
     text: str
     types: TypeTable
     headers: list[str] = field(default_factory=list)
+    type_names: frozenset[int] = frozenset()  # offsets of names casts use as types
 
 
 def _builtin_names() -> frozenset[str]:
@@ -47,24 +43,21 @@ def front(source: Source, include_dirs: Sequence[str] = (), includes: Sequence[s
 
     if not includes and not split_program(source.text).has_preamble:
         table = TypeTable()
-        text = expand_macros(source.text, BUILTIN_MACROS)
-        return Front(_casts(text, table), table)
+        return Front(source.text, table, type_names=_casts(source.text, table))
     try:
         prepared = prepare(source.text, include_dirs, name=source.name, includes=includes)
     except CDefsError as exc:
         raise CompileError([_diagnostic(exc, source)], source) from None
     skip = frozenset(n for n in _builtin_names()
                      if n in prepared.macros and prepared.macros[n].file != source.name)
-    text = expand_macros(prepared.text, {**prepared.macros, **BUILTIN_MACROS}, skip)
-    return Front(_casts(text, prepared.types), prepared.types, prepared.files)
+    text = expand_macros(prepared.text, prepared.macros, skip)
+    return Front(text, prepared.types, prepared.files, _casts(text, prepared.types))
 
 
-def _casts(text: str, table: TypeTable) -> str:
-    if "(" not in text:
-        return text
-    from pytrace.cdefs.casts import rewrite_casts, rewrite_macro_type_casts
+def _casts(text: str, table: TypeTable) -> frozenset[int]:
+    from pytrace.cdefs.casts import type_name_offsets
 
-    return rewrite_casts(rewrite_macro_type_casts(text), table.lookup, _builtin_names())
+    return type_name_offsets(text, table.lookup, _builtin_names())
 
 
 def _diagnostic(exc: CDefsError, source: Source) -> Diagnostic:

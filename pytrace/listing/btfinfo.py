@@ -106,9 +106,13 @@ def iter_params(name: str) -> list[str]:
 
 
 def iter_func_id(name: str) -> int | None:
-    """The BTF id of FUNC bpf_iter_NAME (what an iterator program attaches to)."""
-    kernel = btf_kernel()
-    ref = kernel.func(ITER_FUNC + name) if kernel is not None else None
+    """The running kernel's BTF id of FUNC bpf_iter_NAME (what an iterator program
+    attaches to; never a BPFTRACE_BTF file's)."""
+    if not have_reader():
+        return None
+    from pytrace.btf import ids
+
+    ref = ids.function(ITER_FUNC + name)
     return int(ref.id) if ref is not None else None
 
 

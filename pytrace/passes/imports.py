@@ -16,11 +16,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+from typing import TYPE_CHECKING
 
 from pytrace import nodes
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.walk import walk
 from pytrace.source import Source, Span
+
+if TYPE_CHECKING:
+    from pytrace.cdefs.frontend import Front
 
 SUPPORTED = (".bt", ".h", ".bpf.c")
 
@@ -109,7 +113,7 @@ class Importer:
             raise ImportFailure(f"cannot import '{path}': {exc.strerror}") from None
         self.merge(Source(path, text), os.path.dirname(os.path.abspath(path)))
 
-    def preprocess(self, source: Source) -> str | None:
+    def preprocess(self, source: Source) -> Front | None:
         """The C preamble of an imported file (pytrace/cdefs): its types join the
         program's table; the text the parser reads comes back (None after an error)."""
         from pytrace.cdefs.frontend import front
@@ -128,15 +132,15 @@ class Importer:
         for name, value in pre.types.enumerators.items():
             table.enumerators.setdefault(name, value)
         self.cp.headers.extend(h for h in pre.headers if h not in self.cp.headers)
-        return pre.text
+        return pre
 
     def merge(self, source: Source, base: str) -> None:
         from pytrace.parser import parse
 
-        text = self.preprocess(source)
-        if text is None:
+        pre = self.preprocess(source)
+        if pre is None:
             return
-        program, diags = parse(Source(source.name, text), require_probe=False)
+        program, diags = parse(Source(source.name, pre.text), False, pre.type_names)
         for d in diags:
             span = dataclasses.replace(d.span, source=source) if d.span else None
             self.cp.diagnostics.items.append(dataclasses.replace(d, span=span))

@@ -4,7 +4,8 @@ A call `name(args)` (or `name!(args)`, or a bare `name` for a macro without
 parameters) becomes a copy of the macro's body. The parameters say what an argument
 must be: `$a` a scratch variable (the body then works on the caller's variable), `@m`
 a map without keys (the caller's map), `x` any expression (pasted wherever `x` is
-used, so it runs once per use). Macros are hygienic: the body sees only what is passed
+used, so it runs once per use; where the body uses it as a type, `(x *)p` or
+`let $v: x`, the argument's type: the caller passes `typeof(T)`). Macros are hygienic: the body sees only what is passed
 in: its own variables are private to each expansion (renamed), and a map that is not
 a parameter is an error. Arguments are expanded before the macro itself; recursion is
 refused with the chain of calls. Macros of the same name may differ by their number
@@ -89,6 +90,8 @@ class Expander:
         def paste(node: nodes.Node) -> nodes.Node | None:
             if isinstance(node, nodes.Identifier) and node.name in exprs:
                 return copy.deepcopy(exprs[node.name])
+            if isinstance(node, nodes.TypeName) and node.of is None and node.name in exprs:
+                return _type_of(node, exprs[node.name])
             return None
 
         rewrite_children(result, paste)
@@ -137,16 +140,31 @@ class Expander:
                                      "map parameter (e.g. @m) and pass the map")
 
 
+def _type_of(tn: nodes.TypeName, arg: nodes.Expr) -> nodes.TypeName:
+    """A type parameter used as a type in the body (`(a *)x`, `let $x: a`): the type of
+    the argument (`typeof(T)`, or an expression's type), where the body wrote it."""
+    of = copy.deepcopy(arg)
+    if not isinstance(of, nodes.Typeof):
+        of = nodes.Typeof(of, span=arg.span)
+    return nodes.TypeName("typeof", tn.pointer_depth, tn.array_size, of, tn.outer_pointers,
+                          span=tn.span)
+
+
 def run(cp: CheckedProgram) -> None:
+    """The program's macros, then the standard library's container_of."""
+    from pytrace.passes import containerof
+
     program = cp.program
-    if not program.macros:
-        return  # a `name!()` then is an unknown macro: the resolve pass says so
-    if cp.options.unstable_macro == "error":
-        cp.diagnostics.error("macros are disabled by the config (unstable_macro=error)",
-                             program.macros[0].span)
+    if program.macros:  # without any, a `name!()` is unknown: the resolve pass says so
+        if cp.options.unstable_macro == "error":
+            cp.diagnostics.error("macros are disabled by the config (unstable_macro=error)",
+                                 program.macros[0].span)
+            return
+        expander = Expander(cp)
+        for m in program.macros:
+            expander.define(m)
+        for probe in program.probes:
+            rewrite_children(probe, expander.replace)
+    if cp.diagnostics.has_errors:
         return
-    expander = Expander(cp)
-    for m in program.macros:
-        expander.define(m)
-    for probe in program.probes:
-        rewrite_children(probe, expander.replace)
+    containerof.run(cp)

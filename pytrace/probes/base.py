@@ -5,9 +5,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import field
+from typing import TYPE_CHECKING
 
 from pytrace.frozen import frozen
-from pytrace.probes.target import ProbeTarget
+
+if TYPE_CHECKING:  # listings that never expand a probe do not load the resources model
+    from pytrace.probes.target import ProbeTarget
 
 U64_MAX = (1 << 64) - 1  # addresses and offsets
 MAX_PERIOD = (1 << 63) - 1  # the kernel refuses a perf event period with the top bit set
@@ -58,7 +61,7 @@ class ProbeContext:
 
 
 # A kind parser: (kind spelling as written, parts after the kind, context) -> targets.
-KindParser = Callable[[str, list[str], ProbeContext], list[ProbeTarget]]
+KindParser = Callable[[str, list[str], ProbeContext], list["ProbeTarget"]]
 
 
 @frozen

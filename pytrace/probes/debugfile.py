@@ -10,6 +10,7 @@ their parameters. The debug file keeps the stripped file's virtual addresses.
 from __future__ import annotations
 
 import os
+import struct
 import zlib
 from functools import lru_cache
 
@@ -56,45 +57,84 @@ def _has_symbols(path: str) -> bool:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
+    from pytrace.probes import elfscan
+
     try:
-        with open(path, "rb") as f:
-            return ELFFile(f).get_section_by_name(".symtab") is not None
-    except (OSError, ELFError, ValueError):
+        f = elfscan.open_elf(path)
+        if f is not None:
+            with f:
+                return f.section(".symtab") is not None
+        with open(path, "rb") as stream:
+            return ELFFile(stream).get_section_by_name(".symtab") is not None
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError):
         return False
 
 
-def find(path: str, elf: object, root: str | None = None) -> str | None:
-    """The debug file of the ELF `elf` read from `path` (debug files under `root`,
-    DEBUG_ROOT by default), or None."""
+def _build_id_path(root: str, build_id: str | None) -> str | None:
+    if not build_id or len(build_id) <= 2:
+        return None
+    return os.path.join(root, ".build-id", build_id[:2], build_id[2:] + ".debug")
+
+
+def _link_paths(path: str, name: str, root: str) -> list[str]:
+    here = os.path.dirname(os.path.realpath(path))
+    return [os.path.join(here, name), os.path.join(here, ".debug", name),
+            root + os.path.join(here, name)]
+
+
+def find_from(path: str, build_id: str | None, link: tuple[str, int] | None,
+              root: str | None = None) -> str | None:
+    """The debug file of `path`, given its build id and .gnu_debuglink (name, CRC)."""
     root = DEBUG_ROOT if root is None else root
-    build_id = _build_id(elf)
-    if build_id and len(build_id) > 2:
-        cand = os.path.join(root, ".build-id", build_id[:2], build_id[2:] + ".debug")
-        if os.path.isfile(cand) and _has_symbols(cand):
-            return cand
-    link = _debuglink(elf)
+    cand = _build_id_path(root, build_id)
+    if cand is not None and os.path.isfile(cand) and _has_symbols(cand):
+        return cand
     if link is None:
         return None
     name, crc = link
-    here = os.path.dirname(os.path.realpath(path))
-    for cand in (os.path.join(here, name), os.path.join(here, ".debug", name),
-                 root + os.path.join(here, name)):
+    for cand in _link_paths(path, name, root):
         if os.path.isfile(cand) and os.path.realpath(cand) != os.path.realpath(path) \
                 and _crc_matches(cand, crc) and _has_symbols(cand):
             return cand
     return None
 
 
-@lru_cache(maxsize=64)
-def _cached(path: str, mtime: int, size: int) -> str | None:
+def find(path: str, elf: object, root: str | None = None) -> str | None:
+    """The debug file of the ELF `elf` (pyelftools) read from `path` (debug files under
+    `root`, DEBUG_ROOT by default), or None."""
+    return find_from(path, _build_id(elf), _debuglink(elf), root)
+
+
+def candidates(path: str, build_id: str | None, link: tuple[str, int] | None) -> list[str]:
+    """Every path where `path`'s debug file could be: a cached answer about it holds
+    while none of them changes."""
+    out = [p for p in (_build_id_path(DEBUG_ROOT, build_id),) if p is not None]
+    return out + (_link_paths(path, link[0], DEBUG_ROOT) if link is not None else [])
+
+
+def ids(path: str) -> tuple[str | None, tuple[str, int] | None]:
+    """The build id and .gnu_debuglink of the ELF file at `path` (read with struct)."""
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
+    from pytrace.probes import elfscan
+
     try:
-        with open(path, "rb") as f:
-            return find(path, ELFFile(f))
-    except (OSError, ELFError, ValueError):
-        return None
+        f = elfscan.open_elf(path)
+        if f is not None:
+            with f:
+                return f.build_id(), f.debuglink()
+        with open(path, "rb") as stream:
+            elf = ELFFile(stream)
+            return _build_id(elf), _debuglink(elf)
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError):
+        return None, None
+
+
+@lru_cache(maxsize=64)
+def _cached(path: str, mtime: int, size: int) -> str | None:
+    build_id, link = ids(path)
+    return find_from(path, build_id, link)
 
 
 def debug_file(path: str) -> str | None:

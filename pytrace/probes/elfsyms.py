@@ -5,7 +5,9 @@ Symbols come from .symtab and .dynsym (stripped binaries keep only .dynsym); a n
 first definition with a non-zero size wins, versioned names (`memcpy@@GLIBC_2.14`)
 are also found by their base name. A stripped file whose separate debug file is installed
 (pytrace.probes.debugfile) gets that file's full symbol table too, as bcc and gdb read
-it. Read with pyelftools once per file version.
+it. A 64-bit little-endian ELF is read with struct (pytrace.probes.elfscan), anything
+else with pyelftools, once per file version; a function looked up by name and the
+segments are also kept on disk (pytrace.probes.scancache) for the next run.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from functools import lru_cache
 from typing import IO
 
 from pytrace.frozen import frozen
+from pytrace.probes import elfscan, scancache
 from pytrace.probes.base import ProbeError
+from pytrace.runtime.elf import SHT_DYNSYM, SHT_SYMTAB
 
 FUNCTION_TYPES = ("STT_FUNC", "STT_GNU_IFUNC", "STT_LOOS")
 FUNCTION_CODES = frozenset({2, 10})  # STT_FUNC, STT_GNU_IFUNC
 SYM64 = struct.Struct("<IBBHQQ")  # Elf64_Sym: name, info, other, shndx, value, size
+SYMBOL_TABLES = (SHT_SYMTAB, SHT_DYNSYM)
+DebugIds = tuple[str | None, tuple[str, int] | None]  # build id, (debuglink name, CRC)
 
 
 @frozen
@@ -111,6 +117,19 @@ def _read(stream: IO[bytes]) -> ElfImage:
     return image
 
 
+def _read_fast(f: elfscan.ElfFile) -> ElfImage:
+    """_read for a 64-bit little-endian ELF, with struct only."""
+    image = ElfImage(loads=f.loads())
+    for secname in (".symtab", ".dynsym"):
+        sec = f.section(secname)
+        if sec is None or sec.type not in SYMBOL_TABLES:
+            continue
+        image.has_symtab |= secname == ".symtab"
+        _fast_symbols(image, f.body(sec), f.body(f.linked(sec)))
+    image.index()
+    return image
+
+
 def open_member(path: str, base: int) -> IO[bytes]:
     """A stream of the ELF at byte `base` of `path` (an archive member: read whole)."""
     f = open(path, "rb")  # noqa: SIM115 - the caller closes it
@@ -121,33 +140,32 @@ def open_member(path: str, base: int) -> IO[bytes]:
         return io.BytesIO(f.read())
 
 
-def _debug_symtab(found: ElfImage, path: str, base: int, name: str | None = None) -> None:
-    """Add the .symtab functions (or only `name`) of a stripped file's debug file."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
-
-    from pytrace.probes.debugfile import debug_file
+def _debug_symtab(found: ElfImage, path: str, base: int, name: str | None = None,
+                  ids: DebugIds | None = None) -> None:
+    """Add the .symtab functions (or only `name`) of a stripped file's debug file
+    (`ids`: the file's build id and debuglink, when already read)."""
+    from pytrace.probes import debugfile
 
     if found.has_symtab or base:
         return
-    debug = debug_file(path)
+    debug = debugfile.debug_file(path) if ids is None else debugfile.find_from(path, *ids)
     if debug is None:
         return
     try:
-        with open(debug, "rb") as f:
-            elf = ELFFile(f)
-            sec = elf.get_section_by_name(".symtab")
-            if not isinstance(sec, SymbolTableSection) or elf.elfclass != 64 \
-                    or not elf.little_endian:
+        f = elfscan.open_elf(debug)
+        if f is None:
+            return
+        with f:
+            sec = f.section(".symtab")
+            if sec is None or sec.type not in SYMBOL_TABLES:
                 return
-            strings = elf.get_section(sec["sh_link"]).data()
-            if name is None:
-                _fast_symbols(found, sec.data(), strings)
-            else:
-                _matches(found, sec.data(), strings, name.encode())
-    except (OSError, ELFError, ValueError):
+            data, strings = f.body(sec), f.body(f.linked(sec))
+    except (OSError, ValueError, struct.error, OverflowError, IndexError):
         return
+    if name is None:
+        _fast_symbols(found, data, strings)
+    else:
+        _matches(found, data, strings, name.encode())
     found.has_symtab = True
     found.index()
 
@@ -157,9 +175,14 @@ def _image(path: str, base: int, mtime: int, size: int) -> ElfImage:
     from elftools.common.exceptions import ELFError
 
     try:
-        with open_member(path, base) as stream:
-            found = _read(stream)
-    except (OSError, ELFError, ValueError) as e:
+        f = elfscan.open_elf(path, base)
+        if f is None:
+            with open_member(path, base) as stream:
+                found = _read(stream)
+        else:
+            with f:
+                found = _read_fast(f)
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError) as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
     _debug_symtab(found, path, base)
     return found
@@ -188,45 +211,129 @@ def _matches(image: ElfImage, data: bytes, strings: bytes, name: bytes) -> None:
                 _add(image, name.decode(errors="replace"), value, size)
 
 
-@lru_cache(maxsize=256)
-def _lookup(path: str, base: int, name: str, mtime: int, size: int) -> ElfImage:
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
+def _lookup_pyelftools(stream: IO[bytes], name: str) -> ElfImage:
+    full = _read(stream)
+    found = ElfImage(loads=full.loads, has_symtab=full.has_symtab)
+    if name in full.functions:
+        found.functions[name] = full.functions[name]
+    return found
 
+
+def _lookup_fast(f: elfscan.ElfFile, name: str) -> ElfImage:
+    found = ElfImage(loads=f.loads())
+    for secname in (".symtab", ".dynsym"):
+        sec = f.section(secname)
+        if sec is not None and sec.type in SYMBOL_TABLES:
+            found.has_symtab |= secname == ".symtab"
+            _matches(found, f.body(sec), f.body(f.linked(sec)), name.encode())
+    return found
+
+
+def _lookup_file(path: str, base: int, name: str) -> tuple[ElfImage, list[str] | None]:
+    """The lookup, and where a debug file could be when it was consulted."""
+    from elftools.common.exceptions import ELFError
+
+    from pytrace.probes import debugfile
+
+    ids: DebugIds | None = None
     try:
-        with open_member(path, base) as stream:
-            elf = ELFFile(stream)
-            if not (elf.elfclass == 64 and elf.little_endian):
-                full = _read(stream)
-                found = ElfImage(loads=full.loads, has_symtab=full.has_symtab)
-                if name in full.functions:
-                    found.functions[name] = full.functions[name]
-                return found
-            found = ElfImage(loads=[(s["p_vaddr"], s["p_memsz"], s["p_offset"])
-                                    for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"])
-            for secname in (".symtab", ".dynsym"):
-                sec = elf.get_section_by_name(secname)
-                if isinstance(sec, SymbolTableSection):
-                    found.has_symtab |= secname == ".symtab"
-                    _matches(found, sec.data(), elf.get_section(sec["sh_link"]).data(),
-                             name.encode())
-            found.index()
-    except (OSError, ELFError, ValueError) as e:
+        f = elfscan.open_elf(path, base)
+        if f is None:
+            with open_member(path, base) as stream:
+                found = _lookup_pyelftools(stream, name)
+        else:
+            with f:
+                found = _lookup_fast(f, name)
+                if name not in found.functions and not found.has_symtab and not base:
+                    ids = f.build_id(), f.debuglink()
+    except (OSError, ELFError, ValueError, struct.error, OverflowError, IndexError) as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e}") from None
-    if name not in found.functions:
-        _debug_symtab(found, path, base, name)
+    deps = None
+    if name not in found.functions and not found.has_symtab and not base:
+        if ids is None:
+            ids = debugfile.ids(path)
+        deps = debugfile.candidates(path, *ids)
+        _debug_symtab(found, path, base, name, ids)
+    found.index()
+    return found, deps
+
+
+def _from_cache(ident: str, name: str) -> ElfImage | None:
+    store = scancache.STORE
+    loads, syms = store.get(ident, "loads"), store.get(ident, "syms")
+    got = syms.get(name) if isinstance(syms, dict) else None
+    if not isinstance(got, dict) or not isinstance(loads, list):
+        return None
+    if got.get("debug") and not scancache.valid_deps(store.get(ident, "deps")):
+        return None
+    try:
+        found = ElfImage(loads=[(int(v), int(m), int(o)) for v, m, o in loads],
+                         has_symtab=bool(got.get("symtab")))
+        sym = got.get("sym")
+        if sym is not None:
+            found.functions[name] = Symbol(name, int(sym[0]), int(sym[1]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    found.index()
+    return found
+
+
+def _to_cache(ident: str, name: str, found: ElfImage, deps: list[str] | None) -> None:
+    store = scancache.STORE
+    sym = found.functions.get(name)
+    syms = store.get(ident, "syms")
+    syms = dict(syms) if isinstance(syms, dict) else {}
+    syms[name] = {"symtab": found.has_symtab, "sym": None if sym is None else [sym.addr, sym.size],
+                  "debug": deps is not None}
+    store.put(ident, "loads", [list(seg) for seg in found.loads])
+    store.put(ident, "syms", syms)
+    if deps is not None:
+        store.put(ident, "deps", scancache.deps_of(deps))
+
+
+@lru_cache(maxsize=4096)
+def _lookup(path: str, base: int, name: str, ident: str) -> ElfImage:
+    found = _from_cache(ident, name)
+    if found is None:
+        found, deps = _lookup_file(path, base, name)
+        _to_cache(ident, name, found, deps)
     return found
 
 
 def lookup(path: str, base: int, name: str) -> ElfImage:
     """An ElfImage holding only the function `name` (if defined) and the segments: one
-    name is found without reading every symbol of a large library."""
+    name is found without reading every symbol of a large library (and, once read, is
+    answered from pytrace.probes.scancache while the file is unchanged)."""
     try:
         st = os.stat(path)
     except OSError as e:
         raise ProbeError(f"cannot read ELF symbols of '{path}': {e.strerror}") from None
-    return _lookup(path, base, name, st.st_mtime_ns, st.st_size)
+    return _lookup(path, base, name, scancache.identity(st, base))
+
+
+def segments(path: str) -> list[tuple[int, int, int]]:
+    """The PT_LOAD segments (vaddr, memsz, offset) of an ELF file, without its symbols."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ProbeError(f"cannot read ELF segments of '{path}': {e.strerror}") from None
+    ident = scancache.identity(st)
+    loads = scancache.STORE.get(ident, "loads")
+    if isinstance(loads, list):
+        try:
+            return [(int(v), int(m), int(o)) for v, m, o in loads]
+        except (TypeError, ValueError):
+            pass
+    try:
+        f = elfscan.open_elf(path)
+        if f is None:
+            return image(path).loads
+        with f:
+            found = f.loads()
+    except (OSError, ValueError, struct.error, OverflowError, IndexError) as e:
+        raise ProbeError(f"cannot read ELF segments of '{path}': {e}") from None
+    scancache.STORE.put(ident, "loads", [list(seg) for seg in found])
+    return found
 
 
 def image(path: str, base: int = 0) -> ElfImage:

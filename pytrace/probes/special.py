@@ -106,19 +106,21 @@ def parse_kretprobe(spelling: str, parts: list[str], ctx: ProbeContext) -> list[
 
 
 def _btf_function(kind: str, fn: str, module: str, wild: bool) -> tuple[str, int] | None:
-    """(BTF blob, FUNC id) of an fentry/fexit target; None when BTF lacks it. Wildcard
-    matches look the name up in the blob's whole function table (one walk)."""
-    from pytrace.btf import kernel_btf
+    """(BTF blob, FUNC id) of an fentry/fexit target in the running kernel's BTF (also
+    under BPFTRACE_BTF: the kernel attaches by its own ids); None when BTF lacks it.
+    Wildcard matches look the name up in the blob's whole function table (one walk)."""
+    from pytrace.btf import btf_file, ids, running_btf
 
-    kernel = kernel_btf()
-    if kernel is None:
+    if running_btf() is None:
         raise ProbeError(f"{kind} probes need kernel BTF, and this kernel has none "
                          "(/sys/kernel/btf/vmlinux is missing)")
     if wild:
         blob = module or "vmlinux"
-        tid = kernel.function_ids(blob).get(fn)
+        tid = ids.function_ids(blob).get(fn)
         return (blob, tid) if tid is not None else None
-    ref = kernel.function(fn, module)
+    ref = ids.function(fn, module)
+    if ref is None and btf_file() is not None:
+        raise ProbeError(ids.missing(f"function {module + ':' if module else ''}{fn}"))
     return (ref.module, ref.id) if ref is not None else None
 
 

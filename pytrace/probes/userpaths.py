@@ -24,7 +24,7 @@ import os
 import stat
 
 from pytrace.frozen import frozen
-from pytrace.probes import archive, ldcache
+from pytrace.probes import archive, scancache
 from pytrace.probes.base import ProbeError, has_wildcard, match
 
 ELF_MAGIC = b"\x7fELF"
@@ -50,11 +50,15 @@ class Binary:
 def elf_type(path: str, base: int = 0) -> int | None:
     """e_type of the ELF file at `path` (from byte `base`), None when it is not ELF."""
     try:
-        with open(path, "rb") as f:
-            f.seek(base)
-            head = f.read(18)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        head = os.pread(fd, 18, base)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     if len(head) < 18 or head[:4] != ELF_MAGIC:
         return None
     return int.from_bytes(head[16:18], "little")
@@ -130,6 +134,19 @@ def every_mapped_file() -> dict[str, str]:
     return out
 
 
+def _probeable_stat(path: str, st: os.stat_result) -> bool:
+    """probeable() for a file already stat'ed, its ELF type remembered by identity
+    (pytrace.probes.scancache) so a warm $PATH scan opens no file."""
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    ident = scancache.identity(st)
+    kind = scancache.STORE.get(ident, "etype")
+    if not isinstance(kind, int):
+        kind = elf_type(path)
+        scancache.STORE.put(ident, "etype", -1 if kind is None else kind)
+    return kind == ET_DYN or (kind == ET_EXEC and bool(st.st_mode & stat.S_IXUSR))
+
+
 def path_executables() -> list[str]:
     """Every ELF executable in the directories of $PATH, by the name each directory
     gives it (what `-l 'usdt:*:*'` searches without -p, as bpftrace does), sorted."""
@@ -141,7 +158,13 @@ def path_executables() -> list[str]:
             continue
         for name in names:
             full = os.path.join(d, name)
-            if full not in found and os.path.isfile(full) and probeable(full):
+            if full in found:
+                continue
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            if _probeable_stat(full, st):
                 found.add(full)
     return sorted(found)
 
@@ -212,6 +235,8 @@ def find_library(stem: str, pid: int | None) -> str | None:
         mapped = _in_maps(stem, pid)
         if mapped is not None and probeable(root + mapped):
             return mapped
+    from pytrace.probes import ldcache  # lazy: it imports subprocess
+
     for soname, path in ldcache.entries(root + ldcache.LD_SO_CACHE):
         if _soname_matches(stem, soname) and probeable(root + path):
             return path

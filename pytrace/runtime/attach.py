@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from pytrace.resources import ProbeSpec
 from pytrace.runtime import syscalls as sc
+from pytrace.runtime import umulti
 from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFailure
 from pytrace.runtime.features import (
     TRAMPOLINE_ERRNOS,
@@ -301,6 +302,12 @@ def _uprobe(spec: ProbeSpec, prog_fd: int,
     ref = int(a.get("ref_ctr_offset", 0)) or (refs or {}).get((path, int(a["offset"])), 0)
     ref = ref if kernel_refcount() else 0
     retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "uretprobe"
+    if umulti.uses_link(spec):
+        try:
+            return Attachment(spec, links=[umulti.link(prog_fd, path, int(a["offset"]), ref,
+                                                       retprobe)])
+        except OSError as exc:
+            raise _fail(spec, exc, "BPF_LINK_CREATE") from None
     return _probe_pmu(spec, prog_fd, "uprobe", path, int(a["offset"]), retprobe,
                       int(a.get("pid", -1)), ref << 32)
 

@@ -15,7 +15,6 @@ import ctypes
 import errno
 import os
 import select
-import shutil
 import signal
 import struct
 import time
@@ -35,14 +34,16 @@ _prctl.restype = ctypes.c_int
 
 
 def resolve_command(argv: Sequence[str]) -> str:
-    """The executable argv[0] names (PATH searched when it has no '/'), or RuntimeFailure."""
+    """The executable argv[0] names, found as `-c` finds it (clitargets.executables: the
+    working directory, then PATH when it has no '/'), or RuntimeFailure."""
+    from pytrace.clitargets import executables
+
     if not argv or not argv[0]:
         raise RuntimeFailure("Failed to fork child: empty command")
-    prog = argv[0]
-    path = prog if "/" in prog else shutil.which(prog)
-    if path is None or not os.path.isfile(path) or not os.access(path, os.X_OK):
-        raise RuntimeFailure(f"Failed to fork child: path '{prog}' does not exist or is not executable")
-    return path
+    found = executables(argv[0])
+    if not found:
+        raise RuntimeFailure(f"Failed to fork child: path '{argv[0]}' does not exist or is not executable")
+    return found[0]
 
 
 def _child_main(path: str, argv: Sequence[str], go: int, err: int, parent: int) -> None:

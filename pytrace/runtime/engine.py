@@ -34,6 +34,7 @@ from pytrace.resources import (
     Resources,
 )
 from pytrace.runtime import maps as bpfmaps
+from pytrace.runtime import umulti
 from pytrace.runtime.attach import (
     AttachFailure,
     Attachment,
@@ -185,8 +186,9 @@ class Engine:
             before = set(self.loaded.map_names())
             group = Group(self._next_id, res, [])
             try:
-                probes = with_btf_ids(p for p in res.probes
-                                      if p.index >= first_probe and p.index not in skip)
+                probes = umulti.prepare(with_btf_ids(p for p in res.probes
+                                                     if p.index >= first_probe
+                                                     and p.index not in skip))
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
                                                            load_settings(res), res.ksyms)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)

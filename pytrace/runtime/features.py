@@ -117,13 +117,12 @@ def _fentry(kind: str) -> None:
     """Load and attach a do-nothing fentry/fexit program to the kernel's own test
     function (only BPF_PROG_TEST_RUN calls it), then detach: both steps need the
     trampoline."""
-    from pytrace.btf import kernel_btf
+    from pytrace.btf import ids, running_btf
 
-    kernel = kernel_btf()
-    if kernel is None:
+    if running_btf() is None:
         raise FeatureUnavailable(f"{kind} probes are not available on this kernel: no "
                                  "kernel BTF (/sys/kernel/btf/vmlinux is missing)")
-    ref = kernel.function(FENTRY_PROBE_FUNC, "vmlinux")
+    ref = ids.function(FENTRY_PROBE_FUNC, "vmlinux")
     if ref is None:
         return  # nothing safe to try: the real load and attach say what fails
     fd = _tracing_load(kind, ref.id)

@@ -28,11 +28,11 @@ READ_SIZE = 1 << 16
 
 
 def btf_id(name: str) -> int:
-    """The BTF id of FUNC bpf_iter_NAME in the running kernel."""
-    from pytrace.btf import kernel_btf
+    """The BTF id of FUNC bpf_iter_NAME in the running kernel (never a BPFTRACE_BTF
+    file's: the kernel attaches by its own ids)."""
+    from pytrace.btf import ids
 
-    kernel = kernel_btf()
-    ref = kernel.func(f"bpf_iter_{name}") if kernel is not None else None
+    ref = ids.function(f"bpf_iter_{name}")
     if ref is None:
         raise FeatureUnavailable(f"iter {name} not available for your kernel version.")
     return int(ref.id)

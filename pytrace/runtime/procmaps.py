@@ -43,10 +43,10 @@ class FixedImages:
         if not _et_exec(path):
             return
         from pytrace.probes.base import ProbeError
-        from pytrace.probes.elfsyms import image
+        from pytrace.probes.elfsyms import segments
 
         try:
-            loads = image(path).loads
+            loads = segments(path)
         except ProbeError:
             return
         self.ranges.extend((v, v + size, off, path) for v, size, off in loads if size)

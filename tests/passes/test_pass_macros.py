@@ -92,3 +92,62 @@ def test_unstable_macro_error(errors) -> None:
 
 def test_bang_call_of_an_unknown_macro(errors) -> None:
     assert errors("begin { greet!(); }") == [("Unknown macro: greet", (1, 9, 17))]
+
+
+# ---------------------------------------------------------- type arguments: exact places
+def _compile_errors(text: str) -> list[str]:
+    """The rendered diagnostics of a program checked as the CLI does (C front included)."""
+    from pytrace.diagnostics import CompileError, render_all
+    from pytrace.driver import check_source
+    from pytrace.passes.context import Options
+    from pytrace.source import Source
+
+    source = Source("stdin", text)
+    try:
+        check_source(source, Options())
+    except CompileError as exc:
+        return render_all(exc.diagnostics, source).splitlines()
+    raise AssertionError("expected a compile error")
+
+
+def _marked(lines: list[str]) -> str:
+    """The text the `~~~` line marks under the source line."""
+    source, marks = lines[1], lines[2]
+    start = len(marks) - len(marks.lstrip(" "))
+    return source[start:len(marks)]
+
+
+def test_diagnostics_after_type_arguments_keep_their_columns() -> None:
+    text = "macro p_cast(a, b) {\n  (a)b + (a *)b + @x\n}\nbegin { print(p_cast(typeof(uint8), -1)); }"
+    lines = _compile_errors(text)
+    assert lines[0] == "stdin:2:19-21: ERROR: Unhygienic access to map @x in macro p_cast"
+    assert lines[1] == "  (a)b + (a *)b + @x" and lines[2] == "                  ~~"
+
+
+def test_declared_type_parameter_then_an_error_on_the_same_line() -> None:
+    text = 'macro m(t) { let $x: t = 1; (t)$x + "s" }\nbegin { @ = m(typeof(uint16)); }'
+    lines = _compile_errors(text)
+    assert lines[0].startswith("stdin:1:29-40: ERROR: Type mismatch for '+'"), lines
+    assert _marked(lines) == '(t)$x + "s"'
+
+
+def test_error_inside_the_type_argument_points_at_the_call() -> None:
+    text = "macro m(t, v) { (t *)v }\nbegin { @ = m(typeof(struct nosuch), 1); }"
+    lines = _compile_errors(text)
+    assert "Unknown struct/union: 'struct nosuch'" in lines[0]
+    assert lines[0].startswith("stdin:2:22-35:") and _marked(lines) == "struct nosuch"
+
+
+def test_typedef_cast_keeps_columns() -> None:
+    lines = _compile_errors('typedef unsigned long u64;\nbegin { $x = (u64)1 + (u64 *)0 + "a"; }')
+    assert lines[0].startswith("stdin:2:14-37: ERROR: Type mismatch for '+'"), lines
+    assert _marked(lines) == '(u64)1 + (u64 *)0 + "a"'
+
+
+def test_type_parameter_becomes_typeof_of_the_argument(checked) -> None:
+    cp = checked("macro m(t, v) { (t *)v }\nbegin { $p = m(typeof(uint8), 32); }")
+    casts = [n for n in walk(body(cp)) if isinstance(n, nodes.Cast)]
+    assert len(casts) == 1
+    tn = casts[0].type_name
+    assert tn.of is not None and tn.pointer_depth == 1
+    assert (tn.span.line, tn.span.col, tn.span.end_col) == (1, 18, 21)  # `t *` in the body

@@ -77,3 +77,78 @@ def test_one_name_is_looked_up_without_reading_every_symbol() -> None:
         assert lookup(libc, 0, name).functions == {name: full.functions[name]}
     assert lookup(libc, 0, "no_such_function").functions == {}
     assert lookup(libc, 0, "malloc").loads == full.loads
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty scan cache in a private cache directory, and no in-process results."""
+    from pytrace.probes import elfsyms, scancache
+
+    monkeypatch.delenv("PYTRACE_NO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(scancache, "STORE", scancache.ScanCache())
+    elfsyms._lookup.cache_clear()
+    return tmp_path / "cache"
+
+
+def _forget(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A new process: the cache re-read from disk; returns the files read for lookups."""
+    from pytrace.probes import elfsyms, scancache
+
+    scancache.STORE.flush()
+    monkeypatch.setattr(scancache, "STORE", scancache.ScanCache())
+    elfsyms._lookup.cache_clear()
+    reads: list[str] = []
+    real = elfsyms._lookup_file
+
+    def counting(path: str, base: int, name: str):  # type: ignore[no-untyped-def]
+        reads.append(path)
+        return real(path, base, name)
+
+    monkeypatch.setattr(elfsyms, "_lookup_file", counting)
+    return reads
+
+
+def test_lookups_are_cached_by_file_identity(cc: Build, fresh_store: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytrace.probes.elfsyms import lookup, segments
+
+    path = cc("cached", SRC)
+    first = lookup(path, 0, "add7")
+    missing = lookup(path, 0, "nothing_here")
+    loads = segments(path)
+    reads = _forget(monkeypatch)
+    again = lookup(path, 0, "add7")
+    assert reads == []  # answered from the cache file
+    assert again.functions == first.functions and again.loads == first.loads == loads
+    assert again.has_symtab == first.has_symtab
+    assert lookup(path, 0, "nothing_here").functions == missing.functions == {}
+    assert segments(path) == loads and reads == []
+    cc("cached", SRC.replace("x + 7", "x * 7 + 1"))  # rebuilt: a new identity
+    reads = _forget(monkeypatch)
+    assert lookup(path, 0, "add7").functions["add7"].addr == image(path).functions["add7"].addr
+    assert reads == [path]
+
+
+def test_a_cached_miss_follows_the_debug_file(cc: Build, fresh_store: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stripped file's answer depends on its debug file: installing, changing or
+    removing one invalidates it."""
+    import shutil
+    import subprocess
+
+    from pytrace.probes.elfsyms import lookup
+
+    if shutil.which("objcopy") is None:
+        pytest.skip("binutils (objcopy) is not installed")
+    path = cc("split", SRC, "-g", "-Wl,--build-id")
+    debug = path + ".debug"
+    subprocess.run(["objcopy", "--only-keep-debug", path, debug], check=True)
+    subprocess.run(["objcopy", "--strip-all", f"--add-gnu-debuglink={debug}", path], check=True)
+    assert "add7" in lookup(path, 0, "add7").functions  # from the debug file
+    with open(debug, "ab") as f:
+        f.write(b"changed")  # its CRC no longer matches
+    reads = _forget(monkeypatch)
+    assert lookup(path, 0, "add7").functions == {} and reads == [path]
+    reads = _forget(monkeypatch)
+    assert lookup(path, 0, "add7").functions == {} and reads == []

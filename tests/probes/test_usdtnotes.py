@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import Symbol
 
@@ -46,3 +48,30 @@ def test_notes(cc: Build) -> None:
 
 def test_no_notes(cc: Build) -> None:
     assert notes(cc("plain", "int main(void) { return 0; }\n")) == ()
+
+
+def test_notes_are_cached_by_file_identity(cc: Build, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytrace.probes import scancache, usdtnotes
+
+    monkeypatch.delenv("PYTRACE_NO_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(scancache, "STORE", scancache.ScanCache())
+    usdtnotes._notes.cache_clear()
+    path = cc("cachednotes", SRC)
+    found = notes(path)
+    scancache.STORE.flush()
+
+    def refuse(path: str, base: int) -> tuple[usdtnotes.UsdtNote, ...]:
+        raise AssertionError(f"{path} read again")
+
+    real = usdtnotes._read
+    monkeypatch.setattr(usdtnotes, "_read", refuse)
+    monkeypatch.setattr(scancache, "STORE", scancache.ScanCache())  # a new process
+    usdtnotes._notes.cache_clear()
+    assert notes(path) == found and len(found) == 3
+    extra = ('unsigned short p_third_semaphore __attribute__((section(".probes")));\n'
+             "volatile int v;\n__attribute__((noinline)) void c(void) { DTRACE_PROBE(p, third); }")
+    cc("cachednotes", SRC.replace("volatile int v;", extra))  # rebuilt: a new identity
+    monkeypatch.setattr(usdtnotes, "_read", real)
+    assert "third" in [n.name for n in notes(path)]

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from bench import btf, common, percall, repl, report, run, startup, throughput  # noqa: E402
+from bench import btf, common, percall, repl, report, run, startup, throughput, uwide  # noqa: E402
 
 
 @pytest.mark.parametrize("name", ["count by comm", "str() filter", "printf per event"])
@@ -84,3 +84,16 @@ def test_repl_prompt_appears_on_a_terminal() -> None:
     text = report.repl_prompt(t)
     assert "REPL, wall" in text and "floor: bare prompt_toolkit" in text
     assert len(t.floor_walls) == 1
+
+
+def test_uwide_listing_and_a_narrow_attach() -> None:
+    cases = uwide.run(1, 1, programs=("uprobe:libc:getpid { @ = count(); }",))
+    listing, attach = cases
+    assert listing.lines["pytrace"] > 0 and attach.probes["pytrace"] == 1
+    for variant in ("cold", "warm"):
+        assert len(listing.walls[("pytrace", variant)]) == 1
+    assert len(attach.walls[("pytrace", "scan cache only")]) == 1
+    if "bpftrace" in common.sides():
+        assert listing.identical is True and attach.probes["bpftrace"] == 1
+    text = uwide.render(cases, 1)
+    assert "usdt:*:*" in text and "scan cache only" in text

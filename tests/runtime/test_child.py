@@ -174,3 +174,17 @@ def test_cli_stops_when_the_p_process_exits() -> None:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_the_child_gets_the_argv_bpftrace_gives_it(tmp_path: Path) -> None:
+    """-c is split at every space, nothing else (quotes, backslashes, globs and $VARs
+    reach the child as written); argv[0] is the program found."""
+    script = tmp_path / "argv.py"
+    script.write_text("import sys\nprint(repr(sys.argv[1:]))\n")
+    cmd = f'{sys.executable} {script} a  b "c d" e\\ f * $HOME ~ '
+    r = subprocess.run([sys.executable, "-m", "pytrace", "-q", "-c", cmd, "-e",
+                        "BEGIN { }"], capture_output=True, text=True, timeout=60, env=ENV,
+                       cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == repr(
+        ["a", "", "b", '"c', 'd"', "e\\", "f", "*", "$HOME", "~"])

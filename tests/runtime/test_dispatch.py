@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 WORKLOAD = [sys.executable, os.path.join(os.path.dirname(__file__), "workload.py"),
             "pt_disp", "getppid", "25", "write", "3", "100", "read", "4", "10", "open", "/nonexistent"]
@@ -56,8 +57,14 @@ def run_prog(prog: str, workload: str, dispatch: bool) -> subprocess.CompletedPr
     env = dict(os.environ, PYTRACE_NO_CACHE="1")
     if not dispatch:
         env["PYTRACE_NO_DISPATCH"] = "1"
-    return subprocess.run([sys.executable, "-m", "pytrace", "-c", f"{sys.executable} -c \"{workload}\"",
-                           "-e", prog], capture_output=True, text=True, timeout=300, env=env)
+    # -c splits at spaces only (as bpftrace does): the workload goes in a script file
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="pt_disp_", delete=False) as f:
+        f.write(workload)
+    try:
+        return subprocess.run([sys.executable, "-m", "pytrace", "-c", f"{sys.executable} {f.name}",
+                               "-e", prog], capture_output=True, text=True, timeout=300, env=env)
+    finally:
+        os.unlink(f.name)
 
 
 def test_fields_at_different_offsets_share_a_dispatcher() -> None:

@@ -16,6 +16,8 @@ from pytrace.passes.context import Options
 from pytrace.runtime.session import run_session
 from pytrace.source import Source
 
+WORKLOAD = os.path.join(os.path.dirname(__file__), "workload.py")
+
 PROG = r"""BEGIN {
   $i = 0;
   while ($i < 3000) { printf("%d %s|%5x %-4hhd\n", $i, comm, $i * 7, $i); $i++; }
@@ -82,7 +84,7 @@ def test_batched_json_is_the_per_record_json() -> None:
 
 def test_a_burst_of_200k_records_reaches_a_pipe_whole() -> None:
     n = 200_000
-    child = f"{sys.executable} -c 'import os\nfor _ in range({n}): os.getppid()'"
+    child = f"{sys.executable} {WORKLOAD} pt_burst getppid {n}"  # -c splits at spaces
     prog = 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d %d\\n", pid, args->__syscall_nr); }'
     proc = subprocess.Popen([sys.executable, "-m", "pytrace", "-c", child, "-e", prog],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -95,7 +97,7 @@ def test_a_burst_of_200k_records_reaches_a_pipe_whole() -> None:
 
 
 def _burst(n: int, fmt: str, env: dict[str, str]) -> tuple[bytes, bytes]:
-    child = f"{sys.executable} -c 'import os\nfor _ in range({n}): os.getppid()'"
+    child = f"{sys.executable} {WORKLOAD} pt_burst getppid {n}"  # -c splits at spaces
     prog = 'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%d %d\\n", pid, args->__syscall_nr); }'
     proc = subprocess.Popen([sys.executable, "-m", "pytrace", "-f", fmt, "-c", child, "-e", prog],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,

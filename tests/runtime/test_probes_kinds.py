@@ -56,7 +56,10 @@ def test_software_faults_sample_the_faulting_process(tmp_path: object) -> None:
     prog = ("software:faults:100 /pid == cpid/ { @[comm] = count(); } "
             "software:page-faults:1 /pid == cpid/ { @all = count(); }")
     code = "import mmap; m = mmap.mmap(-1, 2000 * 4096); [m.__setitem__(i * 4096, 1) for i in range(2000)]"
-    r = pytrace("-c", f"{sys.executable} -c '{code}'", "-e", prog)
+    script = os.path.join(str(tmp_path), "faults.py")  # -c splits at spaces only
+    with open(script, "w") as f:
+        f.write(code)
+    r = pytrace("-c", f"{sys.executable} {script}", "-e", prog)
     assert r.returncode == 0, r.stderr
     maps = map_lines(r.stdout)
     assert int(maps["@all"]) >= 2000

@@ -182,6 +182,11 @@ def test_type_helpers_and_container_of() -> None:
         "true\ntrue\ntrue\nfalse\ntrue\ntrue\nfalse\n" + TAIL
     assert begin("$p = &curtask->tasks; $t = container_of($p, struct task_struct, tasks); "
                  "printf(\"%d %d\\n\", $t == curtask, $t->pid == pid)") == "1 1\n" + TAIL
+    r = run("typedef struct task_struct task_t;\n"
+            "BEGIN { $p = &curtask->tasks; $a = container_of($p, task_t, tasks); "
+            "$b = container_of($p, typeof(struct task_struct), tasks); "
+            "print($a == curtask && $b == curtask); exit(); }")
+    assert r.code == 0 and r.out.split("\n")[0] == "1", r.err
 
 
 def test_casts_to_typedef_names() -> None:
