@@ -181,6 +181,7 @@ CDEFS = _cases(r"""
 'nosuch.h' file not found || #include <nosuch.h><NL>BEGIN { }
 malformed #include: nosuch || #include nosuch<NL>BEGIN { }
 #error stop here || #error stop here<NL>BEGIN { }
+invalid preprocessing directive || # a comment written the shell way<NL>BEGIN { }
 Unterminated #if 1 || #if 1<NL>BEGIN { }
 Invalid declaration || typedef;<NL>BEGIN { }
 Invalid expression || typedef enum { A = } e;<NL>BEGIN { }

@@ -233,3 +233,23 @@ def test_pointer_to_an_array_type() -> None:
     tn = stmt.value.target
     assert isinstance(tn, nodes.TypeName)
     assert (tn.name, tn.pointer_depth, tn.array_size, tn.outer_pointers) == ("int32", 1, 4, 1)
+
+
+def test_trailing_comma_after_the_last_attach_point() -> None:
+    # `tracepoint:sched:sched_waking,` then the predicate, as scripts in the wild have it
+    prog = ok("t:sched:sched_waking,\n/pid/\n{ }\nBEGIN, { }")
+    assert [a.raw for a in prog.probes[0].attach_points] == ["t:sched:sched_waking"]
+    assert prog.probes[0].predicate is not None
+    assert [a.raw for a in prog.probes[1].attach_points] == ["BEGIN"]
+
+
+def test_two_commas_between_attach_points_are_a_syntax_error() -> None:
+    msg, span = err("BEGIN,, { }")
+    assert "syntax error" in msg and span is not None and span.col == 7
+
+
+@pytest.mark.parametrize("between", [" // note\n", "\n// note\n", " /* note */ ", "\t/* a */ // b\n"])
+def test_comment_between_predicate_and_block(between: str) -> None:
+    prog = ok(f"t:block:block_rq_issue\n/ args.dev == (uint32)((8<<20)+144) /{between}{{ }}")
+    pred = prog.probes[0].predicate
+    assert isinstance(pred, nodes.Binary) and pred.op == "=="

@@ -56,6 +56,11 @@ GNU_MACROS = {
 }
 
 
+# Directives pcpp leaves to the compiler, which ignores them.
+_DROPPED = frozenset({"warning", "pragma", "ident", "sccs", "include_next", "line",
+                      "assert", "unassert", "import",
+                      "!"})  # a `#!` line below the first (after a comment), as bpftrace
+
 # Macros pcpp defines itself while it runs.
 _DYNAMIC = frozenset({"__FILE__", "__LINE__", "__DATE__", "__TIME__", "__COUNTER__",
                       "__PCPP__", "__PCPP_ALWAYS_FALSE__", "__PCPP_ALWAYS_TRUE__"})
@@ -76,6 +81,7 @@ class _Preprocessor(pcpp.Preprocessor):
         self.line_directive = "#line"
         self.auto_pragma_once_enabled = True
         self.files_read: list[str] = []
+        self.program = ""  # the program's own source name (its directives are checked)
 
     def on_file_open(self, is_system_include: bool, includepath: str):  # type: ignore[no-untyped-def]
         f = super().on_file_open(is_system_include, includepath)
@@ -99,6 +105,11 @@ class _Preprocessor(pcpp.Preprocessor):
             text = "".join(getattr(t, "value", "") for t in toks).strip()
             raise CDefsError(f"#error {text}", getattr(directive, "lineno", 0),
                              getattr(directive, "source", ""))
+        source = getattr(directive, "source", "")
+        if name not in _DROPPED and source in (self.program, os.path.abspath(self.program)):
+            # `# a comment` in a script is not a comment: clang refuses it, as here
+            raise CDefsError("invalid preprocessing directive", getattr(directive, "lineno", 0),
+                             self.program)
         return True  # #warning, #pragma, #ident, #include_next...: dropped
 
     def on_comment(self, tok: object) -> bool:
@@ -121,6 +132,7 @@ def preprocess(text: str, name: str, include_dirs: Iterable[str] = (),
     for key, value in {**predefined, **(defines or {})}.items():
         pp.define(f"{key} {value}")
     builtin = set(pp.macros)
+    pp.program = name
     pp.parse(text, name)
     out = io.StringIO()
     try:

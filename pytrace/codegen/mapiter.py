@@ -29,7 +29,7 @@ from pytrace.codegen.emitter import ProgEmitter
 from pytrace.codegen.errors import CodegenError, StackOverflow
 from pytrace.codegen.operators import signed_div
 from pytrace.codegen.values import is_scalar
-from pytrace.passes.walk import walk
+from pytrace.passes.walk import children, probe_roots, walk
 from pytrace.types import AggT, TupleT
 
 if TYPE_CHECKING:
@@ -102,14 +102,43 @@ def _launder(p: ProgEmitter, src: ir.Value) -> ir.Value:
 
 
 # ------------------------------------------------------------------ for ($kv : @m)
-def _body_variables(s: nodes.For) -> list[str]:
+def _var_name(n: nodes.Node) -> str | None:
+    if isinstance(n, nodes.Variable | nodes.VarDecl):
+        return n.name
+    return n.var if isinstance(n, nodes.For) else None
+
+
+def _names_outside(probe: nodes.Probe, s: nodes.For) -> set[str]:
+    """Variables the probe names anywhere but inside the loop's body."""
+    out: set[str] = set()
+    stack: list[nodes.Node] = list(probe_roots(probe))
+    while stack:
+        n = stack.pop()
+        name = _var_name(n)
+        if name is not None:
+            out.add(name)
+        stack.extend(c for c in children(n) if c is not s.body)
+    return out
+
+
+def _body_variables(p: ProgEmitter, s: nodes.For) -> list[str]:
+    """The variables the body shares with the enclosing code. One the body alone names
+    (its own, scoped to it, e.g. a macro's locals) lives in the callback's frame, where
+    it can stay in a register, rather than in an escaping slot of the caller."""
+    outside = _names_outside(p.checked.probes[p.bi].probe, s)
     names: list[str] = []
     for n in walk(s.body):
-        name = n.name if isinstance(n, nodes.Variable | nodes.VarDecl) else \
-            n.var if isinstance(n, nodes.For) else None
-        if name is not None and name != s.var and name not in names:
+        name = _var_name(n)
+        if name is not None and name != s.var and name not in names and name in outside:
             names.append(name)
     return names
+
+
+def _root(p: ProgEmitter) -> ProgEmitter:
+    """The probe program a (possibly nested) loop callback is linked into."""
+    while isinstance(p, CallbackEmitter):
+        p = p.outer
+    return p
 
 
 class CallbackEmitter(ProgEmitter):
@@ -122,6 +151,7 @@ class CallbackEmitter(ProgEmitter):
         del self.module.globals[dummy]  # FnBase builds a one-argument function: replace it
         self.outer = outer
         self.fn = _callback(self.module, name)
+        gen.note_callback(_root(outer).fn.name, self.fn)
         self.cb_map, self.cb_key, self.cb_value, self.cb_ctx = self.fn.args
         self.open_blocks()
         self.stack_used = self.start_stack = outer.stack_used - getattr(outer, RESERVE, 0)
@@ -234,7 +264,7 @@ def fold_percpu(p: ProgEmitter, map_name: str, agg: AggT) -> ir.Value:
 def emit_for_map(p: ProgEmitter, s: nodes.For) -> None:
     m = s.iterable
     assert isinstance(m, nodes.MapRef)
-    shared = _body_variables(s)
+    shared = _body_variables(p, s)
     for var in shared:
         t, _slot = p.var_slot(var, s)
         if is_scalar(t):

@@ -118,6 +118,8 @@ class ModuleGen:
         self.events = EventTable()
         self.ncpus = possible_cpus()
         self.probe_names: list[str] = []
+        self._probe_index: dict[str, int] = {}
+        self._callbacks: dict[str, list[ir.Function]] = {}
         self.specs: dict[str, MapSpec] = {}
         self.globals: dict[str, ir.GlobalVariable] = {}
         keys = max_keys or checked.options.max_map_keys
@@ -218,10 +220,13 @@ class ModuleGen:
                                "maps hold)", probe.attach_points[0] if probe.attach_points
                                else probe)
 
+    def note_callback(self, program: str, fn: ir.Function) -> None:
+        """fn is a for-loop callback linked into the program named `program`."""
+        self._callbacks.setdefault(program, []).append(fn)
+
     def _with_callbacks(self, fn: ir.Function) -> list[ir.Function]:
         """fn and the for-loop callbacks it calls (linked into the same program)."""
-        return [fn] + [f for f in self.module.functions
-                       if f.name.startswith(f"{fn.name}_for") and f is not fn]
+        return [fn, *self._callbacks.get(fn.name, ())]
 
     def emit_for_map(self, p: ProgEmitter, s: nodes.For) -> None:
         """`for ($kv : @m)` inside program p (a callback of its own)."""
@@ -231,9 +236,11 @@ class ModuleGen:
         return mapiter.emit_map_len(p, name)
 
     def probe_name_index(self, name: str) -> int:
-        if name not in self.probe_names:
+        index = self._probe_index.get(name)
+        if index is None:
+            index = self._probe_index[name] = len(self.probe_names)
             self.probe_names.append(name)
-        return self.probe_names.index(name)
+        return index
 
     def _groups(self, targets: list[ProbeTarget]) -> list[ProbeTarget | tuple[str, list[tuple[int, ProbeTarget]]]]:
         """Targets to compile one program each, and wide syscall globs to dispatch."""

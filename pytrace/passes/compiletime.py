@@ -118,7 +118,11 @@ class Checker:
         cond = const_value(self.cp, s.cond)
         if isinstance(cond, int):  # only the branch taken is compiled
             taken = s.then if cond else s.otherwise
-            return self.block(taken) if taken is not None else False
+            if taken is not None:
+                self.block(taken)
+            # what follows is not reported unreachable: `if ($# != 1) { exit(); }`
+            # must stay quiet when the script is run without its argument
+            return False
         then_ends = self.block(s.then)
         else_ends = self.block(s.otherwise) if s.otherwise is not None else False
         return then_ends and else_ends

@@ -27,10 +27,23 @@ SPECIAL = frozenset({"BEGIN", "END"})
 MODE_KINDS = {"test": "test", "bench": "bench"}  # mode -> the probe kind it runs
 
 
+_PARAM = re.compile(r"\$(\d+)")
+
+
+def with_params(raw: str, params: list[str]) -> str:
+    """An attach point with its positional parameters (`uprobe:$1:f`) replaced by their
+    text, as strings (a missing one is empty)."""
+    def value(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return params[n - 1] if 0 < n <= len(params) else ""
+
+    return _PARAM.sub(value, raw)
+
+
 def _expand(cp: CheckedProgram, ap: nodes.AttachPoint, ctx: ProbeContext,
             unmatched: list[tuple[nodes.AttachPoint, NoMatchError]]) -> list[ProbeTarget]:
     try:
-        return registry.expand(ap.raw, ctx)
+        return registry.expand(with_params(ap.raw, cp.options.params), ctx)
     except NoMatchError as e:
         unmatched.append((ap, e))  # decided once the probe's other attach points are known
         return []

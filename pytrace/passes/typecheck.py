@@ -414,12 +414,23 @@ def assigned_maps(cp: CheckedProgram) -> set[str]:
     return out
 
 
-def run(cp: CheckedProgram) -> None:
-    maps = MapTable()
-    maps.assigned = assigned_maps(cp)
+def _settle(cp: CheckedProgram, maps: MapTable) -> None:
     for _ in range(MAX_ROUNDS):
         before = _snapshot(maps, cp)
         type_program(cp, maps, Diagnostics())
         if _snapshot(maps, cp) == before:
             break
+
+
+def run(cp: CheckedProgram) -> None:
+    maps = MapTable()
+    maps.assigned = assigned_maps(cp)
+    _settle(cp, maps)
+    cyclic = sorted(maps.assigned - maps.values.keys())
+    if cyclic:
+        # maps only ever assigned values derived from themselves (`$d = @m[k];
+        # @m[k] = $d + 1`): as in bpftrace, they hold int64 (reads start at 0)
+        for name in cyclic:
+            maps.values[name] = I64
+        _settle(cp, maps)
     type_program(cp, maps, cp.diagnostics)

@@ -194,18 +194,13 @@ def _matches(image: ElfImage, data: bytes, strings: bytes, name: bytes) -> None:
     be the end of `__libc_malloc`), so every occurrence is a candidate."""
     import re
 
-    offsets = [m.start() for m in re.finditer(re.escape(name) + rb"(?=[\0@])", strings)]
+    offsets = {m.start() for m in re.finditer(re.escape(name) + rb"(?=[\0@])", strings)}
     if not offsets:
         return
     count = len(data) // SYM64.size
     st_names = memoryview(data[:count * SYM64.size]).cast("I")[0::6].tolist()
-    for off in offsets:
-        i = -1
-        while True:
-            try:
-                i = st_names.index(off, i + 1)
-            except ValueError:
-                break
+    for i, off in enumerate(st_names):  # one pass: a short name has thousands of candidates
+        if off in offsets:
             _name, info, _other, shndx, value, size = SYM64.unpack_from(data, i * SYM64.size)
             if info & 0xF in FUNCTION_CODES and shndx and value:
                 _add(image, name.decode(errors="replace"), value, size)

@@ -27,10 +27,21 @@ GO = b"x"
 READY = b"r"
 KILL_GRACE_S = 1.0
 
+EXEC_POLL_S = 0.05
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _prctl = _libc["prctl"]
 _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 _prctl.restype = ctypes.c_int
+
+
+def is_stopped(pid: int) -> bool:
+    """Whether process `pid` is stopped (state T in /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    except (OSError, IndexError):
+        return False
 
 
 def resolve_command(argv: Sequence[str]) -> str:
@@ -78,6 +89,7 @@ class Child:
     def __init__(self, argv: Sequence[str]) -> None:
         path = resolve_command(argv)
         self.argv = list(argv)
+        self.stopped_before_exec = False
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         parent = os.getpid()
@@ -113,8 +125,16 @@ class Child:
             raise RuntimeFailure(f"Failed to run child '{self.argv[0]}': {os.strerror(err)}")
 
     def _read_err(self) -> bytes:
-        """Blocks until the child execs (EOF) or reports an exec failure."""
+        """Blocks until the child execs (EOF) or reports an exec failure.
+
+        Between the go-ahead and exec the child still runs pytrace's own code: a probe
+        taking its user stack there stops it (SIGSTOP, see builtins/stacks.py) before it
+        can exec, so it is continued here (`stopped_before_exec` tells the session)."""
         try:
+            while not select.select([self._err], [], [], EXEC_POLL_S)[0]:
+                if is_stopped(self.pid):
+                    self.stopped_before_exec = True
+                    os.kill(self.pid, signal.SIGCONT)
             return os.read(self._err, 4)
         except OSError:
             return b""

@@ -29,6 +29,7 @@ from pytrace.resources import (
     GLOBAL_WALL_OFFSET,
     RUN_KINDS,
     STACKS_MAP,
+    USTACK_PIDS_MAP,
     BpfObject,
     MapSpec,
     Resources,
@@ -403,6 +404,13 @@ class Engine:
         with self.lock:
             self.zeroed.discard(name)
             bpfmaps.clear(self.loaded.map_fd(name), self.map_specs[name])
+
+    def forget_stack_pid(self, pid: int) -> None:
+        """Let process `pid` be announced again (PID_SEEN) by its next user stack: its
+        first one was taken before it exec'd, so those mappings are not its own."""
+        with self.lock:
+            if USTACK_PIDS_MAP in self.loaded.map_names():
+                bpfmaps.delete(self.loaded.map_fd(USTACK_PIDS_MAP), struct.pack("<Q", pid))
 
     def zero(self, name: str) -> None:
         with self.lock:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pytrace.output.guard import guard_output, session_stopping
 from pytrace.resources import DW_ROWS_MAP, BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import release_in_background, stop_all
-from pytrace.runtime.child import Child, PidWatch
+from pytrace.runtime.child import Child, PidWatch, is_stopped
 from pytrace.runtime.engine import Engine, Group
 from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
@@ -35,13 +35,6 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.2
 
 
-def _stopped(pid: int) -> bool:
-    """Whether process `pid` is stopped (state T in /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
-    except (OSError, IndexError):
-        return False
 
 
 @dataclass(slots=True)
@@ -152,6 +145,8 @@ class Session:
                 self.group.dw_tables.placeholder(entry.pid)
             if self.child is not None:
                 self.child.release()
+                if self.child.stopped_before_exec and self.engine is not None:
+                    self.engine.forget_stack_pid(self.child.pid)  # a stack of pytrace's own
             if entry is not None:
                 self._child_table(entry)
         finally:
@@ -209,7 +204,7 @@ class Session:
         """The -c child stops itself (SIGSTOP from its probe) the first time a probe takes
         its user stack: read its mappings, then let it go on (once)."""
         child = self.child
-        if child is None or self.child_resumed or not _stopped(child.pid):
+        if child is None or self.child_resumed or not is_stopped(child.pid):
             return
         if self.engine is not None and self.engine.symbolizer is not None:
             self.engine.symbolizer.snapshot(child.pid)

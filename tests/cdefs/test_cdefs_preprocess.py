@@ -53,3 +53,18 @@ def test_error_directive() -> None:
     with pytest.raises(CDefsError) as err:
         preprocess("#define X 1\n#error stop here\n", "stdin")
     assert err.value.message == "#error stop here" and err.value.line == 2
+
+
+def test_unknown_directive_in_the_program_is_refused() -> None:
+    # `# comment` lines (shell style) are not comments in a bpftrace script
+    with pytest.raises(CDefsError) as info:
+        preprocess("#define A 1\n# probe definitions\n", "prog.bt")
+    assert info.value.args[0] == "invalid preprocessing directive"
+
+
+def test_compiler_directives_and_the_null_directive_are_accepted(tmp_path: Path) -> None:
+    header = tmp_path / "h.h"
+    header.write_text("#ident \"x\"\n#frobnicate\n#define B 2\n")  # a header's own: dropped
+    out, macros = preprocess(f'// c\n#!/usr/bin/env bpftrace\n#pragma once\n#\n'
+                             f'#include "{header}"\n', "prog.bt")
+    assert "B" in macros

@@ -64,3 +64,12 @@ def test_preamble(checked):
     assert cp.options.max_map_keys == 100 and cp.config_set == {"max_map_keys",
                                                                 "missing_probes"}
     assert "struct foo" in cp.c_definitions
+
+
+def test_positional_parameters_in_attach_points(checked, errors):
+    cp = checked("t:syscalls:sys_enter_$1, interval:ms:$2 { }", params=["openat", "250"])
+    assert [t.name for t in cp.probes[0].targets] == [
+        "tracepoint:syscalls:sys_enter_openat", "interval:ms:250"]
+    # a parameter not given is empty text, as in the program's string context
+    (msg, _), *_ = errors("t:syscalls:sys_enter_$3 { }", params=["x"])
+    assert "sys_enter_" in msg and "$3" not in msg

@@ -224,3 +224,16 @@ def test_record_errors(errors):
         "Record does not contain a field named 'b'"
     assert "Type mismatch for $a" in errors("BEGIN { $a = (a=1); $a = (b=1); }")[0][0]
     assert "Type mismatch for '=='" in errors("BEGIN { @ = (a=1) == (b=1); }")[0][0]
+
+
+def test_map_assigned_only_from_itself_is_int64(checked):
+    # `$d = @m[k]; @m[k] = $d + 1`: the map's only value comes from its own reads
+    cp = checked('BEGIN { if (1) { $d = @depth[tid]; if ($d < 8) { @depth[tid] = $d + 1; } } }')
+    v = {name: t for (b, name), t in cp.variables.items()}
+    assert v["d"] == IntT(64, True)
+    assert cp.maps["@depth"].value_type == IntT(64, True)
+
+
+def test_self_assigned_map_keeps_errors_of_its_values(errors):
+    errs = errors('BEGIN { $d = @m[1]; @m[1] = $d + "x"; }')
+    assert any("+" in m or "Type mismatch" in m or "Invalid" in m for m, _ in errs), errs

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -188,3 +189,20 @@ def test_the_child_gets_the_argv_bpftrace_gives_it(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == repr(
         ["a", "", "b", '"c', 'd"', "e\\", "f", "*", "$HOME", "~"])
+
+
+def test_child_whose_first_user_stack_comes_before_exec_still_runs(tmp_path: Path) -> None:
+    # a page fault of the forked child between the go-ahead and exec takes its user stack
+    # (it stops there to have its mappings read): the child must go on and exec, and its
+    # stacks after exec are announced again, with the command's own mappings
+    prog = 'software:page-faults:1 /pid == cpid/ { @[ustack] = count(); @n = count(); }'
+    script = tmp_path / "touch.py"
+    script.write_text("x = bytearray(4000000)\n")
+    r = subprocess.run([sys.executable, "-m", "pytrace", "-c",
+                        f"{sys.executable} {script}", "-e", prog],
+                       capture_output=True, text=True, timeout=60, env=ENV)
+    assert r.returncode == 0, r.stderr
+    n = int(r.stdout.rsplit("@n: ", 1)[1].split()[0])
+    assert n > 500  # the 4 MB buffer alone is ~1000 pages: the child ran to its end
+    # frames resolve by name (the loader's and libc's, from the command's own mappings)
+    assert re.search(r"\n    [A-Za-z_]\w*\+\d+\n", r.stdout), r.stdout

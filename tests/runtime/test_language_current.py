@@ -178,3 +178,25 @@ def test_missing_probes_at_attach_time_are_skipped_when_tolerated() -> None:
 
     with pytest.raises(RuntimeFailure):
         run(prog)
+
+
+def test_map_assigned_only_from_its_own_reads_counts_up() -> None:
+    # `$d = @m[k]; @m[k] = $d + 1` (a depth counter): the map holds int64, reads start at 0
+    out = begin('$i = 0; while ($i < 3) { $d = @depth[7]; if ($d < 8) { @depth[7] = $d + 1; }'
+                ' $i++; } printf("%d\\n", @depth[7])')
+    assert out.splitlines()[0] == "3"
+
+
+def test_trailing_comma_in_attach_list_runs() -> None:
+    r = run('BEGIN, { printf("one\\n"); exit(); }')
+    assert r.code == 0 and r.out.startswith("one\n"), r.err
+
+
+def test_positional_parameter_in_an_attach_point_runs() -> None:
+    r = run('interval:ms:$1 { printf("tick %s\\n", probe); exit(); }', params=["20"])
+    assert r.code == 0 and r.out.startswith("tick interval:ms:20\n"), (r.out, r.err)
+
+
+def test_comment_after_a_predicate_runs() -> None:
+    r = run('interval:ms:10 / 1 == 1 /  // always\n{ printf("yes\\n"); exit(); }')
+    assert r.code == 0 and r.out.startswith("yes\n"), r.err

@@ -105,3 +105,23 @@ def test_for_in_a_tracepoint_reads_args_inside_the_body() -> None:
         t.join()
     assert r.code == 0, r.err
     assert "nr=110 v=7" in lines(r.out)
+
+
+def test_for_body_locals_stay_in_the_callback_frame() -> None:
+    # 40 variables the loop body alone names (as a macro expanded in a for body has):
+    # they are not shared through the caller's stack, so the program fits in 512 bytes
+    names = [f"$v{i}" for i in range(40)]
+    body = " ".join(f"{n} = $kv.1 + {i};" for i, n in enumerate(names))
+    total = " + ".join(names)
+    out = begin(f'$base = 100; @m[1] = 1; @m[2] = 2;'
+                f' for ($kv : @m) {{ {body} $base += {total}; }}'
+                ' printf("%d\\n", $base)')
+    expected = 100 + sum(40 * v + sum(range(40)) for v in (1, 2))
+    assert lines(out) == [str(expected)]
+
+
+def test_for_body_local_starts_afresh_each_element() -> None:
+    out = begin('@m[1] = 1; @m[2] = 2; @m[3] = 3; $n = 0;'
+                ' for ($kv : @m) { let $seen; $seen += $kv.1; $n += $seen; }'
+                ' printf("%d\\n", $n)')
+    assert lines(out) == ["6"]
