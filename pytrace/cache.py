@@ -140,9 +140,16 @@ def load(key: str) -> BpfObject | None:
     return obj
 
 
+def on_live_programs(obj: BpfObject) -> bool:
+    """Whether `obj` attaches to running BPF programs (fentry:bpf/fexit:bpf): their ids
+    and BTF ids change whenever those programs are loaded again, so the object is
+    never cached."""
+    return any("prog_id" in p.attach for p in obj.resources.probes)
+
+
 def store(key: str, obj: BpfObject) -> None:
     """Write `obj` atomically (0600 in a 0700 directory); any failure just skips caching."""
-    if not enabled():
+    if not enabled() or on_live_programs(obj):
         return
     from pytrace.codec import CodecError
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from pytrace.frozen import frozen
+from pytrace.values import Buffer
 
 __all__ = [
     "Conversion",
@@ -28,7 +29,9 @@ __all__ = [
     "format_printf",
     "format_buffer",
     "PyTemplate",
+    "from_bytewise",
     "python_template",
+    "to_bytewise",
 ]
 
 MASK64 = (1 << 64) - 1
@@ -170,6 +173,8 @@ def _pad(s: str, c: Conversion) -> str:
 def _text(v: object) -> str:
     if isinstance(v, str):
         return v
+    if isinstance(v, Buffer):  # buf(): as %r shows it
+        return format_buffer(v)
     if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(v).split(b"\0", 1)[0].decode("utf-8", errors="replace")
     from pytrace.output.text import format_value  # any value prints as print() shows it
@@ -305,7 +310,14 @@ def _renderer(c: Conversion) -> Callable[[object], str]:
 
         def render_s(v: object) -> str:
             s = _text(v)
-            return _pad(s if prec is None else s[:prec], c)
+            if s.isascii():
+                return _pad(s if prec is None else s[:prec], c)
+            b = s.encode("utf-8", "replace")  # C's width and precision count bytes
+            if prec is not None:
+                b = b[:prec]
+            fill = " " * max(0, (c.width or 0) - len(b))
+            text = b.decode("utf-8", "replace")
+            return text + fill if "-" in c.flags else fill + text
 
         return render_s
     if c.conv == "c":
@@ -380,6 +392,20 @@ class PyTemplate:
 
     text: str
     args: tuple[str, ...]
+    # a %s with a width or precision: C counts bytes, not characters. `text` is then the
+    # template's UTF-8 bytes as latin-1 characters (to_bytewise); give its strings the
+    # same way and read the rendered text back with from_bytewise.
+    bytewise: bool = False
+
+
+def to_bytewise(s: str) -> str:
+    """A text's UTF-8 bytes, one latin-1 character each (so widths count bytes)."""
+    return s.encode("utf-8", "replace").decode("latin-1")
+
+
+def from_bytewise(s: str) -> str:
+    """The inverse of to_bytewise (a cut multi-byte character becomes U+FFFD)."""
+    return s.encode("latin-1").decode("utf-8", "replace")
 
 
 def _int_code(c: Conversion) -> str | None:
@@ -393,6 +419,7 @@ def python_template(fmt: str) -> PyTemplate | None:
     (%c %p %r…, an alternate form, precision 0, anything added later)."""
     parts: list[str] = []
     args: list[str] = []
+    bytewise = False
     for t in _tokens_cached(fmt):
         if isinstance(t, str):
             parts.append(t.replace("%", "%%"))
@@ -407,6 +434,8 @@ def python_template(fmt: str) -> PyTemplate | None:
             prec = "" if t.precision is None else f".{t.precision}"
             parts.append(f"%{'-' if '-' in t.flags else ''}{width}{prec}s")
             args.append("s")
+            bytewise |= t.width is not None or t.precision is not None
         else:
             return None
-    return PyTemplate("".join(parts), tuple(args))
+    text = "".join(parts)
+    return PyTemplate(to_bytewise(text) if bytewise else text, tuple(args), bytewise)

@@ -161,7 +161,9 @@ class ProbeSpec:
       uprobe/uretprobe/usdt: {'path': '/bin/bash', 'offset': 1234, 'retprobe': 0}
       kprobe/kretprobe: {'func': 'do_sys_open', 'offset': 0}
       fentry/fexit: {'func': 'vfs_read', 'btf_id': 1234} plus 'btf_module' when the
-        function's BTF is a module's (loaded with that BTF object's fd)
+        function's BTF is a module's (loaded with that BTF object's fd); on a running
+        BPF program (fentry:bpf) 'btf_id' is the FUNC's id in that program's BTF, plus
+        'prog_id' (its fd is attach_prog_fd) and 'prog_btf_id' (its BTF object)
     """
 
     index: int

@@ -14,7 +14,7 @@ from dataclasses import field, replace
 from typing import TYPE_CHECKING, Union
 
 from pytrace.frozen import frozen
-from pytrace.types import AggT, Type
+from pytrace.types import AggT, BoolT, PtrT, Type
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AvgValue",
     "Bucket",
+    "Buffer",
     "EnumValue",
     "Pointer",
     "Record",
@@ -98,6 +99,13 @@ class Stats:
     count: int
     average: int
     total: int
+
+
+class Buffer(bytes):
+    """A buf() value: its bytes. printf's %s shows it as %r does (`\\x00` escapes), where
+    other raw bytes are text up to the first NUL."""
+
+    __slots__ = ()
 
 
 class Pointer(int):
@@ -266,12 +274,19 @@ class MapSnapshot:
 # ------------------------------------------------------------------------ ordering
 
 
+_U64 = (1 << 64) - 1
+
+
+def _as_signed64(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
 def _key_order(v: object) -> tuple[int, object]:
     """A total order on decoded keys: ints < strings < bytes < tuples < others."""
     if isinstance(v, bool):
         return (0, int(v))
     if isinstance(v, int):
-        return (0, v)
+        return (0, _as_signed64(int(v)))  # bpftrace compares 8-byte integer keys as int64
     if isinstance(v, str):
         return (1, v.encode("utf-8", "surrogateescape"))
     if isinstance(v, (bytes, bytearray)):
@@ -305,12 +320,20 @@ def sort_entries(entries: list[MapEntry], value_type: Type | None = None) -> lis
     average, keyed hists by total count; strings, tuples and the rest by key. Ties by key.
 
     Values are already decoded with their signedness, so Python's int order is the
-    signed or unsigned compare the type asks for.
+    signed or unsigned compare the type asks for, except for min() and max(), whose
+    maps bpftrace orders by the values compared as unsigned 64-bit integers (negative
+    values last). bool and pointer values are not numbers to bpftrace's ordering: their
+    maps sort by key. Integer key components compare as signed 64-bit integers.
     """
     by_value = isinstance(value_type, AggT) or bool(value_type and value_type.is_integer)
+    if isinstance(value_type, (BoolT, PtrT)):
+        by_value = False
     if value_type is None and entries:
         by_value = _value_order(entries[0].value) is not None
     if by_value and all(_value_order(e.value) is not None for e in entries):
+        if isinstance(value_type, AggT) and value_type.kind in ("min", "max"):
+            return sorted(entries, key=lambda e: (int(e.value) & _U64,  # type: ignore[call-overload]
+                                                  _entry_key(e)))
         return sorted(entries, key=lambda e: (_value_order(e.value), _entry_key(e)))
     return sorted(entries, key=_entry_key)
 

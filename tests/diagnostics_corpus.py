@@ -18,7 +18,8 @@ files to import: see the test's fixture), `{nowhere}` (a missing path), `{dwarf_
 `{bad_dwarf}` (it with a garbage line table), `{bad_usdt}` ({usdt_bin} with a broken
 program header offset) and
 zip archives: `{zip}` (a stored and a compressed member), `{zip_short}` (a local header
-past the end) and `{zip_badlocal}` (a stored member whose local header is broken).
+past the end) and `{zip_badlocal}` (a stored member whose local header is broken);
+`{plain_prog}` is the id of a BPF program the test loads without BTF.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PLACEHOLDERS = ("not_elf", "bad_elf", "arm_elf", "usdt_bin", "nowhere", "err_h", "import_dir",
-                "dwarf_bin", "bad_dwarf", "bad_usdt", "zip", "zip_short", "zip_badlocal")
+                "dwarf_bin", "bad_dwarf", "bad_usdt", "zip", "zip_short", "zip_badlocal",
+                "plain_prog")
 LONG = "x" * 200
 NESTED = "program is nested too deeply"  # a string literal big enough to fill the BPF stack quickly
 
@@ -345,6 +347,12 @@ retval is not available: tcp_reset returns void || fexit:tcp_reset { @ = retval;
 No BTF found for vmlinux:nosuch_pytrace_fn || fentry:nosuch_pytrace_fn { }
 No BTF found for nosuch_pytrace_mod:vfs_read || fexit:nosuch_pytrace_mod:vfs_read { }
 No kernel function with BTF matches fentry:__pfx_vfs_rea* || fentry:__pfx_vfs_rea* { }
+invalid BPF program id 'x1' in fentry:bpf:x1:... || fentry:bpf:x1:f { }
+invalid fexit:bpf attach point || fexit:bpf:1:f:g { }
+No BPF program with id 4294967295 is loaded || fentry:bpf:4294967295:f { }
+has no function nosuch_pytrace_fn with BTF || fexit:bpf:{plain_prog}:nosuch_pytrace_fn { }
+No running BPF program with BTF has a function named nosuch_pytrace_fn || fentry:bpf:nosuch_pytrace_fn { }
+No running BPF program with BTF matches fentry:bpf:nosuch_pytrace_* || fentry:bpf:nosuch_pytrace_* { }
 args can only be read through one of its fields (args.NAME) || tracepoint:sched:sched_switch { @ = args; }
 Cannot cast from 'uint64' to 'int8[4]': the sizes differ (8 and 4 bytes) || BEGIN { @ = (int8[4])(uint64)1; }
 Cannot cast from 'uint32' to 'int8[2]': the sizes differ (4 and 2 bytes) || BEGIN { @ = (int8[2])100000; }
@@ -393,6 +401,9 @@ strftime() expects a string literal as first argument || BEGIN { @ = strftime(1,
 bswap() expects an integer argument (string provided) || BEGIN { @ = bswap("a"); }
 len() of a hist() map is not supported || BEGIN { @h[1] = hist(1); @ = len(@h); }
 print() expects integer top and div arguments (string provided) || BEGIN { @x = 1; print(@x, "a"); }
+Non-map print() only takes 1 argument, 2 found || BEGIN { print(1, 2); }
+cannot print the value of individual keys. You must print the whole map. || BEGIN { @h[1] = hist(3); print(@h[1]); }
+print()'s top and div arguments are ignored when used on stats() maps. || BEGIN { @s = stats(1); print(@s, 1, 2); }
 strncmp() expects a string as first argument (tuple provided) || BEGIN { @ = strncmp((1, 2), "a", 1); }
 exit() expects an integer exit code as first argument (string provided) || BEGIN { exit("a"); }
 str() length must be positive (-1 provided) || BEGIN { @ = str("abc", -1); }

@@ -124,3 +124,17 @@ def test_damaged_file_is_a_miss(cache_home: Path, damage: bytes) -> None:
     entry = _entry(cache_home)
     entry.write_bytes(damage)
     assert cache.load(entry.name.removesuffix(cache.SUFFIX)) is None
+
+
+def test_objects_on_running_programs_are_never_cached(cache_home: Path) -> None:
+    """fentry:bpf targets name programs by id: a reload changes them, so no entry."""
+    from pytrace.resources import BpfObject, ProbeSpec, ProgType, Resources
+
+    spec = ProbeSpec(0, "fentry:bpf:12:f", "fentry", "probe_0", ProgType.TRACING,
+                     {"func": "f", "btf_id": 5, "prog_id": 12, "prog_btf_id": 7}, 24)
+    obj = BpfObject(b"\x7fELF", Resources(probes=(spec,)))
+    assert cache.on_live_programs(obj)
+    cache.store("k" * 64, obj)
+    assert not cache_home.exists() or not list(cache_home.iterdir())
+    fresh = compile_source(Source("stdin", PROG), Options()).obj
+    assert not cache.on_live_programs(fresh)

@@ -91,9 +91,35 @@ def _zips(d: Path, member: bytes) -> dict[str, str]:
             "zip_badlocal": str(d / "badlocal.zip")}
 
 
+def _plain_program() -> int:
+    """A loaded do-nothing program without BTF (an fd; -1 without BPF here): the id of
+    a running program that fentry:bpf cannot attach to."""
+    import struct as st
+
+    from pytrace.runtime import syscalls as sc
+
+    insns, lic = sc.Buffer(bytes.fromhex("b700000000000000" "9500000000000000")), sc.cstr("GPL")
+    attr = sc.new_attr()
+    st.pack_into("<IIQQ", attr, 0, 17, 2, insns.addr, lic.addr)  # RAW_TRACEPOINT
+    fd, _err = sc.bpf_errno(sc.PROG_LOAD, attr)
+    return fd
+
+
+def _prog_id(fd: int) -> str:
+    import struct as st
+
+    from pytrace.runtime import syscalls as sc
+
+    return str(st.unpack_from("<I", sc.obj_info(fd), 4)[0]) if fd >= 0 else ""
+
+
 @pytest.fixture(scope="module")
-def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def places(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> dict[str, str]:
     """What the corpus placeholders stand for."""
+    plain = _plain_program()
+    if plain >= 0:
+        request.addfinalizer(lambda: os.close(plain))
     d = tmp_path_factory.mktemp("diagnostics")
     not_elf = d / "not_elf"
     not_elf.write_text("#!/bin/sh\necho not an ELF file\n")
@@ -115,7 +141,7 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (imports / "ww").chmod(0o777)
     out = {"not_elf": str(not_elf), "bad_elf": str(bad_elf), "nowhere": str(d / "nowhere"),
            "err_h": str(err_h), "import_dir": str(imports), "usdt_bin": "", "arm_elf": "",
-           "dwarf_bin": "", "bad_dwarf": "", "bad_usdt": ""}
+           "dwarf_bin": "", "bad_dwarf": "", "bad_usdt": "", "plain_prog": _prog_id(plain)}
     if shutil.which("gcc"):
         (d / "usdt.c").write_text(USDT_SOURCE)
         r = subprocess.run(["gcc", "-o", str(d / "usdt"), str(d / "usdt.c")],
@@ -173,6 +199,8 @@ def produced(places: dict[str, str]) -> dict[Case, tuple[Source, list[Diagnostic
         if any("{" + k + "}" in case.text for k in ("usdt_bin", "arm_elf", "dwarf_bin", "bad_dwarf", "bad_usdt")) \
                 and not places["usdt_bin"]:
             continue  # no C compiler: those sites are reported by the coverage test
+        if "{plain_prog}" in case.text and not places["plain_prog"]:
+            continue  # no BPF here: the coverage test reports the site
         out[case] = compile_case(case, places)
     return out
 

@@ -16,8 +16,11 @@ from pytrace.printf_format import (
     compile_format,
     format_buffer,
     format_printf,
+    from_bytewise,
     parse_format,
+    to_bytewise,
 )
+from pytrace.values import Buffer
 
 
 def test_parse_conversions_and_offsets() -> None:
@@ -158,6 +161,9 @@ def _via_template(fmt: str, values: list[object]) -> str:
     assert tmpl is not None, fmt
     args = [v if code == "s" else _as_read(v, code)  # type: ignore[arg-type]
             for v, code in zip(values, tmpl.args, strict=True)]
+    if tmpl.bytewise:
+        args = [to_bytewise(v) if isinstance(v, str) else v for v in args]
+        return from_bytewise(tmpl.text % tuple(args))
     return tmpl.text % tuple(args)
 
 
@@ -216,3 +222,14 @@ def test_conversions_without_an_identical_template_use_the_general_path() -> Non
        st.sampled_from(_int_formats()))
 def test_templates_match_for_any_integer(v: int, fmt: str) -> None:
     assert _via_template(fmt, [v]) == format_printf(fmt, [v])
+
+
+def test_a_buffer_prints_with_s_as_with_r() -> None:
+    assert format_printf("<%s>", [Buffer(b"w\0\x01")]) == "<w\\x00\\x01>"
+    assert format_printf("<%s>", [b"w\0\x01"]) == "<w>"  # other raw bytes: text to NUL
+
+
+def test_s_width_and_precision_count_bytes_like_c() -> None:
+    assert format_printf("%-6s|%6s|%.2s|%3s|", ["é", "日本", "éa", "ab"]) == "é    |日本|é| ab|"
+    assert format_printf("%.1s|", ["é"]) == "\ufffd|"  # C cuts the character in two
+    assert _via_template("%-6s|%6s|", ["é", "日本"]) == "é    |日本|"

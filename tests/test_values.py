@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytrace.types import AggT, IntT, StrT
+from pytrace.types import AggT, BoolT, IntT, PtrT, StrT
 from pytrace.values import (
     AvgValue,
     Bucket,
@@ -53,6 +53,25 @@ def test_strings_and_tuples_sort_by_key() -> None:
 def test_int_maps_sort_by_value() -> None:
     es = [MapEntry((1,), 2**40), MapEntry((2,), 3)]
     assert [e.value for e in sort_entries(es, IntT())] == [3, 2**40]
+
+
+def test_min_max_maps_sort_as_unsigned_negatives_last() -> None:
+    es = [MapEntry((1,), -5), MapEntry((2,), 3), MapEntry((3,), -1)]
+    for kind in ("min", "max"):
+        assert [e.value for e in sort_entries(es, AggT(kind))] == [3, -5, -1]
+    assert [e.value for e in sort_entries(es, AggT("sum"))] == [-5, -1, 3]
+
+
+def test_bool_and_pointer_maps_sort_by_key() -> None:
+    es = [MapEntry((2,), False), MapEntry((1,), True)]
+    assert [e.key for e in sort_entries(es, BoolT())] == [(1,), (2,)]
+    es = [MapEntry((2,), 3), MapEntry((1,), 9)]
+    assert [e.key for e in sort_entries(es, PtrT(IntT()))] == [(1,), (2,)]
+
+
+def test_integer_keys_compare_as_signed_64_bit() -> None:
+    es = [MapEntry((5,), "b"), MapEntry((2**64 - 1,), "a")]
+    assert [e.key for e in sort_entries(es, StrT(8))] == [(2**64 - 1,), (5,)]
 
 
 def _snap(entries: list[MapEntry]) -> MapSnapshot:

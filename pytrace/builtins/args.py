@@ -186,7 +186,12 @@ def _merge(result: Type | None, ft: Type, name: str, span: Span,
 
 
 def kernel_function(target: ProbeTarget, table: TypeTable) -> KernelFunc | None:
-    """The BTF prototype of the function an fentry/fexit target attaches to."""
+    """The BTF prototype of the function an fentry/fexit target attaches to (for the
+    bpf variant, from the target program's own BTF)."""
+    if "prog_id" in target.attach:
+        from pytrace.probes.bpfprog import target_function
+
+        return target_function(target)
     module = str(target.attach.get("btf_module", "vmlinux"))
     return table.kernel_function(target.func, module)
 

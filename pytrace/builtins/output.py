@@ -12,7 +12,7 @@ from pytrace.builtins.base import Builtin, TypeContext, call_args, fixed, is_int
 from pytrace.builtins.rules import MANY, VOID, checked
 from pytrace.codegen.values import Val
 from pytrace.resources import GLOBAL_EXITING, EventKind
-from pytrace.types import IntT, StrT, Type, VoidT
+from pytrace.types import AggT, IntT, StrT, Type, VoidT
 
 if TYPE_CHECKING:
     from pytrace.codegen.emitter import ProgEmitter
@@ -22,10 +22,18 @@ JOIN_MAX_ARGS = 16  # bpftrace's join_argnum
 
 
 def _print_rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
-    for i, arg in enumerate(call_args(node)[1:], start=1):
+    given = call_args(node)
+    whole_map = isinstance(given[0], nodes.MapRef) and not given[0].keys if given else False
+    if len(given) > 1 and not whole_map:
+        ctx.diags.error(f"Non-map print() only takes 1 argument, {len(given)} found", node.span)
+        return VOID
+    for i, arg in enumerate(given[1:], start=1):
         if i < len(args) and not is_int(args[i]):
             ctx.diags.error(f"print() expects integer top and div arguments "
                             f"({type_word(args[i])} provided)", arg.span)
+    if len(args) > 1 and isinstance(args[0], AggT) and args[0].kind == "stats":
+        ctx.diags.warning("print()'s top and div arguments are ignored when used on "
+                          "stats() maps.", node.span)
     return VOID
 
 

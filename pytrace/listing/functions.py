@@ -1,5 +1,6 @@
 """`-l 'fentry:...'` / `fexit:`: the kernel functions a probe can attach to (traceable
 and described by kernel BTF), with `-v` their parameters and return type from BTF.
+`fentry:bpf:...` lists running BPF programs instead (listing/bpfprogs.py).
 
 Listed from BTF whether or not this kernel allows attaching (a program using them is
 refused at load with one line): what a function takes does not depend on that.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pytrace.listing import btfinfo
 from pytrace.listing.patterns import ListContext, Pattern
 from pytrace.probes.base import ProbeError, has_wildcard
+from pytrace.probes.bpfprog import is_bpf_variant
 from pytrace.probes.kernelfuncs import matching
 
 
@@ -29,6 +31,10 @@ def _shown(kind: str, func: str, module: str) -> str:
 
 
 def list_functions(kind: str, p: Pattern, ctx: ListContext) -> list[str]:
+    if is_bpf_variant(p.parts):
+        from pytrace.listing.bpfprogs import list_bpf_programs
+
+        return list_bpf_programs(kind, p, ctx)
     kernel = btfinfo.btf_kernel()
     if kernel is None:
         raise ProbeError(f"{kind} probes cannot be listed: no kernel BTF to describe "

@@ -7,10 +7,9 @@ lone surrogates are replaced here), so `json.loads` accepts every line.
 
 from __future__ import annotations
 
-from pytrace.output.text import format_prim
+from pytrace.output.text import format_key
 from pytrace.values import (
     AvgValue,
-    EnumValue,
     Histogram,
     MapSnapshot,
     Stack,
@@ -59,18 +58,16 @@ def json_value(v: object) -> str:
     """One decoded value as JSON text (bpftrace spacing: arrays ',' objects ', ')."""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, EnumValue) and v.name:
-        return json_str(v.name)
-    if isinstance(v, int):
+    if isinstance(v, int):  # enums and pointers too: JSON shows their numbers
         return _int(v)
     if isinstance(v, str):
         return json_str(v)
     if isinstance(v, tuple | list):
         return "[" + ",".join(json_value(x) for x in v) + "]"
-    if isinstance(v, (bytes, bytearray)):
-        return json_str(format_prim(bytes(v)))
-    if isinstance(v, Stack):
-        return "[" + ",".join(json_str(f) for f in v.frames) + "]"
+    if isinstance(v, (bytes, bytearray)):  # buf(): its bytes as (signed char) numbers
+        return "[" + ",".join(str(b - 256 if b > 127 else b) for b in bytes(v)) + "]"
+    if isinstance(v, Stack):  # the text printf shows, one frame per line
+        return json_str(str(v))
     if isinstance(v, AvgValue):
         if v.stats:
             return (
@@ -101,11 +98,13 @@ def _histogram(h: Histogram) -> str:
             parts.append(f'"max": {_int(b.high)}')
         parts.append(f'"count": {_int(b.count)}')
         items.append("{" + ", ".join(parts) + "}")
-    return "[" + ", ".join(items) + "]"
+    return "[" + ",".join(items) + "]"
 
 
 def _key_str(key: tuple[object, ...]) -> str:
-    return ",".join(format_prim(k, key=True) for k in key)
+    """A key as its text, components joined by ',' and every space removed (bpftrace
+    strips them from the key text, spaces inside strings included)."""
+    return format_key(key).replace(" ", "")
 
 
 def _record_type(snap: MapSnapshot) -> str:

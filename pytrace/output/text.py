@@ -104,8 +104,14 @@ def format_prim(v: object, key: bool = False, quoted: bool = False) -> str:
 
 
 def format_key(key: tuple[object, ...]) -> str:
-    """Key components joined by ', ' with no quotes (a tuple key loses its parentheses)."""
-    return ", ".join(format_prim(k, key=True) for k in key)
+    """Key components joined by ', ' with no quotes (a tuple key loses its parentheses).
+
+    Like bpftrace, the text of a one-component key that starts with '(' and ends with
+    ')' loses them too, whatever it is (a string key "(x)" prints as @[x])."""
+    text = ", ".join(format_prim(k, key=True) for k in key)
+    if len(key) == 1 and len(text) >= 2 and text[0] == "(" and text[-1] == ")":
+        return text[1:-1]
+    return text
 
 
 def format_value(v: object) -> str:
@@ -181,8 +187,10 @@ def hist_row_labels(h: Histogram) -> list[str]:
         lo = lower if i == 0 else uppers[i - 1]
         if lo is None:
             out.append(f"(..., {up.text if up else ''})")
-        elif up is None:  # lhist overflow starts at max even when max-min is not a multiple of step
-            out.append(f"[{_lhist_label(h.lmax, h.lstep or 1).text}, ...)")
+        elif up is None:  # lhist overflow: from the last edge (max when step divides max-min)
+            step = h.lstep or 1
+            edge = h.lmin + (h.lmax - h.lmin) // step * step
+            out.append(f"[{_lhist_label(edge, step).text}, ...)")
         elif _adjacent(lo, up):
             out.append(f"[{lo.text}]")
         else:

@@ -327,6 +327,11 @@ class ExprTyper(MemoryTyper):
         if e.name == "print":
             if isinstance(arg, nodes.MapRef) and not arg.keys:
                 return self.whole_map(arg, e.name)
+            stored = self.maps.values.get(arg.name) if isinstance(arg, nodes.MapRef) else None
+            if isinstance(stored, AggT) and stored.kind in ("hist", "lhist", "tseries"):
+                self.diags.error(f"Map type {stored.kind}_t cannot print the value of "
+                                 "individual keys. You must print the whole map.", e.span)
+                return None
             return self.value(arg)
         if e.name == "delete" and len(e.args) == 1:
             if not isinstance(arg, nodes.MapRef):

@@ -1,5 +1,6 @@
-"""Probe kinds without a search step: BEGIN/END, kprobe/kretprobe, fentry/fexit,
-watchpoint (asyncwatchpoint, the FUNC+argN form and iter are refused clearly)."""
+"""Probe kinds without a search step: BEGIN/END, kprobe/kretprobe, fentry/fexit (their
+`bpf` variant on running programs is probes/bpfprog.py), watchpoint (asyncwatchpoint,
+the FUNC+argN form and iter are refused clearly)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pytrace.probes.base import (
     has_wildcard,
     split_offset,
 )
+from pytrace.probes.bpfprog import bpf_targets, is_bpf_variant
 from pytrace.probes.kernelfuncs import matching
 from pytrace.probes.target import ProbeTarget
 from pytrace.resources import ProgType
@@ -125,6 +127,8 @@ def _btf_function(kind: str, fn: str, module: str, wild: bool) -> tuple[str, int
 
 
 def _fentry(kind: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+    if is_bpf_variant(parts):
+        return bpf_targets(kind, parts[1:])
     expect_parts(kind, parts, 1, 2, f"{kind}:FUNC or {kind}:MODULE:FUNC")
     if not parts[-1] or (len(parts) == 2 and not parts[0]):
         raise ProbeError(f"invalid {kind} attach point", f"expected {kind}:FUNC or "

@@ -109,6 +109,22 @@ def function_args(target: str) -> tuple[tuple[str, str], ...]:
         return ()
 
 
+def bpf_function_args(rest: list[str]) -> tuple[tuple[str, str], ...]:
+    """(name, C type) of the parameters of an fentry:bpf target (`[PROG_ID, ]NAME`, the
+    first running function it names), from the program's BTF; not memoised: programs
+    come and go during a session."""
+    try:
+        from pytrace.probes.bpfprog import matching, program_btf
+
+        found = matching("fentry", rest) if "*" not in "".join(rest) else []
+        btf = program_btf(found[0].prog_btf_id) if found else None
+        if btf is None:
+            return ()
+        return tuple((name, ctype) for name, ctype in btf.params(found[0].type_id) if name)
+    except Exception:  # noqa: BLE001
+        return ()
+
+
 def args_fields(points: Sequence[str]) -> dict[str, str]:
     """The `args` fields common to every attach point of a block (name -> C type)."""
     out: dict[str, str] | None = None
@@ -118,6 +134,8 @@ def args_fields(points: Sequence[str]) -> dict[str, str]:
             fields = dict(tracepoint_fields(rest))
         elif kind in RAW_KINDS and rest:
             fields = dict(raw_tracepoint_args(rest.rsplit(":", 1)[-1]))
+        elif kind in FUNCTION_KINDS and rest.startswith("bpf:"):
+            fields = dict(bpf_function_args(rest.split(":")[1:]))
         elif kind in FUNCTION_KINDS and rest:
             fields = dict(function_args(rest))
         else:

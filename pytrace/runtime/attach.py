@@ -5,7 +5,8 @@ events) plus PERF_EVENT_IOC_SET_BPF; profile and software events open one event 
 CPU; watchpoints open a PERF_TYPE_BREAKPOINT event on every thread of the target process,
 inherited by the threads it creates later (or one per CPU); iterators get a
 BPF_TRACE_ITER link (runtime/iterators.py runs them); raw tracepoints and fentry/fexit
-use BPF_RAW_TRACEPOINT_OPEN. BEGIN/END are not attached: run them with run_test().
+use BPF_RAW_TRACEPOINT_OPEN (fentry/fexit on a running BPF program: BPF_LINK_CREATE).
+BEGIN/END are not attached: run them with run_test().
 """
 
 from __future__ import annotations
@@ -222,18 +223,31 @@ def _rawtracepoint(spec: ProbeSpec, prog_fd: int) -> Attachment:
     return _raw_tracepoint_open(spec, prog_fd, str(spec.attach["event"]))
 
 
+def _tracing_link(spec: ProbeSpec, prog_fd: int) -> tuple[int, str, bytearray]:
+    """(cmd, its name, attr) attaching a loaded fentry/fexit program, with its attr filled.
+    A kernel function's program opens a raw tracepoint without a name; one on a running
+    BPF program (fentry:bpf) gets a BPF_LINK_CREATE link of its attach type, target_fd
+    0: the target program was given at load (attach_prog_fd), and the kernel takes a
+    new target fd here only for freplace (EXT) programs."""
+    attr = sc.new_attr()
+    if "prog_id" in spec.attach:
+        struct.pack_into("<III", attr, 0, prog_fd, 0, spec.expected_attach_type)
+        return sc.LINK_CREATE, "BPF_LINK_CREATE", attr
+    struct.pack_into("<QI", attr, 0, 0, prog_fd)
+    return sc.RAW_TRACEPOINT_OPEN, "BPF_RAW_TRACEPOINT_OPEN", attr
+
+
 def _fentry(spec: ProbeSpec, prog_fd: int) -> Attachment:
     """A loaded fentry/fexit program is attached through its BTF target (no name)."""
     check_probe_kind(spec.kind)
-    attr = sc.new_attr()
-    struct.pack_into("<QI", attr, 0, 0, prog_fd)
+    cmd, what, attr = _tracing_link(spec, prog_fd)
     try:
-        return Attachment(spec, [sc.bpf(sc.RAW_TRACEPOINT_OPEN, attr, "BPF_RAW_TRACEPOINT_OPEN")])
+        return Attachment(spec, [sc.bpf(cmd, attr, what)])
     except OSError as exc:
         err = exc.errno or 0
         if err in TRAMPOLINE_ERRNOS or err == errno.EPERM:
             raise trampoline_refusal(spec.kind, f"attaching {spec.name}", err) from None
-        raise _fail(spec, exc, "BPF_RAW_TRACEPOINT_OPEN") from None
+        raise _fail(spec, exc, what) from None
 
 
 def _interval(spec: ProbeSpec, prog_fd: int) -> Attachment:

@@ -36,6 +36,7 @@ from pytrace.types import (
 from pytrace.values import (
     AvgValue,
     Bucket,
+    Buffer,
     EnumValue,
     Histogram,
     MapEntry,
@@ -125,7 +126,7 @@ def decode_value(
         return probe_names[i] if i < len(probe_names) else f"probe#{i}"
     if isinstance(t, BufT):
         n = min(int.from_bytes(data[offset : offset + 4], "little"), t.length)
-        return bytes(data[offset + 8 : offset + 8 + n])
+        return Buffer(data[offset + 8 : offset + 8 + n])
     if isinstance(t, RecordT):
         return Record((name, decode_value(ft, data, offset + fo, probe_names, symbolizer,
                                           strings))
@@ -241,8 +242,8 @@ def _bucket(t: AggT, index: int, count: int) -> Bucket:
     top = 1 + (t.lmax - t.lmin) // t.lstep
     if index == 0:
         return Bucket(0, None, t.lmin - 1, count)
-    if index >= top:
-        return Bucket(index, t.lmax, None, count)
+    if index >= top:  # from the last edge: max, or below it when step does not divide
+        return Bucket(index, t.lmin + (top - 1) * t.lstep, None, count)
     low = t.lmin + (index - 1) * t.lstep
     return Bucket(index, low, low + t.lstep - 1, count)
 

@@ -89,16 +89,19 @@ Decoder = Callable[[memoryview], list[object]]
 
 
 def helper_message(helper: str, retcode: int) -> str:
-    """What a failing helper's warning says (bpftrace's words)."""
+    """What a failing helper's warning says (current bpftrace's words): the reason, then
+    an `Additional Info - helper: NAME, retcode: N` line."""
     if helper == "map_lookup_elem":
-        return "Can't lookup map element because it does not exist."
-    if helper == "map_delete_elem" and retcode == -ENOENT:
-        return "Can't delete map element because it does not exist."
-    if helper == "map_update_elem" and retcode == -E2BIG:
-        return ("Map full; can't update element. Try increasing max_map_keys config or "
-                "manually setting the max entries in a map declaration e.g. `let @a = "
-                "hash(5000)`")
-    return f"Failed to {helper}: {os.strerror(-retcode)} ({retcode})"
+        why = "Can't lookup map element because it does not exist."
+    elif helper == "map_delete_elem" and retcode == -ENOENT:
+        why = "Can't delete map element because it does not exist."
+    elif helper == "map_update_elem" and retcode == -E2BIG:
+        why = ("Map full; can't update element. Try increasing max_map_keys config or "
+               "manually setting the max entries in a map declaration e.g. `let @a = "
+               "hash(5000)`")
+    else:
+        why = os.strerror(-retcode)
+    return f"{why}\nAdditional Info - helper: {helper}, retcode: {retcode}"
 
 
 def read_file(path: str, limit: int) -> str:

@@ -39,6 +39,7 @@ BPF_PSEUDO_MAP_FD = 1
 BPF_PSEUDO_MAP_VALUE = 2
 BPF_PSEUDO_BTF_ID = 3
 LOG_SIZE = 1 << 20
+MAX_FULL_NAME = 127  # a program's whole name in BTF (bpftool reads up to 128 bytes)
 # -v / -d verifier: called with (probe, program fd, verifier log) after each load.
 LogSink = Callable[[ProbeSpec, int, str], None]
 _log_sink: tuple[LogSink, int] | None = None
@@ -134,10 +135,14 @@ def patch_relocations(code: bytes, relocs: Iterable[Relocation], map_fds: Mappin
     return bytes(buf)
 
 
-def func_btf(functions: Sequence[SubprogInfo]) -> tuple[bytes, list[int]]:
+def func_btf(functions: Sequence[SubprogInfo],
+             main_name: str = "") -> tuple[bytes, list[int]]:
     """A minimal BTF blob for func_info: `long` and `void *`, a prototype for programs
     (one argument) and one for callbacks (four), and a FUNC per function (the main one
-    global, subprograms static). Returns the blob and each function's type id."""
+    global, subprograms static). `main_name` names the main FUNC and the main's own
+    sub-programs (the probe's whole name, which the kernel's 15-character program name
+    cuts: what `fentry:bpf` probes and bpftool show), else the symbols do. Returns the
+    blob and each function's type id."""
     strings = bytearray(b"\0")
 
     def name(text: str) -> int:
@@ -154,12 +159,26 @@ def func_btf(functions: Sequence[SubprogInfo]) -> tuple[bytes, list[int]]:
     types += btf_type(0, _BTF_FUNC_PROTO, 4, 1)  # 4: long cb(map, key, value, ctx)
     for arg in ("map", "key", "value", "data"):
         types += struct.pack("<II", name(arg), 2)
+    main_sym = next((fn.name for fn in functions if fn.main), "")
     ids = []
     for i, fn in enumerate(functions):
         ids.append(5 + i)
-        types += btf_type(name(fn.name), _BTF_FUNC, 1 if fn.main else 0, 3 if fn.main else 4)
+        shown = _shown_name(fn, main_sym, main_name)
+        types += btf_type(name(shown), _BTF_FUNC, 1 if fn.main else 0, 3 if fn.main else 4)
     header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
     return header + types + bytes(strings), ids
+
+
+def _shown_name(fn: SubprogInfo, main_sym: str, main_name: str) -> str:
+    """A function's BTF name: the main one is `main_name`, and a sub-program of its own
+    (`prog_3_for`) carries it too (`interval_s_1_for`); shared helpers keep theirs."""
+    if not main_name:
+        return fn.name
+    if fn.main:
+        return main_name
+    if main_sym and fn.name.startswith(main_sym + "_"):
+        return main_name + fn.name[len(main_sym):]
+    return fn.name
 
 
 def _load_btf(blob: bytes) -> int:
@@ -183,10 +202,15 @@ class _FuncInfo:
     count: int
 
 
-def _func_info(functions: Sequence[SubprogInfo]) -> _FuncInfo | None:
+def program_name(probe: ProbeSpec) -> str:
+    """A probe's name as a C identifier ('tracepoint_syscalls_sys_enter_read')."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", probe.name)[:MAX_FULL_NAME]
+
+
+def _func_info(functions: Sequence[SubprogInfo], main_name: str = "") -> _FuncInfo | None:
     if len(functions) < 2:
         return None
-    blob, ids = func_btf(functions)
+    blob, ids = func_btf(functions, main_name)
     fd = _load_btf(blob)
     records = b"".join(struct.pack("<II", fn.insn, tid) for fn, tid in zip(functions, ids))
     return _FuncInfo(fd, sc.Buffer(records), len(functions))
@@ -196,13 +220,14 @@ def _prog_attr(probe: ProbeSpec, insns: sc.Buffer, count: int, lic: sc.Buffer,
                funcs: _FuncInfo | None = None, btf_obj_fd: int = 0) -> bytearray:
     attr = sc.new_attr()
     struct.pack_into("<IIQQ", attr, 0, int(probe.prog_type), count, insns.addr, lic.addr)
-    name = kernel_name(re.sub(r"[^A-Za-z0-9]+", "_", probe.name)).encode()
+    name = kernel_name(program_name(probe)).encode()
     attr[48:48 + len(name)] = name
     struct.pack_into("<I", attr, 68, probe.expected_attach_type)
     if funcs is not None:  # prog_btf_fd, func_info_rec_size, func_info, func_info_cnt
         struct.pack_into("<IIQI", attr, 72, funcs.btf_fd, 8, funcs.records.addr, funcs.count)
     btf_id = probe.attach.get("btf_id", 0)
-    struct.pack_into("<II", attr, 108, int(btf_id), btf_obj_fd)  # + attach_btf_obj_fd
+    # attach_btf_id, then attach_btf_obj_fd (a module's BTF) or attach_prog_fd (fentry:bpf)
+    struct.pack_into("<II", attr, 108, int(btf_id), btf_obj_fd)
     return attr
 
 
@@ -222,7 +247,7 @@ def load_program(probe: ProbeSpec, code: bytes, functions: Sequence[SubprogInfo]
     """BPF_PROG_LOAD of relocated code; VerifierError (with the log) on rejection.
 
     `functions` (from elf.link_program) describes subprograms appended to the code."""
-    funcs = _func_info(functions)
+    funcs = _func_info(functions, program_name(probe))
     module = str(probe.attach.get("btf_module", ""))
     obj_fd = 0
     try:
@@ -230,6 +255,11 @@ def load_program(probe: ProbeSpec, code: bytes, functions: Sequence[SubprogInfo]
             from pytrace.runtime.modbtf import module_btf_fd
 
             obj_fd = module_btf_fd(module)
+        elif "prog_id" in probe.attach:  # fentry:bpf: attach_prog_fd shares the field
+            from pytrace.runtime.bpfprogs import target_prog_fd
+
+            obj_fd = target_prog_fd(int(probe.attach["prog_id"]),
+                                    int(probe.attach.get("prog_btf_id", 0)), probe.name)
         return _load(probe, code, funcs, settings, obj_fd)
     finally:
         if funcs is not None:

@@ -19,7 +19,7 @@ import struct
 from collections.abc import Iterable
 from operator import itemgetter, methodcaller
 
-from pytrace.printf_format import python_template
+from pytrace.printf_format import from_bytewise, python_template
 from pytrace.resources import EventKind, EventSpec
 from pytrace.runtime.decode import StrFormat
 from pytrace.types import EnumT, IntT, PtrT, StrT, Type
@@ -32,6 +32,8 @@ Block = tuple[int, tuple[object, ...]]  # (records, their arguments flat)
 _split = methodcaller("split", b"\0", 1)
 _first = itemgetter(0)
 _decode = methodcaller("decode", "utf-8", "replace")
+_latin1 = methodcaller("decode", "latin-1")
+_utf8 = methodcaller("encode", "utf-8", "replace")
 _SIZES = {"q": 8, "Q": 8, "i": 4, "I": 4, "h": 2, "H": 2, "b": 1, "B": 1}
 
 
@@ -40,16 +42,20 @@ def record_stride(length: int) -> int:
     return (length + 15) & ~7
 
 
-def cstrings(col: Iterable[bytes], strings: StrFormat | None = None) -> list[str]:
+def cstrings(col: Iterable[bytes], strings: StrFormat | None = None,
+             bytewise: bool = False) -> list[str]:
     """Fixed-size string buffers as their text: cut at the first NUL, UTF-8 with
-    replacement, in C-level maps; with `strings`, one whose bytes and NUL fill
-    max_strlen gets the trailer (what decode.py does for one)."""
+    replacement (bytewise: then one latin-1 character per byte of that text, see
+    PyTemplate), in C-level maps; with `strings`, one whose bytes and NUL fill max_strlen gets the trailer (what
+    decode.py does for one)."""
     chunks = list(map(_first, map(_split, col)))
     texts = list(map(_decode, chunks))
     if strings is not None:
         full = strings.max_strlen - 1
         for i in [i for i, c in enumerate(chunks) if len(c) == full]:
             texts[i] += strings.trailer
+    if bytewise and not "".join(texts).isascii():  # UTF-8 bytes, as C counts them
+        return list(map(_latin1, map(_utf8, texts)))
     return texts
 
 
@@ -61,13 +67,15 @@ class RunPrintf:
     a block with the template repeated once per record, in one `%`."""
 
     def __init__(self, record: str, stride: int, template: str, nargs: int,
-                 str_cols: tuple[int, ...], strings: StrFormat | None = None) -> None:
+                 str_cols: tuple[int, ...], strings: StrFormat | None = None,
+                 bytewise: bool = False) -> None:
         self.record = record  # struct codes of one record (no byte-order prefix)
         self.stride = stride
         self.template = template
         self.nargs = nargs
         self.str_cols = str_cols
         self.strings = strings  # set when a string column can fill max_strlen
+        self.bytewise = bytewise  # the template counts bytes (PyTemplate.bytewise)
         self._blocks: dict[int, tuple[struct.Struct, str]] = {}
 
     def _block(self, k: int) -> tuple[struct.Struct, str]:
@@ -87,7 +95,8 @@ class RunPrintf:
             if str_cols:
                 fixed = list(values)
                 for j in str_cols:
-                    fixed[j::nargs] = cstrings(fixed[j::nargs], strings)  # type: ignore[arg-type]
+                    fixed[j::nargs] = cstrings(fixed[j::nargs], strings,  # type: ignore[arg-type]
+                                               self.bytewise)
                 values = tuple(fixed)
             out.append((k, values))
             start += k * self.stride
@@ -97,7 +106,8 @@ class RunPrintf:
     def text(self, blocks: list[Block]) -> str:
         """The printf text of every record, joined."""
         block = self._block
-        return "".join([block(k)[1] % values for k, values in blocks])
+        text = "".join([block(k)[1] % values for k, values in blocks])
+        return from_bytewise(text) if self.bytewise and not text.isascii() else text
 
     def texts(self, blocks: list[Block]) -> list[str]:
         """Each record's printf text."""
@@ -107,6 +117,8 @@ class RunPrintf:
                 out += [render(())] * k
             else:
                 out += map(render, zip(*[iter(values)] * n, strict=True))
+        if self.bytewise and not "".join(out).isascii():
+            return list(map(from_bytewise, out))
         return out
 
 
@@ -154,4 +166,4 @@ def compile_run_printf(ev: EventSpec, strings: StrFormat | None = None) -> RunPr
     if stride > pos:
         parts.append(f"{stride - pos}x")
     return RunPrintf("".join(parts), stride, tmpl.text, len(tmpl.args), tuple(str_cols),
-                     strings if trailer else None)
+                     strings if trailer else None, tmpl.bytewise)

@@ -21,7 +21,16 @@ from pytrace.output.json import (
     value_record,
 )
 from pytrace.types import AggT, IntT, StrT
-from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Stack
+from pytrace.values import (
+    AvgValue,
+    Bucket,
+    EnumValue,
+    Histogram,
+    MapEntry,
+    MapSnapshot,
+    Pointer,
+    Stack,
+)
 
 
 def scalar(name: str, value: object) -> MapSnapshot:
@@ -45,7 +54,7 @@ def test_record_shapes_match_output_md() -> None:
     )
     h = Histogram((Bucket(3, 4, 7, 1), Bucket(4, 8, 15, 0)))
     assert map_record(scalar("@h", h)) == (
-        '{"type": "hist", "data": {"@h": [{"min": 4, "max": 7, "count": 1}, '
+        '{"type": "hist", "data": {"@h": [{"min": 4, "max": 7, "count": 1},'
         '{"min": 8, "max": 15, "count": 0}]}}\n'
     )
     assert lost_record(12) == '{"type": "lost_events", "count": 12, "data": {"events": 12}}\n'
@@ -94,9 +103,19 @@ def test_any_text_round_trips(s: str) -> None:
 
 
 def test_other_values() -> None:
-    assert json.loads(json_value(Stack(("f+1", "g")))) == ["f+1", "g"]
+    # a stack is the text printf shows; a buffer its bytes as signed char numbers
+    assert json.loads(json_value(Stack(("f+1", "g")))) == "\n        f+1\n        g\n"
     assert json.loads(json_value({"a": 1, "b": "x"})) == {"a": 1, "b": "x"}
-    assert json.loads(json_value(b"\x01a")) == "\\x01a"
+    assert json_value(b"\x01a\xff") == "[1,97,-1]"
+    assert json_value(EnumValue(2, "TWO")) == "2"
+    assert json_value(Pointer(0x10)) == "16"
+
+
+def test_keys_lose_their_spaces() -> None:
+    m = MapSnapshot("@m", IntT(), [MapEntry((1, "a b"), 2), MapEntry(((3, 4),), 5)])
+    assert map_record(m) == '{"type": "map", "data": {"@m": {"1,ab": 2, "3,4": 5}}}\n'
+    s = MapSnapshot("@s", AggT("count"), [MapEntry((Stack(("f+1", "g")),), 1)])
+    assert json.loads(map_record(s))["data"]["@s"] == {"\nf+1\ng\n": 1}
     assert json_value(None) == "null"
 
 

@@ -13,7 +13,13 @@ import re
 import pytest
 
 from pytrace.output import make_output
-from pytrace.output.text import bar_width, format_map, format_value, hist_row_labels
+from pytrace.output.text import (
+    bar_width,
+    format_key,
+    format_map,
+    format_value,
+    hist_row_labels,
+)
 from pytrace.types import AggT, IntT, StrT, hist_bucket_index, lhist_bucket_index
 from pytrace.values import AvgValue, Bucket, Histogram, MapEntry, MapSnapshot, Record, Stack
 
@@ -126,6 +132,11 @@ def test_lhist_labels() -> None:
         "[10, ...)",
     ]
     assert hist_row_labels(lhist_of([-20], -10, 10, 5)) == ["(..., -10)"]
+    # step 3 does not divide 10: the overflow row starts at the last edge, 9
+    assert hist_row_labels(lhist_of([1, 9], 0, 10, 3)) == ["[0, 3)", "[3, 6)", "[6, 9)",
+                                                           "[9, ...)"]
+    assert hist_row_labels(lhist_of([12], 0, 10, 3)) == ["[9, ...)"]
+    assert lhist_of([12], 0, 10, 3).buckets[0].low == 9
     assert hist_row_labels(lhist_of([1 << 20], 0, 4 << 20, 1 << 20)) == ["[1M, 2M)"]
 
 
@@ -244,3 +255,10 @@ def test_rich_keyed_rows_are_aligned(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     make_output("rich", out, io.StringIO()).map(snap)
     assert out.getvalue() == "@k[bash]:                 3\n@k[python3]: 12345678901234\n"
+
+
+def test_a_key_text_in_parentheses_loses_them() -> None:
+    assert format_key(("(x)",)) == "x"
+    assert format_key(((1, "a"),)) == "1, a"
+    assert format_key(("(x)", 2)) == "(x), 2"
+    assert format_key((3, (1, 2))) == "3, (1, 2)"

@@ -86,9 +86,22 @@ def test_values_without_a_zero_line() -> None:
 def test_intervals_without_data_and_a_flat_series() -> None:
     out = format_tseries(series(start("00:00:00", 0), [3, None, 3]))
     rows = out.splitlines()
-    assert rows[0] == " " * 13 + "3" + " " * 51 + "3"
-    assert rows[2] == "00:00:00.000 *" + " " * 51 + "| 3"
-    assert rows[3] == "00:00:00.100 |" + " " * 51 + "|"
+    # a flat series is drawn between value-1 and value+1, a missing interval shows "-"
+    assert rows[0] == " " * 13 + "2" + " " * 51 + "4"
+    assert rows[2] == "00:00:00.000 |" + " " * 25 + "*" + " " * 25 + "| 3"
+    assert rows[3] == "00:00:00.100 |" + " " * 51 + "| -"
+
+
+def test_time_column_follows_the_interval_unit() -> None:
+    secs = TimeSeries(1_000_000_000, ((start("00:00:00", 0), 1),
+                                      (start("00:00:01", 0), 2)))
+    rows = format_tseries(secs).splitlines()
+    assert rows[1] == "hh:mm:ss |" + "_" * 51 + "|"
+    assert rows[2].startswith("00:00:00 *")
+    us = TimeSeries(1000, ((start("00:00:00", 0), 1), (start("00:00:00", 0) + 1000, 2)))
+    rows = format_tseries(us).splitlines()
+    assert rows[1] == "hh:mm:ss.μs    |" + "_" * 51 + "|"
+    assert rows[3].startswith("00:00:00.000001 |")
 
 
 def test_interval_label_is_local_time_with_milliseconds() -> None:
@@ -98,6 +111,6 @@ def test_interval_label_is_local_time_with_milliseconds() -> None:
 def test_json_record_lists_the_intervals_with_data() -> None:
     first = start("10:00:00", 0)
     rec = map_record(snap(series(first, [1, None, -2]), ("k",)))
-    assert rec == ('{"type": "tseries", "data": {"@": {"k": [{"interval_start": '
-                   f'{first}, "value": 1}}, {{"interval_start": {first + 200 * MS}, '
-                   '"value": -2}]}}}\n')
+    assert rec == ('{"type": "tseries", "data": {"@": {"k": [{"interval_start":'
+                   '"2025-01-01T10:00:00.000000000","value":1},{"interval_start":'
+                   '"2025-01-01T10:00:00.200000000","value":-2}]}}}\n')

@@ -103,3 +103,22 @@ def test_fentry_parameters_from_btf() -> None:
     both = fields.args_fields(["fentry:vfs_read", "fexit:fget"])
     assert both == {}  # nothing in common
     assert fields.args_fields(["fentry:nosuch_pytrace_fn"]) == {}
+
+
+def test_fentry_bpf_parameters_from_the_programs_btf(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytrace.btf.program import ProgramBtf
+    from pytrace.probes import bpfprog
+    from pytrace.runtime.elf import SubprogInfo
+    from pytrace.runtime.loader import func_btf
+
+    blob, ids = func_btf([SubprogInfo(0, "prog_0", True), SubprogInfo(9, "prog_0_for", False)],
+                         "interval_s_1")
+    funcs = [bpfprog.BpfFunction(12, 7, "interval_s_1", ids[0], True),
+             bpfprog.BpfFunction(12, 7, "prog_0_for", ids[1], False)]
+    monkeypatch.setattr(bpfprog, "bpf_functions", lambda: funcs)
+    monkeypatch.setattr(bpfprog, "program_btf", lambda btf_id: ProgramBtf("p", blob))
+    assert fields.args_fields(["fentry:bpf:interval_s_1"]) == {"ctx": "void *"}
+    assert fields.args_fields(["fexit:bpf:12:prog_0_for"]) == {
+        "map": "void *", "key": "void *", "value": "void *", "data": "void *"}
+    assert fields.args_fields(["fentry:bpf:nosuch"]) == {}
+    assert fields.args_fields(["fentry:bpf:*"]) == {}

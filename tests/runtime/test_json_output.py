@@ -48,3 +48,28 @@ def test_map_payloads() -> None:
     assert isinstance(lh, list)
     assert lh[0] == {"max": -1, "count": 1} and lh[-1] == {"min": 10, "count": 1}
     assert lh[2] == {"min": 2, "max": 3, "count": 1}
+
+
+def test_current_bpftrace_value_shapes() -> None:
+    """Byte for byte: hist buckets joined by ',', key text without spaces, buf() as its
+    bytes, a stack as its text (the shapes of current bpftrace's JSON)."""
+    prog = ('BEGIN { @h = hist(5); @h = hist(9); @k[1, "a b"] = 1; @b = buf("hi", 2); '
+            '@z[(1, "x y")] = 2; exit(); }')
+    r = run(prog, fmt="json")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert '{"type": "hist", "data": {"@h": [{"min": 4, "max": 7, "count": 1},' \
+           '{"min": 8, "max": 15, "count": 1}]}}' in lines
+    assert '{"type": "map", "data": {"@k": {"1,ab": 1}}}' in lines
+    assert '{"type": "map", "data": {"@b": [104,105]}}' in lines
+    assert '{"type": "map", "data": {"@z": {"1,xy": 2}}}' in lines
+
+
+def test_a_stack_value_is_its_text() -> None:
+    child = ["/bin/sh", "-c", "exec python3 -c 'import os; os.getppid()'"]
+    r = run("tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @s = kstack(1); exit(); }",
+            fmt="json", child=child)
+    assert r.code == 0, r.err
+    rec = next(json.loads(x) for x in r.out.splitlines() if '"@s"' in x)
+    text = rec["data"]["@s"]
+    assert isinstance(text, str) and text.startswith("\n        ") and text.endswith("\n")

@@ -169,3 +169,17 @@ def test_bpf_to_bpf_calls_run_in_the_kernel() -> None:
     obj = make_object(CALLS, [], [probe("BEGIN", "BEGIN", "raw_tracepoint/p", RAW)])
     with LoadedObject(obj) as lo:
         assert run_test(lo.prog_fd("BEGIN")) == 13 * 3 + 1
+
+
+def test_func_btf_names_the_main_function_after_the_probe() -> None:
+    from pytrace.runtime.elf import SubprogInfo
+    from pytrace.runtime.loader import program_name
+
+    blob, _ids = func_btf([SubprogInfo(0, "prog_0", True), SubprogInfo(9, "cb.0", False),
+                           SubprogInfo(20, "prog_0_for", False)], "uprobe_bin_bash_readline")
+    strings = blob[24 + struct.unpack_from("<I", blob, 16)[0]:]
+    assert b"\0uprobe_bin_bash_readline\0" in strings and b"prog_0" not in strings
+    assert b"\0uprobe_bin_bash_readline_for\0" in strings and b"\0cb_0\0" in strings
+    spec = probe("uprobe:/bin/bash:readline", "uprobe", "uprobe/p", RAW)
+    assert program_name(spec) == "uprobe_bin_bash_readline"
+    assert len(program_name(probe("uprobe:/" + "a" * 300 + ":f", "uprobe", "s", RAW))) == 127

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 ENV = dict(os.environ, PYTRACE_NO_CACHE="1")
 NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED"
@@ -114,6 +115,12 @@ def test_environment_wins_over_the_config_block() -> None:
                           "perf, raw, and build_id.\n")
 
 
+def _iso_ns(text: str) -> int:
+    """ns since the epoch of bpftrace's `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn` (local time)."""
+    whole, frac = text.split(".")
+    return int(time.mktime(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))) * 10**9 + int(frac)
+
+
 def test_tseries_records_each_interval() -> None:
     prog = ("config = { unstable_tseries = enable } begin { @c = 0; } "
             "interval:ms:20 { @c++; @last = tseries(@c, 100ms, 50); "
@@ -123,7 +130,7 @@ def test_tseries_records_each_interval() -> None:
     recs = {next(iter(rec["data"])): rec for rec in map(json.loads, r.stdout.splitlines())
             if rec["type"] == "tseries"}
     last, total = recs["@last"]["data"]["@last"], recs["@total"]["data"]["@total"]
-    starts = [p["interval_start"] for p in total]
+    starts = [_iso_ns(p["interval_start"]) for p in total]
     assert all(b - a >= 100_000_000 and (b - a) % 100_000_000 == 0
                for a, b in zip(starts, starts[1:]))
     assert sum(p["value"] for p in total) == 25

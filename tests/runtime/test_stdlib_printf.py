@@ -6,7 +6,7 @@ length modifiers (hh/h truncate to the low bytes, none to a C int, l/ll/j/z/t ke
 from __future__ import annotations
 
 import pytest
-from harness import begin
+from harness import begin, run
 
 TAIL = "\n\n"
 
@@ -28,3 +28,15 @@ TAIL = "\n\n"
 ])
 def test_conversions(fmt: str, args: str, expected: str) -> None:
     assert begin(f'printf("{fmt}\\n", {args})') == expected + "\n" + TAIL
+
+
+def test_a_buffer_with_s_prints_as_with_r() -> None:
+    r = run('BEGIN { printf("%s|%r\\n", buf("a\\x01", 3), buf("a\\x01", 3)); exit(); }')
+    assert r.code == 0, r.err
+    assert r.out.startswith("a\\x01\\x00|a\\x01\\x00\n")
+
+
+def test_s_width_counts_bytes() -> None:
+    r = run('BEGIN { printf("%-6s|%6s|\\n", "é", "日本"); exit(); }')
+    assert r.code == 0, r.err
+    assert r.out.startswith("é    |日本|\n")

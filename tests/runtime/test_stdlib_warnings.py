@@ -49,11 +49,11 @@ def test_failed_dereference_warns_with_k() -> None:
     r = pytrace("-k", "-e", prog)
     assert r.returncode == 0, r.stderr
     col = prog.index("*uptr") + 1
-    assert f"stdin:1:{col}-{col + 8}: WARNING: Failed to probe_read_user: Bad address (-14)\n" \
-        in r.stderr
+    assert (f"stdin:1:{col}-{col + 8}: WARNING: Bad address\n"
+            "Additional Info - helper: probe_read_user, retcode: -14\n" + prog) in r.stderr
     col = prog.index("$t.pid") + 1
-    assert f"stdin:1:{col}-{col + 6}: WARNING: Failed to probe_read_kernel: " \
-        in r.stderr
+    assert f"stdin:1:{col}-{col + 6}: WARNING: " in r.stderr
+    assert "Additional Info - helper: probe_read_kernel, retcode: -" in r.stderr
     assert "@: 0\n" in r.stdout and "@p: 0\n" in r.stdout
 
 
@@ -62,10 +62,11 @@ def test_helper_errors_only_with_k() -> None:
     assert "WARNING" not in pytrace("-e", prog).stderr
     r = pytrace("-k", "-e", prog)
     assert r.returncode == 0
-    assert "stdin:1:25-30: WARNING: Can't lookup map element because it does not exist.\n" \
-        in r.stderr
+    assert ("stdin:1:25-30: WARNING: Can't lookup map element because it does not exist.\n"
+            "Additional Info - helper: map_lookup_elem, retcode: 0\n") in r.stderr
     col = prog.index("str(0)") + 1
-    assert f"stdin:1:{col}-{col + 6}: WARNING: Failed to probe_read_kernel_str: " in r.stderr
+    assert f"stdin:1:{col}-{col + 6}: WARNING: " in r.stderr
+    assert "Additional Info - helper: probe_read_kernel_str, retcode: -" in r.stderr
     r = pytrace("-k", "-f", "json", "-e", prog)
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     errs = [x for x in recs if x["type"] == "helper_error"]
