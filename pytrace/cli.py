@@ -52,6 +52,11 @@ def _targets(args: Args) -> list[str] | None:
     try:
         if args.pid_text:  # an empty -p is no -p, as in bpftrace
             args.pid = parse_pid(args.pid_text)
+        for text in args.dwarf_pid_texts:
+            try:
+                args.dwarf_pids.append(parse_pid(text))
+            except TargetError as exc:
+                raise TargetError(f"--dwarf-pid {text}: {exc}") from None
         return split_command(args.command) if args.command is not None else None
     except TargetError as exc:
         raise fatal(str(exc)) from None

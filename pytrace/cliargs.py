@@ -19,7 +19,7 @@ from pytrace.options import WARNINGS_DEFAULT, WARNINGS_HELPERS, WARNINGS_OFF
 PROG = "pytrace"
 SHORT = "d:bB:f:e:hlp:vqc:Vo:I:k"
 LONG = ["aot=", "bench", "btf", "cmd=", "debug=", "debuginfo=", "dry-run", "emit-elf=",
-        "emit-llvm=", "fmt", "help", "include=", "info", "list", "mode=", "no-feature=",
+        "dwarf-pid=", "emit-llvm=", "fmt", "help", "include=", "info", "list", "mode=", "no-feature=",
         "no-warnings", "output=", "pid=", "probe-filter=", "prometheus=",
         "prometheus-max-keys=", "quiet", "test",
         "traceable-functions=", "unsafe", "usdt-file-activation", "verbose",
@@ -63,6 +63,8 @@ class Args:
     command: str | None = None  # -c, as given
     pid_text: str | None = None  # -p, as given
     pid: int | None = None  # -p, once validated
+    dwarf_pid_texts: list[str] = field(default_factory=list)  # --dwarf-pid, as given
+    dwarf_pids: list[int] = field(default_factory=list)  # --dwarf-pid, once validated
     quiet: bool = False
     output: str | None = None
     format: str | None = None
@@ -184,7 +186,8 @@ _VALUES = {"-e": "program", "-c": "command", "--cmd": "command", "-p": "pid_text
            "--emit-elf": "emit_elf", "--emit-llvm": "emit_llvm",
            "--probe-filter": "probe_filter", "--traceable-functions": "traceable_functions",
            "--aot": "aot"}
-_LISTS = {"-I": "include", "--include": "include_files", "--debuginfo": "debuginfo"}
+_LISTS = {"-I": "include", "--include": "include_files", "--debuginfo": "debuginfo",
+          "--dwarf-pid": "dwarf_pid_texts"}
 
 
 def _apply(a: Args, opt: str, value: str) -> None:

@@ -23,6 +23,9 @@ OPTIONS:
 
     -p, --pid PID  filter actions by PID; uprobes, USDT and perf events only in PID
     -c, --cmd CMD  run CMD as a child, trace it, stop when it exits (cpid is its pid)
+    --dwarf-pid PID
+                   read the DWARF unwind tables of process PID at start, for
+                   dw_ustack (repeatable; -p and -c processes are read anyway)
     --usdt-file-activation
                    activate USDT semaphores in every process mapping the file
 

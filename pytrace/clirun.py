@@ -186,7 +186,8 @@ def run_program(args: Args, env: Environment, options: Options, result: CompileR
         return run_session(result.obj, out, child, exiting=True, target_pid=args.pid,
                            on_start=exporter.on_start if exporter else None,
                            on_stop=exporter.on_stop if exporter else None,
-                           usdt_file_activation=options.usdt_file_activation)
+                           usdt_file_activation=options.usdt_file_activation,
+                           dwarf_pids=args.dwarf_pids)
     except VerifierError as exc:
         return _verifier_failure(exc, source, args.verbose)
     except ValueError as exc:  # make_output: an unknown format

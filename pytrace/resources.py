@@ -21,6 +21,13 @@ GLOBALS_MAP = "__globals"  # ARRAY u64 slots userspace writes at start (see GLOB
 STACKS_MAP = "__stacks"  # STACK_TRACE: only when a program uses kstack/ustack
 USTACK_PIDS_MAP = "__ustack_pids"  # LRU_HASH pid -> 0: processes whose user addresses were taken
 SCRATCH_MAP = "__scratch"  # PERCPU_ARRAY, one element per probe block: large values
+# dw_ustack (runtime/dwtables.py fills the first two at start; codegen/dwunwind.py reads them)
+DW_ROWS_MAP = "__dw_rows"  # ARRAY of unwind rows (runtime/cfi.py ROW), sorted per process
+DW_PIDS_MAP = "__dw_pids"  # HASH pid -> (first row, row count) in __dw_rows
+DW_STACKS_MAP = "__dw_stacks"  # HASH stack id -> the unwound addresses (0-terminated)
+DW_SCRATCH_MAP = "__dw_scratch"  # PERCPU_ARRAY[1]: the addresses of the stack being unwound
+DW_WARNED_MAP = "__dw_warned"  # LRU_HASH pid -> 0: processes warned about (no unwind table)
+DW_STACK_TAG = 1 << 62  # set in dw_ustack ids (bpf_get_stackid ids are below 2**32)
 
 # __globals slots
 GLOBAL_START_NS = 0  # CLOCK_MONOTONIC ns when tracing started (for `elapsed`)

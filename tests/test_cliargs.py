@@ -46,6 +46,7 @@ def test_combined_short_flags_and_attached_values() -> None:
     (["--verbose", "-e", "x"], "verbose", True),
     (["--list"], "listing", True),
     (["--usdt-file-activation", "-e", "x"], "usdt_file_activation", True),
+    (["--dwarf-pid", "7", "--dwarf-pid=8", "-e", "x"], "dwarf_pid_texts", ["7", "8"]),
     (["--probe-filter", "^t", "-e", "x"], "probe_filter", "^t"),
     (["--include", "linux/sched.h", "-e", "x"], "include_files", ["linux/sched.h"]),
     (["-I", "/tmp/inc", "-e", "x"], "include", ["/tmp/inc"]),
@@ -68,6 +69,7 @@ def test_help_goes_to_stdout_and_exits_zero() -> None:
     assert e.code == 0 and e.stderr == "" and e.stdout.startswith("pytrace - ")
     assert "USAGE:" in e.stdout and "ENVIRONMENT:" in e.stdout and "EXAMPLES:" in e.stdout
     assert "BPFTRACE_MAX_MAP_KEYS" in e.stdout and "-p, --pid PID" in e.stdout
+    assert "--dwarf-pid PID" in e.stdout
 
 
 def test_version() -> None:

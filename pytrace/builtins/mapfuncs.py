@@ -115,9 +115,14 @@ def _len(p: ProgEmitter, e: nodes.Call) -> Val:
 
 
 def _stack_depth(p: ProgEmitter, arg: nodes.Expr) -> Val:
-    """len(kstack) / len(ustack): the frames bpf_get_stack copies, counted."""
+    """len(kstack) / len(ustack): the frames bpf_get_stack copies, counted;
+    len(dw_ustack): the frames the DWARF unwinder finds."""
     t = p.type_of(arg)
     assert isinstance(t, StackT)
+    if isinstance(arg, nodes.Call | nodes.Identifier) and arg.name == "dw_ustack":
+        from pytrace.builtins.stacks import dw_stack_depth
+
+        return dw_stack_depth(p, arg)
     size = 8 * t.limit
     buf = p.alloca_buf(size)
     flags = 0 if t.kernel else BPF_F_USER_STACK

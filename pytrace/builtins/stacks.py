@@ -24,7 +24,7 @@ SIGSTOP = 19
 U64 = IntT(64, False)
 
 
-def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
+def _stack_rule(kernel: bool, name: str = ""):  # type: ignore[no-untyped-def]
     def rule(ctx: TypeContext, node: nodes.Expr, args: list[Type]) -> Type:
         # the stack_mode config variable is the default (build_id is not supported)
         configured = getattr(ctx.options, "stack_mode", "bpftrace")
@@ -35,8 +35,7 @@ def _stack_rule(kernel: bool):  # type: ignore[no-untyped-def]
                 continue
             value = ctx.const_int(arg)
             if value is None:
-                name = "kstack" if kernel else "ustack"
-                ctx.diags.error(f"{name}: expected a stack mode ({', '.join(STACK_MODES)}) "
+                ctx.diags.error(f"{name or ('kstack' if kernel else 'ustack')}: expected a stack mode ({', '.join(STACK_MODES)}) "
                                 "or an integer literal limit", arg.span)
             elif not 0 < value <= MAX_STACK:
                 ctx.diags.error(f"stack limit must be between 1 and {MAX_STACK} "
@@ -64,7 +63,8 @@ def note_pid(p: ProgEmitter, pid: Any) -> None:
 
     The -c child (pytrace's own) is also stopped there with SIGSTOP, and continued by
     the session once its mappings are read: a short program would otherwise be gone
-    before userspace sees the record."""
+    before userspace sees the record. Not with dw_ustack: the session holds the child
+    at its entry point and reads them there (a second stop could race with that one)."""
     gv = p.gen.map_global(USTACK_PIDS_MAP)
     key = p.alloca_buf(8)
     p.store64(pid, key)
@@ -73,7 +73,7 @@ def note_pid(p: ProgEmitter, pid: Any) -> None:
         p.store64(p.c64(0), zero)
         p.maps.update(gv, key, zero, BPF_NOEXIST)
         p.event(EventKind.PID_SEEN, [Val(U64, pid)])
-        if p.checked.options.has_child:
+        if p.checked.options.has_child and not p.gen.uses_dw_ustack:
             with p.b.if_then(p.b.icmp_unsigned("==", pid, p.global_slot(GLOBAL_CPID))):
                 p.helper(h.SEND_SIGNAL, p.I64, [p.c64(SIGSTOP)])
 
@@ -93,6 +93,26 @@ def _stack(kernel: bool) -> Emit:
         return Val(t, buf)
 
     return emit
+
+
+def _dw_stack(p: ProgEmitter, node: nodes.Expr) -> Val:
+    """dw_ustack: the user stack unwound with DWARF CFI (codegen/dwunwind.py)."""
+    from pytrace.codegen.dwunwind import emit_dw_ustack
+
+    t = p.type_of(node)
+    assert isinstance(t, StackT)
+    pid = current_pid(p)
+    note_pid(p, pid)
+    return Val(t, emit_dw_ustack(p, node, t.limit, pid)[0])
+
+
+def dw_stack_depth(p: ProgEmitter, node: nodes.Expr) -> Val:
+    """len(dw_ustack): the frames the DWARF unwinder finds."""
+    from pytrace.codegen.dwunwind import emit_dw_ustack
+
+    t = p.type_of(node)
+    assert isinstance(t, StackT)
+    return Val(U64, emit_dw_ustack(p, node, t.limit, current_pid(p))[1])
 
 
 def _sym(kernel: bool) -> Emit:
@@ -124,9 +144,8 @@ STACKS: tuple[Builtin, ...] = (
             raw_args=True, emit=_stack(True)),
     Builtin("ustack", _stack_rule(False), identifier=True, min_args=0, max_args=2,
             raw_args=True, emit=_stack(False)),
-    # DWARF (.eh_frame) unwinding of user stacks is not implemented: refused as such
-    Builtin("dw_ustack", _stack_rule(False), identifier=True, min_args=0, max_args=2,
-            raw_args=True),
+    Builtin("dw_ustack", _stack_rule(False, "dw_ustack"), identifier=True, min_args=0,
+            max_args=2, raw_args=True, emit=_dw_stack),
     Builtin("ksym", _sym_rule(True), min_args=1, max_args=1, emit=_sym(True)),
     Builtin("usym", _sym_rule(False), min_args=1, max_args=1, emit=_sym(False)),
 )

@@ -15,6 +15,11 @@ from pytrace.codegen import helpers as h
 from pytrace.codegen.base import I64, P8, FnBase, c64
 from pytrace.passes.context import MapInfo
 from pytrace.resources import (
+    DW_PIDS_MAP,
+    DW_ROWS_MAP,
+    DW_SCRATCH_MAP,
+    DW_STACKS_MAP,
+    DW_WARNED_MAP,
     GLOBAL_SLOTS,
     GLOBALS_MAP,
     LOST_MAP,
@@ -154,6 +159,25 @@ def ustack_pids_spec() -> MapSpec:
     """The processes a program took user stacks or addresses of (an LRU: old ones go)."""
     return MapSpec(USTACK_PIDS_MAP, map_symbol(USTACK_PIDS_MAP), MapKind.LRU_HASH, 8, 8,
                    USTACK_PIDS_MAX)
+
+
+DW_PIDS_MAX = 64  # runtime/dwtables.MAX_PIDS
+DW_WARNED_MAX = 1024
+
+
+def dw_map_specs(limit: int) -> list[MapSpec]:
+    """dw_ustack's maps (codegen/dwunwind.py); `limit`: the most frames any use keeps.
+    __dw_rows has one entry here: the runtime sizes it to the tables it builds."""
+    frames = 8 * limit
+    return [
+        MapSpec(DW_ROWS_MAP, map_symbol(DW_ROWS_MAP), MapKind.ARRAY, 4, 16, 1),
+        MapSpec(DW_PIDS_MAP, map_symbol(DW_PIDS_MAP), MapKind.HASH, 8, 16, DW_PIDS_MAX),
+        MapSpec(DW_STACKS_MAP, map_symbol(DW_STACKS_MAP), MapKind.HASH, 8, frames,
+                STACK_MAX_IDS),
+        MapSpec(DW_SCRATCH_MAP, map_symbol(DW_SCRATCH_MAP), MapKind.PERCPU_ARRAY, 4, frames, 1),
+        MapSpec(DW_WARNED_MAP, map_symbol(DW_WARNED_MAP), MapKind.LRU_HASH, 8, 8,
+                DW_WARNED_MAX),
+    ]
 
 
 def declare_map_global(module: ir.Module, spec: MapSpec) -> ir.GlobalVariable:

@@ -16,6 +16,7 @@ from pytrace.codegen.events import EventTable
 from pytrace.codegen.llvm import DATA_LAYOUT, TRIPLE
 from pytrace.codegen.maps import (
     declare_map_global,
+    dw_map_specs,
     internal_map_specs,
     ringbuf_bytes,
     scratch_map_spec,
@@ -48,6 +49,18 @@ TASK_BTF_PROG_TYPES = frozenset({ProgType.TRACEPOINT, ProgType.RAW_TRACEPOINT,
 
 DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
 MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
+
+
+def dw_ustack_limit(checked: CheckedProgram) -> int:
+    """The most frames a dw_ustack of the program keeps (0: it uses none)."""
+    limit = 0
+    for cp in checked.probes:
+        for root in probe_roots(cp.probe):
+            for n in walk(root):
+                if isinstance(n, nodes.Call | nodes.Identifier) and n.name == "dw_ustack":
+                    t = checked.types.get(n)
+                    limit = max(limit, t.limit if isinstance(t, StackT) else 127)
+    return limit
 
 
 def _maps_of(fn: ir.Function, globals_: dict[str, ir.GlobalVariable]) -> set[str]:
@@ -118,6 +131,13 @@ class ModuleGen:
             self._add_map(stack_map_spec())
         if any(isinstance(t, StackT | SymT) and not t.kernel for t in checked.types.values()):
             self._add_map(ustack_pids_spec())
+        dw_limit = dw_ustack_limit(checked)
+        # with dw_ustack the -c child is held at its entry point (its mappings are read
+        # there), so no probe needs to stop it at its first stack
+        self.uses_dw_ustack = dw_limit > 0
+        if dw_limit:
+            for spec in dw_map_specs(dw_limit):
+                self._add_map(spec)
         self.probes: list[ProbeSpec] = []
         self._task_comm: object = _UNSET
         self.scratch_size = 0  # the largest scratch element any function uses

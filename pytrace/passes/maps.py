@@ -6,6 +6,7 @@ agree at every access; a map that is never assigned is an error.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 
 from pytrace import builtins, nodes
@@ -13,7 +14,7 @@ from pytrace.builtins.base import type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.keynames import key_names
 from pytrace.passes.context import CheckedProgram, MapInfo
-from pytrace.passes.walk import children, probe_roots
+from pytrace.passes.walk import children, probe_roots, walk
 from pytrace.source import Span
 from pytrace.types import AggT, IntT, PtrT, TupleT, Type, merge_ints, unify, unify_values
 
@@ -223,6 +224,27 @@ def run(cp: CheckedProgram) -> None:
         if name not in collector.uses:
             cp.diagnostics.warning(f"Unused map: {name}", decl.span)
     check_unstable(cp)
+    check_dw_ustack(cp)
+
+
+def check_dw_ustack(cp: CheckedProgram) -> None:
+    """dw_ustack is unstable (unstable_dw_ustack: warn, enable or error) and x86_64 only."""
+    uses = [n for p in cp.program.probes for root in probe_roots(p) for n in walk(root)
+            if isinstance(n, nodes.Call | nodes.Identifier) and n.name == "dw_ustack"]
+    if not uses:
+        return
+    if os.uname().machine != "x86_64":
+        cp.diagnostics.error("dw_ustack is only available on x86_64 (its unwinder follows "
+                             "the x86_64 registers and call ABI)", uses[0].span)
+        return
+    mode = cp.options.unstable_dw_ustack
+    if mode == "error":
+        cp.diagnostics.error("dw_ustack is an unstable feature and the config disables it "
+                             "(unstable_dw_ustack=error)", uses[0].span)
+    elif mode == "warn" and "unstable_dw_ustack" not in cp.config_set:
+        cp.diagnostics.warning("dw_ustack is an unstable feature (it may change); set "
+                               "unstable_dw_ustack=enable in the config block to silence "
+                               "this warning", uses[0].span)
 
 
 def check_unstable(cp: CheckedProgram) -> None:

@@ -18,9 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pytrace.resources import (
+    DW_ROWS_MAP,
     GLOBAL_CPID,
     GLOBAL_EXITING,
     GLOBAL_START_NS,
@@ -52,9 +53,12 @@ from pytrace.runtime.iterators import with_btf_ids
 from pytrace.runtime.loader import LOG_SIZE, LoadedObject, LoadedProgram, LoadSettings
 from pytrace.runtime.procmaps import probed_binaries
 from pytrace.runtime.ringbuf import RingBuffer
-from pytrace.runtime.symbols import Symbolizer, session_symbolizer
+from pytrace.runtime.symbols import Symbolizer, add_dw_readers, session_symbolizer
 from pytrace.runtime.usdtsem import Activation, activate
 from pytrace.values import MapSnapshot
+
+if TYPE_CHECKING:
+    from pytrace.runtime.dwtables import DwarfTables, TableWriter
 
 EMPTY = BpfObject(b"", Resources())
 FULL_CHECK_SECONDS = 1.0
@@ -89,6 +93,7 @@ class Group:
     retiring: bool = False  # retire() was asked while its records were being dispatched
     final_runs: int = 0  # runs() when released
     semaphores: Activation = field(default_factory=Activation)  # raised by pytrace itself
+    dw_tables: TableWriter | None = None  # writes dw_ustack tables into its maps
 
     def stop_semaphores(self) -> None:
         self.semaphores.release()
@@ -156,7 +161,8 @@ class Engine:
             on_exit: Callable[[Group, int], None] | None = None,
             skip: frozenset[int] = frozenset(),
             on_attach_failure: AttachFailure | None = None,
-            usdt_file_activation: bool = False, run_begin: bool = False) -> Group:
+            usdt_file_activation: bool = False, run_begin: bool = False,
+            dwarf: DwarfTables | None = None) -> Group:
         """Load and attach a compiled object's programs from probe index `first_probe`
         (BEGIN/END are loaded, not run). All or nothing: a failure undoes everything the
         group created and raises. `tag` makes the group's internal maps private.
@@ -165,9 +171,15 @@ class Engine:
         usdt_file_activation: where the kernel does not count USDT semaphores, raise
         them in every process mapping the probed file (runtime/usdtsem.py).
         run_begin: run BEGIN once loaded, before anything is attached, so its output
-        precedes every event in the ring buffer (as bpftrace's does)."""
+        precedes every event in the ring buffer (as bpftrace's does).
+        dwarf: dw_ustack's unwind tables, written into the maps before anything runs."""
         with self.lock:
             res = private_maps(obj.resources, tag) if tag else obj.resources
+            uses_dw = any(m.name.startswith(DW_ROWS_MAP) for m in res.maps)
+            if uses_dw:
+                from pytrace.runtime.dwtables import sized
+
+                res = sized(res, dwarf.capacity if dwarf is not None else 1)
             self._check_shapes(res)
             check_kernel_variables(res.ksyms)
             for feature in res.features:
@@ -188,8 +200,20 @@ class Engine:
                     self._write_global(res, GLOBAL_CPID, child_pid)
                 rb = res.map(res.ringbuf_map)
                 group.ring = RingBuffer(self.loaded.map_fd(rb.name), rb.max_entries)
-                if self.symbolizer is None or STACKS_MAP in set(self.loaded.map_names()) - before:
+                if uses_dw:
+                    from pytrace.runtime.dwtables import TableWriter
+
+                    group.dw_tables = TableWriter(res, self.loaded.map_fd)
+                    for table in (dwarf.tables if dwarf is not None else []):
+                        group.dw_tables.write(table)
+                new_maps = set(self.loaded.map_names()) - before
+                if self.symbolizer is None or STACKS_MAP in new_maps:
+                    old = self.symbolizer
                     self.symbolizer = session_symbolizer(res, self.loaded.map_fd)
+                    if old is not None:
+                        self.symbolizer.dw_readers[:0] = old.dw_readers
+                elif uses_dw:
+                    add_dw_readers(self.symbolizer, res, self.loaded.map_fd)
                 self.symbolizer.fixed.add_all(probed_binaries(res))
                 if run_begin:
                     self.run(group, "BEGIN")

@@ -18,6 +18,7 @@ from pytrace.runtime.loader import possible_cpus
 MAP_LOOKUP_BATCH = sc.MAP_LOOKUP_BATCH
 BATCH_MIN = 64
 BATCH_MAX = 4096
+ENOTSUPP = 524  # the kernel's internal "not supported" errno
 Entry = tuple[bytes, list[bytes]]
 
 
@@ -79,6 +80,25 @@ def update(fd: int, spec: MapSpec, key: bytes, value: bytes | list[bytes],
     ret, err = sc.bpf_errno(sc.MAP_UPDATE_ELEM, _elem_attr(fd, kb, vb, flags))
     if ret < 0:
         raise _fail(spec, "update", err)
+
+
+def update_many(fd: int, spec: MapSpec, keys: bytes, values: bytes) -> None:
+    """Write many entries of a non-per-CPU map at once (`keys`/`values` concatenated):
+    BPF_MAP_UPDATE_BATCH, or one update per entry where the kernel cannot batch."""
+    count = len(keys) // spec.key_size
+    if count == 0:
+        return
+    kb, vb = sc.Buffer(keys), sc.Buffer(values)
+    attr = sc.new_attr()
+    struct.pack_into("<QQQQII", attr, 0, 0, 0, kb.addr, vb.addr, count, fd)
+    ret, err = sc.bpf_errno(sc.MAP_UPDATE_BATCH, attr)
+    if ret == 0:
+        return
+    if err not in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
+        raise _fail(spec, "write", err)
+    ks, vs = spec.key_size, spec.value_size
+    for i in range(count):
+        update(fd, spec, keys[i * ks:(i + 1) * ks], values[i * vs:(i + 1) * vs])
 
 
 def delete(fd: int, key: bytes, spec: MapSpec | None = None) -> bool:

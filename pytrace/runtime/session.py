@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytrace.output.guard import guard_output, session_stopping
-from pytrace.resources import BpfObject, ProbeSpec, Resources
+from pytrace.resources import DW_ROWS_MAP, BpfObject, ProbeSpec, Resources
 from pytrace.runtime.attach import release_in_background, stop_all
 from pytrace.runtime.child import Child, PidWatch, is_stopped
 from pytrace.runtime.engine import Engine, Group
@@ -27,6 +27,10 @@ from pytrace.runtime.errors import FeatureUnavailable, RuntimeFailure
 from pytrace.runtime.features import check_privileges, check_probe_kind
 from pytrace.runtime.loader import LoadedObject
 from pytrace.runtime.procmaps import command_binary, process_binary
+
+if TYPE_CHECKING:
+    from pytrace.runtime.dwtables import DwarfTables
+    from pytrace.runtime.entrystop import EntryStop
 
 POLL_SECONDS = 0.2
 
@@ -57,6 +61,7 @@ class Session:
     signals: int = 0  # SIGUSR1s received and not yet handled
     child_resumed: bool = False  # the -c child was continued after its first stack
     watch: PidWatch | None = None  # -p PID (no -c): the session stops when it exits
+    dwarf_pids: tuple[int, ...] = ()  # --dwarf-pid: more processes dw_ustack unwinds
     _exit_unseen: int = 0  # steps since exit()'s flag was seen without its record
 
     @property
@@ -88,6 +93,7 @@ class Session:
                 missing |= {p.index for p in self.resources.probes if p.kind == kind}
         self.engine = Engine(self.output)
         child_pid = self.child.pid if self.child is not None else None
+        dwarf = self._dwarf_tables()
 
         def attach_failed(spec: ProbeSpec, exc: RuntimeFailure) -> None:
             missing.add(spec.index)
@@ -100,7 +106,7 @@ class Session:
                                      on_attach_failure=None if policy == "error"
                                      else attach_failed,
                                      usdt_file_activation=self.usdt_file_activation,
-                                     run_begin=True)
+                                     run_begin=True, dwarf=dwarf)
         self._known_binaries()
         if self.engine.symbolizer is not None:
             self.engine.symbolizer.give_up = lambda: self.stop.signals >= 2
@@ -108,15 +114,78 @@ class Session:
             self.watch = PidWatch(self.target_pid)
         self.output.attached(sum(p.covers for p in self.resources.probes
                                  if p.index not in missing))
-        if self.child is not None:
-            self.child.release()
-            if self.child.stopped_before_exec:  # its first stack was pytrace's own
-                self.engine.forget_stack_pid(self.child.pid)
+        self._release_child(dwarf is not None)
         self.engine.drain(self.group)
         if not self.stop.requested and self.engine.run_iterators(self.group, self.output.printf):
             self.stop.requested = True  # an iteration (or pinning it) is the whole run
         if not self._has_live_probes() and self.child is None:
             self.stop.requested = True  # BEGIN/END only: nothing will ever fire
+
+    def _dwarf_tables(self) -> DwarfTables | None:
+        """dw_ustack's unwind tables of the -p and --dwarf-pid processes (None when the
+        program has no dw_ustack); room is reserved for the -c child's."""
+        if not any(m.name.startswith(DW_ROWS_MAP) for m in self.resources.maps):
+            return None
+        from pytrace.runtime.dwtables import CHILD_ROWS, DwarfTables
+        pids = list(self.dwarf_pids)
+        if self.target_pid is not None and self.child is None:
+            pids.insert(0, self.target_pid)
+        tables = DwarfTables.build(pids, reserve=CHILD_ROWS if self.child is not None else 0)
+        for t in tables.tables:
+            if not t.count:
+                self.output.warning(_no_table(t.pid))
+        return tables
+
+    def _release_child(self, dwarf: bool) -> None:
+        """Let the -c child exec; with dw_ustack, hold it at its entry point while its
+        unwind table is built (until then it has an empty one: no warning)."""
+        entry = self._child_entry_stop() if dwarf else None
+        try:
+            if entry is not None and self.group is not None and self.group.dw_tables:
+                self.group.dw_tables.placeholder(entry.pid)
+            if self.child is not None:
+                self.child.release()
+                if self.child.stopped_before_exec and self.engine is not None:
+                    self.engine.forget_stack_pid(self.child.pid)  # a stack of pytrace's own
+            if entry is not None:
+                self._child_table(entry)
+        finally:
+            if entry is not None:
+                entry.close()
+
+    def _child_entry_stop(self) -> EntryStop | None:
+        """The -c child's stop at its entry point (its table is built there)."""
+        from pytrace.runtime.entrystop import EntryStop
+
+        if self.child is None:
+            return None
+        path = command_binary(self.child.argv)
+        try:
+            return EntryStop(path, self.child.pid) if path else None
+        except (OSError, RuntimeFailure):
+            self.output.warning(_no_table(self.child.pid))
+            return None
+
+    def _child_table(self, entry: EntryStop) -> None:
+        from pytrace.runtime.dwtables import CHILD_ROWS, build_table
+
+        try:  # a stop before the entry (a probe's first stack of the child) is continued
+            if entry.wait():
+                if self.engine is not None and self.engine.symbolizer is not None:
+                    self.engine.symbolizer.snapshot(entry.pid)  # libraries mapped now
+                table = build_table(entry.pid)
+                writer = self.group.dw_tables if self.group is not None else None
+                if not table.count:
+                    self.output.warning(_no_table(entry.pid))
+                elif writer is not None and not writer.write(table):
+                    self.output.warning(f"dw_ustack: the unwind table of process {entry.pid} "
+                                        f"has {table.count} rows, more than the "
+                                        f"{CHILD_ROWS} reserved for it; its stacks will "
+                                        "have their current frame only")
+            elif not self.child or not self.child.exited():
+                self.output.warning(_no_table(entry.pid))  # it never reached its entry
+        finally:
+            entry.release()
 
     def _known_binaries(self) -> None:
         """Stacks of the -c command and the -p process resolve after they exit: the -p
@@ -307,20 +376,28 @@ def self_signals(session: Session) -> Iterator[None]:
 SessionHook = Callable[[Session], None]
 
 
+def _no_table(pid: int) -> str:
+    return (f"dw_ustack: found no DWARF unwind information for process {pid}; its "
+            "stacks will have their current frame only")
+
+
 def run_session(obj: BpfObject, output: Any, child_argv: Sequence[str] | None = None,
                 exiting: bool = False, target_pid: int | None = None,
                 on_start: SessionHook | None = None, on_stop: SessionHook | None = None,
-                usdt_file_activation: bool = False) -> int:
+                usdt_file_activation: bool = False,
+                dwarf_pids: Sequence[int] = ()) -> int:
     """Run a compiled object to completion with signal handling; always cleans up.
 
     exiting: the caller exits right after (the CLI): release perf events in the background.
     target_pid: -p PID. usdt_file_activation: --usdt-file-activation.
+    dwarf_pids: --dwarf-pid (processes whose unwind tables dw_ustack needs).
     on_start: called once the session has started (maps exist, probes attached), before
       the loop; on_stop: called on every exit before any fd is closed (whether or not
       on_start ran). `--prometheus` serves the maps between the two.
     """
     child = Child(child_argv) if child_argv else None
-    session = Session(obj, output, child, target_pid, usdt_file_activation)
+    session = Session(obj, output, child, target_pid, usdt_file_activation,
+                      dwarf_pids=tuple(dwarf_pids))
     guard_output(output, session_stopping(session))  # a stuck reader cannot stop us stopping
     with stop_on_signals(session), self_signals(session):
         try:

@@ -22,6 +22,8 @@ from pytrace.runtime.symindex import SymbolIndex, load_index
 
 StackReader = Callable[[int], bytes | None]
 STACKS_MAP = "__stacks"  # codegen.maps.STACKS_MAP (not imported: the runtime avoids llvmlite)
+DW_STACKS_MAP = "__dw_stacks"  # resources.DW_STACKS_MAP: dw_ustack's stacks by id
+DW_STACK_TAG = 1 << 62  # resources.DW_STACK_TAG: set in the ids of dw_ustack stacks
 
 
 @dataclass(slots=True)
@@ -133,6 +135,7 @@ class Symbolizer:
 
     def __init__(self, read_stack: StackReader | None = None) -> None:
         self.read_stack = read_stack
+        self.dw_readers: list[StackReader] = []  # dw_ustack stacks (one map per object)
         self._maps: dict[int, list[Mapping]] = {}
         self._user: dict[tuple[int, int], str | None] = {}
         self.fixed = FixedImages()  # non-PIE executables: resolve without mappings
@@ -149,8 +152,19 @@ class Symbolizer:
         return self._files[path]
 
     # ------------------------------------------------------------ stacks
+    def _raw_stack(self, stack_id: int) -> bytes | None:
+        if stack_id < 0:
+            return None
+        if stack_id & DW_STACK_TAG:
+            for read in self.dw_readers:
+                raw = read(stack_id)
+                if raw:
+                    return raw
+            return None
+        return self.read_stack(stack_id) if self.read_stack is not None else None
+
     def addresses(self, stack_id: int) -> list[int]:
-        raw = self.read_stack(stack_id) if self.read_stack is not None and stack_id >= 0 else None
+        raw = self._raw_stack(stack_id)
         if not raw:
             return []
         out = []
@@ -236,8 +250,9 @@ class Symbolizer:
         return f"{name}+{off}" if offset else name
 
 
-def stack_reader(fd: int, spec: object) -> StackReader:
-    """Read one stack (by id) from the STACK_TRACE map `fd`."""
+def stack_reader(fd: int, spec: object, key_format: str = "<I") -> StackReader:
+    """Read one stack (by id) from the STACK_TRACE map `fd` (or dw_ustack's hash of
+    stacks, whose keys are u64: key_format "<Q")."""
     from pytrace.resources import MapSpec
     from pytrace.runtime import maps as bpfmaps
     from pytrace.runtime.errors import RuntimeFailure
@@ -246,7 +261,7 @@ def stack_reader(fd: int, spec: object) -> StackReader:
 
     def read(stack_id: int) -> bytes | None:
         try:
-            vals = bpfmaps.lookup(fd, spec, struct.pack("<I", stack_id))
+            vals = bpfmaps.lookup(fd, spec, struct.pack(key_format, stack_id))
         except RuntimeFailure:
             return None
         return vals[0] if vals else None
@@ -259,7 +274,19 @@ def session_symbolizer(resources: object, map_fd: Callable[[str], int]) -> Symbo
     from pytrace.resources import Resources
 
     assert isinstance(resources, Resources)
+    sym = Symbolizer()
     for spec in resources.maps:
         if spec.name == STACKS_MAP:
-            return Symbolizer(stack_reader(map_fd(spec.name), spec))
-    return Symbolizer()
+            sym.read_stack = stack_reader(map_fd(spec.name), spec)
+    add_dw_readers(sym, resources, map_fd)
+    return sym
+
+
+def add_dw_readers(sym: Symbolizer, resources: object, map_fd: Callable[[str], int]) -> None:
+    """Let `sym` read the object's dw_ustack stacks (a REPL entry's map is NAME.TAG)."""
+    from pytrace.resources import Resources
+
+    assert isinstance(resources, Resources)
+    for spec in resources.maps:
+        if spec.name == DW_STACKS_MAP or spec.name.startswith(DW_STACKS_MAP + "."):
+            sym.dw_readers.append(stack_reader(map_fd(spec.name), spec, "<Q"))

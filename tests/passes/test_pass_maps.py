@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytrace.types import AggT, BoolT, IntT, ProbeNameT, StrT, TupleT
+from pytrace.types import AggT, BoolT, IntT, ProbeNameT, StackT, StrT, TupleT
 
 
 def test_map_infos(checked):
@@ -86,3 +86,28 @@ def test_for_over_map(checked):
                  " $kv.1); } for ($i : 0..5) { continue; } }")
     assert cp.variables[(0, "kv")] == TupleT((StrT(16), IntT(64, False)))
     assert cp.variables[(0, "i")] == IntT(64, True)
+
+
+# ------------------------------------------------------------------ dw_ustack
+DW = "uprobe:/bin/bash:main { @[dw_ustack] = count(); }"
+
+
+def _warnings(cp) -> list[str]:  # type: ignore[no-untyped-def]
+    return [d.message for d in cp.diagnostics if not d.is_error]
+
+
+def test_dw_ustack_warns_that_it_is_unstable_by_default(checked) -> None:
+    cp = checked(DW)
+    assert any("dw_ustack is an unstable feature" in w for w in _warnings(cp))
+    assert cp.maps["@"].key_type == StackT(False, 127, "bpftrace")
+
+
+def test_unstable_dw_ustack_enable_silences_it(checked) -> None:
+    cp = checked("config = { unstable_dw_ustack = enable }\n" + DW)
+    assert not any("dw_ustack" in w for w in _warnings(cp))
+
+
+def test_unstable_dw_ustack_error_refuses_it_where_it_is_used(errors) -> None:
+    (msg, loc), = errors("config = { unstable_dw_ustack = error }\n"
+                         "uprobe:/bin/bash:main { @[dw_ustack(perf, 3)] = count(); }")
+    assert "unstable_dw_ustack=error" in msg and loc == (2, 27, 45)
