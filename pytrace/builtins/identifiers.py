@@ -276,6 +276,10 @@ def _usermode(p: ProgEmitter, node: nodes.Expr) -> Val:
 
 
 def _func(p: ProgEmitter, node: nodes.Expr) -> Val:
+    if p.kfunc_entry is not None:  # one kprobe_multi program: the name is in its entry
+        buf = p.alloca_buf(64)
+        p.copy(buf, p.kfunc_entry, 64, src_off=8)
+        return Val(StrT(64), buf)
     return p.const_str(p.target.func or p.target.name, 64)
 
 

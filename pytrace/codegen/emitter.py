@@ -82,6 +82,7 @@ class ProgEmitter(FnBase):
         self.vars: dict[str, tuple[Type, ir.Value]] = {}
         self.loops: list[tuple[ir.Block, ir.Block]] = []  # (continue target, break target)
         self.probe_slot: ir.Value | None = None  # see probe_id()
+        self.kfunc_entry: ir.Value | None = None  # kprobe_multi: the function's map entry
         self.scratch_key = block_index
         self.on_stack_limit = gen.checked.options.on_stack_limit  # the config variable
         self.discarded: nodes.Expr | None = None  # the expression statement being emitted

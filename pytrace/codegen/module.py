@@ -9,7 +9,7 @@ from dataclasses import replace
 from llvmlite import ir
 
 from pytrace import nodes
-from pytrace.codegen import mapiter
+from pytrace.codegen import kmulti, mapiter
 from pytrace.codegen.emitter import ProgEmitter
 from pytrace.codegen.errors import CodegenError, StackOverflow
 from pytrace.codegen.events import EventTable
@@ -47,7 +47,8 @@ _UNSET = object()
 TASK_BTF_PROG_TYPES = frozenset({ProgType.TRACEPOINT, ProgType.RAW_TRACEPOINT,
                                  ProgType.PERF_EVENT, ProgType.KPROBE})
 
-DISPATCH_MIN = 8  # fewer syscall tracepoints than this attach one by one
+DISPATCH_MIN = 8  # fewer syscall tracepoints (or kernel functions) than this attach one by one
+Group = tuple[str, list[tuple[int, ProbeTarget]]]
 MAX_MAPS_PER_PROGRAM = 64  # the kernel's MAX_USED_MAPS
 
 
@@ -242,17 +243,28 @@ class ModuleGen:
             self.probe_names.append(name)
         return index
 
-    def _groups(self, targets: list[ProbeTarget]) -> list[ProbeTarget | tuple[str, list[tuple[int, ProbeTarget]]]]:
-        """Targets to compile one program each, and wide syscall globs to dispatch."""
-        out: list[ProbeTarget | tuple[str, list[tuple[int, ProbeTarget]]]] = []
-        dispatch: dict[str, list[tuple[int, ProbeTarget]]] = {"sys_enter": [], "sys_exit": []}
+    def _groups(self, targets: list[ProbeTarget]) -> list[ProbeTarget | Group]:
+        """Targets to compile one program each, and wide syscall globs to dispatch and
+        wide kprobe/kretprobe globs to attach with one kprobe_multi link (a group:
+        ('sys_enter'|'sys_exit'|'kprobe'|'kretprobe', [(sort key, target)]))."""
+        out: list[ProbeTarget | Group] = []
+        dispatch: dict[str, list[tuple[int, ProbeTarget]]] = {
+            "sys_enter": [], "sys_exit": [], "kprobe": [], "kretprobe": []}
+        grouping = not os.environ.get("PYTRACE_NO_DISPATCH")
+        seen: dict[str, set[str]] = {"kprobe": set(), "kretprobe": set()}
         for t in targets:
             event = str(t.attach.get("event", ""))
             nr = syscall_number(event) if t.kind == "tracepoint" and t.attach.get("category") == "syscalls" else None
             direction = "sys_enter" if event.startswith("sys_enter_") else "sys_exit"
-            if nr is not None and any(n == nr for n, _ in dispatch[direction]):
+            if grouping and kmulti.groupable(t):
+                if t.func not in seen[t.kind]:
+                    seen[t.kind].add(t.func)
+                    dispatch[t.kind].append((len(dispatch[t.kind]), t))
+                else:
+                    out.append(t)  # listed twice: attached twice, as bpftrace
+            elif nr is not None and any(n == nr for n, _ in dispatch[direction]):
                 out.append(t)  # listed twice (overlapping globs): attached twice, as bpftrace
-            elif nr is None or os.environ.get("PYTRACE_NO_DISPATCH"):
+            elif nr is None or not grouping:
                 out.append(t)
             else:
                 dispatch[direction].append((nr, t))
@@ -262,6 +274,20 @@ class ModuleGen:
             else:
                 out.extend(t for _, t in cases)
         return out
+
+    def _kmulti(self, n: int, kind: str, cases: list[tuple[int, ProbeTarget]], bi: int,
+                fn_name: str, section: str) -> tuple[ProgEmitter, ProbeSpec]:
+        """The emitter and spec of one kprobe_multi program for many functions."""
+        for _, t in cases:
+            self.probe_name_index(t.name)
+        self._add_map(kmulti.map_spec(n, len(cases)))
+        first = cases[0][1]
+        em = ProgEmitter(self, first, bi, fn_name, section)
+        funcs = "\n".join(t.func for _, t in cases)
+        spec = ProbeSpec(n, f"{kind}:{first.func}", kind, section, first.prog_type,
+                         {"funcs": funcs, "retprobe": int(kind == "kretprobe")},
+                         expected_attach_type=kmulti.BPF_TRACE_KPROBE_MULTI, covers=len(cases))
+        return em, spec
 
     def build(self) -> tuple[str, Resources]:
         """Emit every program; CodegenError/StackOverflow carry the offending node."""
@@ -275,6 +301,8 @@ class ModuleGen:
                                      dict(group.attach),
                                      expected_attach_type=EXPECTED_ATTACH_TYPES.get(group.kind, 0))
                     self.probe_name_index(group.name)
+                elif group[0] in kmulti.KINDS:
+                    em, spec = self._kmulti(n, group[0], group[1], bi, fn_name, section)
                 else:
                     direction, cases = group
                     cases.sort(key=lambda c: c[0])
@@ -287,6 +315,8 @@ class ModuleGen:
                 try:
                     if isinstance(group, ProbeTarget):
                         em.emit_probe(cp.probe)
+                    elif group[0] in kmulti.KINDS:
+                        kmulti.emit(em, cp.probe, n)
                     else:
                         em.emit_dispatch(cp.probe, group[1])
                 except StackOverflow as exc:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from pytrace.resources import ProbeSpec
 from pytrace.runtime import syscalls as sc
-from pytrace.runtime import umulti
+from pytrace.runtime import kmulti, umulti
 from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFailure
 from pytrace.runtime.features import (
     TRAMPOLINE_ERRNOS,
@@ -330,6 +330,12 @@ def _kprobe(spec: ProbeSpec, prog_fd: int) -> Attachment:
     check_probe_kind(spec.kind)
     a = spec.attach
     retprobe = bool(int(a.get("retprobe", 0))) or spec.kind == "kretprobe"
+    names = kmulti.funcs(spec)
+    if names:  # one program for many functions: one kprobe_multi link
+        try:
+            return Attachment(spec, links=[kmulti.link(prog_fd, names, retprobe)])
+        except OSError as exc:
+            raise _fail(spec, exc, "BPF_LINK_CREATE") from None
     return _probe_pmu(spec, prog_fd, "kprobe", str(a["func"]), int(a.get("offset", 0)),
                       retprobe, -1)
 

@@ -35,7 +35,7 @@ from pytrace.resources import (
     Resources,
 )
 from pytrace.runtime import maps as bpfmaps
-from pytrace.runtime import umulti
+from pytrace.runtime import kmulti, umulti
 from pytrace.runtime.attach import (
     AttachFailure,
     Attachment,
@@ -192,6 +192,7 @@ class Engine:
                                                      and p.index not in skip))
                 group.programs = self.loaded.load_programs(obj.elf, probes, res.maps,
                                                            load_settings(res), res.ksyms)
+                kmulti.fill(res, (p.spec for p in group.programs), self.loaded.map_fd)
                 self._write_global(res, GLOBAL_START_NS, self.start_ns)
                 self._write_global(res, GLOBAL_WALL_OFFSET,
                                    (time.time_ns() - time.monotonic_ns()) & ((1 << 64) - 1))

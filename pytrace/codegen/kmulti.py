@@ -1,0 +1,67 @@
+"""One program for many kernel functions: a wide kprobe or kretprobe block attached
+with a kprobe_multi BPF link (BPF_TRACE_KPROBE_MULTI) instead of one program per
+function. The program asks bpf_get_func_ip() which function fired and looks the
+address up in a hash map the runtime fills at load from /proc/kallsyms: the value
+holds the probe's name index (`probe`) and the function's name (`func`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pytrace.codegen.base import I64, c64
+from pytrace.codegen.maps import map_symbol
+from pytrace.resources import MapKind, MapSpec
+from pytrace.probes.target import ProbeTarget
+
+if TYPE_CHECKING:
+    from pytrace import nodes
+    from pytrace.codegen.emitter import ProgEmitter
+
+BPF_TRACE_KPROBE_MULTI = 42
+BPF_F_KPROBE_MULTI_RETURN = 1
+GET_FUNC_IP = 173  # bpf_get_func_ip
+KINDS = frozenset({"kprobe", "kretprobe"})
+MAP_PREFIX = "__kmulti_"
+FUNC_BYTES = 64  # the `func` string (StrT(64))
+VALUE_SIZE = 8 + FUNC_BYTES  # u64 probe name index, then the function's name
+
+
+def groupable(t: ProbeTarget) -> bool:
+    """Whether a target may share a kprobe_multi program (no offset, no module)."""
+    return t.kind in KINDS and not int(t.attach.get("offset", 0)) and "module" not in t.attach
+
+
+def map_name(index: int) -> str:
+    """The address -> (probe index, func) map of program `index`."""
+    return f"{MAP_PREFIX}{index}"
+
+
+def map_spec(index: int, count: int) -> MapSpec:
+    """Room for every function twice: a name kallsyms lists at several addresses
+    (static functions of different files) gets one entry per address."""
+    name = map_name(index)
+    return MapSpec(name, map_symbol(name), MapKind.HASH, 8, VALUE_SIZE, max(1, 2 * count))
+
+
+def value_bytes(probe_index: int, func: str) -> bytes:
+    """The map value of one function."""
+    return probe_index.to_bytes(8, "little") + func.encode()[:FUNC_BYTES - 1].ljust(FUNC_BYTES, b"\0")
+
+
+def emit(p: ProgEmitter, probe: nodes.Probe, index: int) -> None:
+    """The shared program: find the firing function's entry (return when the address is
+    unknown), then compile the body once with `probe`/`func` read from the entry."""
+    ip = p.helper(GET_FUNC_IP, I64, [p.ctx])
+    key = p.alloca_i64("kmulti.ip")
+    p.b.store(ip, key)
+    entry = p.maps.lookup(p.gen.map_global(map_name(index)), p.b.bitcast(key, p.P8))
+    with p.b.if_then(p.is_null(entry)):
+        p.b.ret(c64(0))
+    slot = p.alloca_i64("probe.id")
+    p.b.store(p.load64(entry, 0), slot)
+    p.probe_slot = slot
+    p.kfunc_entry = entry
+    p.emit_body(probe)
+    p.probe_slot = None
+    p.kfunc_entry = None
+    p.finish()
