@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from pytrace.codegen.base import I64, c64
 from pytrace.codegen.maps import map_symbol
-from pytrace.resources import MapKind, MapSpec
 from pytrace.probes.target import ProbeTarget
+from pytrace.resources import MapKind, MapSpec
 
 if TYPE_CHECKING:
     from pytrace import nodes

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pytrace.resources import ProbeSpec
-from pytrace.runtime import syscalls as sc
 from pytrace.runtime import kmulti, umulti
+from pytrace.runtime import syscalls as sc
 from pytrace.runtime.errors import FeatureUnavailable, PrivilegeError, RuntimeFailure
 from pytrace.runtime.features import (
     TRAMPOLINE_ERRNOS,

@@ -34,8 +34,8 @@ from pytrace.resources import (
     MapSpec,
     Resources,
 )
-from pytrace.runtime import maps as bpfmaps
 from pytrace.runtime import kmulti, umulti
+from pytrace.runtime import maps as bpfmaps
 from pytrace.runtime.attach import (
     AttachFailure,
     Attachment,
