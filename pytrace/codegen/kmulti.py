@@ -10,30 +10,21 @@ from typing import TYPE_CHECKING
 
 from pytrace.codegen.base import I64, c64
 from pytrace.codegen.maps import map_symbol
-from pytrace.probes.target import ProbeTarget
+from pytrace.probes.kmulti import (  # noqa: F401 (re-exported)
+    BPF_TRACE_KPROBE_MULTI,
+    KINDS,
+    VALUE_SIZE,
+    groupable,
+    map_name,
+    value_bytes,
+)
 from pytrace.resources import MapKind, MapSpec
 
 if TYPE_CHECKING:
     from pytrace import nodes
     from pytrace.codegen.emitter import ProgEmitter
 
-BPF_TRACE_KPROBE_MULTI = 42
-BPF_F_KPROBE_MULTI_RETURN = 1
 GET_FUNC_IP = 173  # bpf_get_func_ip
-KINDS = frozenset({"kprobe", "kretprobe"})
-MAP_PREFIX = "__kmulti_"
-FUNC_BYTES = 64  # the `func` string (StrT(64))
-VALUE_SIZE = 8 + FUNC_BYTES  # u64 probe name index, then the function's name
-
-
-def groupable(t: ProbeTarget) -> bool:
-    """Whether a target may share a kprobe_multi program (no offset, no module)."""
-    return t.kind in KINDS and not int(t.attach.get("offset", 0)) and "module" not in t.attach
-
-
-def map_name(index: int) -> str:
-    """The address -> (probe index, func) map of program `index`."""
-    return f"{MAP_PREFIX}{index}"
 
 
 def map_spec(index: int, count: int) -> MapSpec:
@@ -41,11 +32,6 @@ def map_spec(index: int, count: int) -> MapSpec:
     (static functions of different files) gets one entry per address."""
     name = map_name(index)
     return MapSpec(name, map_symbol(name), MapKind.HASH, 8, VALUE_SIZE, max(1, 2 * count))
-
-
-def value_bytes(probe_index: int, func: str) -> bytes:
-    """The map value of one function."""
-    return probe_index.to_bytes(8, "little") + func.encode()[:FUNC_BYTES - 1].ljust(FUNC_BYTES, b"\0")
 
 
 def emit(p: ProgEmitter, probe: nodes.Probe, index: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 
-from pytrace.codegen.kmulti import (
+from pytrace.probes.kmulti import (
     BPF_F_KPROBE_MULTI_RETURN,
     BPF_TRACE_KPROBE_MULTI,
     map_name,
