@@ -6,8 +6,8 @@ from __future__ import annotations
 from pytrace import nodes
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.typeinfo import base_kind, btf_id, describe
-from pytrace.typetable import TypeTable
 from pytrace.types import BoolT, IntT, PtrT, StrT, StructT, TupleT
+from pytrace.typetable import TypeTable
 
 
 def fields(cp: CheckedProgram) -> list[dict[str, int | str]]:
