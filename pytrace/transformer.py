@@ -13,10 +13,8 @@ from pytrace import nodes
 from pytrace.source import NO_SPAN, Span
 
 _U64_MAX = (1 << 64) - 1
-_ESCAPES = {
-    "n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v",
-    "\\": "\\", '"': '"', "'": "'", "?": "?", "e": "\x1b",
-}
+# bpftrace's escapes (and no others: "\q" is an error, as in bpftrace)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"'}
 _ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", re.DOTALL)
 
 
@@ -147,8 +145,17 @@ def _parse_digits(s: str, text: str, span: Span) -> int:
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that surrogateescape kept
 
 
+def invalid_escape(raw: str) -> str | None:
+    """The first escape of a quoted string literal that bpftrace refuses (`\\q`)."""
+    for m in _ESCAPE_RE.finditer(raw[1:-1]):
+        esc = m.group(1)
+        if not (esc in _ESCAPES or (esc[0] == "x" and len(esc) > 1) or esc[0] in "01234567"):
+            return "\\" + esc
+    return None
+
+
 def decode_string(raw: str) -> str:
-    """Decode the C escapes of a quoted string literal (quotes included in raw)."""
+    """Decode the escapes of a quoted string literal (quotes included in raw)."""
 
     def repl(m: re.Match[str]) -> str:
         esc = m.group(1)
@@ -479,6 +486,9 @@ class ToNodes(Transformer[Token, nodes.Program]):
             col = span.col + bad.start()
             at = Span(span.line, col, span.line, col + 1) if span.line == span.end_line else span
             raise TransformError(f"invalid UTF-8 in string literal (byte 0x{ord(bad.group()) - 0xDC00:02x})", at)
+        esc = invalid_escape(raw)
+        if esc is not None:
+            raise TransformError(f"invalid escape character '{esc}'", span)
         return nodes.Str(decode_string(raw), span=span)
 
     def variable(self, span: Span, children: list[Any]) -> nodes.Variable:

@@ -269,6 +269,7 @@ PASSES = [
     Case('BEGIN { printf("%s\\n", $1); }', "invalid UTF-8 in positional parameter $1 (byte 0xff)",
          params=("a\udcff",)),
     Case('#define X "a\udcfeb"\nBEGIN { printf("%s\\n", X); }', "invalid UTF-8 in string literal (byte 0xfe)"),
+    Case('BEGIN { printf("[\\q]\\n"); }', "invalid escape character '\\q'"),
 ] + _cases(r"""
 Invalid value for max_map_keys: config values are integers, strings or names || config = { max_map_keys = 1 + 2 } BEGIN { }
 Unknown identifier: 'foo' || BEGIN { @ = foo; }

@@ -51,6 +51,13 @@ def test_string_escapes() -> None:
     assert e.value == 'a\n\t\\"AA\x00z'
 
 
+def test_escapes_bpftrace_refuses() -> None:
+    for esc in ("q", "a", "e", "v", "'"):
+        _prog, diags = parse(Source("stdin", f'BEGIN {{ printf("x\\{esc}y"); }}'))
+        assert [d.message for d in diags] == [f"invalid escape character '\\{esc}'"]
+        assert (diags[0].span.col, diags[0].span.end_col) == (16, 22)
+
+
 def test_positional_and_variables() -> None:
     call = expr("f($1, $12, $#, $x, @, @name, @m[1], @m[1, 2], @m[(1, 2)])")
     assert isinstance(call, n.Call)

@@ -6,10 +6,31 @@ input); `list_probes` and `tracepoint_fields` serve `-l` / `-lv`.
 
 from __future__ import annotations
 
-from pytrace.probes import iterator, special, timed, tracepoint, uprobe
-from pytrace.probes.base import ProbeContext, ProbeError, ProbeKind, split_attach_point, suggest
+from pytrace.probes import iterator, special, timed, tracepoint
+from pytrace.probes.base import (
+    KindParser,
+    ProbeContext,
+    ProbeError,
+    ProbeKind,
+    split_attach_point,
+    suggest,
+)
 from pytrace.probes.target import ProbeTarget, TpField
 from pytrace.probes.tracepoint import list_probes, parse_format, tracepoint_fields
+
+
+def _uprobes(name: str) -> KindParser:
+    """A parser of probes/uprobe.py, imported on first use (ELF reading is 10 ms of
+    imports a program without user probes never needs)."""
+
+    def parse(head: str, parts: list[str], ctx: ProbeContext) -> list[ProbeTarget]:
+        from pytrace.probes import uprobe
+
+        parser: KindParser = getattr(uprobe, name)
+        return parser(head, parts, ctx)
+
+    return parse
+
 
 KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", ("BEGIN", "begin"), special.parse_begin),
@@ -23,9 +44,9 @@ KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("profile", ("profile", "p"), timed.parse_profile),
     ProbeKind("software", ("software", "s"), timed.parse_software),
     ProbeKind("hardware", ("hardware", "h"), timed.parse_hardware),
-    ProbeKind("uprobe", ("uprobe", "u"), uprobe.parse_uprobe),
-    ProbeKind("uretprobe", ("uretprobe", "ur"), uprobe.parse_uretprobe),
-    ProbeKind("usdt", ("usdt", "U"), uprobe.parse_usdt),
+    ProbeKind("uprobe", ("uprobe", "u"), _uprobes("parse_uprobe")),
+    ProbeKind("uretprobe", ("uretprobe", "ur"), _uprobes("parse_uretprobe")),
+    ProbeKind("usdt", ("usdt", "U"), _uprobes("parse_usdt")),
     ProbeKind("kprobe", ("kprobe", "k"), special.parse_kprobe),
     ProbeKind("kretprobe", ("kretprobe", "kr"), special.parse_kretprobe),
     ProbeKind("fentry", ("fentry", "f", "kfunc"), special.parse_fentry),
