@@ -210,6 +210,14 @@ class Sizeof(Expr):
 
 
 @dataclass(eq=False, slots=True)
+class Typeinfo(Expr):
+    """`typeinfo(T)` / `typeinfo(expr)`: the record (btf_id, base_ty, full_ty) describing
+    a type, built when the program is compiled; the expression is typed, never run."""
+
+    target: TypeName | Expr
+
+
+@dataclass(eq=False, slots=True)
 class Offsetof(Expr):
     type_name: TypeName | Expr
     field_names: list[str]
@@ -260,6 +268,7 @@ class If(Stmt):
     cond: Expr
     then: Block
     otherwise: Block | None = None  # `else if` is an else Block holding one If
+    comptime: bool = False  # `if comptime (...)`: decided when the program is compiled
 
 
 @dataclass(eq=False, slots=True)

@@ -383,7 +383,8 @@ class ToNodes(Transformer[Token, nodes.Program]):
         otherwise = items[2] if len(items) > 2 else None
         if isinstance(otherwise, nodes.If):
             otherwise = nodes.Block([otherwise], span=otherwise.span)
-        return nodes.If(items[0], items[1], otherwise, span=span)
+        comptime = any(getattr(c, "type", None) == "COMPTIME" for c in children)
+        return nodes.If(items[0], items[1], otherwise, comptime, span=span)
 
     def unroll_stmt(self, span: Span, children: list[Any]) -> nodes.Unroll:
         count, body = _nodes(children)
@@ -560,6 +561,9 @@ class ToNodes(Transformer[Token, nodes.Program]):
     def named_type(self, span: Span, children: list[Any]) -> nodes.TypeName:
         """`let $x: name`: a typedef's or a macro type parameter's name as the type."""
         return self.type(span, children)
+
+    def typeinfo(self, span: Span, children: list[Any]) -> nodes.Typeinfo:
+        return nodes.Typeinfo(_nodes(children)[0], span=span)
 
     def typeof(self, span: Span, children: list[Any]) -> nodes.Typeof:
         return nodes.Typeof(_nodes(children)[0], span=span)

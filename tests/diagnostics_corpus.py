@@ -367,6 +367,8 @@ Unknown struct/union: 'struct foo' || BEGIN { @ = (struct foo)1; }
 Cannot cast to 'struct task_struct' (a struct; cast to a pointer || BEGIN { @ = (struct task_struct)1; }
 Can not access field 'x' on type 'int32 *' || BEGIN { $p = (int32 *)0; @ = $p->x; }
 Unknown struct/union: 'struct foo' || BEGIN { @ = sizeof(struct foo); }
+if comptime condition cannot be evaluated when the program is compiled || BEGIN { if comptime (pid == 1) { print(1); } }
+Type of $a is locked to 'uint32' || BEGIN { $a = 1; if comptime (typeinfo($a).full_ty == "uint32") { $a = (uint64)3; } $a = (uint32)2; }
 Different lhist bounds in a single map unsupported || BEGIN { @x = lhist(1, 0, 10, 1); @x = lhist(2, 0, 20, 1); }
 Different hist bucket sizes in a single map unsupported || BEGIN { @x = hist(1); @x = hist(2, 3); }
 Type mismatch for @x: trying to assign value of type 'string[2]' when map already contains a value of type 'uint8' || BEGIN { @x = 1; @x = "a"; }

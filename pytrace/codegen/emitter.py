@@ -564,6 +564,9 @@ class ProgEmitter(FnBase):
     def e_Sizeof(self, e: nodes.Sizeof) -> Val:
         return self.resolved_constant(e)  # the typecheck pass computed every sizeof
 
+    def e_Typeinfo(self, e: nodes.Typeinfo) -> Val:
+        return self.expr(self.checked.typeinfos[e])  # a record of literals
+
     def e_Offsetof(self, e: nodes.Offsetof) -> Val:
         return self.resolved_constant(e)
 
@@ -719,6 +722,9 @@ class ProgEmitter(FnBase):
             self.s_Assign(nodes.Assign(var, s.value, span=s.span))
 
     def s_If(self, s: nodes.If) -> None:
+        if s.comptime:  # the typecheck pass left only the branch taken
+            self.block(s.then)
+            return
         cond = self.to_bool(self.as_i64(self.expr(s.cond)))
         if s.otherwise is None:
             with self.b.if_then(cond):

@@ -28,7 +28,7 @@ _ARITH = {
 
 def const_value(cp: CheckedProgram, e: nodes.Expr) -> int | str | None:
     """The value of a constant expression (literals, $N, #defines, sizeof, arithmetic,
-    comparisons, logic, has_cpid), or None when it is only known at run time."""
+    comparisons, logic, has_cpid, typeinfo fields), or None when it is only known at run time."""
     if isinstance(e, nodes.Int | nodes.Str):
         return e.value
     if e in cp.constants:
@@ -42,6 +42,8 @@ def const_value(cp: CheckedProgram, e: nodes.Expr) -> int | str | None:
         return {"-": -v, "!": int(not v), "~": ~v}.get(e.op)
     if isinstance(e, nodes.Binary):
         return _binary(cp, e)
+    if isinstance(e, nodes.FieldAccess) and e.expr in cp.typeinfo_fields:
+        return cp.typeinfo_fields[e.expr].get(e.field_name)
     if isinstance(e, nodes.Ternary):
         c = const_value(cp, e.cond)
         if not isinstance(c, int):

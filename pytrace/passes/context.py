@@ -84,6 +84,13 @@ class CheckedProgram:
     #   and #define'd Identifier node (int or str; the node's type says which).
     constants: dict[nodes.Node, int | str] = field(default_factory=dict)
     constants_by_name: dict[str, int | str] = field(default_factory=dict)  # #define values
+    # typeinfos: the record literal each typeinfo() stands for (typed; codegen emits it)
+    #   and its fields by name (what comptime conditions read).
+    typeinfos: dict[nodes.Node, nodes.RecordExpr] = field(default_factory=dict)
+    typeinfo_fields: dict[nodes.Node, dict[str, int | str]] = field(default_factory=dict)
+    # comptime: the branch each `if comptime` takes (True: then); the typecheck pass
+    #   leaves only that branch in the tree.
+    comptime: dict[nodes.Node, bool] = field(default_factory=dict)
     # formats: the format string of every printf/system/cat/time call (a literal or a
     #   #define'd name), resolved by the printf pass; codegen reads only these.
     formats: dict[nodes.Node, str] = field(default_factory=dict)

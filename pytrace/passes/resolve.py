@@ -93,7 +93,7 @@ class Resolver:
             self.call(node)
             return
         elif isinstance(node, nodes.Sizeof | nodes.Offsetof | nodes.Cast | nodes.Typeof
-                        | nodes.TypeName):
+                        | nodes.Typeinfo | nodes.TypeName):
             # Type names inside are not identifiers (a bare name in sizeof/offsetof/
             # typeof may name a type); visit expression children only.
             for child in children(node):

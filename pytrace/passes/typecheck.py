@@ -13,6 +13,7 @@ from pytrace import builtins, nodes
 from pytrace.builtins.base import is_int, type_word
 from pytrace.diagnostics import Diagnostics
 from pytrace.nodes import display_var
+from pytrace.passes.compiletime import const_value
 from pytrace.passes.context import CheckedProgram
 from pytrace.passes.maps import sign_mismatch
 from pytrace.passes.typeexpr import READABLE_AGGS, UNSET, ExprTyper, MapTable, is_literal
@@ -70,6 +71,7 @@ class BlockTyper(ExprTyper):
         self.loops = 0
         self.fixed: dict[str, Type] = {}  # `let $x: T`: the variable keeps type T
         self.hints = hints or {}  # the variable types of the previous typing round
+        self.comptime_depth = 0  # inside the taken branch of an `if comptime`
 
     def probe(self, probe: nodes.Probe) -> None:
         if probe.predicate is not None:
@@ -240,6 +242,12 @@ class BlockTyper(ExprTyper):
                              f"'{t}' when variable already contains a value of type '{old}'",
                              node.span)
             return
+        locked = self.locked.get(key)
+        if self.comptime_depth and locked is not None and merged != locked:
+            self.diags.error(f"Type of ${display_var(name)} is locked to '{locked}' (it was "
+                             f"read by typeinfo, typeof, sizeof or offsetof): this comptime "
+                             f"branch cannot make it '{merged}'", node.span)
+            return
         self.cp.variables[key] = merged
         self.record(node, merged)
 
@@ -267,10 +275,29 @@ class BlockTyper(ExprTyper):
         self.store_var(s.name, s, declared)
 
     def s_If(self, s: nodes.If) -> None:
+        if s.comptime:
+            self.comptime_if(s)
+            return
         self.condition(s.cond, "if condition")
         self.stmts(s.then)
         if s.otherwise is not None:
             self.stmts(s.otherwise)
+
+    def comptime_if(self, s: nodes.If) -> None:
+        """`if comptime (c)`: c is evaluated now; only the branch it picks is typed."""
+        self.condition(s.cond, "if comptime condition")
+        value = const_value(self.cp, s.cond)
+        if not isinstance(value, int):
+            self.diags.error("if comptime condition cannot be evaluated when the program is "
+                             "compiled (use constants, sizeof, typeinfo and comparisons of "
+                             "them)", s.cond.span)
+            return
+        self.cp.comptime[s] = bool(value)
+        taken = s.then if value else s.otherwise
+        if taken is not None:
+            self.comptime_depth += 1
+            self.stmts(taken)
+            self.comptime_depth -= 1
 
     def s_Unroll(self, s: nodes.Unroll) -> None:
         n = self.const_int(s.count)
@@ -416,8 +443,15 @@ def assigned_maps(cp: CheckedProgram) -> set[str]:
 
 def _settle(cp: CheckedProgram, maps: MapTable) -> None:
     for _ in range(MAX_ROUNDS):
-        before = _snapshot(maps, cp)
+        before, taken = _snapshot(maps, cp), dict(cp.comptime)
+        cp.comptime.clear()
         type_program(cp, maps, Diagnostics())
+        if taken and cp.comptime != taken:
+            # an `if comptime` changed its branch: what the other one stored into maps
+            # no longer holds, so the map types are learnt again
+            maps.values.clear()
+            maps.keys.clear()
+            continue
         if _snapshot(maps, cp) == before:
             break
 
@@ -433,4 +467,15 @@ def run(cp: CheckedProgram) -> None:
         for name in cyclic:
             maps.values[name] = I64
         _settle(cp, maps)
+    cp.comptime.clear()
     type_program(cp, maps, cp.diagnostics)
+    keep_comptime_branches(cp)
+
+
+def keep_comptime_branches(cp: CheckedProgram) -> None:
+    """Each `if comptime` keeps only the branch it took (in `then`), so later passes and
+    codegen never see the other one."""
+    for s, taken in cp.comptime.items():
+        assert isinstance(s, nodes.If)
+        branch = s.then if taken else s.otherwise
+        s.then, s.otherwise = branch or nodes.Block(span=s.span), None

@@ -87,6 +87,9 @@ class ExprTyper(MemoryTyper):
         self.declared: set[str] = set()
         self.hints: dict[tuple[int, str], Type] = {}
         self.int_spaces: dict[tuple[int, str], bool] = {}
+        # variables whose type typeinfo/typeof/sizeof/offsetof read: a comptime branch
+        # may not change it
+        self.locked: dict[tuple[int, str], Type] = {}
 
     # --------------------------------------------------------------- TypeContext
     def const_int(self, expr: nodes.Expr) -> int | None:

@@ -21,8 +21,10 @@ from pytrace.builtins.args import (
     uprobe_args,
 )
 from pytrace.builtins.base import is_int
+from pytrace.passes import typeinfo
 from pytrace.passes.compiletime import const_value
 from pytrace.passes.typenames import base_type, resolve_type, unknown_type
+from pytrace.passes.walk import walk
 from pytrace.types import (
     ArrayT,
     BitfieldT,
@@ -90,6 +92,7 @@ class MemoryTyper:
     # (block, variable) -> the address space (True: user) of the pointer an integer
     # variable was computed from, for later casts back to a pointer
     int_spaces: dict[tuple[int, str], bool]
+    locked: dict[tuple[int, str], Type]  # variables read by a type builtin
 
     # provided by ExprTyper
     def expr(self, e: nodes.Expr) -> Type | None:
@@ -381,6 +384,21 @@ class MemoryTyper:
     def type_or_expr(self, target: nodes.TypeName | nodes.Expr) -> Type | None:
         """The type a sizeof/offsetof argument names: a type, or an expression's type
         (a bare name that is no builtin or constant is read as a type name)."""
+        t = self._type_or_expr(target)
+        if t is not None and isinstance(target, nodes.Expr):
+            self.lock(target)
+        return t
+
+    def lock(self, target: nodes.Expr) -> None:
+        """The variables read in a type context keep the type they were read with."""
+        for n in walk(target):
+            if isinstance(n, nodes.Variable):
+                key = (self.block, n.name)
+                t = self.cp.types.get(n) or self.cp.variables.get(key)
+                if t is not None:
+                    self.locked.setdefault(key, t)
+
+    def _type_or_expr(self, target: nodes.TypeName | nodes.Expr) -> Type | None:
         if isinstance(target, nodes.TypeName):
             return self.named_type(target)
         if isinstance(target, nodes.Typeof):
@@ -427,6 +445,16 @@ class MemoryTyper:
             return None
         self.cp.constants[e] = value_sizeof(t)
         return U64
+
+    def e_Typeinfo(self, e: nodes.Typeinfo) -> Type | None:
+        t = self.type_or_expr(e.target)
+        if t is None:
+            return None
+        info = typeinfo.describe(t, self.cp.type_table)
+        record = typeinfo.record_expr(info, e.span)
+        self.cp.typeinfos[e] = record
+        self.cp.typeinfo_fields[e] = info
+        return self.value(record)
 
     def e_Offsetof(self, e: nodes.Offsetof) -> Type | None:
         t = self.type_or_expr(e.type_name)

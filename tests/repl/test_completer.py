@@ -44,7 +44,7 @@ def test_uprobe_symbols_of_the_typed_binary() -> None:
 
 
 def test_builtins_functions_and_keywords_inside_a_block() -> None:
-    assert s("k:f { co") == sorted(n for n in (*REGISTRY, "continue") if n.startswith("co"))
+    assert s("k:f { co") == sorted(n for n in (*REGISTRY, "comptime", "continue") if n.startswith("co"))
     assert "printf" in s("BEGIN { pri")
     assert "pid" in s("t:a:b /pi")
     assert s("BEGIN { $x") == []
