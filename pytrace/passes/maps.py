@@ -237,14 +237,7 @@ def check_dw_ustack(cp: CheckedProgram) -> None:
         cp.diagnostics.error("dw_ustack is only available on x86_64 (its unwinder follows "
                              "the x86_64 registers and call ABI)", uses[0].span)
         return
-    mode = cp.options.unstable_dw_ustack
-    if mode == "error":
-        cp.diagnostics.error("dw_ustack is an unstable feature and the config disables it "
-                             "(unstable_dw_ustack=error)", uses[0].span)
-    elif mode == "warn" and "unstable_dw_ustack" not in cp.config_set:
-        cp.diagnostics.warning("dw_ustack is an unstable feature (it may change); set "
-                               "unstable_dw_ustack=enable in the config block to silence "
-                               "this warning", uses[0].span)
+    unstable_flag(cp, "dw_ustack", "unstable_dw_ustack", uses[0].span)
 
 
 def check_unstable(cp: CheckedProgram) -> None:
@@ -254,14 +247,20 @@ def check_unstable(cp: CheckedProgram) -> None:
             if isinstance(m.value_type, AggT) and m.value_type.kind == "tseries"]
     if not used:
         return
-    mode = cp.options.unstable_tseries
+    unstable_flag(cp, "tseries()", "unstable_tseries", used[0].span)
+
+
+def unstable_flag(cp: CheckedProgram, what: str, flag: str, span: Span) -> None:
+    """An unstable feature used at span: refused with FLAG=error; a warning unless the
+    config (or the environment) sets FLAG explicitly."""
+    mode = getattr(cp.options, flag)
     if mode == "error":
-        cp.diagnostics.error("tseries() is an unstable feature and the config disables it "
-                             "(unstable_tseries=error)", used[0].span)
-    elif mode == "warn" and "unstable_tseries" not in cp.config_set:
-        cp.diagnostics.warning("tseries() is an unstable feature (it may change); set "
-                               "unstable_tseries=enable in the config block to silence this "
-                               "warning", used[0].span)
+        cp.diagnostics.error(f"{what} is an unstable feature and the config disables it "
+                             f"({flag}=error)", span)
+    elif mode == "warn" and flag not in cp.config_set:
+        cp.diagnostics.warning(f"{what} is an unstable feature (it may change); set "
+                               f"{flag}=enable in the config block to silence this warning",
+                               span)
 
 
 def _same_agg_kind(a: object, b: object, kind: str) -> bool:
