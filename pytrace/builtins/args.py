@@ -305,15 +305,11 @@ def function_args_struct(targets: Sequence[ProbeTarget], span: Span, diags: Diag
 
 def _tracepoint_image(t: ProbeTarget, table: TypeTable | None) -> StructT:
     """`args` as a whole in a tracepoint probe: the format's fields (common_* left out),
-    laid out C-like in a struct of pytrace's own (strings copied in, data_loc resolved)."""
-    fields, off = [], 0
-    for f in t.fields:
-        ft = field_type(f, t.user_pointers, table)
-        align = max(1, min(8, ft.calign))
-        off = (off + align - 1) // align * align
-        fields.append((f.name, ft, off))
-        off += ft.csize
-    return StructT("", off, tuple(fields), align=8)
+    laid out as a C struct of pytrace's own (strings copied in, data_loc resolved)."""
+    from pytrace.cdefs.layout import layout_struct
+
+    return layout_struct("", [(f.name, field_type(f, t.user_pointers, table), None)
+                              for f in t.fields])
 
 
 def tracepoint_args_struct(targets: Sequence[ProbeTarget], span: Span, diags: Diagnostics,
