@@ -318,7 +318,7 @@ def _tracepoint_args(p: ProgEmitter, node: nodes.Expr) -> Val:
     fields as args.NAME reads them)."""
     from llvmlite import ir
 
-    from pytrace.codegen.fields import field_into
+    from pytrace.codegen.fields import field_into, field_scalar
     from pytrace.codegen.values import is_scalar
 
     t = p.type_of(node)
@@ -330,10 +330,10 @@ def _tracepoint_args(p: ProgEmitter, node: nodes.Expr) -> Val:
         if f is None:
             raise p.fail(f"{p.target.name} has no field {name}", node)
         if is_scalar(ft):
-            size = f.size if f.size in (1, 2, 4, 8) else 8
-            width = min(size, ft.csize)
-            v = p.b.trunc(p.load_sized(p.ctx, f.offset, size, f.signed), ir.IntType(8 * width)) \
-                if width < 8 else p.load_sized(p.ctx, f.offset, size, f.signed)
+            width = ft.csize  # field_type gives the field its own width
+            v = field_scalar(p, f)
+            if width < 8:
+                v = p.b.trunc(v, ir.IntType(8 * width))
             p.b.store(v, p.b.bitcast(p.at(buf, off), ir.PointerType(ir.IntType(8 * width))),
                       align=width)
         else:

@@ -83,8 +83,7 @@ def emit_field(p: ProgEmitter, e: nodes.FieldAccess) -> Val:
         return function_arg(p, e.field_name, t, e)
     f = _field(p, e)
     if is_scalar(t):
-        size = f.size if f.size in (1, 2, 4, 8) else 8
-        return Val(t, p.load_sized(p.ctx, f.offset, size, f.signed))
+        return Val(t, field_scalar(p, f))
     buf = p.alloca_buf(t.size)
     field_into(p, f, buf, t, 0, zero=True)
     return Val(t, buf)
@@ -135,6 +134,12 @@ def function_arg(p: ProgEmitter, name: str, t: Type, node: nodes.Expr) -> Val:
         narrow = p.b.trunc(word, ir.IntType(t.bits))
         word = p.b.sext(narrow, I64) if t.signed else p.b.zext(narrow, I64)
     return Val(t, word)
+
+
+def field_scalar(p: ProgEmitter, f: TpField) -> ir.Value:
+    """An integer or pointer tracepoint field, extended to i64."""
+    size = f.size if f.size in (1, 2, 4, 8) else 8
+    return p.load_sized(p.ctx, f.offset, size, f.signed)
 
 
 def field_into(p: ProgEmitter, f: TpField, dest: ir.Value, t: Type, off: int,
